@@ -1,0 +1,1 @@
+"""Bundled distilled efficient-attention baselines, their teachers, and the convert-then-distill recipe."""

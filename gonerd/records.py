@@ -1,0 +1,117 @@
+"""The records that flow through the pipeline, and their JSON Lines form.
+
+selection (``SelectedArticle``) -> fetch (``Article``) -> annotate (``AnnotatedArticle``) -> split -> write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from .errors import ManifestError
+
+WIKI_URL = "https://en.wikipedia.org/wiki/"
+
+
+def page_url(title: str, lang: str = "en") -> str:
+    base = WIKI_URL if lang == "en" else f"https://{lang}.wikipedia.org/wiki/"
+    return base + title.replace(" ", "_")
+
+
+@dataclass(frozen=True)
+class SelectedArticle:
+    """One line of a selection manifest (``gonerd select`` output, ``gonerd build`` input)."""
+
+    title: str
+    page_id: int | None = None
+    revision_id: int | None = None
+    category: str | None = None  # the seed category it was reached from
+    words: int | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """A fetched article: the plain text of one revision."""
+
+    title: str
+    page_id: int | None
+    revision_id: int | None
+    text: str
+    category: str | None = None
+    url: str | None = None
+
+    @property
+    def id(self) -> str:
+        """Stable identifier: the page id, or for articles without one a hash of title and text."""
+        if self.page_id is not None:
+            return str(self.page_id)
+        digest = hashlib.sha256(f"{self.title}\n{self.text}".encode()).hexdigest()
+        return "sha256-" + digest[:16]
+
+
+@dataclass(frozen=True)
+class AnnotatedArticle:
+    """An article as word tokens with IOB2 tags (OntoNotes types) and the whitespace that follows each token.
+
+    ``"".join(t + s for t, s in zip(tokens, space_after))`` rebuilds the (stripped) article text exactly.
+    """
+
+    id: str
+    title: str
+    url: str | None
+    page_id: int | None
+    revision_id: int | None
+    category: str | None
+    tokens: list[str]
+    space_after: list[str]
+    ner_tags: list[str]
+
+    def text(self) -> str:
+        return "".join(t + s for t, s in zip(self.tokens, self.space_after, strict=True))
+
+
+def _from_dict(cls, obj: dict, where: str):
+    names = {f.name for f in fields(cls)}
+    missing = [n for n in names if n not in obj and n in _required(cls)]
+    if missing:
+        raise ManifestError(f"{where}: missing field(s) {', '.join(sorted(missing))}")
+    return cls(**{k: v for k, v in obj.items() if k in names})
+
+
+def _required(cls) -> set[str]:
+    from dataclasses import MISSING
+
+    return {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+
+
+def read_jsonl(path: str | os.PathLike, cls) -> Iterator:
+    """Read records of dataclass ``cls`` from JSON Lines, with a one-line error naming file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: no such file")
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ManifestError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+            if not isinstance(obj, dict):
+                raise ManifestError(f"{path}:{lineno}: expected a JSON object")
+            yield _from_dict(cls, obj, f"{path}:{lineno}")
+
+
+def write_jsonl(path: str | os.PathLike, records: Iterable) -> None:
+    """Write dataclass records as JSON Lines atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(asdict(rec), ensure_ascii=False) + "\n")
+    os.replace(tmp, path)

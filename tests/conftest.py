@@ -1,0 +1,29 @@
+"""Shared test helpers: where ../shared/fixtures is, and skipping cleanly on a fresh clone without it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(os.environ.get("GONERD_FIXTURES", ROOT.parent / "shared" / "fixtures")).resolve()
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def fixture_path(*parts: str) -> Path:
+    """Path under ../shared/fixtures; skips the calling test with a clear reason when it is absent."""
+    path = FIXTURES.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs the shared data sample {path} (../shared/fixtures is not beside this clone)")
+    return path
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return fixture_path()
