@@ -22,7 +22,7 @@ from .errors import GonerdError
 from .labels import CONFIGS
 from .manifest import MANIFEST_SCHEMA, check_version, sha256_file, write_manifest
 from .records import AnnotatedArticle, Article
-from .split import DEFAULT_RATIOS
+from .split import DEFAULT_RATIOS, SPLITS
 from .versions import DATASET_VERSION
 from .write import DEFAULT_MAX_ROWS_PER_SHARD, write_splits
 
@@ -223,7 +223,7 @@ def build(
         "annotation": {**pipeline.to_dict(), "batch_size": batch_size},
         "split": {
             "method": "sha256(id) mod 100",
-            "ratios": dict(zip(("train", "validation", "test"), DEFAULT_RATIOS)),
+            "ratios": dict(zip(SPLITS, DEFAULT_RATIOS, strict=True)),
         },
         "configs": {name: {"types": list(types)} for name, types in CONFIGS.items()},
         "files": files,
