@@ -145,9 +145,15 @@ def _fetch(selection: Path, cache_dir: Path, client, concurrency: int, progress:
     failed = [{"title": f.title, "page_id": f.page_id, "error": str(f.error)} for f in fetched.failed]
     source = {
         "kind": "wikipedia",
+        "api_url": getattr(client, "api_url", None),
         "selection": selection.name,
         "selection_sha256": sha256_file(selection),
         "articles": len(selected),
+        # the live page moved on since selection: the fetched revision is what was annotated
+        "revision_changes": [
+            {"title": c.title, "page_id": c.page_id, "selected": c.expected, "fetched": c.fetched}
+            for c in fetched.revision_changes
+        ],
     }
     return fetched.articles, failed, source
 

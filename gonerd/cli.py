@@ -24,20 +24,12 @@ def cmd_select(args) -> int:
     from .wiki import WikiClient
 
     client = WikiClient(**({"api_url": args.api_url} if args.api_url else {}))
-    categories = None
-    if args.categories:
-        import json
-
-        try:
-            categories = json.loads(Path(args.categories).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise GonerdError(f"{args.categories}: cannot read seed categories ({exc})") from None
     selected = select_articles(
         client,
         size=args.size,
         seed=args.seed,
         min_words=args.min_words,
-        categories=categories,
+        categories=args.categories,
         progress=not args.no_progress,
     )
     write_selection(args.out, selected)
