@@ -238,6 +238,7 @@ def _hub_error(
     exc: BaseException, *, step: str, repo_id: str, endpoint: str, tag: str, token: str
 ) -> GonerdError:
     """One line for a failed Hub call, never containing the token."""
+    import httpx2
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
     if isinstance(exc, OfflineModeIsEnabled):
@@ -267,8 +268,10 @@ def _hub_error(
     elif isinstance(exc, ValueError) and "README.md" in str(exc):
         reason = " ".join(str(exc).split())
         message = f"{CARD_NAME}: the Hub refused the dataset card metadata: {reason}"
-    else:
+    elif isinstance(exc, (httpx2.TransportError, ConnectionError)):
         message = f"cannot reach the Hub at {endpoint} while {step} ({type(exc).__name__})"
+    else:
+        message = f"{repo_id}: the Hub request failed while {step} ({type(exc).__name__})"
     return GonerdError(" ".join(_redact(message, token).split()))
 
 
@@ -342,7 +345,7 @@ def _upload(
 ) -> PublishResult:
     import httpx2
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
-    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError
 
     from . import __version__
 
@@ -357,11 +360,24 @@ def _upload(
                 exc, step=step, repo_id=repo_id, endpoint=endpoint, tag=tag, token=token
             ) from None
 
-    logger.info("creating or reusing dataset repository %s on %s", repo_id, endpoint)
-    call(
-        "creating the repository",
-        lambda: api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True),
-    )
+    def existing_repo() -> Any:
+        try:
+            return api.repo_info(repo_id, repo_type=REPO_TYPE)
+        except RepositoryNotFoundError:
+            return None
+
+    # Look first, create only if missing: a token allowed to write to an existing repository but not to create
+    # repositories in its namespace can still publish, and huggingface_hub's own fallback for that case
+    # (create_repo(exist_ok=True) answering 403) only works with the default endpoint.
+    info = call("looking up the repository", existing_repo)
+    if info is None:
+        logger.info("creating dataset repository %s on %s", repo_id, endpoint)
+        call(
+            "creating the repository",
+            lambda: api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True),
+        )
+    elif private and not info.private:
+        logger.warning("%s already exists and is public: private=True only applies when creating it", repo_id)
     refs = call("reading the repository's tags", lambda: api.list_repo_refs(repo_id, repo_type=REPO_TYPE))
     if any(ref.name == tag for ref in refs.tags):
         raise GonerdError(
