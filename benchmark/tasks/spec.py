@@ -32,6 +32,10 @@ class LocalSource:
 
     format: str  # reader name in benchmark.data.local
     files: dict[str, str] = field(default_factory=dict)  # role -> path relative to DIR/<task>/
+    # Table formats (GLUE TSV): example role (text, text_pair, label) -> column name, or a 0-based column index
+    # written as a string for files without a header line.
+    columns: dict[str, str] = field(default_factory=dict)
+    header: bool = True
 
 
 @dataclass(frozen=True)

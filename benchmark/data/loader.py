@@ -1,0 +1,112 @@
+"""One entry point from a task spec and a split role to typed examples: :func:`load_examples`.
+
+Without ``data_dir`` the split is read from the Hub at the spec's pinned revision; with it, from the official
+files under ``data_dir/<task>/`` (or, for tasks distributed only as a Hub repository, from a copy of that
+repository there). Either way the rows pass through the same converter, so ids and examples are identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import BenchmarkError
+from ..examples import Example
+from ..tasks.spec import TaskSpec
+from . import arxiv_cleaning, hub, local
+
+
+@dataclass
+class LoadedSplit:
+    """Examples of one split, where they came from (``source``) and what loading did to them (``stats``)."""
+
+    examples: list[Example]
+    source: dict[str, Any]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise BenchmarkError(f"--limit must be a whole number >= 1, got {limit!r}")
+
+
+def _rows(
+    spec: TaskSpec, role: str, data_dir: str | Path | None, data_file: str | Path | None, cache_dir: Any
+) -> tuple[Any, dict]:
+    if data_dir is None or spec.local.format == "hub_folder":
+        folder = None if data_dir is None else Path(data_dir) / spec.name
+        if data_file is not None:
+            raise BenchmarkError(f"{spec.name}: --data-file applies to official local files, not to Hub data")
+        return hub.load_hub_split(spec, role, path=folder, cache_dir=cache_dir)
+    return local.read_local(spec, role, data_dir, data_file=data_file)
+
+
+def _load_arxiv_clean(
+    spec: TaskSpec, role: str, data_dir: str | Path | None, cache_dir: Any
+) -> tuple[list[dict], dict, dict]:
+    """MTEB cleaning needs train to drop leaked eval texts, so train is read along with ``role``."""
+    roles = [role] if role == arxiv_cleaning.TRAIN else [arxiv_cleaning.TRAIN, role]
+    loaded = {r: _rows(spec, r, data_dir, None, cache_dir) for r in roles}
+    splits = {
+        r: [{"text": row["text"], "label": row["label"]} for row in ds] for r, (ds, _) in loaded.items()
+    }
+    kept, counts = arxiv_cleaning.clean_splits(splits)
+    source = dict(loaded[role][1])
+    if role != arxiv_cleaning.TRAIN:
+        source["leak_reference"] = loaded[arxiv_cleaning.TRAIN][1]
+    return kept[role], source, {"cleaning": "mteb", "removed": counts}
+
+
+def load_examples(
+    spec: TaskSpec,
+    split: str,
+    *,
+    data_dir: str | Path | None = None,
+    limit: int | None = None,
+    data_file: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+) -> LoadedSplit:
+    """Examples of ``split`` (a role: train / validation / test) of ``spec``.
+
+    ``limit=N`` keeps the first N examples (for a task with sub-tasks, the first N of each). ``data_file``
+    replaces the file the spec names for this split (e.g. ``dev-v1.1-sample.json``), relative to
+    ``data_dir/<task>/`` or absolute. A task with sub-tasks (GLUE) returns all sub-tasks' examples, whose ids
+    carry the sub-task prefix; ``stats["subtasks"]`` gives the count per sub-task.
+    """
+    _check_limit(limit)
+    if spec.subtasks:
+        if data_file is not None:
+            raise BenchmarkError(f"{spec.name}: --data-file needs a single sub-task (e.g. {spec.name}/rte)")
+        parts = [
+            load_examples(sub, split, data_dir=data_dir, limit=limit, cache_dir=cache_dir)
+            for sub in spec.subtasks
+        ]
+        return LoadedSplit(
+            examples=[ex for part in parts for ex in part.examples],
+            source={sub.name: part.source for sub, part in zip(spec.subtasks, parts, strict=True)},
+            stats={
+                "subtasks": {
+                    sub.name: len(part.examples) for sub, part in zip(spec.subtasks, parts, strict=True)
+                }
+            },
+        )
+    stats: dict[str, Any] = {}
+    if spec.fields.get("cleaning") == "mteb":
+        if data_file is not None:
+            raise BenchmarkError(f"{spec.name}: --data-file is not supported for a cleaned Hub dataset")
+        rows, source, stats = _load_arxiv_clean(spec, split, data_dir, cache_dir)
+    else:
+        rows, source = _rows(spec, split, data_dir, data_file, cache_dir)
+        if limit is not None and hasattr(rows, "select"):
+            rows = rows.select(range(min(limit, len(rows))))
+    examples = hub.rows_to_examples(spec, split, rows)
+    if limit is not None:
+        examples = examples[:limit]
+    seen: set[str] = set()
+    for ex in examples:
+        if ex.id in seen:
+            raise BenchmarkError(f"{spec.name} {split}: example id {ex.id!r} occurs more than once")
+        seen.add(ex.id)
+    stats["examples"] = len(examples)
+    return LoadedSplit(examples=examples, source=source, stats=stats)

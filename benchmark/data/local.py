@@ -1,0 +1,311 @@
+"""Readers for the official files as their authors distribute them (``--data-dir DIR``, files under
+``DIR/<task>/``). Each reader returns rows in the task's *Hub* schema, so :func:`benchmark.data.hub.rows_to_examples`
+turns both sources into identical examples.
+
+Formats (``spec.local.format``): ``glue_tsv`` (glue_data ``<TASK>/dev.tsv``), ``squad_json`` (``dev-v1.1.json``),
+``conll`` (``eng.testb``: 4-column IOB1, converted to IOB2; or a 2-column IOB2 copy, read as is),
+``hotpotqa_json`` (``hotpot_dev_distractor_v1.json``), ``triviaqa_rc`` (``triviaqa-rc/qa/wikipedia-dev.json`` +
+``triviaqa-rc/evidence/wikipedia/``). ``hub_folder`` (a copy of the Hub repository) is read by the Hub code.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import hashlib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import BenchmarkError
+from ..tasks.spec import TaskSpec
+
+Row = dict[str, Any]
+
+
+# --------------------------------------------------------------------------------------------- files
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_record(path: Path, root: Path) -> dict[str, Any]:
+    """``{"path": relative to root, "sha256", "bytes"}`` for the result's ``source``."""
+    try:
+        rel = path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        rel = str(path.resolve())
+    return {"path": rel, "sha256": sha256_file(path), "bytes": path.stat().st_size}
+
+
+def resolve_file(task_dir: Path, name: str, what: str) -> Path:
+    """``task_dir / name`` (``name`` may be absolute or a glob matching exactly one file)."""
+    path = Path(name) if Path(name).is_absolute() else task_dir / name
+    if any(c in name for c in "*?["):
+        matches = sorted(Path(p) for p in glob.glob(str(path)))
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise BenchmarkError(f"{what}: no file matches {path}")
+        listed = ", ".join(m.name for m in matches[:5])
+        raise BenchmarkError(
+            f"{what}: {path} matches {len(matches)} files ({listed}); name one with --data-file"
+        )
+    if not path.exists():
+        raise BenchmarkError(f"{what}: file {path} not found")
+    return path
+
+
+# --------------------------------------------------------------------------------------------- GLUE
+
+
+def _column(header: list[str] | None, spec_col: str, path: Path) -> int:
+    if spec_col.isdigit():
+        return int(spec_col)
+    if header is None or spec_col not in header:
+        raise BenchmarkError(f"{path}: no column {spec_col!r} (header: {header})")
+    return header.index(spec_col)
+
+
+def read_glue_tsv(spec: TaskSpec, path: Path) -> list[Row]:
+    """A glue_data TSV -> rows with the Hub fields (``idx`` = 0-based data row, as the Hub's ``idx``).
+
+    Read with ``csv.QUOTE_NONE`` (GLUE sentences contain unbalanced quotes) and ``utf-8-sig`` (MRPC starts with
+    a byte-order mark)."""
+    csv.field_size_limit(sys.maxsize)
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        lines = list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+    header = lines[0] if spec.local.header else None
+    body = lines[1:] if spec.local.header else lines
+    cols = {role: _column(header, col, path) for role, col in spec.local.columns.items()}
+    rows: list[Row] = []
+    for i, line in enumerate(body):
+        if not line:
+            continue
+        if len(line) <= max(cols.values()):
+            raise BenchmarkError(
+                f"{path}:{i + 1 + spec.local.header}: {len(line)} columns, need {max(cols.values()) + 1}"
+            )
+        row: Row = {"idx": len(rows)}
+        for role, col in cols.items():
+            row[spec.fields[role]] = line[col]
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------- SQuAD
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BenchmarkError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def read_squad_json(path: Path) -> list[Row]:
+    """Official SQuAD v1.1 JSON (``data[].paragraphs[].qas[]``) -> Hub ``plain_text`` rows."""
+    rows: list[Row] = []
+    for article in _load_json(path)["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                rows.append(
+                    {
+                        "id": qa["id"],
+                        "title": article["title"],
+                        "context": paragraph["context"],
+                        "question": qa["question"],
+                        "answers": {
+                            "text": [a["text"] for a in qa["answers"]],
+                            "answer_start": [int(a["answer_start"]) for a in qa["answers"]],
+                        },
+                    }
+                )
+    return rows
+
+
+# --------------------------------------------------------------------------------------------- CoNLL
+
+
+def iob1_to_iob2(tags: Sequence[str]) -> list[str]:
+    """IOB1 (``I-`` starts an entity unless it continues one of the same type; ``B-`` only splits two adjacent
+    entities of one type) -> IOB2 (every entity starts with ``B-``)."""
+    out: list[str] = []
+    prev = "O"
+    for tag in tags:
+        if tag.startswith("I-") and (prev == "O" or prev[2:] != tag[2:]):
+            out.append("B-" + tag[2:])
+        else:
+            out.append(tag)
+        prev = tag
+    return out
+
+
+def read_conll(path: Path) -> tuple[list[Row], dict[str, Any]]:
+    """CoNLL-2003 sentences -> rows ``{tokens, ner_tags}`` (tag names, IOB2). ``-DOCSTART-`` lines are skipped.
+
+    4-column files (``TOKEN POS CHUNK NER``, the original release) are IOB1 and converted; 2-column files
+    (``TOKEN TAG``) are taken as IOB2 as they are. Returns the rows and ``{"columns", "tag_scheme"}``."""
+    sentences: list[list[list[str]]] = []
+    current: list[list[str]] = []
+    widths: set[int] = set()
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            parts = line.split()
+            if not parts:
+                if current:
+                    sentences.append(current)
+                    current = []
+                continue
+            if parts[0] == "-DOCSTART-":
+                continue
+            if len(parts) < 2:
+                raise BenchmarkError(f"{path}:{lineno}: expected 'TOKEN ... TAG', got {line.strip()!r}")
+            widths.add(len(parts))
+            current.append(parts)
+    if current:
+        sentences.append(current)
+    if len(widths) > 1:
+        raise BenchmarkError(f"{path}: lines have different column counts {sorted(widths)}")
+    columns = widths.pop() if widths else 0
+    iob1 = columns >= 4
+    rows = []
+    for sent in sentences:
+        tags = [p[-1] for p in sent]
+        rows.append({"tokens": [p[0] for p in sent], "ner_tags": iob1_to_iob2(tags) if iob1 else tags})
+    return rows, {"columns": columns, "tag_scheme": "IOB1 converted to IOB2" if iob1 else "IOB2 as read"}
+
+
+# --------------------------------------------------------------------------------------------- HotpotQA
+
+
+def read_hotpotqa_json(path: Path) -> list[Row]:
+    """Official HotpotQA JSON (``_id, answer, question, supporting_facts, context, type, level``) -> Hub rows."""
+    rows: list[Row] = []
+    for rec in _load_json(path):
+        rows.append(
+            {
+                "id": rec["_id"],
+                "question": rec["question"],
+                "answer": rec.get("answer"),
+                "type": rec.get("type"),
+                "level": rec.get("level"),
+                "supporting_facts": {
+                    "title": [t for t, _ in rec.get("supporting_facts", [])],
+                    "sent_id": [int(s) for _, s in rec.get("supporting_facts", [])],
+                },
+                "context": {
+                    "title": [t for t, _ in rec["context"]],
+                    "sentences": [list(s) for _, s in rec["context"]],
+                },
+            }
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------------------------- TriviaQA
+
+
+_ANSWER_KEYS = {
+    "aliases": "Aliases",
+    "normalized_aliases": "NormalizedAliases",
+    "matched_wiki_entity_name": "MatchedWikiEntityName",
+    "normalized_matched_wiki_entity_name": "NormalizedMatchedWikiEntityName",
+    "normalized_value": "NormalizedValue",
+    "type": "Type",
+    "value": "Value",
+}
+
+
+def read_triviaqa_rc(qa_path: Path, evidence_dir: Path) -> tuple[list[Row], list[Path]]:
+    """Official ``qa/wikipedia-*.json`` + ``evidence/wikipedia/*.txt`` -> Hub ``rc.wikipedia`` rows (the
+    evidence text in ``entity_pages.wiki_context``). Returns the rows and the evidence files read."""
+    data = _load_json(qa_path)
+    rows: list[Row] = []
+    used: list[Path] = []
+    for rec in data["Data"]:
+        pages = rec.get("EntityPages", [])
+        texts = []
+        for page in pages:
+            doc = evidence_dir / page["Filename"]
+            if not doc.exists():
+                raise BenchmarkError(
+                    f"{qa_path}: evidence file {doc} of question {rec['QuestionId']} not found"
+                )
+            texts.append(doc.read_text(encoding="utf-8"))
+            used.append(doc)
+        answer = rec.get("Answer")
+        rows.append(
+            {
+                "question": rec["Question"],
+                "question_id": rec["QuestionId"],
+                "question_source": rec.get("QuestionSource", ""),
+                "entity_pages": {
+                    "doc_source": [p.get("DocSource", "") for p in pages],
+                    "filename": [p["Filename"] for p in pages],
+                    "title": [p.get("Title", "") for p in pages],
+                    "wiki_context": texts,
+                },
+                "answer": None if answer is None else {k: answer.get(v) for k, v in _ANSWER_KEYS.items()},
+            }
+        )
+    return rows, used
+
+
+# --------------------------------------------------------------------------------------------- dispatch
+
+
+def read_local(
+    spec: TaskSpec, role: str, data_dir: str | Path, *, data_file: str | Path | None = None
+) -> tuple[list[Row], dict[str, Any]]:
+    """Rows (Hub schema) of one split from the official files under ``data_dir/<task>/`` and a ``source``
+    record (format, files read with sha256). ``data_file`` overrides the file the spec names for ``role``."""
+    task_dir = Path(data_dir) / _task_folder(spec)
+    if not task_dir.is_dir():
+        raise BenchmarkError(
+            f"{spec.name}: data folder {task_dir} not found (expected DIR/{_task_folder(spec)}/)"
+        )
+    files = spec.local.files
+    name = str(data_file) if data_file is not None else files.get(role)
+    if name is None:
+        known = ", ".join(r for r in files if r != "evidence") or "none"
+        raise BenchmarkError(f"{spec.name}: no local file for split {role!r}; splits with files: {known}")
+    what = f"{spec.name} {role}"
+    path = resolve_file(task_dir, name, what)
+    fmt = spec.local.format
+    extra: dict[str, Any] = {}
+    read_paths = [path]
+    if fmt == "glue_tsv":
+        rows = read_glue_tsv(spec, path)
+    elif fmt == "squad_json":
+        rows = read_squad_json(path)
+    elif fmt == "conll":
+        rows, extra = read_conll(path)
+    elif fmt == "hotpotqa_json":
+        rows = read_hotpotqa_json(path)
+    elif fmt == "triviaqa_rc":
+        evidence = resolve_file(task_dir, files.get("evidence", "triviaqa-rc/evidence/wikipedia"), what)
+        rows, docs = read_triviaqa_rc(path, evidence)
+        read_paths += list(dict.fromkeys(docs))
+    else:
+        raise BenchmarkError(f"{spec.name}: unknown local format {fmt!r}")
+    source = {
+        "kind": "local",
+        "format": fmt,
+        "data_dir": str(Path(data_dir).resolve()),
+        "files": [file_record(p, task_dir) for p in read_paths],
+        **extra,
+    }
+    return rows, source
+
+
+def _task_folder(spec: TaskSpec) -> str:
+    """GLUE sub-tasks live under ``DIR/glue/``; every other task under ``DIR/<name>/``."""
+    return "glue" if spec.local.format == "glue_tsv" else spec.name
