@@ -7,10 +7,14 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.gonerd-bench-installed
 want=$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -c1-16)
+pipi() {  # quiet pip; drop this machine's notes about absent local index folders
+  .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2> >(grep -v 'is ignored: it is neither' >&2)
+}
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check "$(grep '^torch==' requirements.txt)"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+  echo "bootstrap: installing the pinned environment into .venv (first run: about 2 minutes)" >&2
+  pipi --upgrade pip
+  pipi "$(grep '^torch==' requirements.txt)"
+  pipi -r requirements-dev.txt
+  pipi --no-deps -e . >/dev/null
   echo "$want" > "$stamp"
 fi
