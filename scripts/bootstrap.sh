@@ -15,6 +15,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   pipi --upgrade pip
   pipi "$(grep '^torch==' requirements.txt)"
   pipi -r requirements-dev.txt
-  pipi --no-deps -e . >/dev/null
+  pipi --no-deps -e . >/dev/null 2>&1
   echo "$want" > "$stamp"
 fi
