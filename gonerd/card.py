@@ -52,12 +52,13 @@ def _yaml_header(manifest: dict, stats: dict[str, dict]) -> str:
         entry = {"config_name": config, "data_files": []}
         if config == "default":
             entry["default"] = True
-        for split in SPLITS:
+        present = [s for s in SPLITS if stats[config]["splits"][s]["documents"]]  # empty splits have no files
+        for split in present:
             entry["data_files"].append({"split": split, "path": f"{DATA_DIR}/{config}/{split}-*.parquet"})
         configs.append(entry)
         info = DatasetInfo(features=features(config), config_name=config)
         info.splits = SplitDict(
-            {s: SplitInfo(name=s, num_examples=stats[config]["splits"][s]["documents"]) for s in SPLITS}
+            {s: SplitInfo(name=s, num_examples=stats[config]["splits"][s]["documents"]) for s in present}
         )
         infos.append(info._to_yaml_dict())
     header = {

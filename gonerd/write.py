@@ -112,9 +112,8 @@ def write_splits(
         keep: set[str] = set()
         for split in SPLITS:
             arts = by_split[split]
-            chunks = [arts[i : i + max_rows_per_shard] for i in range(0, len(arts), max_rows_per_shard)] or [
-                []
-            ]
+            # an empty split gets no file at all: datasets cannot load a zero-row Parquet split
+            chunks = [arts[i : i + max_rows_per_shard] for i in range(0, len(arts), max_rows_per_shard)]
             for i, chunk in enumerate(chunks):
                 name = shard_name(split, i, len(chunks))
                 _write_table(_rows(chunk, config), config, folder / name)
@@ -127,11 +126,16 @@ def write_splits(
 
 
 def read_split(dataset_dir: str | Path, config: str, split: str):
-    """Read one config/split back as a ``pyarrow.Table`` (all shards, in order)."""
+    """Read one config/split back as a ``pyarrow.Table`` (all shards, in order; empty if it has none)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    files = sorted((Path(dataset_dir) / DATA_DIR / config).glob(f"{split}-*.parquet"))
+    files = split_files(dataset_dir, config, split)
     if not files:
-        raise GonerdError(f"{Path(dataset_dir) / DATA_DIR / config}: no {split} files")
+        return features(config).arrow_schema.empty_table()
     return pa.concat_tables([pq.read_table(f) for f in files])
+
+
+def split_files(dataset_dir: str | Path, config: str, split: str) -> list[Path]:
+    """The shards of one config/split, in order (none for an empty split)."""
+    return sorted((Path(dataset_dir) / DATA_DIR / config).glob(f"{split}-*.parquet"))

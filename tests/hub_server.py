@@ -12,6 +12,19 @@ commit, and keeps everything in memory so a test can inspect exactly what was up
 - ``POST /api/{type}s/{repo}/commit/{revision}`` (NDJSON body, base64 file contents decoded and stored)
 - ``POST /api/{type}s/{repo}/tag/{revision}`` (409 when the tag exists)
 
+and the read routes ``datasets.load_dataset`` / ``hf_hub_download`` / ``HfFileSystem`` call to load a published
+repository by id and revision:
+
+- ``POST /api/{type}s/{repo}/paths-info/{revision}`` (form body ``paths=...``; unknown paths are left out)
+- ``GET /api/agent-harnesses`` (public, no token needed: an empty registry; ``huggingface_hub`` asks for it)
+- ``GET|HEAD /[{type}s/]{repo}/resolve/{revision}/{path}`` (the file's bytes, ``Range`` honoured, with the
+  headers ``huggingface_hub`` reads: ``X-Repo-Commit``, ``ETag``/``X-Linked-Etag``, ``Content-Length``/
+  ``X-Linked-Size``)
+
+Every revision (branch, tag or commit id) resolves to a commit, and every commit keeps its own file snapshot, so
+an old tag keeps serving the bytes it was created on. :attr:`StubHub.downloads` lists ``(repo, commit, path)``
+for each file body served.
+
 Every request is recorded (method, path, headers including ``Authorization``, body). With ``token=...`` the
 server answers 401 ``Invalid credentials in Authorization header`` to any request not carrying that bearer
 token; :meth:`StubHub.inject_error` makes one route fail with a chosen status. Requests to routes it does not
@@ -39,10 +52,25 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 _REPO_ROUTE = re.compile(
     r"^/api/(?P<type>models|datasets|spaces)/(?P<repo>[^/]+(?:/[^/]+)?)"
-    r"/(?P<action>refs|tree|preupload|commit|tag|revision)(?:/(?P<rest>.*))?$"
+    r"/(?P<action>refs|tree|preupload|commit|tag|revision|paths-info)(?:/(?P<rest>.*))?$"
 )
+_RESOLVE_ROUTE = re.compile(
+    r"^/(?:(?P<type>datasets|spaces)/)?(?P<repo>[^/]+/[^/]+)/(?P<action>resolve)/(?P<rest>.+)$"
+)
+_RANGE = re.compile(r"^bytes=(?P<start>\d*)-(?P<end>\d*)$")
+#: HTTP methods each route answers (anything else is unhandled).
+_METHODS = {
+    "info": ("GET",),
+    "refs": ("GET",),
+    "tree": ("GET",),
+    "resolve": ("GET", "HEAD"),
+    "agent-harnesses": ("GET",),
+}
+#: Routes the real Hub serves without authentication (``huggingface_hub`` calls them with no token).
+_PUBLIC = ("agent-harnesses",)
 _INFO_ROUTE = re.compile(r"^/api/(?P<type>models|datasets|spaces)/(?P<repo>[^/]+(?:/[^/]+)?)$")
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
+_STUB_DATE = "2026-01-01T00:00:00.000Z"
 
 
 def git_blob_oid(content: bytes) -> str:
@@ -102,6 +130,15 @@ class Repo:
         oid = self.branches.get(revision) or self.tags.get(revision) or revision
         return self.commits.get(oid)
 
+    def resolve_prefix(self, rest: str) -> tuple[Commit, str] | None:
+        """Split ``<revision>/<path>`` where the revision may itself contain ``/``: the shortest known revision."""
+        parts = rest.split("/")
+        for cut in range(1, len(parts)):
+            commit = self.resolve("/".join(parts[:cut]))
+            if commit is not None:
+                return commit, "/".join(parts[cut:])
+        return None
+
 
 class StubHub:
     """A Hub stand-in on ``127.0.0.1`` at a free port; use as a context manager (starts and stops the server).
@@ -115,6 +152,7 @@ class StubHub:
         self.repos: dict[str, Repo] = {}
         self.requests: list[RecordedRequest] = []
         self.unhandled: list[RecordedRequest] = []
+        self.downloads: list[tuple[str, str, str]] = []
         self._errors: dict[str, tuple[int, str]] = {}
         self._lock = threading.Lock()
         self._oids = itertools.count(1)
@@ -165,8 +203,8 @@ class StubHub:
     def inject_error(self, action: str, status: int, message: str = "injected error") -> None:
         """Answer every later request for ``action`` with ``status`` and ``{"error": message}``.
 
-        ``action`` is ``"create"``, ``"validate-yaml"``, ``"info"``, ``"refs"``, ``"tree"``, ``"preupload"``, ``"commit"``
-        or ``"tag"``.
+        ``action`` is ``"create"``, ``"validate-yaml"``, ``"info"``, ``"refs"``, ``"tree"``, ``"preupload"``, ``"commit"``,
+        ``"tag"``, ``"paths-info"`` or ``"resolve"``.
         """
         self._errors[action] = (status, message)
 
@@ -216,10 +254,14 @@ def _action_of(path: str) -> str | None:
         return "create"
     if path == "/api/validate-yaml":
         return "validate-yaml"
+    if path == "/api/agent-harnesses":
+        return "agent-harnesses"
     match = _REPO_ROUTE.match(path)
     if match:
         return "info" if match["action"] == "revision" else match["action"]
-    return "info" if _INFO_ROUTE.match(path) else None
+    if _INFO_ROUTE.match(path):
+        return "info"
+    return "resolve" if _RESOLVE_ROUTE.match(path) else None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -233,6 +275,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._handle("GET")
+
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
 
     def do_POST(self) -> None:
         self._handle("POST")
@@ -258,14 +303,20 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload).encode()
+        self._send_bytes(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def _send_bytes(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        """Send ``body`` (only its length for a HEAD request)."""
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _error(self, status: int, message: str, code: str | None = None) -> None:
         headers = {"X-Error-Message": message}
@@ -286,13 +337,17 @@ class _Handler(BaseHTTPRequestHandler):
         stub = self.stub
         with stub._lock:
             stub.requests.append(record)
-            if stub.token is not None and record.authorization != f"Bearer {stub.token}":
-                return self._error(401, INVALID_CREDENTIALS)
             action = _action_of(path)
+            if (
+                stub.token is not None
+                and action not in _PUBLIC
+                and record.authorization != f"Bearer {stub.token}"
+            ):
+                return self._error(401, INVALID_CREDENTIALS)
             if action in stub._errors:
                 return self._error(*stub._errors[action])
             route = getattr(self, f"_route_{(action or '').replace('-', '_')}", None)
-            if route is None or (method == "GET") != (action in ("info", "refs", "tree")):
+            if route is None or method not in _METHODS.get(action or "", ("POST",)):
                 stub.unhandled.append(record)
                 return self._error(404, f"stub hub: no route for {method} {path}")
             try:
@@ -302,10 +357,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(400, f"stub hub could not handle {method} {path}: {type(exc).__name__}: {exc}")
 
     def _repo(self, record: RecordedRequest) -> tuple[Repo | None, str | None]:
-        match = _REPO_ROUTE.match(record.path) or _INFO_ROUTE.match(record.path)
+        match = (
+            _REPO_ROUTE.match(record.path)
+            or _INFO_ROUTE.match(record.path)
+            or _RESOLVE_ROUTE.match(record.path)
+        )
         assert match is not None
         repo = self.stub.repos.get(match["repo"])
-        if repo is None or f"{repo.repo_type}s" != match["type"]:
+        if repo is None or f"{repo.repo_type}s" != (match["type"] or "models"):
             self._error(404, "Repository not found", "RepoNotFound")
             return None, None
         return repo, match.groupdict().get("rest")
@@ -319,8 +378,95 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, f"Invalid rev id: {rest}", "RevisionNotFound")
         siblings = [{"rfilename": path} for path in sorted(commit.files)]
         self._send(
-            200, {"id": repo.repo_id, "sha": commit.oid, "private": repo.private, "siblings": siblings}
+            200,
+            {
+                "id": repo.repo_id,
+                "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
+                "author": repo.repo_id.split("/")[0] if "/" in repo.repo_id else None,
+                "sha": commit.oid,
+                "private": repo.private,
+                "disabled": False,
+                "gated": False,
+                "tags": [],
+                "siblings": siblings,
+                "lastModified": _STUB_DATE,
+                "createdAt": _STUB_DATE,
+            },
         )
+
+    def _last_commit(self, commit: Commit) -> dict[str, str]:
+        return {"id": commit.oid, "title": commit.summary, "date": _STUB_DATE}
+
+    def _entry(self, commit: Commit, path: str, expand: bool) -> dict | None:
+        """A ``paths-info``/``tree`` entry for a file or folder of ``commit``; ``None`` if neither."""
+        if path in commit.files:
+            content = commit.files[path]
+            entry: dict = {"type": "file", "path": path, "size": len(content), "oid": git_blob_oid(content)}
+        elif path == "" or any(p.startswith(path.rstrip("/") + "/") for p in commit.files):
+            entry = {"type": "directory", "path": path.rstrip("/"), "oid": "0" * 40}
+        else:
+            return None
+        if expand:
+            entry["lastCommit"] = self._last_commit(commit)
+        return entry
+
+    def _route_agent_harnesses(self, record: RecordedRequest) -> None:
+        # The registry huggingface_hub fetches (once a day, without a token) to detect AI agents: an empty one.
+        self._send(200, {"standardEnvVars": [], "harnesses": {}})
+
+    def _route_paths_info(self, record: RecordedRequest) -> None:
+        repo, rest = self._repo(record)
+        if repo is None:
+            return
+        commit = repo.resolve(rest or "main")
+        if commit is None:
+            return self._error(404, f"Invalid rev id: {rest}", "RevisionNotFound")
+        form = parse_qs(record.body.decode(), keep_blank_values=True)
+        if "json" in record.headers.get("content-type", ""):
+            payload = json.loads(record.body)
+            paths, expand = payload.get("paths", []), bool(payload.get("expand"))
+        else:
+            paths = form.get("paths", [])
+            expand = form.get("expand", ["False"])[0].lower() == "true"
+        entries = [self._entry(commit, path.strip("/"), expand) for path in paths]
+        self._send(200, [entry for entry in entries if entry is not None])
+
+    def _route_resolve(self, record: RecordedRequest) -> None:
+        repo, rest = self._repo(record)
+        if repo is None:
+            return
+        found = repo.resolve_prefix(rest or "")
+        if found is None:
+            return self._error(404, f"Invalid rev id: {rest}", "RevisionNotFound")
+        commit, path = found
+        if path not in commit.files:
+            return self._error(404, f"Entry not found: {path}", "EntryNotFound")
+        content = commit.files[path]
+        etag = f'"{git_blob_oid(content)}"'
+        headers = {
+            "X-Repo-Commit": commit.oid,
+            "ETag": etag,
+            "X-Linked-Etag": etag,
+            "X-Linked-Size": str(len(content)),
+            "Accept-Ranges": "bytes",
+        }
+        status, body = 200, content
+        match = _RANGE.match(record.headers.get("range", "").strip())
+        if match and (match["start"] or match["end"]):
+            size = len(content)
+            if match["start"]:
+                start = int(match["start"])
+                end = min(int(match["end"]) if match["end"] else size - 1, size - 1)
+            else:  # suffix range: the last N bytes
+                start, end = max(size - int(match["end"]), 0), size - 1
+            if start >= size or start > end:
+                headers["Content-Range"] = f"bytes */{size}"
+                return self._send_bytes(416, b"", "text/plain", headers)
+            status, body = 206, content[start : end + 1]
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        if record.method == "GET":
+            self.stub.downloads.append((repo.repo_id, commit.oid, path))
+        self._send_bytes(status, body, "application/octet-stream", headers)
 
     # ----------------------------------------------------------------- routes
     def _route_create(self, record: RecordedRequest) -> None:
@@ -384,6 +530,9 @@ class _Handler(BaseHTTPRequestHandler):
                     "size": len(content),
                     "oid": git_blob_oid(content),
                 }
+        if record.query.get("expand", ["false"])[0].lower() == "true":
+            for entry in entries.values():
+                entry["lastCommit"] = self._last_commit(commit)
         self._send(200, list(entries.values()))
 
     def _route_preupload(self, record: RecordedRequest) -> None:
