@@ -1,0 +1,149 @@
+"""Student vs teacher: per task the student's share of the teacher's primary metric and the change in inference
+time and peak memory, plus the averages (the comparison "Efficient Transformer Knowledge Distillation: A
+Performance Review" reports). Also the per-record summaries the views use."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from ..errors import BenchmarkError
+from ..results import load_result
+
+SPLIT_PREFERENCE = ("test", "validation")
+
+
+def headline_split(record: dict[str, Any]) -> str:
+    """The split whose score represents a task: ``test`` when scored, else ``validation``, else the first."""
+    for split in SPLIT_PREFERENCE:
+        if split in record["splits"]:
+            return split
+    return record["splits"][0]
+
+
+def task_score(record: dict[str, Any]) -> float | None:
+    """Primary metric (0-100) of the headline split, or None."""
+    score = record["metrics"][headline_split(record)].get("score")
+    return float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None
+
+
+def timing_value(record: dict[str, Any], key: str) -> float | None:
+    """``timing[key]`` (latency_ms_per_example_median, peak_memory_mb...) or None without timing."""
+    value = (record.get("timing") or {}).get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _ratio(student: float | None, teacher: float | None) -> float | None:
+    return student / teacher if student is not None and teacher else None
+
+
+def _pct(ratio: float | None) -> float | None:
+    return (ratio - 1.0) * 100.0 if ratio is not None else None
+
+
+def compare_records(student: dict[str, dict[str, Any]], teacher: dict[str, dict[str, Any]]) -> list[dict]:
+    """One row per task both have (sorted), then an ``average`` row (means over those rows' values).
+
+    Row keys: task, metric, split, student, teacher, share (student/teacher x 100), time_student_ms,
+    time_teacher_ms, time_ratio, time_change_pct, memory_student_mb, memory_teacher_mb, memory_ratio,
+    memory_change_pct. Values that cannot be computed are None."""
+    rows = []
+    for task in sorted(set(student) & set(teacher)):
+        s, t = student[task], teacher[task]
+        s_score, t_score = task_score(s), task_score(t)
+        row: dict[str, Any] = {
+            "task": task,
+            "metric": s["task"]["primary_metric"],
+            "split": headline_split(s),
+            "student": s_score,
+            "teacher": t_score,
+            "share": s_score / t_score * 100.0 if s_score is not None and t_score else None,
+        }
+        for name, key, unit in (
+            ("time", "latency_ms_per_example_median", "ms"),
+            ("memory", "peak_memory_mb", "mb"),
+        ):
+            sv, tv = timing_value(s, key), timing_value(t, key)
+            ratio = _ratio(sv, tv)
+            row |= {
+                f"{name}_student_{unit}": sv,
+                f"{name}_teacher_{unit}": tv,
+                f"{name}_ratio": ratio,
+                f"{name}_change_pct": _pct(ratio),
+            }
+        rows.append(row)
+    if rows:
+        average: dict[str, Any] = {"task": "average", "metric": None, "split": None}
+        for key in rows[0]:
+            if key in average:
+                continue
+            values = [r[key] for r in rows if r[key] is not None]
+            average[key] = mean(values) if values else None
+        rows.append(average)
+    return rows
+
+
+def load_records(directory: str | Path) -> dict[str, dict[str, Any]]:
+    """``{task: record}`` of every valid result file in a results directory (one-line error if none)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise BenchmarkError(f"{directory}: no such results directory")
+    from ..tasks.registry import task_names
+
+    known = set(task_names())
+    records = {p.stem: load_result(p) for p in sorted(directory.glob("*.json")) if p.stem in known}
+    if not records:
+        raise BenchmarkError(f"{directory}: no result files (<task>.json)")
+    return records
+
+
+def compare(student_dir: str | Path, teacher_dir: str | Path) -> list[dict[str, Any]]:
+    """:func:`compare_records` of two results directories; error when they share no task."""
+    rows = compare_records(load_records(student_dir), load_records(teacher_dir))
+    if not rows:
+        raise BenchmarkError(f"{student_dir} and {teacher_dir} have no task in common")
+    return rows
+
+
+def _f(value: Any, fmt: str) -> str:
+    return format(value, fmt) if isinstance(value, int | float) else "-"
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """Text table of :func:`compare` rows."""
+    header = (
+        "task",
+        "metric",
+        "student",
+        "teacher",
+        "share %",
+        "time ms s/t",
+        "time Δ%",
+        "mem MiB s/t",
+        "mem Δ%",
+    )
+    lines = [header]
+    for r in rows:
+        lines.append(
+            (
+                r["task"],
+                r["metric"] or "",
+                _f(r["student"], ".2f"),
+                _f(r["teacher"], ".2f"),
+                _f(r["share"], ".1f"),
+                f"{_f(r['time_student_ms'], '.2f')}/{_f(r['time_teacher_ms'], '.2f')}",
+                _f(r["time_change_pct"], "+.1f"),
+                f"{_f(r['memory_student_mb'], '.0f')}/{_f(r['memory_teacher_mb'], '.0f')}",
+                _f(r["memory_change_pct"], "+.1f"),
+            )
+        )
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
+def to_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, indent=2)

@@ -1,0 +1,148 @@
+"""Leaderboard plots (matplotlib, Agg) as PNG and SVG bytes; the same entries always give the same bytes
+(fixed ``svg.hashsalt``, no date or software metadata)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+from .compare import compare_records
+from .entries import Entry
+from .references import PAPER_LABEL, TASK_REFERENCE, headline
+
+PLOTS = ("quality_vs_time", "time_vs_length", "student_vs_teacher")
+RC = {"svg.hashsalt": "gonerd-bench", "svg.fonttype": "path", "font.size": 9, "figure.dpi": 100}
+
+
+def _figure(draw: Callable[[Any], None]) -> dict[str, bytes]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(7.0, 4.2))
+        try:
+            draw(ax)
+            fig.tight_layout()
+            out = {}
+            for fmt, meta in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format=fmt, metadata=meta)
+                out[fmt] = buffer.getvalue()
+        finally:
+            plt.close(fig)
+    return out
+
+
+def _empty(ax: Any, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def pareto_front(points: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """Points (time, quality, label) no other point beats on both: less or equal time and higher quality."""
+    front: list[tuple[float, float, str]] = []
+    for point in sorted(points, key=lambda p: (p[0], -p[1], p[2])):
+        if not front or point[1] > front[-1][1]:
+            front.append(point)
+    return front
+
+
+def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
+    points = [
+        (e.latency_ms(), e.average(tasks), e.name)
+        for e in entries
+        if e.latency_ms() and e.average(tasks) is not None
+    ]
+
+    def draw(ax: Any) -> None:
+        if not points:
+            _empty(ax, "no complete entry with timing yet")
+            return
+        front = pareto_front(points)  # type: ignore[arg-type]
+        ax.scatter([p[0] for p in points], [p[1] for p in points], color="tab:blue", zorder=3)
+        ax.step(
+            [p[0] for p in front], [p[1] for p in front], where="post", color="tab:red", label="Pareto front"
+        )
+        for x, y, label in points:
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        ax.set_xscale("log")
+        ax.set_xlabel("inference time, ms per example (median, mean over tasks; log scale)")
+        ax.set_ylabel("average primary metric (0-100)")
+        ax.set_title("Quality vs inference time")
+        ax.legend(loc="lower right")
+
+    return _figure(draw)
+
+
+def speed_points(entry: Entry) -> list[tuple[int, float]]:
+    """(length, median ms per example) of every measured length of the entry's speed.json."""
+    out = []
+    for item in (entry.speed or {}).get("lengths", []):
+        timing = item.get("timing") if isinstance(item, dict) else None
+        if item.get("status") == "ok" and isinstance(timing, dict):
+            value = timing.get("latency_ms_per_example_median")
+            if isinstance(item.get("length"), int) and isinstance(value, int | float):
+                out.append((item["length"], float(value)))
+    return sorted(out)
+
+
+def time_vs_length(entries: list[Entry]) -> dict[str, bytes]:
+    curves = [(e.name, str((e.speed or {}).get("device", "")), speed_points(e)) for e in entries]
+    curves = [c for c in curves if c[2]]
+
+    def draw(ax: Any) -> None:
+        if not curves:
+            _empty(ax, "no speed.json submitted yet (benchmark speed --output DIR)")
+            return
+        for name, device, points in curves:
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=f"{name} ({device})")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("sequence length (tokens)")
+        ax.set_ylabel("ms per example (median)")
+        ax.set_title("Inference time vs sequence length")
+        ax.legend(fontsize=7)
+
+    return _figure(draw)
+
+
+def student_vs_teacher(entries: list[Entry]) -> dict[str, bytes]:
+    by_slug = {e.slug: e for e in entries}
+    pairs = [(e, by_slug[e.teacher_slug]) for e in entries if e.teacher_slug in by_slug]
+
+    def draw(ax: Any) -> None:
+        if not pairs:
+            _empty(ax, "no distilled student with its teacher on the leaderboard yet")
+            return
+        tasks = sorted({r["task"] for s, t in pairs for r in compare_records(s.records, t.records)[:-1]})
+        width = 0.8 / len(pairs)
+        for i, (student, teacher) in enumerate(pairs):
+            shares = {r["task"]: r["share"] for r in compare_records(student.records, teacher.records)[:-1]}
+            xs = [j + i * width for j, t in enumerate(tasks) if shares.get(t) is not None]
+            ys = [shares[t] for t in tasks if shares.get(t) is not None]
+            ax.bar(xs, ys, width=width, label=f"{student.name} / {teacher.name}")
+        for j, task in enumerate(tasks):
+            if task in TASK_REFERENCE:
+                ref = headline(TASK_REFERENCE[task])
+                ax.hlines(ref, j - 0.1, j + 0.8, colors="k", linestyles="dashed", linewidth=1)
+        ax.axhline(100, color="0.6", linewidth=0.8)
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(tasks))], tasks)
+        ax.set_ylabel("student's share of teacher's score (%)")
+        ax.set_title(f"Student vs teacher per task (dashed: best retention {PAPER_LABEL})", fontsize=8)
+        ax.legend(fontsize=7, loc="lower left")
+
+    return _figure(draw)
+
+
+def render_plots(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
+    """``{"plots/<name>.<png|svg>": bytes}`` for every plot in :data:`PLOTS`."""
+    figures = {
+        "quality_vs_time": quality_vs_time(entries, tasks),
+        "time_vs_length": time_vs_length(entries),
+        "student_vs_teacher": student_vs_teacher(entries),
+    }
+    return {f"plots/{name}.{fmt}": data for name, fig in figures.items() for fmt, data in sorted(fig.items())}

@@ -1,0 +1,319 @@
+"""Check one model's result directory before it goes on the leaderboard; every problem found is listed.
+
+Only JSON files and gzipped JSON-lines predictions are read; nothing from a submission is imported or run.
+Checks: file names (known tasks only, no symlinks), the result schema (:func:`benchmark.results.validate_result`),
+one model per directory, a Hub-id-like model name, task spec hashes and dataset revisions equal to the current
+specs, metric ranges, predictions files present with one prediction per example, and, when gold data is given
+(``data_dir``), every recorded metric recomputed from the saved predictions (tolerance :data:`TOLERANCE`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import BenchmarkError
+from ..results import OWNER_FILE, model_slug, predictions_path, validate_result
+
+TOLERANCE = 1e-6
+SPEED_FILE = "speed.json"
+SPEED_SCHEMA = "gonerd-bench/speed/v1"
+MANIFEST = "submission.json"
+MANIFEST_SCHEMA = "gonerd-bench/submission/v1"
+MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
+SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+TASK_FILE_RE = re.compile(r"^([A-Za-z0-9_]+)\.json$")
+PRED_FILE_RE = re.compile(r"^([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\.predictions\.jsonl\.gz$")
+SIGNED = {"matthews_correlation", "pearson", "spearmanr"}  # correlations: -100..100
+SCORES = {
+    "precision",
+    "recall",
+    "f1",
+    "strict_f1",
+    "accuracy",
+    "exact_match",
+    "macro_f1",
+    "glue_score",
+} | SIGNED
+
+
+@dataclass
+class Checked:
+    """Outcome of :func:`check_results_dir`: what was read, what may be copied, and what is wrong."""
+
+    directory: Path
+    model: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    speed: dict[str, Any] | None = None
+    slug: str | None = None
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _tasks() -> dict[str, Any]:
+    from ..tasks.registry import all_tasks
+
+    return {spec.name: spec for spec in all_tasks()}
+
+
+def _read_json(path: Path, problems: list[str]) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path.name}: cannot read ({exc.__class__.__name__})")
+    except json.JSONDecodeError as exc:
+        problems.append(f"{path.name}: invalid JSON ({exc.msg} at line {exc.lineno})")
+    return None
+
+
+def check_model_id(model_id: Any) -> str | None:
+    """Why ``model_id`` cannot name a leaderboard entry (None when it can)."""
+    if isinstance(model_id, str) and (".." in model_id or "//" in model_id or model_id.startswith("/")):
+        return f"model name {model_id!r} contains '..' or '//' or starts with '/' (a path, not a Hub id)"
+    if not isinstance(model_id, str) or not MODEL_ID_RE.match(model_id):
+        return (
+            f"model name {model_id!r} is not a Hub id or baseline:NAME (allowed: letters, digits, . _ - : /, "
+            "starting with a letter or digit)"
+        )
+    return None
+
+
+def safe_slug(model_id: str) -> str | None:
+    """Directory name on the leaderboard for ``model_id`` (None when no safe one exists)."""
+    slug = model_slug(model_id.replace(":", "__")) if model_id else ""
+    if not SLUG_RE.match(slug) or ".." in slug:
+        return None
+    return slug
+
+
+def check_results_dir(
+    directory: str | Path, *, data_dir: str | Path | None = None, allow_partial: bool = False
+) -> Checked:
+    """Check a ``OUTPUT/<model-slug>`` directory; see the module docstring."""
+    directory = Path(directory)
+    out = Checked(directory)
+    if not directory.is_dir():
+        out.problems.append(f"{directory}: not a directory")
+        return out
+    specs = _tasks()
+    names = _scan(directory, out, specs)
+    owner = _check_owner(directory, names, out)
+    for task in sorted(t for t in names["tasks"]):
+        record = _read_json(directory / f"{task}.json", out.problems)
+        if record is None:
+            continue
+        schema_problems = validate_result(record)
+        if schema_problems:
+            out.problems += [f"{task}.json: {p}" for p in schema_problems]
+            continue
+        before = len(out.problems)
+        check_record(record, task, specs, out.problems, owner=owner)
+        _check_predictions(directory / f"{task}.json", record, out, data_dir, specs.get(task))
+        if len(out.problems) == before:
+            out.records[task] = record
+        out.files.append(f"{task}.json")
+    missing = [t for t in specs if t not in names["tasks"]]
+    if missing and not allow_partial:
+        out.problems.append(
+            f"missing tasks: {', '.join(missing)} (submit with --partial to list a partial entry)"
+        )
+    if not names["tasks"]:
+        out.problems.append("no result files (<task>.json) in the directory")
+    if names["speed"]:
+        out.speed = _check_speed(directory / SPEED_FILE, out.problems)
+        out.files.append(SPEED_FILE)
+    if out.model:
+        out.slug = safe_slug(str(out.model.get("model_id", "")))
+        if out.slug is None and not check_model_id(out.model.get("model_id")):
+            out.problems.append(f"model name {out.model.get('model_id')!r} gives no safe directory name")
+    return out
+
+
+def _scan(directory: Path, out: Checked, specs: dict[str, Any]) -> dict[str, Any]:
+    """Sort the directory's entries into result, predictions, owner and speed files; flag anything odd."""
+    names: dict[str, Any] = {"tasks": [], "predictions": [], "owner": False, "speed": False}
+    for child in sorted(directory.iterdir()):
+        name = child.name
+        if child.is_symlink():
+            out.problems.append(f"{name}: symbolic links are not accepted")
+            continue
+        if child.is_dir():
+            out.warnings.append(f"{name}/: folder ignored (not copied)")
+            continue
+        if name == OWNER_FILE:
+            names["owner"] = True
+            out.files.append(name)
+        elif name == SPEED_FILE:
+            names["speed"] = True
+        elif name == MANIFEST or name.startswith("."):
+            out.warnings.append(f"{name}: ignored (not copied)")
+        elif match := PRED_FILE_RE.match(name):
+            names["predictions"].append(name)
+        elif match := TASK_FILE_RE.match(name):
+            if match.group(1) in specs:
+                names["tasks"].append(match.group(1))
+            else:
+                out.problems.append(f"{name}: unknown task {match.group(1)!r}; known: {', '.join(specs)}")
+        else:
+            out.warnings.append(f"{name}: not a result file; ignored (not copied)")
+    return names
+
+
+def _check_owner(directory: Path, names: dict[str, Any], out: Checked) -> dict[str, Any] | None:
+    if not names["owner"]:
+        out.problems.append(f"{OWNER_FILE}: missing (written by `benchmark run` beside the result files)")
+        return None
+    owner = _read_json(directory / OWNER_FILE, out.problems)
+    if not isinstance(owner, dict) or not {"model_id", "revision"} <= set(owner):
+        if owner is not None:
+            out.problems.append(f"{OWNER_FILE}: expected an object with model_id and revision")
+        return None
+    why = check_model_id(owner["model_id"])
+    if why:
+        out.problems.append(f"{OWNER_FILE}: {why}")
+    out.model = {"model_id": owner["model_id"], "revision": owner["revision"]}
+    return owner
+
+
+def check_record(
+    record: dict[str, Any],
+    task: str,
+    specs: dict[str, Any],
+    problems: list[str],
+    *,
+    owner: dict[str, Any] | None = None,
+) -> None:
+    """Semantic checks of a schema-valid result against the current task specs (appends to ``problems``)."""
+    where = f"{task}.json"
+    spec = specs.get(task)
+    if record["task"]["name"] != task:
+        problems.append(
+            f"{where}: task.name is {record['task']['name']!r}, expected {task!r} (the file name)"
+        )
+    if spec is None:
+        problems.append(f"{where}: unknown task {task!r}")
+        return
+    if record["task"]["spec_hash"] != spec.spec_hash():
+        problems.append(
+            f"{where}: task spec hash {record['task']['spec_hash']!r} (version {record['task']['version']!r}) "
+            f"is not the current one {spec.spec_hash()!r} (version {spec.version!r}); rerun the task"
+        )
+    hub = record["dataset"].get("hub")
+    if isinstance(hub, dict) and hub.get("revision") != spec.hub.revision:
+        problems.append(
+            f"{where}: dataset revision {hub.get('revision')!r} is not the spec's {spec.hub.revision!r}"
+        )
+    model = record["model"]
+    if owner is not None and (model["model_id"], model["revision"]) != (owner["model_id"], owner["revision"]):
+        problems.append(
+            f"{where}: model {model['model_id']!r} differs from {OWNER_FILE}'s {owner['model_id']!r}"
+        )
+    why = check_model_id(model["model_id"])
+    if why and (owner is None or model["model_id"] != owner["model_id"]):
+        problems.append(f"{where}: {why}")
+    for split in record["splits"]:
+        _check_split_metrics(where, split, record, spec, problems)
+    _check_timing(where, record.get("timing"), problems)
+
+
+def _check_split_metrics(
+    where: str, split: str, record: dict[str, Any], spec: Any, problems: list[str]
+) -> None:
+    scored = record["metrics"].get(split)
+    if not isinstance(scored, dict) or not isinstance(scored.get("metrics"), dict):
+        problems.append(f"{where}: metrics.{split} should be the score_predictions result (with 'metrics')")
+        return
+    if scored.get("primary_metric") != spec.primary_metric:
+        problems.append(
+            f"{where}: {split} primary_metric {scored.get('primary_metric')!r} is not {spec.primary_metric!r}"
+        )
+    if scored.get("spec_hash") not in (None, spec.spec_hash()):
+        problems.append(f"{where}: {split} was scored with spec hash {scored.get('spec_hash')!r}")
+    score = scored.get("score")
+    if not _is_number(score):
+        problems.append(f"{where}: {split} score {score!r} is not a number")
+    elif scored["metrics"].get(spec.primary_metric) != score:
+        problems.append(f"{where}: {split} score {score} differs from metrics.{spec.primary_metric}")
+    for path, value in _numbers(scored["metrics"]):
+        if path[-1] not in SCORES:  # counts (tokens, support, ...)
+            continue
+        low = -100.0 if path[-1] in SIGNED else 0.0
+        if not math.isfinite(value) or not low <= value <= 100.0:
+            problems.append(f"{where}: {split} {'.'.join(path)} = {value} is outside {low:g}..100")
+    if _is_number(score) and not 0.0 <= score <= 100.0 and spec.primary_metric not in SIGNED:
+        problems.append(f"{where}: {split} score {score} is outside 0..100")
+    count = record["n_examples"].get(split)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        problems.append(f"{where}: n_examples.{split} should be a positive integer, got {count!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _numbers(tree: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], float]]:
+    """Every numeric leaf of a metrics tree with its key path."""
+    if isinstance(tree, dict):
+        return [item for key, value in sorted(tree.items()) for item in _numbers(value, (*path, str(key)))]
+    return [(path, float(tree))] if _is_number(tree) and path else []
+
+
+def _check_timing(where: str, timing: Any, problems: list[str]) -> None:
+    if timing is None:
+        return
+    for key in ("latency_ms_per_example_median", "peak_memory_mb"):
+        value = timing.get(key)
+        if value is not None and (not _is_number(value) or not math.isfinite(value) or value < 0):
+            problems.append(f"{where}: timing.{key} = {value!r} is not a non-negative number")
+    if not isinstance(timing.get("device"), str):
+        problems.append(f"{where}: timing.device is missing")
+
+
+def _check_predictions(
+    result: Path, record: dict[str, Any], out: Checked, data_dir: str | Path | None, spec: Any
+) -> None:
+    from ..scoring import read_predictions
+
+    for split in record.get("splits", []):
+        path = predictions_path(result, split)
+        if not path.is_file() or path.is_symlink():
+            out.problems.append(f"{path.name}: predictions file missing")
+            continue
+        out.files.append(path.name)
+        try:
+            preds = read_predictions(path)
+        except BenchmarkError as exc:
+            out.problems.append(f"{path.name}: {exc}")
+            continue
+        expected = record["n_examples"].get(split)
+        if len(preds) != expected:
+            out.problems.append(f"{path.name}: {len(preds)} predictions for {expected} examples")
+        elif data_dir is not None and spec is not None:
+            from .rescore import rescore
+
+            problem, warning = rescore(spec, record, split, preds, data_dir)
+            out.problems += [f"{result.name}: {problem}"] if problem else []
+            out.warnings += [f"{result.name}: {warning}"] if warning else []
+
+
+def _check_speed(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    data = _read_json(path, problems)
+    if data is None:
+        return None
+    if (
+        not isinstance(data, dict)
+        or data.get("schema") != SPEED_SCHEMA
+        or not isinstance(data.get("lengths"), list)
+    ):
+        problems.append(f"{SPEED_FILE}: not a {SPEED_SCHEMA} file (schema and lengths expected)")
+        return None
+    return data

@@ -1,0 +1,265 @@
+"""Result files: one schema-versioned JSON per (model, task), per-example predictions beside it.
+
+Layout::
+
+    OUTPUT/<model-slug>/model.json                           which model (id + revision) owns this directory
+    OUTPUT/<model-slug>/<task>.json                          schema "gonerd-bench/result/v1"
+    OUTPUT/<model-slug>/<task>.<split>.predictions.jsonl.gz  {"id": ..., "prediction": ...} per line
+
+Every file is written to a temporary name and renamed (``os.replace``), so an interrupted run never leaves half a
+file and a rerun resumes with the tasks that are missing. Predictions are gzipped with ``mtime=0``, so equal
+predictions give equal bytes. :func:`load_result` and :func:`validate_result` are for the leaderboard.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import BenchmarkError
+
+SCHEMA = "gonerd-bench/result/v1"
+OWNER_FILE = "model.json"
+
+# key -> accepted types; nested keys are checked in validate_result.
+REQUIRED: dict[str, tuple[type, ...]] = {
+    "schema": (str,),
+    "model": (dict,),
+    "harness": (dict,),
+    "task": (dict,),
+    "dataset": (dict,),
+    "splits": (list,),
+    "n_examples": (dict,),
+    "metrics": (dict,),
+    "windows": (dict,),
+    "attention": (dict,),
+    "timing": (dict, type(None)),
+    "hardware": (dict,),
+    "seed": (int,),
+    "config": (dict,),
+    "config_hash": (str,),
+    "started_at": (str,),
+    "finished_at": (str,),
+}
+NESTED = {
+    "model": ("model_id", "revision", "model_type", "n_params"),
+    "harness": ("version", "git_commit"),
+    "task": ("name", "version", "spec_hash", "task_type", "primary_metric"),
+}
+
+
+def utc_now() -> str:
+    """Current time, UTC, ISO 8601 with seconds (``2026-11-23T10:00:00Z``)."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def model_slug(model_id: str) -> str:
+    """Directory name for a model: the Hub id with ``/`` -> ``__``, or a local directory's name."""
+    path = Path(model_id).expanduser()
+    name = path.name if path.exists() or model_id.startswith((".", "/", "~")) else model_id.replace("/", "__")
+    slug = re.sub(r"[^A-Za-z0-9._\-]+", "-", name).strip("-.")
+    return slug or "model"
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """sha256 (16 hex digits) over the canonical JSON of a run's config (budget + flags that change results)."""
+    blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def git_commit() -> str | None:
+    """Commit of the harness checkout, if it is one (None for an installed package)."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def harness_info() -> dict[str, Any]:
+    return {"name": "gonerd-bench", "version": __version__, "git_commit": git_commit()}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; results are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def result_path(output: Path, slug: str, task: str) -> Path:
+    return Path(output) / slug / f"{task}.json"
+
+
+def predictions_path(result: Path, split: str) -> Path:
+    task = result.name.removesuffix(".json")
+    return result.with_name(f"{task}.{split}.predictions.jsonl.gz")
+
+
+def predictions_bytes(predictions: Mapping[str, Any]) -> bytes:
+    """Deterministic gzip (mtime=0, no file name) of ``{"id", "prediction"}`` JSON lines, in the given order."""
+    lines = "".join(
+        json.dumps({"id": key, "prediction": value}, ensure_ascii=False) + "\n"
+        for key, value in predictions.items()
+    )
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as gz:
+        gz.write(lines.encode("utf-8"))
+    return buffer.getvalue()
+
+
+def read_predictions(path: Path) -> dict[str, Any]:
+    """Inverse of the predictions file writer."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return {row["id"]: row["prediction"] for row in map(json.loads, handle) if row}
+
+
+def write_result(path: Path, record: dict[str, Any], predictions: Mapping[str, Mapping[str, Any]]) -> Path:
+    """Write the predictions of every split, then the result JSON (last, so it only exists when complete)."""
+    problems = validate_result(record)
+    if problems:
+        raise ValueError(f"refusing to write an invalid result {path}: {problems}")
+    for split, preds in predictions.items():
+        atomic_write_bytes(predictions_path(path, split), predictions_bytes(preds))
+    atomic_write_bytes(
+        path, (json.dumps(record, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
+    )
+    return path
+
+
+def validate_result(record: Any) -> list[str]:
+    """Problems with a result dict against schema v1 (empty list: valid)."""
+    if not isinstance(record, dict):
+        return ["a result must be a JSON object"]
+    problems = []
+    for key, types in REQUIRED.items():
+        if key not in record:
+            problems.append(f"missing key {key!r}")
+        elif not isinstance(record[key], types):
+            problems.append(f"{key!r} should be {' or '.join(t.__name__ for t in types)}")
+    if record.get("schema") not in (None, SCHEMA):
+        problems.append(f"schema is {record.get('schema')!r}, expected {SCHEMA!r}")
+    for key, subkeys in NESTED.items():
+        if isinstance(record.get(key), dict):
+            problems += [f"missing key {key}.{sub}" for sub in subkeys if sub not in record[key]]
+    if isinstance(record.get("splits"), list) and isinstance(record.get("metrics"), dict):
+        problems += [f"no metrics for split {s!r}" for s in record["splits"] if s not in record["metrics"]]
+    return problems
+
+
+def load_result(path: str | Path) -> dict[str, Any]:
+    """Read and validate a result file; one-line BenchmarkError if it is not a valid v1 result."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchmarkError(f"{path}: no such result file") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BenchmarkError(f"{path}: not a JSON result file ({exc})") from None
+    problems = validate_result(record)
+    if problems:
+        raise BenchmarkError(f"{path}: not a valid {SCHEMA} result: {'; '.join(problems[:3])}")
+    return record
+
+
+def is_up_to_date(path: Path, *, spec_hash: str, cfg_hash: str, revision: str) -> bool:
+    """A valid result for the same task spec, config and model revision already exists at ``path``."""
+    if not path.is_file():
+        return False
+    try:
+        record = load_result(path)
+    except BenchmarkError:
+        return False
+    return (
+        record["task"]["spec_hash"] == spec_hash
+        and record["config_hash"] == cfg_hash
+        and record["model"]["revision"] == revision
+        and all(predictions_path(path, s).is_file() for s in record["splits"])
+    )
+
+
+def claim_output_dir(output: Path, slug: str, model: Mapping[str, Any]) -> Path:
+    """``OUTPUT/<slug>``, after checking it holds no results of another model; records the owner on first use."""
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise BenchmarkError(f"--output {output} is a file, not a directory")
+    if (output / OWNER_FILE).is_file():
+        owner = _read_owner(output / OWNER_FILE)
+        raise BenchmarkError(
+            f"--output {output} is the result directory of model {owner.get('model_id')!r}; "
+            f"pass its parent directory instead"
+        )
+    directory = output / slug
+    owner_file = directory / OWNER_FILE
+    if owner_file.is_file():
+        owner = _read_owner(owner_file)
+        if (owner.get("model_id"), owner.get("revision")) != (model["model_id"], model["revision"]):
+            raise BenchmarkError(
+                f"{directory} holds results of another model ({owner.get('model_id')} "
+                f"{str(owner.get('revision'))[:19]}); choose another --output or remove it"
+            )
+    else:
+        stale = list(directory.glob("*.json")) if directory.is_dir() else []
+        if stale:
+            raise BenchmarkError(
+                f"{directory} holds result files of an unknown model; choose another --output"
+            )
+        owner = {"model_id": model["model_id"], "revision": model["revision"], "created_at": utc_now()}
+        atomic_write_bytes(owner_file, (json.dumps(owner, indent=2) + "\n").encode())
+    return directory
+
+
+def _read_owner(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        raise BenchmarkError(
+            f"{path} is not a readable owner file; remove it or choose another --output"
+        ) from None
+    return data if isinstance(data, dict) else {}
+
+
+def local_files_source(files: Iterable[Path]) -> list[dict[str, str]]:
+    """``[{"path", "sha256"}]`` for data files read from disk."""
+    return [{"path": str(p), "sha256": file_sha256(Path(p))} for p in files if Path(p).is_file()]

@@ -1,0 +1,74 @@
+"""index.html in headless Debian chromium: every submitted model is in the table, the ``?sort=KEY&dir=...``
+link orders the rows, and the page renders to a non-empty screenshot. Skips without /usr/bin/chromium."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_leaderboard import make_run
+
+from benchmark.leaderboard.submit import submit
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=2000",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)"
+)
+
+
+def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    profile = tmp_path / "profile"
+    return subprocess.run(
+        [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("browser")
+    for model, every in (("org/best", 0), ("org/middle", 3), ("org/worst", 2)):
+        assert submit(
+            make_run(root / "runs", model, tasks=("conll2003", "squad"), every=every),
+            root / "board",
+            partial=True,
+        ).ok
+    return root / "board" / "index.html"
+
+
+def _row_order(dom: str) -> list[str]:
+    body = dom[dom.index("<tbody>") : dom.index("</tbody>")]
+    return re.findall(r'<tr data-slug="([^"]+)"', body)
+
+
+def test_sort_link_orders_rows(page, tmp_path):
+    url = page.resolve().as_uri()
+    ascending = _row_order(_chromium(tmp_path, "--dump-dom", f"{url}?sort=conll2003&dir=asc").stdout)
+    assert ascending == ["org__worst", "org__middle", "org__best"]
+    descending = _chromium(tmp_path, "--dump-dom", f"{url}?sort=conll2003&dir=desc").stdout
+    assert _row_order(descending) == ["org__best", "org__middle", "org__worst"]
+    assert 'aria-sort="descending"' in descending
+    by_name = _row_order(_chromium(tmp_path, "--dump-dom", f"{url}?sort=model&dir=desc").stdout)
+    assert by_name == ["org__worst", "org__middle", "org__best"]
+
+
+def test_screenshot_is_not_empty(page, tmp_path):
+    shot = tmp_path / "page.png"
+    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,900", page.resolve().as_uri())
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
