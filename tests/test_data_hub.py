@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import fixture_path
 
 from benchmark.data import hub, local
 from benchmark.data.loader import load_examples
 from benchmark.tasks.registry import get_task
+from conftest import fixture_path
 
 # ---------------------------------------------------------------------------------- Hub card schemas (YAML)
 

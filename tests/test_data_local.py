@@ -7,12 +7,12 @@ import csv
 from collections import Counter
 
 import pytest
-from conftest import fixture_path
 
 from benchmark.data.loader import load_examples
 from benchmark.data.local import iob1_to_iob2
 from benchmark.errors import BenchmarkError
 from benchmark.tasks.registry import get_task
+from conftest import fixture_path
 
 
 def load(task: str, role: str = "validation", **kw):

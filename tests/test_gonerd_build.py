@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, fixture_path
 
+from conftest import ROOT, fixture_path
 from gonerd.annotate import annotate_articles, load_pipeline
 from gonerd.build import build
 from gonerd.cli import main as gonerd_main

@@ -7,13 +7,13 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import fixture_path
-from mediawiki_server import FakeWiki, MediaWikiServer
 
+from conftest import fixture_path
 from gonerd.cli import main as gonerd_main
 from gonerd.manifest import read_manifest
 from gonerd.selection import read_selection
 from gonerd.validate import validate
+from mediawiki_server import FakeWiki, MediaWikiServer
 
 GROUPS = {"people": ["Category:People"], "places": ["Category:Places"], "science": ["Category:Science"]}
 SIZE = 4

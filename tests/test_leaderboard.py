@@ -12,13 +12,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from conftest import fixture_path
-
 from benchmark.data.loader import load_examples
 from benchmark.examples import ClassificationExample, QAExample
 from benchmark.results import SCHEMA, atomic_write_bytes, config_hash, harness_info, write_result
 from benchmark.scoring import gold_as_predictions, score_predictions
 from benchmark.tasks.registry import get_task
+from conftest import fixture_path
 
 LIMIT = 12
 # Tasks with gold samples in ../shared/fixtures (and the file to read where it is not the spec's).

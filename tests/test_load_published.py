@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import fixture_path
-from hub_server import StubHub, git_blob_oid, hub_online
 
+from conftest import fixture_path
 from gonerd.labels import label_names
 from gonerd.publish import publish
+from hub_server import StubHub, git_blob_oid, hub_online
 
 REPO = "org/gonerd"
 TOKEN = "hf_LoadPublishedTestToken0123456789"

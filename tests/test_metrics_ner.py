@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import fixture_path
 
 from benchmark.metrics.ner import conlleval, split_tag, strict_f1
+from conftest import fixture_path
 
 # ---------------------------------------------------------------------------------------------------------------
 # hand-worked conlleval cases

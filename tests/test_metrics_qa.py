@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import fixture_path
 
 from benchmark.metrics import hotpotqa, squad, triviaqa
+from conftest import fixture_path
 
 # ---------------------------------------------------------------------------------------------------------------
 # SQuAD v1.1

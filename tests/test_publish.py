@@ -12,11 +12,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hub_server import StubHub, hub_online
 from huggingface_hub import constants
 
 from gonerd.errors import GonerdError
 from gonerd.publish import PublishResult, format_publish_plan, publish, publishable_files
+from hub_server import StubHub, hub_online
 
 REPO = "gonerd-org/gonerd"
 TOKEN = "hf_TestSecretTokenDoNotLeak1234567890"

@@ -6,9 +6,8 @@ import json
 from collections import Counter
 
 import pytest
-from conftest import fixture_path
-from mediawiki_server import FakeWiki, MediaWikiServer
 
+from conftest import fixture_path
 from gonerd.errors import GonerdError, ManifestError
 from gonerd.records import SelectedArticle
 from gonerd.selection import (
@@ -20,6 +19,7 @@ from gonerd.selection import (
     write_selection,
 )
 from gonerd.wiki import RetryPolicy, WikiClient
+from mediawiki_server import FakeWiki, MediaWikiServer
 
 MIN_WORDS = 200
 GROUPS = {

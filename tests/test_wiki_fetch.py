@@ -11,13 +11,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from conftest import ROOT, fixture_path
-from mediawiki_server import FakeWiki, MediaWikiServer, page_from_cassettes
 
+from conftest import ROOT, fixture_path
 from gonerd.errors import FetchError, GonerdError
 from gonerd.fetch import fetch_articles
 from gonerd.records import SelectedArticle
 from gonerd.wiki import PROJECT_URL, MissingPageError, RetryPolicy, WikiClient
+from mediawiki_server import FakeWiki, MediaWikiServer, page_from_cassettes
 
 FAST = RetryPolicy(max_retries=2, backoff=0.01, max_backoff=0.05)
 TITLES = [f"Article {i}" for i in range(6)]
