@@ -1,0 +1,126 @@
+"""Fine-tuning budgets: how much each task trains, with documented defaults, a config file and CLI overrides.
+
+Defaults (epochs, learning rate, warm-up ratio, weight decay, max training examples, batch size):
+
+============  ======  =====  ======  =====  =========  =====
+task          epochs  lr     warmup  decay  max train  batch
+============  ======  =====  ======  =====  =========  =====
+glue          3       2e-5   0.1     0.01   all        32
+squad         2       3e-5   0.1     0.01   all        32
+conll2003     3       5e-5   0.1     0.01   all        32
+hotpotqa      1       3e-5   0.1     0.01   20,000     8
+triviaqa      1       3e-5   0.1     0.01   20,000     8
+gonerd        3       5e-5   0.1     0.01   all        8
+arxiv         1       3e-5   0.1     0.01   10,000     8
+============  ======  =====  ======  =====  =========  =====
+
+Short tasks follow the BERT paper's fine-tuning recipe; long-context tasks train fewer epochs on a capped number
+of examples so that one run stays affordable for every model. ``epochs: 0`` evaluates the freshly initialised head
+without training (a floor to compare against).
+
+Precedence, lowest first: defaults -> config file (``--config FILE``, YAML or JSON) -> CLI flags. A config file
+holds budget keys at the top level (all tasks) and/or under ``tasks: {<name>: {...}}``::
+
+    epochs: 2
+    tasks:
+      gonerd: {epochs: 1, max_train_examples: 500}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import BenchmarkError
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How one task fine-tunes (and the batch size its evaluation uses)."""
+
+    epochs: float = 3
+    learning_rate: float = 2e-5
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_train_examples: int | None = None  # None: the whole training split
+    batch_size: int = 32
+    eval_batch_size: int | None = None  # None: same as batch_size
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+DEFAULT_BUDGETS: dict[str, Budget] = {
+    "glue": Budget(epochs=3, learning_rate=2e-5),
+    "squad": Budget(epochs=2, learning_rate=3e-5),
+    "conll2003": Budget(epochs=3, learning_rate=5e-5),
+    "hotpotqa": Budget(epochs=1, learning_rate=3e-5, max_train_examples=20_000, batch_size=8),
+    "triviaqa": Budget(epochs=1, learning_rate=3e-5, max_train_examples=20_000, batch_size=8),
+    "gonerd": Budget(epochs=3, learning_rate=5e-5, batch_size=8),
+    "arxiv": Budget(epochs=1, learning_rate=3e-5, max_train_examples=10_000, batch_size=8),
+}
+BUDGET_KEYS = {f.name for f in fields(Budget)}
+
+
+def default_budget(task: str) -> Budget:
+    """The documented default for ``task`` (GLUE sub-tasks use ``glue``'s); unknown tasks get ``Budget()``."""
+    return DEFAULT_BUDGETS.get(task, Budget())
+
+
+def _check_keys(values: dict[str, Any], where: str) -> dict[str, Any]:
+    unknown = sorted(set(values) - BUDGET_KEYS)
+    if unknown:
+        raise BenchmarkError(f"{where}: unknown budget key(s) {unknown}; known: {sorted(BUDGET_KEYS)}")
+    for key in ("epochs", "learning_rate", "warmup_ratio", "weight_decay"):
+        if key in values and (not isinstance(values[key], int | float) or values[key] < 0):
+            raise BenchmarkError(f"{where}: {key} must be a number >= 0, got {values[key]!r}")
+    for key in ("batch_size", "eval_batch_size", "max_train_examples"):
+        value = values.get(key)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise BenchmarkError(f"{where}: {key} must be a positive integer, got {value!r}")
+    return values
+
+
+def read_config(path: str | Path | None) -> dict[str, Any]:
+    """Parse a ``--config`` file (YAML or JSON) into ``{"defaults": {...}, "tasks": {name: {...}}}``."""
+    if path is None:
+        return {"defaults": {}, "tasks": {}}
+    file = Path(path)
+    if not file.is_file():
+        raise BenchmarkError(f"--config {path}: no such file")
+    text = file.read_text(encoding="utf-8")
+    try:
+        if file.suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:  # yaml.YAMLError / JSONDecodeError: both a user's file
+        raise BenchmarkError(f"--config {path}: cannot parse: {str(exc).splitlines()[0]}") from None
+    data = data or {}
+    if not isinstance(data, dict):
+        raise BenchmarkError(f"--config {path}: expected a mapping at the top level")
+    tasks = data.pop("tasks", {}) or {}
+    if not isinstance(tasks, dict):
+        raise BenchmarkError(f"--config {path}: 'tasks' must map task names to budget settings")
+    return {
+        "defaults": _check_keys(data, f"--config {path}"),
+        "tasks": {
+            name: _check_keys(dict(v or {}), f"--config {path}, tasks.{name}") for name, v in tasks.items()
+        },
+    }
+
+
+def resolve_budget(
+    task: str, *, config: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None
+) -> Budget:
+    """Default for ``task`` <- config file (top level, then ``tasks.<task>``) <- non-None CLI ``overrides``."""
+    budget = default_budget(task)
+    config = config or {"defaults": {}, "tasks": {}}
+    budget = replace(budget, **config.get("defaults", {}))
+    budget = replace(budget, **config.get("tasks", {}).get(task, {}))
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    return replace(budget, **_check_keys(flags, "command line"))

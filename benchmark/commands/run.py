@@ -1,0 +1,123 @@
+"""``benchmark run``: parse arguments, call :func:`benchmark.run.run`, print the result files."""
+
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """\
+Each task fine-tunes the model on its training split with a per-task budget (see benchmark/budget.py), predicts
+its evaluation splits, scores them and times inference; results go to OUTPUT/<model-slug>/<task>.json with the
+predictions beside them. A rerun skips tasks whose result is up to date and resumes an interrupted run.
+
+examples:
+  benchmark run --model ./my-encoder --tasks conll2003,squad --limit 200
+  benchmark run --model org/encoder --eval-only --tasks gonerd          # a checkpoint already fine-tuned
+  benchmark run --model baseline:longformer-base --config budgets.yaml
+
+several GPUs (the Trainer spreads fine-tuning over the processes started by accelerate):
+  accelerate launch --num_processes 4 -m benchmark.cli run --model ./my-encoder --tasks squad
+"""
+
+
+def _tasks(value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of task names")
+    return names
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="fine-tune and evaluate a model on the benchmark tasks",
+        description="Run an encoder through the gonerd-bench tasks: fine-tune, predict, score, time.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--model", required=True, metavar="PATH", help="local model directory, Hub id, or baseline:NAME")
+    add(
+        "--tasks",
+        type=_tasks,
+        default=None,
+        metavar="A,B",
+        help="comma-separated task names (default: all 7)",
+    )
+    add("--limit", type=int, default=None, metavar="N", help="at most N examples per split (default: all)")
+    add("--output", default="runs", metavar="DIR", help="results directory (default: %(default)s)")
+    add(
+        "--data-dir",
+        default=None,
+        metavar="DIR",
+        help="read the official files from DIR/<task>/ (default: the Hub)",
+    )
+    add(
+        "--seed",
+        type=int,
+        default=42,
+        help="random seed for head initialisation and training (default: %(default)s)",
+    )
+    add(
+        "--batch-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="training/eval batch size (default: per task)",
+    )
+    add("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    add("--max-length", type=int, default=None, metavar="N", help="cap on input tokens (default: per task)")
+    add(
+        "--eval-only", action="store_true", help="the model is already fine-tuned for the task: skip training"
+    )
+    add("--config", default=None, metavar="FILE", help="YAML/JSON budget file (see benchmark/budget.py)")
+    add(
+        "--epochs",
+        type=float,
+        default=None,
+        help="training epochs, 0 = evaluate the fresh head (default: per task)",
+    )
+    add(
+        "--learning-rate",
+        type=float,
+        default=None,
+        metavar="LR",
+        help="peak learning rate (default: per task)",
+    )
+    add(
+        "--max-train-examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="cap on training examples (default: per task)",
+    )
+    add("--trust-remote-code", action="store_true", help="allow models that ship their own modelling code")
+    add("--tokenizer", default=None, metavar="PATH", help="tokenizer to use when the model has none")
+    add("--save-models", action="store_true", help="keep fine-tuned checkpoints under OUTPUT/<slug>/models/")
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..run import run
+
+    paths = run(
+        args.model,
+        args.tasks,
+        output=args.output,
+        data_dir=args.data_dir,
+        limit=args.limit,
+        eval_only=args.eval_only,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        device=args.device,
+        max_length=args.max_length,
+        config=args.config,
+        trust_remote_code=args.trust_remote_code,
+        tokenizer_from=args.tokenizer,
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        max_train_examples=args.max_train_examples,
+        save_models=args.save_models,
+    )
+    for path in paths:
+        print(path)
+    return 0

@@ -1,0 +1,123 @@
+"""Fine-tuning a model on a task's training windows with the transformers ``Trainer``.
+
+Seeded (``transformers.set_seed`` and ``TrainingArguments.seed``), linear schedule with warm-up, AdamW with weight
+decay, no intermediate checkpoints. Under ``accelerate launch`` the Trainer spreads training over the processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .budget import Budget
+from .features import Collator, EncodedSplit, Feature
+from .modeling import ModelInfo
+
+
+@dataclass
+class TrainSummary:
+    """What a result file records about training."""
+
+    train_examples: int
+    train_windows: int
+    steps: int
+    epochs: float
+    seconds: float
+    final_loss: float | None
+    saved_to: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class FeatureDataset(torch.utils.data.Dataset):
+    """Features as a map-style dataset (the Trainer's collator pads them)."""
+
+    def __init__(self, features: list[Feature]):
+        self.features = features
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, i: int) -> Feature:
+        return self.features[i]
+
+
+def finetune(
+    model: torch.nn.Module,
+    tokenizer: Any,
+    task_type: str,
+    train: EncodedSplit,
+    budget: Budget,
+    *,
+    seed: int,
+    device: torch.device,
+    info: ModelInfo | None = None,
+    save_to: Path | None = None,
+) -> TrainSummary:
+    """Train ``model`` in place on ``train``'s windows for ``budget``; returns a :class:`TrainSummary`.
+
+    ``info`` selects the architecture's collation (Nyströmformer). ``budget.epochs == 0`` (or no training windows)
+    leaves the model untouched. ``save_to``: also write the
+    fine-tuned model and tokenizer there (``save_pretrained``).
+    """
+    from transformers import Trainer, TrainingArguments, set_seed
+
+    features = [f for f in train.features if f.label is not None]
+    summary = TrainSummary(train.n_examples, len(features), 0, budget.epochs, 0.0, None)
+    if budget.epochs == 0 or not features:
+        return summary
+    set_seed(seed)
+    collator = (
+        Collator.for_model(tokenizer.pad_token_id, info, task_type)
+        if info is not None
+        else Collator(tokenizer.pad_token_id, task_type=task_type)
+    )
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="gonerd-bench-train-") as scratch:
+        args = TrainingArguments(
+            output_dir=scratch,
+            num_train_epochs=budget.epochs,
+            learning_rate=budget.learning_rate,
+            warmup_steps=budget.warmup_ratio,  # a float < 1 is a ratio of the total steps
+            weight_decay=budget.weight_decay,
+            per_device_train_batch_size=budget.batch_size,
+            lr_scheduler_type="linear",
+            seed=seed,
+            data_seed=seed,
+            save_strategy="no",
+            eval_strategy="no",
+            logging_strategy="no",  # the final training loss is in the summary
+            report_to="none",
+            remove_unused_columns=False,
+            use_cpu=device.type == "cpu",
+            dataloader_num_workers=0,
+            disable_tqdm=False,
+        )
+        transformers_logger = logging.getLogger("transformers.trainer")
+        level = transformers_logger.level
+        transformers_logger.setLevel(logging.WARNING)
+        try:
+            trainer = Trainer(
+                model=model, args=args, train_dataset=FeatureDataset(features), data_collator=collator
+            )
+            result = trainer.train()
+        finally:
+            transformers_logger.setLevel(level)
+        summary.steps = int(result.global_step)
+        summary.final_loss = float(result.training_loss) if result.training_loss is not None else None
+        if save_to is not None:
+            save_to.mkdir(parents=True, exist_ok=True)
+            trainer.save_model(str(save_to))
+            tokenizer.save_pretrained(str(save_to))
+            summary.saved_to = str(save_to)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    model.eval()
+    model.to(device)
+    return summary

@@ -1,0 +1,340 @@
+"""Loading any Hugging Face encoder with the right head for a task, after cheap checks that turn user mistakes
+into one-line errors.
+
+What differs between the supported architectures, and where it is handled:
+
+- **Longformer** needs a ``global_attention_mask``: :mod:`benchmark.features` sets it on CLS (classification,
+  NER) or on CLS and the question tokens (QA); ``ModelInfo.global_attention`` says when.
+- **BigBird** (``block_sparse``) silently switches to full attention for inputs of at most
+  ``(5 + 2 * num_random_blocks) * block_size`` tokens and *stays* switched (transformers #20031).
+  :func:`attention_path` says which path a length takes; :func:`restore_attention_type` undoes the sticky switch
+  before each forward, so long windows after a short batch still run block-sparse.
+- **Nyströmformer** with landmarks only runs on inputs of exactly ``segment_means_seq_len`` tokens:
+  ``ModelInfo.fixed_length`` makes the collator pad every batch to it, and caps the usable length.
+- **RoBERTa / Longformer / Nyströmformer** offset position ids by ``padding_idx + 1``: two fewer usable positions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import BenchmarkError
+from .tasks.spec import TaskSpec
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".h5")
+# model_type -> positions lost to the padding-index offset of the position ids.
+POSITION_OFFSET = {"roberta": 2, "xlm-roberta": 2, "camembert": 2, "longformer": 2, "nystromformer": 2}
+GLOBAL_ATTENTION_TYPES = {"longformer"}
+# Files that hold a tokenizer's vocabulary (transformers 5 builds an empty tokenizer when none is there).
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a result file records about the model, and what preprocessing needs to know about it."""
+
+    model_id: str
+    revision: str  # Hub commit, or "sha256:<hex>" over a local directory's config and weight files
+    model_type: str
+    max_positions: int  # usable input length in tokens
+    n_params: int
+    needs_remote_code: bool
+    global_attention: bool = False  # Longformer: needs a global_attention_mask
+    fixed_length: int | None = None  # Nyströmformer: every input padded to exactly this length
+    attention_type: str | None = None  # BigBird: configured attention ("block_sparse" / "original_full")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def num_labels_for(spec: TaskSpec) -> int:
+    """Output size of the task's head: one per label, 1 for regression, 2 (start/end) for extractive QA."""
+    if spec.task_type == "regression":
+        return 1
+    if spec.task_type == "extractive_qa":
+        return 2
+    if not spec.label_names:
+        raise BenchmarkError(f"task {spec.name!r} ({spec.task_type}) has no label_names in its spec")
+    return len(spec.label_names)
+
+
+def _auto_class(task_type: str):
+    import transformers
+
+    return {
+        "classification": transformers.AutoModelForSequenceClassification,
+        "regression": transformers.AutoModelForSequenceClassification,
+        "extractive_qa": transformers.AutoModelForQuestionAnswering,
+        "token_classification": transformers.AutoModelForTokenClassification,
+    }[task_type]
+
+
+def _head_supported(model_type: str, task_type: str) -> bool:
+    from transformers.models.auto import modeling_auto as ma
+
+    mapping = {
+        "classification": ma.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES,
+        "regression": ma.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES,
+        "extractive_qa": ma.MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES,
+        "token_classification": ma.MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES,
+    }[task_type]
+    return model_type in mapping
+
+
+def content_sha256(model_dir: Path) -> str:
+    """sha256 over the names and bytes of a local model's config and weight files, sorted by name."""
+    digest = hashlib.sha256()
+    files = sorted(
+        p
+        for p in model_dir.iterdir()
+        if p.is_file() and (p.name == "config.json" or p.suffix in WEIGHT_SUFFIXES)
+    )
+    for path in files:
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
+
+
+def _read_config(model_path: str, trust_remote_code: bool) -> tuple[Any, bool, str]:
+    """(config, needs_remote_code, revision) with a one-line error for anything that is not a model."""
+    from transformers import AutoConfig
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    local = Path(model_path).expanduser()
+    if local.exists():
+        if not (local.is_dir() and (local / "config.json").is_file()):
+            raise BenchmarkError(f"{model_path} is not a model: no config.json in it")
+        try:
+            raw = json.loads((local / "config.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BenchmarkError(f"{local / 'config.json'} is not valid JSON: {exc}") from None
+        needs_remote = raw.get("model_type") not in CONFIG_MAPPING_NAMES and "auto_map" in raw
+        if needs_remote and not trust_remote_code:
+            raise BenchmarkError(
+                f"{model_path} needs its own code (auto_map, model_type={raw.get('model_type')!r}); "
+                "pass --trust-remote-code if you trust it"
+            )
+        if raw.get("model_type") not in CONFIG_MAPPING_NAMES and not needs_remote:
+            raise BenchmarkError(f"{model_path}: unknown model_type {raw.get('model_type')!r} in config.json")
+        revision = content_sha256(local)
+        source = str(local)
+    elif HUB_ID.match(model_path) and "/" in model_path:
+        needs_remote = False
+        revision = ""
+        source = model_path
+    else:
+        raise BenchmarkError(f"{model_path} is not a model: no such directory and not a Hub model id")
+    try:
+        config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BenchmarkError(f"cannot load the model config of {model_path}: {first}") from None
+    if not revision:
+        revision = getattr(config, "_commit_hash", None) or "unknown"
+    return config, needs_remote, revision
+
+
+def load_tokenizer(
+    model_path: str, *, tokenizer_from: str | None = None, trust_remote_code: bool = False, **kw
+):
+    """A fast tokenizer from ``tokenizer_from`` (if given) else from the model; one-line error if there is none."""
+    from transformers import AutoTokenizer
+
+    source = tokenizer_from or model_path
+    hint = "" if tokenizer_from else "; pass --tokenizer PATH to use another one"
+    local = Path(source).expanduser()
+    if tokenizer_from is not None and not local.exists() and not HUB_ID.match(tokenizer_from):
+        raise BenchmarkError(f"--tokenizer {tokenizer_from}: no such directory and not a Hub id")
+    if local.is_dir() and not any((local / name).is_file() for name in TOKENIZER_FILES):
+        raise BenchmarkError(f"no usable tokenizer in {source} (none of {', '.join(TOKENIZER_FILES)}){hint}")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code, **kw)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise BenchmarkError(f"no usable tokenizer in {source} ({first}){hint}") from None
+    if not getattr(tokenizer, "is_fast", False):
+        raise BenchmarkError(f"the tokenizer of {source} is not a fast tokenizer (offsets are needed)")
+    return tokenizer
+
+
+def usable_length(config: Any, tokenizer: Any = None) -> int:
+    """Longest input the model takes, in tokens (position-id offset and fixed-length models considered)."""
+    model_type = getattr(config, "model_type", "")
+    length = getattr(config, "max_position_embeddings", None) or 512
+    length -= POSITION_OFFSET.get(model_type, 0)
+    fixed = fixed_length(config)
+    if fixed is not None:
+        length = min(length, fixed)
+    return int(length)
+
+
+def fixed_length(config: Any) -> int | None:
+    """Nyströmformer with landmarks (``num_landmarks != segment_means_seq_len``) only runs on inputs of exactly
+    ``segment_means_seq_len`` tokens; with ``num_landmarks == segment_means_seq_len`` it is full attention and
+    takes any length."""
+    if getattr(config, "model_type", "") != "nystromformer":
+        return None
+    if config.num_landmarks == config.segment_means_seq_len:
+        return None
+    return int(config.segment_means_seq_len)
+
+
+def attention_path(model: torch.nn.Module, seq_len: int) -> str:
+    """Attention actually computed for inputs of ``seq_len`` tokens: ``block_sparse`` or ``original_full``
+    for BigBird (full below ``(5 + 2 * num_random_blocks) * block_size`` tokens), ``nystrom`` / ``full`` for
+    Nyströmformer, ``sliding_window+global`` for Longformer, else ``full``."""
+    config = model.config
+    model_type = config.model_type
+    if model_type == "big_bird":
+        configured = getattr(config, "attention_type", "block_sparse")
+        if configured != "block_sparse":
+            return configured
+        limit = (5 + 2 * config.num_random_blocks) * config.block_size
+        return "block_sparse" if seq_len > limit else "original_full"
+    if model_type == "nystromformer":
+        return "full" if config.num_landmarks == config.segment_means_seq_len else "nystrom"
+    if model_type == "longformer":
+        return "sliding_window+global"
+    return "full"
+
+
+def restore_attention_type(model: torch.nn.Module, info: ModelInfo) -> None:
+    """Undo BigBird's sticky fallback to full attention so the next (longer) batch runs as configured."""
+    if info.model_type != "big_bird" or not info.attention_type:
+        return
+    base = getattr(model, model.base_model_prefix, model)
+    if getattr(base, "attention_type", info.attention_type) != info.attention_type:
+        base.set_attention_type(info.attention_type)
+
+
+def _check_eval_only_head(config: Any, spec: TaskSpec, model_path: str) -> None:
+    architectures = list(getattr(config, "architectures", None) or [])
+    suffix = {
+        "classification": "ForSequenceClassification",
+        "regression": "ForSequenceClassification",
+        "extractive_qa": "ForQuestionAnswering",
+        "token_classification": "ForTokenClassification",
+    }[spec.task_type]
+    if not any(a.endswith(suffix) for a in architectures):
+        raise BenchmarkError(
+            f"--eval-only: {model_path} has no {suffix} head (architectures={architectures}); "
+            f"fine-tune it first or drop --eval-only"
+        )
+    if spec.task_type in ("classification", "token_classification"):
+        id2label = {int(k): v for k, v in (config.id2label or {}).items()}
+        have = tuple(id2label[i] for i in sorted(id2label))
+        if have != tuple(spec.label_names):
+            raise BenchmarkError(
+                f"--eval-only: {model_path} predicts labels {list(have)[:6]}... but task {spec.name!r} needs "
+                f"{list(spec.label_names)[:6]}..."
+            )
+    if spec.task_type == "regression" and config.num_labels != 1:
+        raise BenchmarkError(
+            f"--eval-only: {model_path} has {config.num_labels} outputs; {spec.name} needs 1"
+        )
+
+
+def check_model_for_task(
+    model_path: str,
+    spec: TaskSpec,
+    *,
+    trust_remote_code: bool = False,
+    tokenizer_from: str | None = None,
+    eval_only: bool = False,
+) -> tuple[Any, Any, bool, str]:
+    """Every cheap check before weights are read: (config, tokenizer, needs_remote_code, revision)."""
+    config, needs_remote, revision = _read_config(model_path, trust_remote_code)
+    model_type = config.model_type
+    if not needs_remote and not _head_supported(model_type, spec.task_type):
+        raise BenchmarkError(
+            f"{model_type} models have no {spec.task_type.replace('_', ' ')} head in transformers; "
+            f"task {spec.name!r} cannot run on {model_path}"
+        )
+    kwargs: dict[str, Any] = {}
+    if spec.task_type == "token_classification" and model_type in POSITION_OFFSET:
+        kwargs["add_prefix_space"] = True  # byte-level BPE needs it for pre-split words
+    tokenizer = load_tokenizer(
+        model_path, tokenizer_from=tokenizer_from, trust_remote_code=trust_remote_code, **kwargs
+    )
+    vocab = getattr(config, "vocab_size", None)
+    if vocab is not None and len(tokenizer) > vocab:
+        raise BenchmarkError(
+            f"tokenizer of {tokenizer_from or model_path} has {len(tokenizer)} tokens but the model's embeddings "
+            f"hold {vocab}: tokenizer and model do not match"
+        )
+    if eval_only:
+        _check_eval_only_head(config, spec, model_path)
+    return config, tokenizer, needs_remote, revision
+
+
+def load_model_for_task(
+    model_path: str,
+    spec: TaskSpec,
+    *,
+    device: torch.device | str = "cpu",
+    trust_remote_code: bool = False,
+    tokenizer_from: str | None = None,
+    eval_only: bool = False,
+) -> tuple[torch.nn.Module, Any, ModelInfo]:
+    """(model in eval mode on ``device``, fast tokenizer, :class:`ModelInfo`) for ``spec``'s task type.
+
+    Without ``eval_only`` the head is (re)initialised with ``spec.label_names`` (``num_labels``, ``id2label``,
+    ``label2id``); with it, the checkpoint's head must already predict exactly those labels.
+    """
+    _config, tokenizer, needs_remote, revision = check_model_for_task(
+        model_path,
+        spec,
+        trust_remote_code=trust_remote_code,
+        tokenizer_from=tokenizer_from,
+        eval_only=eval_only,
+    )
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    if not eval_only:
+        kwargs["num_labels"] = num_labels_for(spec)
+        kwargs["ignore_mismatched_sizes"] = True
+        if spec.task_type in ("classification", "token_classification"):
+            kwargs["id2label"] = dict(enumerate(spec.label_names))
+            kwargs["label2id"] = {name: i for i, name in enumerate(spec.label_names)}
+        elif spec.task_type == "regression":
+            kwargs["problem_type"] = "regression"
+            kwargs["id2label"] = {0: "score"}
+            kwargs["label2id"] = {"score": 0}
+        else:
+            kwargs["id2label"] = {0: "start", 1: "end"}
+            kwargs["label2id"] = {"start": 0, "end": 1}
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "newly initialized head" warnings are expected here
+    try:
+        model = _auto_class(spec.task_type).from_pretrained(str(Path(model_path).expanduser()), **kwargs)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise BenchmarkError(f"cannot load the weights of {model_path}: {first}") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    model.to(device)
+    model.eval()
+    cfg = model.config
+    info = ModelInfo(
+        model_id=str(model_path),
+        revision=revision,
+        model_type=cfg.model_type,
+        max_positions=usable_length(cfg, tokenizer),
+        n_params=sum(p.numel() for p in model.parameters()),
+        needs_remote_code=needs_remote,
+        global_attention=cfg.model_type in GLOBAL_ATTENTION_TYPES,
+        fixed_length=fixed_length(cfg),
+        attention_type=getattr(cfg, "attention_type", None) if cfg.model_type == "big_bird" else None,
+    )
+    return model, tokenizer, info

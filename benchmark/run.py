@@ -1,0 +1,433 @@
+"""``benchmark run`` as a library function: a model through the tasks, one result file per task.
+
+Per task: load data -> fine-tune on the training split (unless ``eval_only``) -> predict every eval split ->
+score with :func:`benchmark.scoring.score_predictions` (the code ``benchmark score`` uses) -> time inference with
+:func:`benchmark.timing.measure_inference` on a fixed protocol -> write ``OUTPUT/<model-slug>/<task>.json`` and
+the predictions beside it. Tasks whose result is up to date (same spec hash, config and model revision) are
+skipped, so an interrupted run resumes where it stopped.
+
+GLUE is one task with sub-tasks: each sub-task fine-tunes its own copy of the model; predictions of all
+sub-tasks go into one file per split (the loader's ids already carry the ``<subtask>-`` prefix), and the GLUE
+spec scores them together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .budget import Budget, read_config, resolve_budget
+from .errors import BenchmarkError
+from .features import Collator, EncodedSplit, encode, input_length
+from .finetune import finetune
+from .modeling import (
+    ModelInfo,
+    attention_path,
+    check_model_for_task,
+    load_model_for_task,
+    restore_attention_type,
+)
+from .predict import predict
+from .results import (
+    SCHEMA,
+    claim_output_dir,
+    config_hash,
+    harness_info,
+    is_up_to_date,
+    model_slug,
+    result_path,
+    utc_now,
+    write_result,
+)
+from .tasks.spec import TaskSpec
+from .windowing import length_buckets
+
+# Fixed timing protocol: the same for every model, recorded in each result.
+TIMING_BATCH_SIZE = 8
+TIMING_MAX_BATCHES = 4
+TIMING_BUCKETS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
+
+
+def log(message: str) -> None:
+    """Progress line on stderr (stdout stays free for results)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------- collaborators
+def _registry():
+    from .tasks import registry
+
+    return registry
+
+
+def resolve_tasks(names: Sequence[str] | None) -> list[TaskSpec]:
+    """Task specs for ``names`` (all tasks if None), with a one-line error for an unknown name."""
+    registry = _registry()
+    if not names:
+        return list(registry.all_tasks())
+    known = [t.name for t in registry.all_tasks()]
+    specs = []
+    for name in names:
+        if name not in known:
+            raise BenchmarkError(f"unknown task {name!r}; known tasks: {', '.join(known)}")
+        specs.append(registry.get_task(name))
+    return specs
+
+
+def resolve_model_path(model: str) -> str:
+    """``baseline:NAME`` through :func:`baselines.registry.resolve`; anything else as given."""
+    if not model.startswith("baseline:"):
+        return model
+    try:
+        from baselines.registry import resolve
+    except ImportError:
+        raise BenchmarkError(
+            f"{model}: baseline models need the baselines package, which is not installed"
+        ) from None
+    return str(resolve(model.removeprefix("baseline:")))
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA if available else CPU (through :mod:`benchmark.hardware` when present)."""
+    try:
+        from .hardware import resolve_device as resolve
+    except ImportError:
+        resolve = None
+    if resolve is not None:
+        return resolve(name)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise BenchmarkError(f"--device {name}: not a torch device (use auto, cpu, cuda, cuda:N)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise BenchmarkError(f"--device {name}: CUDA is not available on this machine")
+    return device
+
+
+def _hardware(device: torch.device) -> dict[str, Any]:
+    try:
+        from .hardware import hardware_info
+    except ImportError:
+        import platform
+
+        return {"device": str(device), "platform": platform.platform(), "torch": torch.__version__}
+    return hardware_info(device)
+
+
+def _load_split(spec: TaskSpec, split: str, data_dir: str | None, limit: int | None):
+    from .data.loader import load_examples
+
+    return load_examples(spec, split, data_dir=data_dir, limit=limit)
+
+
+def _score(spec: TaskSpec, examples: list[Any], predictions: dict[str, Any]) -> dict[str, Any]:
+    from .scoring import score_predictions
+
+    return score_predictions(spec, examples, predictions)
+
+
+# --------------------------------------------------------------------------------------------------- timing
+def timing_batches(encoded: EncodedSplit, collator: Collator, length: int) -> list[dict[str, torch.Tensor]]:
+    """Fixed protocol: batches of ``TIMING_BATCH_SIZE`` windows sorted by length, each padded up to the next
+    bucket of ``TIMING_BUCKETS`` (capped at the task's input length), at most ``TIMING_MAX_BATCHES``."""
+    features = encoded.features
+    batches = []
+    for idx in length_buckets([len(f) for f in features], TIMING_BATCH_SIZE)[:TIMING_MAX_BATCHES]:
+        group = [features[i] for i in idx]
+        longest = max(len(f) for f in group)
+        bucket = next((b for b in TIMING_BUCKETS if b >= longest), longest)
+        pad_to = collator.pad_to or max(longest, min(bucket, length))
+        padder = Collator(
+            collator.pad_token_id,
+            task_type=collator.task_type,
+            pad_to=pad_to,
+            additive_mask=collator.additive_mask,
+        )
+        batches.append(padder(group, with_labels=False))
+    return batches
+
+
+def time_inference(
+    model: torch.nn.Module, info: ModelInfo, batches: list[dict[str, torch.Tensor]], device: torch.device
+) -> dict[str, Any] | None:
+    """:func:`benchmark.timing.measure_inference` over ``batches``; None without batches."""
+    if not batches:
+        return None
+    from .timing import measure_inference
+
+    model.eval()
+
+    def forward(batch: dict[str, torch.Tensor]) -> Any:
+        restore_attention_type(model, info)
+        with torch.inference_mode():
+            return model(**{k: v.to(device) for k, v in batch.items()})
+
+    report = measure_inference(forward, batches, device=device, dtype=next(model.parameters()).dtype)
+    data = report.to_dict()
+    data["protocol"] = {
+        "batch_size": TIMING_BATCH_SIZE,
+        "max_batches": TIMING_MAX_BATCHES,
+        "buckets": list(TIMING_BUCKETS),
+        "batch_shapes": [list(b["input_ids"].shape) for b in batches],
+    }
+    return data
+
+
+# ------------------------------------------------------------------------------------------------------- run
+def _run_task(
+    spec: TaskSpec,
+    model_path: str,
+    *,
+    budget: Budget,
+    device: torch.device,
+    data_dir: str | None,
+    limit: int | None,
+    eval_only: bool,
+    seed: int,
+    max_length: int | None,
+    trust_remote_code: bool,
+    tokenizer_from: str | None,
+    save_dir: Path | None,
+) -> dict[str, Any]:
+    """Everything a result records for one task except identity and timestamps."""
+    from transformers import set_seed
+
+    subtasks = list(spec.subtasks) or [spec]
+    examples: dict[str, list[Any]] = {}
+    predictions: dict[str, dict[str, Any]] = {}
+    windows: dict[str, dict[str, Any]] = {}
+    attention: dict[str, Any] = {}
+    sources: dict[str, Any] = {}
+    training: dict[str, Any] = {}
+    timing = None
+    info: ModelInfo | None = None
+    for sub in subtasks:
+        prefix = f"{sub.name}/" if spec.subtasks else ""  # keys of per-split records
+        set_seed(seed)
+        model, tokenizer, info = load_model_for_task(
+            model_path,
+            sub,
+            device=device,
+            trust_remote_code=trust_remote_code,
+            tokenizer_from=tokenizer_from,
+            eval_only=eval_only,
+        )
+        length = input_length(sub, info, max_length)
+        if not eval_only:
+            if sub.train_split is None:
+                raise BenchmarkError(f"task {sub.name!r} has no training split; run it with --eval-only")
+            cap = (
+                min(x for x in (limit, budget.max_train_examples) if x)
+                if (limit or budget.max_train_examples)
+                else None
+            )
+            train = _load_split(sub, sub.train_split, data_dir, cap)
+            sources.setdefault(f"{prefix}{sub.train_split}", train.source)
+            encoded = encode(train.examples, tokenizer, sub, info, length)
+            log(f"{sub.name}: fine-tuning on {encoded.n_examples} examples ({len(encoded.features)} windows)")
+            summary = finetune(
+                model,
+                tokenizer,
+                sub.task_type,
+                encoded,
+                budget,
+                seed=seed,
+                device=device,
+                info=info,
+                save_to=save_dir / sub.name if save_dir else None,
+            )
+            training[sub.name] = {**summary.to_dict(), **{"windows": encoded.stats}}
+        for split in sub.eval_splits:
+            loaded = _load_split(sub, split, data_dir, limit)
+            sources[f"{prefix}{split}"] = loaded.source
+            encoded = encode(loaded.examples, tokenizer, sub, info, length)
+            out = predict(
+                model,
+                info,
+                sub,
+                loaded.examples,
+                encoded,
+                pad_token_id=tokenizer.pad_token_id,
+                batch_size=budget.eval_batch_size or budget.batch_size,
+                device=device,
+                desc=f"predicting {sub.name} {split}",
+            )
+            examples.setdefault(split, []).extend(loaded.examples)
+            predictions.setdefault(split, {}).update(out.predictions)
+            windows[f"{prefix}{split}"] = {
+                **encoded.stats,
+                "input_length": length,
+                "padding_ratio": round(out.padding_ratio, 4),
+            }
+            attention[f"{prefix}{split}"] = out.attention_paths
+            if timing is None:
+                collator = Collator.for_model(tokenizer.pad_token_id, info, sub.task_type)
+                batches = timing_batches(encoded, collator, length)
+                timing = time_inference(model, info, batches, device)
+                if timing is not None:
+                    timing["attention_paths"] = {
+                        str(b["input_ids"].shape[1]): attention_path(model, b["input_ids"].shape[1])
+                        for b in batches
+                    }
+        del model
+        gc.collect()
+    metrics = {split: _score(spec, examples[split], predictions[split]) for split in predictions}
+    return {
+        "info": info,
+        "splits": list(predictions),
+        "n_examples": {split: len(examples[split]) for split in examples},
+        "metrics": metrics,
+        "windows": windows,
+        "attention": attention,
+        "dataset": {"hub": dataclasses.asdict(spec.hub) if not data_dir else None, "sources": sources},
+        "training": training or None,
+        "timing": timing,
+        "predictions": predictions,
+    }
+
+
+def run(
+    model: str,
+    tasks: Sequence[str] | None = None,
+    *,
+    output: str | Path = "runs",
+    data_dir: str | Path | None = None,
+    limit: int | None = None,
+    eval_only: bool = False,
+    seed: int = 42,
+    batch_size: int | None = None,
+    device: str = "auto",
+    max_length: int | None = None,
+    config: str | Path | None = None,
+    trust_remote_code: bool = False,
+    tokenizer_from: str | None = None,
+    epochs: float | None = None,
+    learning_rate: float | None = None,
+    max_train_examples: int | None = None,
+    save_models: bool = False,
+) -> list[Path]:
+    """Run ``model`` through ``tasks`` (all seven if None); returns the result file of every task.
+
+    ``limit`` caps examples per split (training and evaluation); ``epochs``, ``learning_rate``,
+    ``max_train_examples`` and ``batch_size`` override the task budgets (:mod:`benchmark.budget`) after
+    ``config``. ``save_models`` keeps each fine-tuned checkpoint under ``OUTPUT/<slug>/models/<task>/``.
+    """
+    if limit is not None and limit < 1:
+        raise BenchmarkError(f"--limit must be a positive number of examples, got {limit}")
+    if max_length is not None and max_length < 16:
+        raise BenchmarkError(f"--max-length must be at least 16 tokens, got {max_length}")
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise BenchmarkError(f"--data-dir {data_dir}: no such directory")
+    specs = resolve_tasks(tasks)
+    cfg_file = read_config(config)
+    overrides = {
+        "epochs": epochs,
+        "learning_rate": learning_rate,
+        "max_train_examples": max_train_examples,
+        "batch_size": batch_size,
+    }
+    budgets = {spec.name: resolve_budget(spec.name, config=cfg_file, overrides=overrides) for spec in specs}
+    model_path = resolve_model_path(model)
+    torch_device = resolve_device(device)
+    # Cheap checks on the model for every task before any weights are read: a bad path, a missing tokenizer or
+    # a head that cannot do a task fails here, not after an hour of training.
+    revision = ""
+    for spec in specs:
+        for sub in spec.subtasks or (spec,):
+            _, _, _, revision = check_model_for_task(
+                model_path,
+                sub,
+                trust_remote_code=trust_remote_code,
+                tokenizer_from=tokenizer_from,
+                eval_only=eval_only,
+            )
+    slug = model_slug(model_path)
+    directory = claim_output_dir(Path(output), slug, {"model_id": model_path, "revision": revision})
+    hardware = _hardware(torch_device)
+    data_dir = str(Path(data_dir).resolve()) if data_dir is not None else None
+    paths: list[Path] = []
+    for spec in specs:
+        run_config = {
+            "budget": budgets[spec.name].to_dict(),
+            "limit": limit,
+            "eval_only": eval_only,
+            "seed": seed,
+            "max_length": max_length,
+            "tokenizer": tokenizer_from,
+            "data_dir": data_dir,
+        }
+        cfg_hash = config_hash(run_config)
+        path = result_path(Path(output), slug, spec.name)
+        if is_up_to_date(path, spec_hash=spec.spec_hash(), cfg_hash=cfg_hash, revision=revision):
+            log(f"{spec.name}: skipped (up to date) {path}")
+            paths.append(path)
+            continue
+        started = utc_now()
+        log(f"{spec.name}: running ({spec.task_type}, {spec.context} context)")
+        outcome = _run_task(
+            spec,
+            model_path,
+            budget=budgets[spec.name],
+            device=torch_device,
+            data_dir=data_dir,
+            limit=limit,
+            eval_only=eval_only,
+            seed=seed,
+            max_length=max_length,
+            trust_remote_code=trust_remote_code,
+            tokenizer_from=tokenizer_from,
+            save_dir=directory / "models" / spec.name if save_models else None,
+        )
+        info: ModelInfo = outcome["info"]
+        record = {
+            "schema": SCHEMA,
+            "model": {
+                **info.to_dict(),
+                "model_id": model,
+                "path": model_path,
+                "revision": revision,
+                "slug": slug,
+            },
+            "harness": harness_info(),
+            "task": {
+                "name": spec.name,
+                "version": spec.version,
+                "spec_hash": spec.spec_hash(),
+                "task_type": spec.task_type,
+                "context": spec.context,
+                "primary_metric": spec.primary_metric,
+            },
+            "dataset": outcome["dataset"],
+            "splits": outcome["splits"],
+            "n_examples": outcome["n_examples"],
+            "metrics": outcome["metrics"],
+            "windows": outcome["windows"],
+            "attention": outcome["attention"],
+            "training": outcome["training"],
+            "timing": outcome["timing"],
+            "hardware": hardware,
+            "seed": seed,
+            "config": {**run_config, "device": str(torch_device), "save_models": save_models},
+            "config_hash": cfg_hash,
+            "started_at": started,
+            "finished_at": utc_now(),
+        }
+        write_result(path, record, outcome["predictions"])
+        summary = ", ".join(
+            f"{split} {spec.primary_metric}={_fmt(m.get('score'))}" for split, m in outcome["metrics"].items()
+        )
+        log(f"{spec.name}: {summary} -> {path}")
+        paths.append(path)
+    return paths
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, int | float) else str(value)
