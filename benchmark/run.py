@@ -313,8 +313,13 @@ def run(
     learning_rate: float | None = None,
     max_train_examples: int | None = None,
     save_models: bool = False,
+    model_name: str | None = None,
 ) -> list[Path]:
     """Run ``model`` through ``tasks`` (all seven if None); returns the result file of every task.
+
+    ``model_name`` is the id results are filed under (and the leaderboard shows): by default ``model`` itself for
+    a Hub id or ``baseline:NAME``, and the directory's name for a local path (whose revision is then the sha256 of
+    its config and weights). Give e.g. the Hub id a local copy came from.
 
     ``limit`` caps examples per split (training and evaluation); ``epochs``, ``learning_rate``,
     ``max_train_examples`` and ``batch_size`` override the task budgets (:mod:`benchmark.budget`) after
@@ -349,8 +354,9 @@ def run(
                 tokenizer_from=tokenizer_from,
                 eval_only=eval_only,
             )
-    slug = model_slug(model_path)
-    directory = claim_output_dir(Path(output), slug, {"model_id": model_path, "revision": revision})
+    name = model_name or (Path(model_path).name if Path(model_path).expanduser().exists() else model)
+    slug = model_slug(name)
+    directory = claim_output_dir(Path(output), slug, {"model_id": name, "revision": revision})
     hardware = _hardware(torch_device)
     data_dir = str(Path(data_dir).resolve()) if data_dir is not None else None
     paths: list[Path] = []
@@ -391,7 +397,7 @@ def run(
             "schema": SCHEMA,
             "model": {
                 **info.to_dict(),
-                "model_id": model,
+                "model_id": name,
                 "path": model_path,
                 "revision": revision,
                 "slug": slug,

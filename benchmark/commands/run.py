@@ -92,6 +92,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add("--trust-remote-code", action="store_true", help="allow models that ship their own modelling code")
     add("--tokenizer", default=None, metavar="PATH", help="tokenizer to use when the model has none")
+    add(
+        "--model-name",
+        default=None,
+        metavar="ID",
+        help="id to file results under (default: MODEL, or a local directory's name); e.g. the Hub id of a local copy",
+    )
     add("--save-models", action="store_true", help="keep fine-tuned checkpoints under OUTPUT/<slug>/models/")
     parser.set_defaults(func=main)
 
@@ -113,6 +119,7 @@ def main(args: argparse.Namespace) -> int:
         config=args.config,
         trust_remote_code=args.trust_remote_code,
         tokenizer_from=args.tokenizer,
+        model_name=args.model_name,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         max_train_examples=args.max_train_examples,
