@@ -1,0 +1,163 @@
+"""``baselines`` command line: list the bundled baselines, convert a checkpoint, distil a teacher.
+
+    baselines list [--json]
+    baselines convert --from PATH --to longformer|bigbird [--max-length 4096] --out DIR
+    baselines distill --teacher PATH --student-layers N --corpus FILE [FILE ...] --out DIR [options]
+
+User mistakes print one line ``baselines: error: ...`` and exit with status 2; nothing is written then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from baselines.errors import BaselinesError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="baselines",
+        description="Distilled efficient-attention baselines: registry, convert (full -> efficient attention), "
+        "distil (teacher -> student with fewer layers).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ls = sub.add_parser(
+        "list", help="list the bundled baselines", formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    ls.add_argument("--json", action="store_true", help="print the registry as JSON")
+    ls.add_argument("--role", choices=("student", "teacher", "reference"), help="only entries of this role")
+
+    cv = sub.add_parser(
+        "convert",
+        help="turn a BERT/RoBERTa checkpoint into a Longformer or BigBird one",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    cv.add_argument(
+        "--from", dest="source", required=True, metavar="PATH", help="BERT or RoBERTa model directory"
+    )
+    cv.add_argument("--to", required=True, choices=("longformer", "bigbird"), help="target architecture")
+    cv.add_argument("--max-length", type=int, default=4096, help="tokens the converted model accepts")
+    cv.add_argument("--out", required=True, metavar="DIR", help="output directory (must be empty or absent)")
+    cv.add_argument("--attention-window", type=int, default=512, help="Longformer local attention window")
+    cv.add_argument("--block-size", type=int, default=64, help="BigBird block size")
+    cv.add_argument("--num-random-blocks", type=int, default=3, help="BigBird random blocks")
+    cv.add_argument("--atol", type=float, default=1e-4, help="tolerance of the equivalence check")
+    cv.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory")
+
+    ds = sub.add_parser(
+        "distill",
+        help="distil a teacher into a student with fewer layers (DistilBERT recipe)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    ds.add_argument("--teacher", required=True, metavar="PATH", help="teacher model directory")
+    ds.add_argument("--student-layers", type=int, required=True, metavar="N", help="layers of the student")
+    ds.add_argument(
+        "--corpus", required=True, nargs="+", metavar="FILE", help="text or JSONL ('text' field) files"
+    )
+    ds.add_argument(
+        "--out", required=True, metavar="DIR", help="output directory (student, report, checkpoints)"
+    )
+    ds.add_argument("--max-steps", type=int, default=1000, help="optimisation steps in total")
+    ds.add_argument("--batch-size", type=int, default=8, help="sequences per step")
+    ds.add_argument(
+        "--max-length", type=int, default=512, help="tokens of a long chunk (short ones: a quarter)"
+    )
+    ds.add_argument("--lr", type=float, default=5e-4, help="peak AdamW learning rate")
+    ds.add_argument("--warmup-steps", type=int, default=0, help="linear warm-up steps")
+    ds.add_argument("--alpha-mlm", type=float, default=2.0, help="weight of the masked-LM loss")
+    ds.add_argument(
+        "--alpha-kl", type=float, default=5.0, help="weight of the KL loss (off for untrained heads)"
+    )
+    ds.add_argument("--alpha-cos", type=float, default=1.0, help="weight of the hidden-state cosine loss")
+    ds.add_argument("--temperature", type=float, default=2.0, help="softening temperature of the KL loss")
+    ds.add_argument("--seed", type=int, default=0, help="random seed")
+    ds.add_argument("--save-every", type=int, default=500, help="steps between checkpoints")
+    ds.add_argument(
+        "--no-resume", dest="resume", action="store_false", help="do not resume from a checkpoint"
+    )
+    ds.add_argument("--overwrite", action="store_true", help="start afresh in a non-empty output directory")
+    ds.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    return p
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "list":
+        from baselines.registry import format_table, load_registry
+
+        entries = [e for e in load_registry() if args.role is None or e.role == args.role]
+        if args.json:
+            print(json.dumps([e.to_dict() for e in entries], indent=2))
+        else:
+            print(format_table(entries))
+        return 0
+    if args.command == "convert":
+        from baselines.convert import convert
+
+        out = convert(
+            args.source,
+            args.to,
+            args.max_length,
+            args.out,
+            attention_window=args.attention_window,
+            block_size=args.block_size,
+            num_random_blocks=args.num_random_blocks,
+            overwrite=args.overwrite,
+            atol=args.atol,
+        )
+        record = json.loads((out / "conversion.json").read_text(encoding="utf-8"))
+        eq = record["equivalence"]
+        status = "passed" if eq["passed"] else "FAILED"
+        print(
+            f"wrote {out} ({args.to}, {args.max_length} tokens); equivalence {status}: "
+            f"max |diff| {eq['max_abs_diff']:.2e} on {eq['num_texts']} texts of <= {eq['max_tokens']} tokens"
+        )
+        return 0 if eq["passed"] else 1
+    from baselines.distill import distill
+
+    report = distill(
+        args.teacher,
+        args.student_layers,
+        args.corpus,
+        args.out,
+        max_steps=args.max_steps,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        lr=args.lr,
+        warmup_steps=args.warmup_steps,
+        alpha_mlm=args.alpha_mlm,
+        alpha_kl=args.alpha_kl,
+        alpha_cos=args.alpha_cos,
+        temperature=args.temperature,
+        seed=args.seed,
+        resume=args.resume,
+        save_every=args.save_every,
+        overwrite=args.overwrite,
+        progress=args.progress,
+    )
+    n = min(5, len(report.history))
+    print(
+        f"wrote {report.out}: {report.student_layers}-layer student (teacher layers {report.layer_map}), "
+        f"steps {report.start_step}->{report.final_step}, loss {report.mean_loss(first=n):.3f} -> "
+        f"{report.mean_loss(last=n):.3f}, KL {'on' if report.kl_used else 'off (untrained teacher head)'}"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``baselines`` console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except BaselinesError as exc:
+        print(f"baselines: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

