@@ -80,17 +80,32 @@ def resolve_tasks(names: Sequence[str] | None) -> list[TaskSpec]:
     return specs
 
 
-def resolve_model_path(model: str) -> str:
-    """``baseline:NAME`` through :func:`baselines.registry.resolve`; anything else as given."""
+def resolve_baseline(
+    model: str, *, tokenizer_from: str | None, trust_remote_code: bool
+) -> tuple[str, str | None]:
+    """``baseline:NAME`` -> (Hub id, tokenizer source) from :mod:`baselines.registry`; anything else as given.
+
+    A baseline whose repository ships no tokenizer gets its registered ``tokenizer_from``; one that needs remote
+    code (LSG) is refused unless ``trust_remote_code`` was asked for.
+    """
     if not model.startswith("baseline:"):
-        return model
+        return model, tokenizer_from
     try:
+        from baselines.errors import BaselinesError
         from baselines.registry import resolve
     except ImportError:
         raise BenchmarkError(
             f"{model}: baseline models need the baselines package, which is not installed"
         ) from None
-    return str(resolve(model.removeprefix("baseline:")))
+    try:
+        entry = resolve(model)
+    except BaselinesError as exc:
+        raise BenchmarkError(str(exc)) from None
+    if entry.trust_remote_code and not trust_remote_code:
+        raise BenchmarkError(
+            f"{model} ({entry.hub_id}) runs remote code from its repository: pass --trust-remote-code"
+        )
+    return entry.hub_id, tokenizer_from or entry.tokenizer_from
 
 
 def resolve_device(name: str) -> torch.device:
@@ -340,7 +355,9 @@ def run(
         "batch_size": batch_size,
     }
     budgets = {spec.name: resolve_budget(spec.name, config=cfg_file, overrides=overrides) for spec in specs}
-    model_path = resolve_model_path(model)
+    model_path, tokenizer_from = resolve_baseline(
+        model, tokenizer_from=tokenizer_from, trust_remote_code=trust_remote_code
+    )
     torch_device = resolve_device(device)
     # Cheap checks on the model for every task before any weights are read: a bad path, a missing tokenizer or
     # a head that cannot do a task fails here, not after an hour of training.
