@@ -19,7 +19,7 @@ from .examples import QAExample, TokenExample
 from .features import Collator, EncodedSplit, Feature, recover_answer
 from .modeling import ModelInfo, attention_path, restore_attention_type
 from .tasks.spec import TaskSpec
-from .windowing import assign_words_to_windows, best_span, length_buckets
+from .windowing import PREDICT_MAX_PAD_FRACTION, assign_words_to_windows, best_span, length_buckets
 
 MAX_ANSWER_TOKENS = 30
 
@@ -57,7 +57,10 @@ def run_model(
     task_type = collator.task_type
     with torch.inference_mode():
         for idx in tqdm(
-            length_buckets([len(f) for f in features], batch_size), desc=desc, unit="batch", leave=False
+            length_buckets([len(f) for f in features], batch_size, max_pad_fraction=PREDICT_MAX_PAD_FRACTION),
+            desc=desc,
+            unit="batch",
+            leave=False,
         ):
             batch = collator([features[i] for i in idx], with_labels=False)
             width = batch["input_ids"].shape[1]

@@ -34,7 +34,7 @@ from benchmark.features import Collator, encode_tokens  # noqa: E402
 from benchmark.modeling import load_model_for_task  # noqa: E402
 from benchmark.predict import predict, run_model  # noqa: E402
 from benchmark.tasks.registry import get_task  # noqa: E402
-from benchmark.windowing import length_buckets, padding_ratio  # noqa: E402
+from benchmark.windowing import PREDICT_MAX_PAD_FRACTION, length_buckets, padding_ratio  # noqa: E402
 
 
 def conll_sentences(limit: int) -> list[TokenExample]:
@@ -92,7 +92,9 @@ def main() -> None:
     long = encode_tokens(docs, tokenizer, spec, info, 512)
     for name, enc in (("CoNLL-2003 sentences", short), ("long documents @512", long)):
         lengths = [len(f) for f in enc.features]
-        sorted_ratio = padding_ratio(lengths, length_buckets(lengths, args.batch_size))
+        sorted_ratio = padding_ratio(
+            lengths, length_buckets(lengths, args.batch_size, max_pad_fraction=PREDICT_MAX_PAD_FRACTION)
+        )
         naive = [
             list(range(i, min(i + args.batch_size, len(lengths))))
             for i in range(0, len(lengths), args.batch_size)
@@ -111,7 +113,9 @@ def main() -> None:
     features = short.features
     batches = [
         collator([features[i] for i in idx], with_labels=False)
-        for idx in length_buckets([len(f) for f in features], args.batch_size)
+        for idx in length_buckets(
+            [len(f) for f in features], args.batch_size, max_pad_fraction=PREDICT_MAX_PAD_FRACTION
+        )
     ]
 
     def bare() -> None:

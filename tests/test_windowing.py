@@ -198,3 +198,14 @@ def tiny_bert(tmp_path_factory):
     path = build_tiny_model("bert", tmp_path_factory.mktemp("bert"), task="base")
     _, tokenizer, info = load_model_for_task(str(path), _ner_spec())
     return path, tokenizer, info
+
+
+def test_length_buckets_split_on_padding_waste():
+    """CoNLL-like: a long tail of very short sentences. The waste rule keeps every batch within 15% padding."""
+    lengths = [40] * 20 + [12] * 20 + [3] * 40 + [2] * 40
+    plain = length_buckets(lengths, 32)
+    split = length_buckets(lengths, 32, max_pad_fraction=0.15)
+    assert sorted(i for b in split for i in b) == list(range(len(lengths)))
+    assert all(max(lengths[i] for i in b) <= 1.15 * min(lengths[i] for i in b) for b in split)
+    assert padding_ratio(lengths, split) < padding_ratio(lengths, plain)
+    assert padding_ratio(lengths, split) == 1.0  # equal lengths within each batch here
