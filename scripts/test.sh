@@ -6,4 +6,8 @@ bash scripts/bootstrap.sh
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# Every submission valid and every generated leaderboard file fresh (scores re-checked where gold data is here).
+data_dir=()
+[ -d ../shared/fixtures ] && data_dir=(--data-dir ../shared/fixtures)
+.venv/bin/benchmark leaderboard --check "${data_dir[@]}"
 exec .venv/bin/python -m pytest "$@"
