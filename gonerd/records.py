@@ -88,11 +88,11 @@ def _required(cls) -> set[str]:
     return {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
 
 
-def read_jsonl(path: str | os.PathLike, cls) -> Iterator:
-    """Read records of dataclass ``cls`` from JSON Lines, with a one-line error naming file and line."""
+def iter_json_objects(path: str | os.PathLike, what: str = "file") -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` for each non-blank line of a JSON Lines file; one-line errors name file:line."""
     path = Path(path)
     if not path.is_file():
-        raise ManifestError(f"{path}: no such file")
+        raise ManifestError(f"{path}: no such {what}")
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -103,7 +103,13 @@ def read_jsonl(path: str | os.PathLike, cls) -> Iterator:
                 raise ManifestError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
             if not isinstance(obj, dict):
                 raise ManifestError(f"{path}:{lineno}: expected a JSON object")
-            yield _from_dict(cls, obj, f"{path}:{lineno}")
+            yield lineno, obj
+
+
+def read_jsonl(path: str | os.PathLike, cls) -> Iterator:
+    """Read records of dataclass ``cls`` from JSON Lines, with a one-line error naming file and line."""
+    for lineno, obj in iter_json_objects(path):
+        yield _from_dict(cls, obj, f"{path}:{lineno}")
 
 
 def write_jsonl(path: str | os.PathLike, records: Iterable) -> None:
