@@ -183,3 +183,15 @@ def test_missing_file_is_named(tmp_path):
 def test_ambiguous_glob_is_refused():
     with pytest.raises(BenchmarkError, match="matches 2 files"):
         load("squad", data_file="dev-v1.1*.json")
+
+
+def test_source_paths_are_recorded_relative_to_the_data_dir_through_symlinks(tmp_path):
+    """A data dir of symlinks (as users lay out local copies) records portable paths, so results re-score anywhere."""
+    from benchmark.data.local import file_record
+
+    target = fixture_path("conll2003", "eng.testa")
+    (tmp_path / "conll2003").mkdir()
+    (tmp_path / "conll2003" / "eng.testa").symlink_to(target)
+    record = file_record(tmp_path / "conll2003" / "eng.testa", tmp_path)
+    assert record["path"] == "conll2003/eng.testa"
+    assert record["bytes"] == target.stat().st_size

@@ -38,9 +38,16 @@ def sha256_file(path: Path) -> str:
 
 def file_record(path: Path, root: Path) -> dict[str, Any]:
     """``{"path": relative to root, "sha256", "bytes"}`` for the result's ``source``."""
-    try:
-        rel = path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
+    rel = None
+    # The path as the user laid it out under --data-dir (symlinks kept), so a result names the file portably and
+    # can be re-scored against any copy of the data; fall back to the resolved path only outside the data dir.
+    for p, r in ((path.absolute(), root.absolute()), (path.resolve(), root.resolve())):
+        try:
+            rel = p.relative_to(r).as_posix()
+            break
+        except ValueError:
+            continue
+    if rel is None:
         rel = str(path.resolve())
     return {"path": rel, "sha256": sha256_file(path), "bytes": path.stat().st_size}
 
