@@ -57,7 +57,12 @@ def run_model(
     task_type = collator.task_type
     with torch.inference_mode():
         for idx in tqdm(
-            length_buckets([len(f) for f in features], batch_size, max_pad_fraction=PREDICT_MAX_PAD_FRACTION),
+            length_buckets(
+                [len(f) for f in features],
+                batch_size,
+                # a fixed-length model (Nystromformer) pads every batch to the same width: splitting cannot help
+                max_pad_fraction=None if collator.pad_to else PREDICT_MAX_PAD_FRACTION,
+            ),
             desc=desc,
             unit="batch",
             leave=False,
