@@ -8,6 +8,7 @@ tests check the schema and the pipeline (cleaning counts, ids, labels), not scor
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -171,6 +172,13 @@ def write_hub_folder(
 def load_folder(spec, role: str, folder: Path, cache: Path) -> list:
     ds, source = hub.load_hub_split(spec, role, path=folder, cache_dir=cache)
     assert source["kind"] == "hub_folder" and source["config"] == spec.hub.config
+    # The files read are named relative to the folder with their hash: a local copy has no revision to pin.
+    files = {f["path"]: f["sha256"] for f in source["files"]}
+    shards = sorted(
+        p.relative_to(folder).as_posix() for p in folder.rglob(f"{hub.hub_split_name(spec, role)}-*")
+    )
+    assert sorted(files) == shards and len(shards) == 1
+    assert files[shards[0]] == hashlib.sha256((folder / shards[0]).read_bytes()).hexdigest()
     return hub.rows_to_examples(spec, role, ds)
 
 

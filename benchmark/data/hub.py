@@ -246,10 +246,24 @@ def load_hub_split(
         ) from None
     source = {
         "kind": "hub" if path is None else "hub_folder",
-        "path": spec.hub.path if path is None else where,
+        "path": spec.hub.path if path is None else str(Path(path).absolute()),
         "revision": spec.hub.revision if path is None else None,
         "config": spec.hub.config,
         "split": split,
         "fingerprint": getattr(ds, "_fingerprint", None),
     }
+    if path is not None:
+        source["files"] = _folder_files(Path(path), spec.hub.config, split)
     return ds, source
+
+
+def _folder_files(folder: Path, config: str | None, split: str) -> list[dict[str, Any]]:
+    """The data files ``datasets`` read for ``split`` of a local Hub-layout folder, relative to the folder and
+    with their sha256, so a result names its data portably (a local folder has no revision to pin)."""
+    import datasets
+
+    from .local import file_record
+
+    builder = datasets.load_dataset_builder(str(folder.resolve()), config)
+    data_files = (builder.config.data_files or {}).get(split, [])
+    return [file_record(Path(f), folder) for f in data_files]
