@@ -17,6 +17,7 @@ import yaml
 
 from benchmark.data import hub, local
 from benchmark.data.loader import load_examples
+from benchmark.errors import BenchmarkError
 from benchmark.tasks.registry import get_task
 from conftest import fixture_path
 
@@ -355,6 +356,21 @@ def test_gonerd_folder_loads_as_token_examples(tmp_path):
     ex = loaded.examples[0]
     assert ex.id.isdigit() and len(ex.tags) == len(ex.tokens)
     assert any(t.startswith("B-ORG") for e in loaded.examples for t in e.tags)
+
+
+def test_rescoring_checks_a_folder_copy_by_its_file_hashes(tmp_path):
+    """A result made from a local Hub-layout folder is re-scored only against the same files."""
+    from benchmark.leaderboard.rescore import load_gold
+
+    gonerd_folder(tmp_path / "gonerd")
+    spec = get_task("gonerd")
+    loaded = load_examples(spec, "validation", data_dir=tmp_path, cache_dir=tmp_path / "c")
+    record = {"config": {"limit": None}, "dataset": {"sources": {"validation": loaded.source}}}
+    assert [e.id for e in load_gold(spec, record, "validation", tmp_path)] == [e.id for e in loaded.examples]
+    other = tmp_path / "other"
+    gonerd_folder(other / "gonerd", n_articles=8)  # another build of the dataset
+    with pytest.raises(BenchmarkError, match="differ from the ones the run read"):
+        load_gold(spec, record, "validation", other)
 
 
 # ---------------------------------------------------------------------------------- arXiv + MTEB cleaning

@@ -8,6 +8,7 @@ example made wrong), never typed in."""
 from __future__ import annotations
 
 import json
+import shutil
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -276,6 +277,31 @@ def test_duplicate_run_is_refused(board):
     report = submit(runs / "org__first-model", leaderboard, partial=True)
     assert any("duplicate of org__first-model/conll2003.json" in p for p in report.problems)
     assert snapshot(leaderboard) == before
+
+
+def test_resubmitting_a_model_with_a_new_task_updates_its_entry(tmp_path):
+    leaderboard = tmp_path / "board"
+    first = make_run(tmp_path / "runs", "org/m", tasks=("conll2003",))
+    assert submit(first, leaderboard, data_dir=fixture_path(), partial=True).ok
+    entry = leaderboard / "results" / "org__m"
+    kept = (entry / "conll2003.json").read_bytes()
+    # Only the new task: refused, since replacing the folder would drop conll2003.
+    only_new = make_run(tmp_path / "later", "org/m", tasks=("squad",))
+    before = snapshot(leaderboard)
+    report = submit(only_new, leaderboard, data_dir=fixture_path(), partial=True)
+    assert any(
+        "conll2003.json is on the leaderboard but not in this submission" in p for p in report.problems
+    )
+    assert snapshot(leaderboard) == before
+    # The earlier run carried over plus the new task: an update, not a duplicate.
+    for path in only_new.glob("squad*"):
+        shutil.copyfile(path, first / path.name)
+    report = submit(first, leaderboard, data_dir=fixture_path(), partial=True)
+    assert report.ok, report.format()
+    assert (entry / "conll2003.json").read_bytes() == kept and (entry / "squad.json").is_file()
+    assert "squad.json" in json.loads((entry / "submission.json").read_text())["files"]
+    # The same folder again adds nothing: a duplicate.
+    assert any("nothing new" in p for p in submit(first, leaderboard, partial=True).problems)
 
 
 def test_main_submit_exit_codes(board, capsys):

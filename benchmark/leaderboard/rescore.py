@@ -24,6 +24,13 @@ def _local_file(source: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _folder_shas(source: Any) -> list[tuple[str, str]] | None:
+    """(path, sha256) of the files a run read from a local Hub-layout folder; None when not recorded."""
+    if isinstance(source, dict) and source.get("kind") == "hub_folder" and source.get("files"):
+        return sorted((str(f.get("path")), str(f.get("sha256"))) for f in source["files"])
+    return None
+
+
 def load_gold(spec: Any, record: dict[str, Any], split: str, data_dir: str | Path) -> list[Any]:
     """Gold examples of ``split`` as the run loaded them; BenchmarkError when unavailable or different."""
     from ..data.loader import load_examples
@@ -41,6 +48,11 @@ def load_gold(spec: Any, record: dict[str, Any], split: str, data_dir: str | Pat
         if sha is not None and got != sha:
             raise BenchmarkError(
                 f"{sub.name} {split} gold file in --data-dir differs from the one the run read"
+            )
+        recorded_folder, got_folder = _folder_shas(sources.get(key)), _folder_shas(loaded.source)
+        if recorded_folder is not None and recorded_folder != got_folder:
+            raise BenchmarkError(
+                f"{sub.name} {split} data files in --data-dir differ from the ones the run read"
             )
         examples += loaded.examples
     return examples

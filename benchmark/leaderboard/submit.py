@@ -1,7 +1,7 @@
 """``benchmark submit`` / ``benchmark leaderboard --check`` as library functions.
 
 :func:`submit` checks a result directory (:mod:`.validate`), refuses duplicates of runs already on the
-leaderboard, then copies the checked files into ``results/<slug>/`` through a temporary folder and a rename,
+leaderboard (resubmitting a model's folder with something new updates its entry, keeping every task), then copies the checked files into ``results/<slug>/`` through a temporary folder and a rename,
 writes ``submission.json`` (partial flag, sha256 of every copied file) and regenerates the views. When anything
 is wrong, nothing in the leaderboard directory changes.
 """
@@ -95,14 +95,8 @@ def submit(
     board = Path(leaderboard)
     checked = check_results_dir(results_dir, data_dir=data_dir, allow_partial=partial)
     report = Report(problems=list(checked.problems), warnings=list(checked.warnings), slug=checked.slug)
-    runs = existing_runs(board)
-    for task, record in sorted(checked.records.items()):
-        where = runs.get(_run_key(record))
-        if where:
-            report.problems.append(
-                f"{task}.json: duplicate of {where} (same model, task, config and spec hash)"
-            )
     target = board / RESULTS / checked.slug if checked.slug else None
+    report.problems += _duplicates(checked, board, target)
     if target is not None and target.exists():
         owner = _owner(target)
         if owner is None or (owner.get("model_id"), owner.get("revision")) != (
@@ -118,6 +112,42 @@ def submit(
 
     report.regenerated = write_all(board)
     return report
+
+
+def _duplicates(checked: Checked, board: Path, target: Path | None) -> list[str]:
+    """A run already on the board is refused, except that resubmitting a model's folder may carry its earlier
+    runs over when it adds something new (an update); an update must keep every task already on the board."""
+    runs = existing_runs(board)
+    own = f"{target.name}/" if target is not None else None
+    found = {task: runs.get(_run_key(record)) for task, record in sorted(checked.records.items())}
+    problems = [
+        f"{task}.json: duplicate of {where} (same model, task, config and spec hash)"
+        for task, where in found.items()
+        if where and (own is None or not where.startswith(own))
+    ]
+    if target is None or not target.is_dir():
+        return problems
+    carried = {task for task, where in found.items() if where and where.startswith(own)}
+    if carried and carried == set(checked.records) and set(checked.files) <= _listed(target):
+        problems += [
+            f"{task}.json: duplicate of {found[task]} (same model, task, config and spec hash); nothing new"
+            for task in sorted(carried)
+        ]
+    on_board = {p.name for p in target.glob("*.json") if p.name not in (MANIFEST, OWNER_FILE)}
+    submitted = {f"{task}.json" for task in checked.records} | set(checked.files)
+    for name in sorted(on_board - submitted):
+        problems.append(
+            f"{RESULTS}/{target.name}/{name} is on the leaderboard but not in this submission: "
+            "include it to update the entry (an update never drops results)"
+        )
+    return problems
+
+
+def _listed(target: Path) -> set[str]:
+    try:
+        return set(json.loads((target / MANIFEST).read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
 
 
 def _n_tasks() -> int:
