@@ -157,12 +157,31 @@ def _load(file: Path) -> tuple[BaselineEntry, ...]:
     for name in names:
         if names.count(name) > 1:
             raise BaselinesError(f"{file}: two entries are named {name!r}")
+        if name in GROUPS:
+            raise BaselinesError(f"{file}: {name!r} names a group of baselines and cannot name an entry")
     for entry in entries:
         if entry.teacher is not None and entry.teacher not in names:
             raise BaselinesError(
                 f"{file}: entry {entry.name!r}: teacher {entry.teacher!r} is not in the registry"
             )
     return entries
+
+
+# ``baseline:<group>`` on the command line -> the role it selects (None: every entry). No entry may be named so.
+GROUPS: dict[str, str | None] = {
+    "all": None,
+    "students": "student",
+    "teachers": "teacher",
+    "references": "reference",
+}
+
+
+def select(group: str, *, registry: tuple[BaselineEntry, ...] | None = None) -> list[BaselineEntry]:
+    """The entries of a group of :data:`GROUPS`, in registry order."""
+    if group not in GROUPS:
+        raise BaselinesError(f"unknown baseline group {group!r}; known: {', '.join(GROUPS)}")
+    entries = registry if registry is not None else load_registry()
+    return [e for e in entries if GROUPS[group] is None or e.role == GROUPS[group]]
 
 
 def resolve(name_or_spec: str, *, registry: tuple[BaselineEntry, ...] | None = None) -> BaselineEntry:

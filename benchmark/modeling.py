@@ -105,13 +105,22 @@ def content_sha256(model_dir: Path) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def _read_config(model_path: str, trust_remote_code: bool) -> tuple[Any, bool, str]:
-    """(config, needs_remote_code, revision) with a one-line error for anything that is not a model."""
+def _read_config(
+    model_path: str, trust_remote_code: bool, revision: str | None = None
+) -> tuple[Any, bool, str]:
+    """(config, needs_remote_code, revision) with a one-line error for anything that is not a model.
+
+    ``revision`` (a Hub branch, tag or commit) pins a Hub model; the returned revision is the commit the Hub
+    resolved it to, or ``sha256:<hex>`` over a local directory's files."""
     from transformers import AutoConfig
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
     local = Path(model_path).expanduser()
     if local.exists():
+        if revision:
+            raise BenchmarkError(
+                f"--revision {revision} applies to Hub models; {model_path} is a local directory"
+            )
         if not (local.is_dir() and (local / "config.json").is_file()):
             raise BenchmarkError(f"{model_path} is not a model: no config.json in it")
         try:
@@ -126,28 +135,56 @@ def _read_config(model_path: str, trust_remote_code: bool) -> tuple[Any, bool, s
             )
         if raw.get("model_type") not in CONFIG_MAPPING_NAMES and not needs_remote:
             raise BenchmarkError(f"{model_path}: unknown model_type {raw.get('model_type')!r} in config.json")
-        revision = content_sha256(local)
+        revision_hash = content_sha256(local)
         source = str(local)
     elif HUB_ID.match(model_path) and "/" in model_path:
         needs_remote = False
-        revision = ""
+        revision_hash = ""
         source = model_path
     else:
         raise BenchmarkError(f"{model_path} is not a model: no such directory and not a Hub model id")
+    pinned: Any = revision
+    if not revision_hash:
+        # One resolution of the branch or tag to its commit, so config, tokenizer and weights come from the same
+        # commit and the result can record it (transformers 5 configs no longer carry ``_commit_hash``).
+        from transformers.utils.hub import resolve_revision
+
+        pinned = resolve_revision(source, revision)
+        revision_hash = getattr(pinned, "resolved", None) or (
+            pinned if isinstance(pinned, str) and _COMMIT.fullmatch(pinned) else ""
+        )
     try:
-        config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
+        config = AutoConfig.from_pretrained(
+            source, trust_remote_code=trust_remote_code, **_revision_kw(source, pinned)
+        )
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BenchmarkError(f"cannot load the model config of {model_path}: {first}") from None
-    if not revision:
-        revision = getattr(config, "_commit_hash", None) or "unknown"
-    return config, needs_remote, revision
+        at = f" at revision {revision}" if revision else ""
+        raise BenchmarkError(f"cannot load the model config of {model_path}{at}: {first}") from None
+    return config, needs_remote, revision_hash or "unknown"
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def _revision_kw(source: str, revision: str | None) -> dict[str, str]:
+    """``{"revision": ...}`` for a Hub id; nothing for a local directory (which has no revisions)."""
+    if not revision or Path(source).expanduser().exists():
+        return {}
+    return {"revision": revision}
 
 
 def load_tokenizer(
-    model_path: str, *, tokenizer_from: str | None = None, trust_remote_code: bool = False, **kw
+    model_path: str,
+    *,
+    tokenizer_from: str | None = None,
+    trust_remote_code: bool = False,
+    revision: str | None = None,
+    **kw,
 ):
-    """A fast tokenizer from ``tokenizer_from`` (if given) else from the model; one-line error if there is none."""
+    """A fast tokenizer from ``tokenizer_from`` (if given) else from the model; one-line error if there is none.
+
+    ``revision`` pins the Hub repository the tokenizer is read from (ignored for local directories)."""
     from transformers import AutoTokenizer
 
     source = tokenizer_from or model_path
@@ -158,7 +195,9 @@ def load_tokenizer(
     if local.is_dir() and not any((local / name).is_file() for name in TOKENIZER_FILES):
         raise BenchmarkError(f"no usable tokenizer in {source} (none of {', '.join(TOKENIZER_FILES)}){hint}")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code, **kw)
+        tokenizer = AutoTokenizer.from_pretrained(
+            source, trust_remote_code=trust_remote_code, **_revision_kw(source, revision), **kw
+        )
     except (OSError, ValueError, TypeError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise BenchmarkError(f"no usable tokenizer in {source} ({first}){hint}") from None
@@ -251,9 +290,14 @@ def check_model_for_task(
     trust_remote_code: bool = False,
     tokenizer_from: str | None = None,
     eval_only: bool = False,
+    revision: str | None = None,
+    tokenizer_revision: str | None = None,
 ) -> tuple[Any, Any, bool, str]:
-    """Every cheap check before weights are read: (config, tokenizer, needs_remote_code, revision)."""
-    config, needs_remote, revision = _read_config(model_path, trust_remote_code)
+    """Every cheap check before weights are read: (config, tokenizer, needs_remote_code, revision).
+
+    ``revision`` pins a Hub model (branch, tag or commit); ``tokenizer_revision`` pins ``tokenizer_from``, and
+    without ``tokenizer_from`` the tokenizer is read at ``revision`` from the model's own repository."""
+    config, needs_remote, resolved = _read_config(model_path, trust_remote_code, revision)
     model_type = config.model_type
     if not needs_remote and not _head_supported(model_type, spec.task_type):
         raise BenchmarkError(
@@ -264,7 +308,11 @@ def check_model_for_task(
     if spec.task_type == "token_classification" and model_type in POSITION_OFFSET:
         kwargs["add_prefix_space"] = True  # byte-level BPE needs it for pre-split words
     tokenizer = load_tokenizer(
-        model_path, tokenizer_from=tokenizer_from, trust_remote_code=trust_remote_code, **kwargs
+        model_path,
+        tokenizer_from=tokenizer_from,
+        trust_remote_code=trust_remote_code,
+        revision=tokenizer_revision if tokenizer_from else revision,
+        **kwargs,
     )
     vocab = getattr(config, "vocab_size", None)
     if vocab is not None and len(tokenizer) > vocab:
@@ -274,7 +322,7 @@ def check_model_for_task(
         )
     if eval_only:
         _check_eval_only_head(config, spec, model_path)
-    return config, tokenizer, needs_remote, revision
+    return config, tokenizer, needs_remote, resolved
 
 
 def load_model_for_task(
@@ -285,20 +333,27 @@ def load_model_for_task(
     trust_remote_code: bool = False,
     tokenizer_from: str | None = None,
     eval_only: bool = False,
+    revision: str | None = None,
+    tokenizer_revision: str | None = None,
 ) -> tuple[torch.nn.Module, Any, ModelInfo]:
     """(model in eval mode on ``device``, fast tokenizer, :class:`ModelInfo`) for ``spec``'s task type.
 
     Without ``eval_only`` the head is (re)initialised with ``spec.label_names`` (``num_labels``, ``id2label``,
     ``label2id``); with it, the checkpoint's head must already predict exactly those labels.
     """
-    _config, tokenizer, needs_remote, revision = check_model_for_task(
+    _config, tokenizer, needs_remote, resolved = check_model_for_task(
         model_path,
         spec,
         trust_remote_code=trust_remote_code,
         tokenizer_from=tokenizer_from,
         eval_only=eval_only,
+        revision=revision,
+        tokenizer_revision=tokenizer_revision,
     )
-    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    source = str(Path(model_path).expanduser())
+    # The weights come from the commit the config was read at, so config and weights cannot drift apart.
+    pinned = resolved if _COMMIT.fullmatch(resolved) else revision
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code, **_revision_kw(source, pinned)}
     if not eval_only:
         kwargs["num_labels"] = num_labels_for(spec)
         kwargs["ignore_mismatched_sizes"] = True
@@ -317,7 +372,7 @@ def load_model_for_task(
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # "newly initialized head" warnings are expected here
     try:
-        model = _auto_class(spec.task_type).from_pretrained(str(Path(model_path).expanduser()), **kwargs)
+        model = _auto_class(spec.task_type).from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise BenchmarkError(f"cannot load the weights of {model_path}: {first}") from None
@@ -328,7 +383,7 @@ def load_model_for_task(
     cfg = model.config
     info = ModelInfo(
         model_id=str(model_path),
-        revision=revision,
+        revision=resolved,
         model_type=cfg.model_type,
         max_positions=usable_length(cfg, tokenizer),
         n_params=sum(p.numel() for p in model.parameters()),

@@ -18,7 +18,7 @@ import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -80,16 +80,27 @@ def resolve_tasks(names: Sequence[str] | None) -> list[TaskSpec]:
     return specs
 
 
-def resolve_baseline(
-    model: str, *, tokenizer_from: str | None, trust_remote_code: bool
-) -> tuple[str, str | None]:
-    """``baseline:NAME`` -> (Hub id, tokenizer source) from :mod:`baselines.registry`; anything else as given.
+class ResolvedModel(NamedTuple):
+    """What to load for ``--model``: path or Hub id, tokenizer source, and the Hub revisions that pin them."""
 
-    A baseline whose repository ships no tokenizer gets its registered ``tokenizer_from``; one that needs remote
-    code (LSG) is refused unless ``trust_remote_code`` was asked for.
+    path: str
+    tokenizer_from: str | None
+    revision: str | None = None
+    tokenizer_revision: str | None = None
+
+
+def resolve_baseline(
+    model: str, *, tokenizer_from: str | None, trust_remote_code: bool, revision: str | None = None
+) -> ResolvedModel:
+    """``baseline:NAME`` -> Hub id, tokenizer source and pinned revisions from :mod:`baselines.registry`;
+    anything else as given.
+
+    A baseline whose repository ships no tokenizer gets its registered ``tokenizer_from`` (at the revision the
+    registry pins for that repository, if it is an entry too); one that needs remote code (LSG) is refused unless
+    ``trust_remote_code`` was asked for. An explicit ``revision`` wins over the registry's.
     """
     if not model.startswith("baseline:"):
-        return model, tokenizer_from
+        return ResolvedModel(model, tokenizer_from, revision)
     try:
         from baselines.errors import BaselinesError
         from baselines.registry import resolve
@@ -105,7 +116,98 @@ def resolve_baseline(
         raise BenchmarkError(
             f"{model} ({entry.hub_id}) runs remote code from its repository: pass --trust-remote-code"
         )
-    return entry.hub_id, tokenizer_from or entry.tokenizer_from
+    pinned = revision or entry.revision
+    if tokenizer_from:
+        return ResolvedModel(entry.hub_id, tokenizer_from, pinned)
+    if entry.tokenizer_from == entry.hub_id:
+        return ResolvedModel(entry.hub_id, None, pinned)
+    from baselines.registry import load_registry
+
+    owner = next((e for e in load_registry() if e.hub_id == entry.tokenizer_from), None)
+    return ResolvedModel(entry.hub_id, entry.tokenizer_from, pinned, owner.revision if owner else None)
+
+
+def preflight(
+    model: str,
+    specs: Sequence[TaskSpec],
+    *,
+    tokenizer_from: str | None = None,
+    trust_remote_code: bool = False,
+    eval_only: bool = False,
+    revision: str | None = None,
+) -> tuple[ResolvedModel, str]:
+    """Cheap checks of ``model`` for every task before any weights are read: a bad path, a missing tokenizer or a
+    head that cannot do a task fails here, not after an hour of training. Returns what to load and the model's
+    revision (the commit the Hub resolved, or the content hash of a local directory)."""
+    resolved = resolve_baseline(
+        model, tokenizer_from=tokenizer_from, trust_remote_code=trust_remote_code, revision=revision
+    )
+    commit = ""
+    for spec in specs:
+        for sub in spec.subtasks or (spec,):
+            _, _, _, commit = check_model_for_task(
+                resolved.path,
+                sub,
+                trust_remote_code=trust_remote_code,
+                tokenizer_from=resolved.tokenizer_from,
+                eval_only=eval_only,
+                revision=resolved.revision,
+                tokenizer_revision=resolved.tokenizer_revision,
+            )
+    return resolved, commit
+
+
+def run_models(
+    models: Sequence[str], tasks: Sequence[str] | None = None, **kwargs: Any
+) -> tuple[list[Path], dict[str, str]]:
+    """:func:`run` for several models (``baseline:students`` etc. expand to registry entries) in one command.
+
+    Every model passes :func:`preflight` before the first one is trained, so a typo in the fifth model fails in
+    seconds. A model that fails while running is reported and the others still run. Returns the result files
+    and ``{model: error}`` for the models that failed.
+    """
+    expanded = expand_models(models)
+    for key in ("model_name", "revision"):
+        if kwargs.get(key) and len(expanded) > 1:
+            flag = "--" + key.replace("_", "-")
+            raise BenchmarkError(f"{flag} names one model; it cannot apply to {len(expanded)} models")
+    specs = resolve_tasks(tasks)
+    for model in expanded:
+        preflight(
+            model,
+            specs,
+            tokenizer_from=kwargs.get("tokenizer_from"),
+            trust_remote_code=kwargs.get("trust_remote_code", False),
+            eval_only=kwargs.get("eval_only", False),
+            revision=kwargs.get("revision"),
+        )
+    paths: list[Path] = []
+    failed: dict[str, str] = {}
+    for i, model in enumerate(expanded, 1):
+        if len(expanded) > 1:
+            log(f"model {i}/{len(expanded)}: {model}")
+        try:
+            paths += run(model, tasks, **kwargs)
+        except BenchmarkError as exc:
+            failed[model] = str(exc)
+            log(f"{model}: failed: {exc}")
+    return paths, failed
+
+
+def expand_models(models: Sequence[str]) -> list[str]:
+    """``baseline:all`` / ``baseline:students`` / ``baseline:teachers`` / ``baseline:references`` -> one
+    ``baseline:NAME`` per registry entry of that role (registry order); other names as given, duplicates once."""
+    out: list[str] = []
+    for model in models:
+        if model.startswith("baseline:"):
+            from baselines.registry import GROUPS, select
+
+            group = model.removeprefix("baseline:")
+            if group in GROUPS:
+                out += [f"baseline:{e.name}" for e in select(group)]
+                continue
+        out.append(model)
+    return list(dict.fromkeys(out))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -211,6 +313,8 @@ def _run_task(
     trust_remote_code: bool,
     tokenizer_from: str | None,
     save_dir: Path | None,
+    revision: str | None = None,
+    tokenizer_revision: str | None = None,
 ) -> dict[str, Any]:
     """Everything a result records for one task except identity and timestamps."""
     from transformers import set_seed
@@ -234,6 +338,8 @@ def _run_task(
             trust_remote_code=trust_remote_code,
             tokenizer_from=tokenizer_from,
             eval_only=eval_only,
+            revision=revision,
+            tokenizer_revision=tokenizer_revision,
         )
         length = input_length(sub, info, max_length)
         if not eval_only:
@@ -329,12 +435,15 @@ def run(
     max_train_examples: int | None = None,
     save_models: bool = False,
     model_name: str | None = None,
+    revision: str | None = None,
 ) -> list[Path]:
     """Run ``model`` through ``tasks`` (all seven if None); returns the result file of every task.
 
     ``model_name`` is the id results are filed under (and the leaderboard shows): by default ``model`` itself for
     a Hub id or ``baseline:NAME``, and the directory's name for a local path (whose revision is then the sha256 of
-    its config and weights). Give e.g. the Hub id a local copy came from.
+    its config and weights). Give e.g. the Hub id a local copy came from. ``revision`` (branch, tag or commit)
+    pins a Hub model; ``baseline:NAME`` is pinned to the registry's revision unless ``revision`` is given. The
+    result records the commit the Hub resolved it to.
 
     ``limit`` caps examples per split (training and evaluation); ``epochs``, ``learning_rate``,
     ``max_train_examples`` and ``batch_size`` override the task budgets (:mod:`benchmark.budget`) after
@@ -355,22 +464,17 @@ def run(
         "batch_size": batch_size,
     }
     budgets = {spec.name: resolve_budget(spec.name, config=cfg_file, overrides=overrides) for spec in specs}
-    model_path, tokenizer_from = resolve_baseline(
-        model, tokenizer_from=tokenizer_from, trust_remote_code=trust_remote_code
+    resolved, revision = preflight(
+        model,
+        specs,
+        tokenizer_from=tokenizer_from,
+        trust_remote_code=trust_remote_code,
+        eval_only=eval_only,
+        revision=revision,
     )
+    model_path, tokenizer_from = resolved.path, resolved.tokenizer_from
+    pins = {"revision": resolved.revision, "tokenizer_revision": resolved.tokenizer_revision}
     torch_device = resolve_device(device)
-    # Cheap checks on the model for every task before any weights are read: a bad path, a missing tokenizer or
-    # a head that cannot do a task fails here, not after an hour of training.
-    revision = ""
-    for spec in specs:
-        for sub in spec.subtasks or (spec,):
-            _, _, _, revision = check_model_for_task(
-                model_path,
-                sub,
-                trust_remote_code=trust_remote_code,
-                tokenizer_from=tokenizer_from,
-                eval_only=eval_only,
-            )
     name = model_name or (Path(model_path).name if Path(model_path).expanduser().exists() else model)
     slug = model_slug(name)
     directory = claim_output_dir(Path(output), slug, {"model_id": name, "revision": revision})
@@ -408,6 +512,7 @@ def run(
             trust_remote_code=trust_remote_code,
             tokenizer_from=tokenizer_from,
             save_dir=directory / "models" / spec.name if save_models else None,
+            **pins,
         )
         info: ModelInfo = outcome["info"]
         record = {
@@ -417,6 +522,8 @@ def run(
                 "model_id": name,
                 "path": model_path,
                 "revision": revision,
+                "requested_revision": resolved.revision,
+                "tokenizer_revision": resolved.tokenizer_revision,
                 "slug": slug,
             },
             "harness": harness_info(),

@@ -10,7 +10,7 @@ from benchmark.run import resolve_baseline
 
 
 def test_baseline_resolves_hub_id_and_teacher_tokenizer():
-    hub_id, tokenizer = resolve_baseline(
+    hub_id, tokenizer, _, _ = resolve_baseline(
         "baseline:distil-longformer", tokenizer_from=None, trust_remote_code=False
     )
     assert hub_id == "giant-oak/distil-longformer-base-4096"
@@ -22,13 +22,18 @@ def test_baseline_resolves_hub_id_and_teacher_tokenizer():
 
 
 def test_plain_model_ids_pass_through():
-    assert resolve_baseline("org/model", tokenizer_from=None, trust_remote_code=False) == ("org/model", None)
+    assert resolve_baseline("org/model", tokenizer_from=None, trust_remote_code=False) == (
+        "org/model",
+        None,
+        None,
+        None,
+    )
 
 
 def test_remote_code_baseline_needs_the_flag():
     with pytest.raises(BenchmarkError, match="--trust-remote-code"):
         resolve_baseline("baseline:distil-lsg", tokenizer_from=None, trust_remote_code=False)
-    hub_id, _ = resolve_baseline("baseline:distil-lsg", tokenizer_from=None, trust_remote_code=True)
+    hub_id = resolve_baseline("baseline:distil-lsg", tokenizer_from=None, trust_remote_code=True).path
     assert hub_id == "giant-oak/distil-lsg-roberta-base-4096"
 
 

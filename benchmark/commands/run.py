@@ -12,7 +12,10 @@ predictions beside them. A rerun skips tasks whose result is up to date and resu
 examples:
   benchmark run --model ./my-encoder --tasks conll2003,squad --limit 200
   benchmark run --model org/encoder --eval-only --tasks gonerd          # a checkpoint already fine-tuned
-  benchmark run --model baseline:longformer-base --config budgets.yaml
+  benchmark run --model baseline:longformer --config budgets.yaml
+  benchmark run --model baseline:distil-bigbird baseline:bigbird --tasks gonerd   # a student and its teacher
+  benchmark run --model baseline:all --trust-remote-code                        # every bundled baseline
+  benchmark run --model org/encoder --revision v1.0                             # a pinned Hub revision
 
 several GPUs (the Trainer spreads fine-tuning over the processes started by accelerate):
   accelerate launch --num_processes 4 -m benchmark.cli run --model ./my-encoder --tasks squad
@@ -35,7 +38,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("--model", required=True, metavar="PATH", help="local model directory, Hub id, or baseline:NAME")
+    add(
+        "--model",
+        required=True,
+        nargs="+",
+        metavar="PATH",
+        help="local model directory, Hub id, or baseline:NAME; several run one after another, and "
+        "baseline:all|students|teachers|references expands to those registry entries",
+    )
+    add(
+        "--revision",
+        default=None,
+        metavar="REV",
+        help="Hub branch, tag or commit of the model (default: main; baseline:NAME uses the registry's pin)",
+    )
     add(
         "--tasks",
         type=_tasks,
@@ -103,11 +119,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..run import run
+    import sys
 
-    paths = run(
-        args.model,
-        args.tasks,
+    from ..run import expand_models, run, run_models
+
+    models = expand_models(args.model)
+    kwargs = dict(
         output=args.output,
         data_dir=args.data_dir,
         limit=args.limit,
@@ -124,7 +141,16 @@ def main(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         max_train_examples=args.max_train_examples,
         save_models=args.save_models,
+        revision=args.revision,
     )
+    if len(models) == 1:
+        paths, failed = run(models[0], args.tasks, **kwargs), {}
+    else:
+        paths, failed = run_models(models, args.tasks, **kwargs)
     for path in paths:
         print(path)
-    return 0
+    for model, error in failed.items():
+        print(f"benchmark run: {model}: {error}", file=sys.stderr)
+    if failed:
+        print(f"benchmark run: {len(failed)} of {len(models)} models failed", file=sys.stderr)
+    return 1 if failed else 0
