@@ -90,6 +90,7 @@ class SpeedResult:
     hardware: dict[str, Any]
     entries: list[SpeedEntry] = field(default_factory=list)
     created_at: str = ""
+    revision: str | None = None  # the Hub commit read, or sha256 of a local directory's config and weights
 
     @property
     def measured(self) -> list[SpeedEntry]:
@@ -107,6 +108,7 @@ class SpeedResult:
             "created_at": self.created_at,
             "model": {
                 "id": self.model_id,
+                "revision": self.revision,
                 "model_type": self.model_type,
                 "class": self.model_class,
                 "n_params": self.n_params,
@@ -145,37 +147,54 @@ def parse_lengths(text: str | Iterable[int]) -> tuple[int, ...]:
     return tuple(sorted(set(values)))
 
 
-def _load_model(model_path: str, dtype: torch.dtype, trust_remote_code: bool) -> tuple[torch.nn.Module, Any]:
-    """(encoder from ``AutoModel`` in eval mode, tokenizer or None); one-line errors for non-models."""
+def _load_model(
+    model_path: str, dtype: torch.dtype, trust_remote_code: bool, revision: str | None = None
+) -> tuple[torch.nn.Module, Any, str]:
+    """(encoder from ``AutoModel`` in eval mode, tokenizer or None, revision read); one-line errors for non-models.
+
+    ``revision`` pins a Hub model (branch, tag or commit), resolved once so config and weights share a commit."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
+    from .modeling import content_sha256
+
     local = Path(model_path).expanduser()
+    pinned: Any = None
     if local.exists():
+        if revision:
+            raise BenchmarkError(
+                f"--revision {revision} applies to Hub models; {model_path} is a local directory"
+            )
         if not (local.is_dir() and (local / "config.json").is_file()):
             raise BenchmarkError(f"{model_path} is not a model: no config.json in it")
         source = str(local)
+        commit = content_sha256(local)
     elif model_path.count("/") == 1 and not model_path.startswith((".", "/", "~")):
+        from transformers.utils.hub import resolve_revision
+
         source = model_path  # Hub id: only works online or cached
+        pinned = resolve_revision(source, revision)
+        commit = getattr(pinned, "resolved", None) or pinned or "unknown"
     else:
         raise BenchmarkError(f"{model_path} is not a model: no such directory and not a Hub model id")
+    at = {"revision": pinned} if pinned else {}
     with quiet_transformers():
         try:
-            config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
+            config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code, **at)
         except (OSError, ValueError, KeyError) as exc:
             raise BenchmarkError(
                 f"cannot load the model config of {model_path}: {_first_line(exc)}"
             ) from None
         try:
             model = AutoModel.from_pretrained(
-                source, config=config, dtype=dtype, trust_remote_code=trust_remote_code
+                source, config=config, dtype=dtype, trust_remote_code=trust_remote_code, **at
             )
         except (OSError, ValueError, KeyError) as exc:
             raise BenchmarkError(f"cannot load the weights of {model_path}: {_first_line(exc)}") from None
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+            tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code, **at)
         except (OSError, ValueError, KeyError, TypeError):
             tokenizer = None  # not needed: inputs are synthetic ids from the model's vocabulary
-    return model.eval(), tokenizer
+    return model.eval(), tokenizer, str(commit)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -201,12 +220,15 @@ def run_speed(
     *,
     threads: int | None = None,
     seed: int = 0,
+    revision: str | None = None,
 ) -> SpeedResult:
     """Measure the encoder at ``model_path`` (``AutoModel``, no task head) at each of ``lengths`` tokens.
 
     Lengths beyond :func:`benchmark.timing.max_input_length` are skipped with the reason, as are lengths that
     run out of GPU memory; nothing else is caught. Batches hold ``batch_size`` sequences of exactly the length.
     ``threads`` sets torch's CPU intra-op threads for the run (restored afterwards; default: torch's choice).
+    ``model_path`` may be ``baseline:NAME`` (the registry's Hub id at its pinned revision); ``revision`` pins a
+    Hub model.
     """
     config = config or TimingConfig()
     wanted = parse_lengths(lengths)
@@ -221,7 +243,9 @@ def run_speed(
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        return _run_speed(str(model_path), wanted, batch_size, dev, dtype, config, trust_remote_code, seed)
+        return _run_speed(
+            str(model_path), wanted, batch_size, dev, dtype, config, trust_remote_code, seed, revision
+        )
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -235,8 +259,14 @@ def _run_speed(
     config: TimingConfig,
     trust_remote_code: bool,
     seed: int,
+    revision: str | None = None,
 ) -> SpeedResult:
-    model, tokenizer = _load_model(model_path, DTYPES[dtype], trust_remote_code)
+    from .run import resolve_baseline
+
+    resolved = resolve_baseline(
+        model_path, tokenizer_from=None, trust_remote_code=trust_remote_code, revision=revision
+    )
+    model, tokenizer, commit = _load_model(resolved.path, DTYPES[dtype], trust_remote_code, resolved.revision)
     model.to(dev)
     cfg = model.config
     limit = max_input_length(cfg)
@@ -254,6 +284,7 @@ def _run_speed(
         timing_config=config,
         hardware=hardware,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        revision=commit,
     )
     exclude = _special_ids(cfg, tokenizer)
     pad_id = getattr(cfg, "pad_token_id", None)

@@ -10,7 +10,7 @@ import torch
 from baselines.cli import main
 from baselines.convert import check_equivalence, convert, extend_position_embeddings
 from baselines.errors import BaselinesError
-from tests.tiny_models import build_tiny_model
+from tiny_models import build_tiny_model
 
 torch.set_num_threads(2)
 

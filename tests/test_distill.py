@@ -11,8 +11,8 @@ from baselines.cli import main
 from baselines.convert import convert
 from baselines.distill import distill, layer_map_for, read_corpus
 from baselines.errors import BaselinesError
-from tests.conftest import fixture_path
-from tests.tiny_models import build_tiny_model, tiny_corpus
+from conftest import fixture_path
+from tiny_models import build_tiny_model, tiny_corpus
 
 torch.set_num_threads(2)
 

@@ -43,7 +43,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
 
-def _run_cli(stub: StubHub, tmp_path: Path, data_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+def _env(stub: StubHub, tmp_path: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -58,11 +58,15 @@ def _run_cli(stub: StubHub, tmp_path: Path, data_dir: Path, *extra: str) -> subp
         HF_HUB_DISABLE_PROGRESS_BARS="1",
         OMP_NUM_THREADS="1",
     )
+    return env
+
+
+def _run_cli(stub: StubHub, tmp_path: Path, data_dir: Path, *extra: str) -> subprocess.CompletedProcess:
     args = ["--tasks", "conll2003", "--data-dir", str(data_dir), "--limit", "4", "--epochs", "0"]
     args += ["--batch-size", "4", "--device", "cpu", "--output", str(tmp_path / "out")]
     return subprocess.run(
         [sys.executable, "-m", "benchmark.cli", "run", "--model", REPO, *args, *extra],
-        env=env,
+        env=_env(stub, tmp_path),
         capture_output=True,
         text=True,
         timeout=300,
@@ -95,6 +99,37 @@ def test_revision_pins_config_tokenizer_and_weights(tmp_path, data_dir):
         proc = _run_cli(stub, tmp_path, data_dir)
         assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
         assert (tmp_path / "out" / "org__tiny-bert" / "conll2003.json").read_bytes() == before
+
+        # `benchmark speed` reads the same pinned commit and records it.
+        served_before = len(stub.downloads)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmark.cli",
+                "speed",
+                "--model",
+                REPO,
+                "--revision",
+                first,
+                "--lengths",
+                "32",
+                "--iterations",
+                "1",
+                "--warmup",
+                "0",
+                "--min-seconds",
+                "0",
+                "--json",
+            ],
+            env=_env(stub, tmp_path / "speed"),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert json.loads(proc.stdout)["model"]["revision"] == first
+        assert {c for r, c, p in stub.downloads[served_before:] if p == "model.safetensors"} == {first}
 
         # Without --revision: main, and the result says which commit that was.
         proc = _run_cli(stub, tmp_path / "main", data_dir)

@@ -12,7 +12,7 @@ from benchmark.cli import main
 from benchmark.errors import BenchmarkError
 from benchmark.speed import SCHEMA, format_speed_table, parse_lengths, run_speed, write_speed_result
 from benchmark.timing import TimingConfig
-from tests.tiny_models import build_tiny_model
+from tiny_models import build_tiny_model
 
 FAST = TimingConfig(warmup=1, min_iterations=2)
 

@@ -332,7 +332,7 @@ def test_speed_batches_exact_deterministic_and_without_special_ids() -> None:
 
 
 def test_speed_batches_from_tokenizer_skips_its_special_ids() -> None:
-    from tests.tiny_models import build_tokenizer
+    from tiny_models import build_tokenizer
 
     tok = build_tokenizer("bert")
     ids = speed_batches(tok, [200], 2)[200][0]["input_ids"]

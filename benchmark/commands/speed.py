@@ -21,7 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "the model's positions are reported as skipped."
         ),
     )
-    parser.add_argument("--model", required=True, help="model directory (config.json + weights) or Hub id")
+    parser.add_argument(
+        "--model", required=True, help="model directory (config.json + weights), Hub id, or baseline:NAME"
+    )
+    parser.add_argument(
+        "--revision", default=None, metavar="REV", help="Hub branch, tag or commit (default: main)"
+    )
     parser.add_argument(
         "--lengths",
         default=",".join(map(str, DEFAULT_LENGTHS)),
@@ -64,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         config=config,
         trust_remote_code=args.trust_remote_code,
         threads=args.threads,
+        revision=args.revision,
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
