@@ -225,6 +225,19 @@ class StubHub:
             repo.tags[tag] = repo.branches["main"]
         return repo
 
+    def add_commit(
+        self, repo: Repo, files: dict[str, bytes], *, summary: str = "update", oid: str | None = None
+    ) -> Commit:
+        """Commit ``files`` (replacing or adding to main's) on ``main``; ``oid`` chooses the commit id, e.g. to
+        serve the exact commit a spec pins."""
+        commit = self._commit(repo, summary, "", {**repo.files, **files})
+        if oid is not None:
+            del repo.commits[commit.oid]
+            commit.oid = oid
+            repo.commits[oid] = commit
+            repo.branches["main"] = oid
+        return commit
+
     def requests_to(self, action: str) -> list[RecordedRequest]:
         """Recorded requests whose route is ``action`` (see :meth:`inject_error`)."""
         return [r for r in self.requests if _action_of(r.path) == action]
