@@ -21,9 +21,11 @@ def _dataset_dir(value: str | None) -> Path:
 
 def cmd_select(args) -> int:
     from .selection import select_articles, write_selection
-    from .wiki import WikiClient
+    from .wiki import WikiClient, user_agent_for
 
-    client = WikiClient(**({"api_url": args.api_url} if args.api_url else {}))
+    client = WikiClient(
+        **({"api_url": args.api_url} if args.api_url else {}), user_agent=user_agent_for(args.contact)
+    )
     selected = select_articles(
         client,
         size=args.size,
@@ -41,10 +43,10 @@ def cmd_build(args) -> int:
     from .build import build
 
     client = None
-    if args.selection and args.api_url:
-        from .wiki import WikiClient
+    if args.selection:
+        from .wiki import DEFAULT_API_URL, WikiClient, user_agent_for
 
-        client = WikiClient(api_url=args.api_url)
+        client = WikiClient(api_url=args.api_url or DEFAULT_API_URL, user_agent=user_agent_for(args.contact))
     report = build(
         out_dir=_dataset_dir(args.out),
         source=args.source,
@@ -129,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--min-words", type=int, default=1500, help="minimum words of plain text per article")
     s.add_argument("--categories", help="JSON file of seed categories (default: gonerd/seed_categories.json)")
     s.add_argument("--api-url", help="MediaWiki api.php URL (default: English Wikipedia)")
+    s.add_argument(
+        "--contact",
+        help="your e-mail or URL, sent in the User-Agent as Wikimedia asks (default: $GONERD_CONTACT)",
+    )
     s.add_argument("--no-progress", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_select)
 
@@ -146,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--cache-dir", help="fetch/annotation cache (default: OUT/.cache); reruns resume from it")
     b.add_argument("--concurrency", type=int, default=4, help="parallel fetches")
     b.add_argument("--api-url", help="MediaWiki api.php URL (default: English Wikipedia)")
+    b.add_argument(
+        "--contact",
+        help="your e-mail or URL, sent in the User-Agent as Wikimedia asks (default: $GONERD_CONTACT)",
+    )
     b.add_argument("--no-progress", action="store_true", help="no progress bars")
     b.set_defaults(func=cmd_build)
 

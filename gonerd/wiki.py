@@ -26,6 +26,7 @@ at once and is never retried. Every failure reaches the caller as a one-line :cl
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +63,19 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://en.wikipedia.org/w/api.php"
 PROJECT_URL = "https://github.com/gonerd-bench/gonerd-bench"
-DEFAULT_USER_AGENT = f"gonerd-bench/{__version__} ({PROJECT_URL}; GONERD dataset build)"
+CONTACT_ENV = "GONERD_CONTACT"
+
+
+def user_agent_for(contact: str | None = None) -> str:
+    """The User-Agent the Wikimedia policy asks for: project, version and a way to reach whoever runs the build.
+
+    ``contact`` (an e-mail address or URL of the person or team running it) defaults to ``$GONERD_CONTACT``,
+    then to the project's URL. Operators of large builds should give their own."""
+    who = (contact or os.environ.get(CONTACT_ENV) or "").strip()
+    return f"gonerd-bench/{__version__} ({who + '; ' if who else ''}{PROJECT_URL}; GONERD dataset build)"
+
+
+DEFAULT_USER_AGENT = user_agent_for()
 INFO_BATCH_SIZE = 50  # the MediaWiki limit on ``titles``/``pageids`` per query for normal clients
 
 MAIN_NAMESPACE = 0
@@ -242,7 +255,8 @@ class WikiClient:
     Args:
         api_url: the wiki's ``api.php`` endpoint.
         user_agent: identifies the project to the wiki operators (name, version, contact URL), as the Wikimedia
-            User-Agent policy asks; wikipedia-api appends its own name.
+            User-Agent policy asks (default: :func:`user_agent_for`, which reads ``$GONERD_CONTACT``);
+            wikipedia-api appends its own name.
         timeout: seconds per request (connect and read).
         retry: the retry policy; see :class:`RetryPolicy`.
         transport: optional ``httpx`` transport (for example ``httpx.MockTransport`` or a caching transport).
@@ -254,13 +268,14 @@ class WikiClient:
         self,
         api_url: str = DEFAULT_API_URL,
         *,
-        user_agent: str = DEFAULT_USER_AGENT,
+        user_agent: str | None = None,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not api_url.startswith(("http://", "https://")):
             raise FetchError(f"not an HTTP(S) api.php URL: {api_url!r}")
+        user_agent = user_agent_for() if user_agent is None else user_agent
         if len(user_agent.strip()) < 5:
             raise FetchError("the User-Agent must name the project and a contact (at least 5 characters)")
         self.api_url = api_url

@@ -50,7 +50,7 @@ def test_select_then_build_from_the_live_api(tmp_path, wiki_articles, capsys):
     out = tmp_path / "gonerd"
     by_title = {r["title"]: r for r in wiki_articles}
     with MediaWikiServer(_wiki(wiki_articles)) as server:
-        common = ["--api-url", server.api_url, "--no-progress"]
+        common = ["--api-url", server.api_url, "--no-progress", "--contact", "ops@example.org"]
         assert (
             gonerd_main(
                 ["select", "--out", str(selection), "--size", str(SIZE), "--categories", str(seeds), *common]
@@ -78,6 +78,9 @@ def test_select_then_build_from_the_live_api(tmp_path, wiki_articles, capsys):
             *common,
         ]
         assert gonerd_main(argv) == 0
+        # Every request, from select and from build, told Wikipedia who to contact.
+        agents = {r.headers["User-Agent"] for r in server.requests}
+        assert agents and all("ops@example.org" in ua and "gonerd-bench/" in ua for ua in agents)
         err = capsys.readouterr().err
         assert "1 article(s) could not be fetched" in err and gone.title in err
 

@@ -67,6 +67,17 @@ def test_user_agent_names_project_version_and_contact(server):
     assert "Wikipedia-API/" in ua  # wikipedia-api's own client sent it
 
 
+def test_contact_comes_from_the_argument_then_the_environment(monkeypatch):
+    from gonerd.wiki import CONTACT_ENV, user_agent_for
+
+    monkeypatch.delenv(CONTACT_ENV, raising=False)
+    assert user_agent_for() == f"gonerd-bench/0.1.0 ({PROJECT_URL}; GONERD dataset build)"
+    monkeypatch.setenv(CONTACT_ENV, "team@example.org")
+    assert "(team@example.org; " in user_agent_for()
+    assert "(me@example.org; " in user_agent_for("me@example.org")
+    assert "(team@example.org; " in WikiClient().user_agent  # the default client reads it at construction
+
+
 def test_page_info_resolves_redirects_and_flags(server):
     with client_for(server) as client:
         info = client.page_info(["Article_1", "Article Zero", "Mercury", "No such page"])
