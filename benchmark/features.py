@@ -262,6 +262,11 @@ def _answer_char_span(ex: QAExample, context: str, shift: int) -> tuple[int, int
     if shift and answer.strip().lower() in ("yes", "no"):
         start = 0 if answer.strip().lower() == "yes" else 4
         return start, start + len(answer.strip())
+    if ex.meta.get("spans"):
+        # TriviaQA: answers are normalized (lower-case) aliases and answer_starts belong to aliases of other
+        # lengths; the (start, end) spans are the aliases' occurrences in the text: train on the first.
+        start, end = ex.meta["spans"][0]
+        return start + shift, end + shift
     if ex.answer_starts:
         start = ex.answer_starts[0] + shift
         if context[start : start + len(answer)] == answer:

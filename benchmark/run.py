@@ -325,6 +325,7 @@ def _run_task(
     windows: dict[str, dict[str, Any]] = {}
     attention: dict[str, Any] = {}
     sources: dict[str, Any] = {}
+    load_stats: dict[str, Any] = {}  # what loading did per split (e.g. arXiv's MTEB cleaning counts)
     training: dict[str, Any] = {}
     timing = None
     info: ModelInfo | None = None
@@ -352,6 +353,7 @@ def _run_task(
             )
             train = _load_split(sub, sub.train_split, data_dir, cap)
             sources.setdefault(f"{prefix}{sub.train_split}", train.source)
+            load_stats.setdefault(f"{prefix}{sub.train_split}", train.stats)
             encoded = encode(train.examples, tokenizer, sub, info, length)
             log(f"{sub.name}: fine-tuning on {encoded.n_examples} examples ({len(encoded.features)} windows)")
             summary = finetune(
@@ -369,6 +371,7 @@ def _run_task(
         for split in sub.eval_splits:
             loaded = _load_split(sub, split, data_dir, limit)
             sources[f"{prefix}{split}"] = loaded.source
+            load_stats[f"{prefix}{split}"] = loaded.stats
             encoded = encode(loaded.examples, tokenizer, sub, info, length)
             out = predict(
                 model,
@@ -408,7 +411,11 @@ def _run_task(
         "metrics": metrics,
         "windows": windows,
         "attention": attention,
-        "dataset": {"hub": dataclasses.asdict(spec.hub) if not data_dir else None, "sources": sources},
+        "dataset": {
+            "hub": dataclasses.asdict(spec.hub) if not data_dir else None,
+            "sources": sources,
+            "stats": load_stats,
+        },
         "training": training or None,
         "timing": timing,
         "predictions": predictions,

@@ -126,6 +126,29 @@ def test_encode_qa_windows_and_labels_point_at_the_answer(tiny_bert):
         assert context[f.meta["offsets"][s][0] : f.meta["offsets"][e][1]] == "Marie Curie"
 
 
+def test_encode_qa_triviaqa_labels_the_alias_found_in_the_context(tiny_bert):
+    """TriviaQA's gold answers are normalized (lower-case) aliases and its answer starts are case-insensitive
+    alias occurrences of other lengths: training windows must still point at the occurrence in the text."""
+    from benchmark.data import hub
+
+    _, tokenizer, info = tiny_bert
+    spec = _qa_spec("triviaqa")
+    context = " ".join(f"word{i}" for i in range(60)) + " Dame Judi Dench was born in York, England."
+    row = {
+        "question": "Where in England was Dame Judi Dench born?",
+        "question_id": "tc_3",
+        "entity_pages": {"title": ["Judi Dench"], "wiki_context": [context]},
+        "answer": {"aliases": ["York", "York, England"], "normalized_aliases": ["york england", "york"]},
+    }
+    (ex,) = hub.rows_to_examples(spec, "train", [row])
+    enc = encode_qa([ex], tokenizer, spec, info, 64, stride=16)
+    hits = [f for f in enc.features if f.label != (0, 0)]
+    assert hits, "some window must contain the answer"
+    for f in hits:
+        s, e = f.label
+        assert context[f.meta["offsets"][s][0] : f.meta["offsets"][e][1]] == "York"
+
+
 def test_encode_qa_yes_no_answer_labels_the_prefix(tiny_bert):
     _, tokenizer, info = tiny_bert
     spec = _qa_spec("hotpotqa")
