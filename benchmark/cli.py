@@ -9,6 +9,7 @@ import pkgutil
 import sys
 
 from . import __version__, commands
+from .distributed import MainProcessError
 from .errors import BenchmarkError
 
 
@@ -30,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except BenchmarkError as exc:
-        print(f"benchmark: error: {exc}", file=sys.stderr)
+        if not isinstance(exc, MainProcessError):  # rank 0 already printed the error of its step
+            print(f"benchmark: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("benchmark: interrupted; finished tasks are kept and a rerun resumes", file=sys.stderr)

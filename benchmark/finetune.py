@@ -1,7 +1,9 @@
 """Fine-tuning a model on a task's training windows with the transformers ``Trainer``.
 
 Seeded (``transformers.set_seed`` and ``TrainingArguments.seed``), linear schedule with warm-up, AdamW with weight
-decay, no intermediate checkpoints. Under ``accelerate launch`` the Trainer spreads training over the processes.
+decay, no intermediate checkpoints. Under ``accelerate launch`` / ``torchrun`` the Trainer trains data-parallel (DDP)
+over the processes: ``budget.batch_size`` is per process, so each epoch takes ``1 / num_processes`` of the steps;
+the summary records the processes the Trainer saw and the loss averaged over them, and only the main process saves.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import torch
 
+from . import distributed
 from .budget import Budget
 from .features import Collator, EncodedSplit, Feature
 from .modeling import ModelInfo
@@ -31,6 +34,9 @@ class TrainSummary:
     seconds: float
     final_loss: float | None
     saved_to: str | None = None
+    num_processes: int = 1  # processes the Trainer trained on (WORLD_SIZE under a launcher)
+    per_device_batch_size: int | None = None
+    total_batch_size: int | None = None  # per device x processes x gradient accumulation
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,7 +76,9 @@ def finetune(
     from transformers import Trainer, TrainingArguments, set_seed
 
     features = [f for f in train.features if f.label is not None]
-    summary = TrainSummary(train.n_examples, len(features), 0, budget.epochs, 0.0, None)
+    summary = TrainSummary(
+        train.n_examples, len(features), 0, budget.epochs, 0.0, None, num_processes=distributed.world_size()
+    )
     if budget.epochs == 0 or not features:
         return summary
     set_seed(seed)
@@ -111,11 +119,18 @@ def finetune(
         finally:
             transformers_logger.setLevel(level)
         summary.steps = int(result.global_step)
-        summary.final_loss = float(result.training_loss) if result.training_loss is not None else None
+        summary.num_processes = int(args.world_size)
+        summary.per_device_batch_size = int(args.per_device_train_batch_size)
+        summary.total_batch_size = int(
+            args.train_batch_size * args.gradient_accumulation_steps * args.world_size
+        )
+        loss = float(result.training_loss) if result.training_loss is not None else None
+        summary.final_loss = distributed.mean(loss, label="training loss")  # each process saw its own shard
         if save_to is not None:
-            save_to.mkdir(parents=True, exist_ok=True)
-            trainer.save_model(str(save_to))
-            tokenizer.save_pretrained(str(save_to))
+            trainer.save_model(str(save_to))  # writes on the main process only
+            if distributed.is_main_process():
+                save_to.mkdir(parents=True, exist_ok=True)
+                tokenizer.save_pretrained(str(save_to))
             summary.saved_to = str(save_to)
     summary.seconds = round(time.perf_counter() - started, 3)
     model.eval()
