@@ -19,6 +19,7 @@ Trainer's default timeout (30 min). Nothing here imports torch until a helper ne
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
@@ -207,9 +208,22 @@ def _join(*, cpu: bool) -> Any:
 
         PartialState(cpu=cpu, timeout=timedelta(seconds=TRAIN_TIMEOUT_S))
     _group = dist.new_group(backend="gloo", timeout=wait_timeout())
+    # Tear the groups down before the interpreter does: gloo's worker threads destroyed at exit abort the process
+    # ("terminate called without an active exception") now and then.
+    atexit.register(_leave)
     if not is_main_process():
         _quiet_progress_bars()
     return _group
+
+
+def _leave() -> None:
+    global _group
+    import torch.distributed as dist
+
+    _group = None
+    if dist.is_initialized():
+        with contextlib.suppress(Exception):
+            dist.destroy_process_group()
 
 
 def _quiet_progress_bars() -> None:

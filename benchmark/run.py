@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import torch
 
+from . import distributed
 from .budget import Budget, read_config, resolve_budget
 from .errors import BenchmarkError
 from .features import Collator, EncodedSplit, encode, input_length
@@ -55,8 +56,9 @@ TIMING_BUCKETS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 
 
 def log(message: str) -> None:
-    """Progress line on stderr (stdout stays free for results)."""
-    print(message, file=sys.stderr, flush=True)
+    """Progress line on stderr (stdout stays free for results); only the main process logs."""
+    if distributed.is_main_process():
+        print(message, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------- collaborators
@@ -368,42 +370,48 @@ def _run_task(
                 save_to=save_dir / sub.name if save_dir else None,
             )
             training[sub.name] = {**summary.to_dict(), **{"windows": encoded.stats}}
-        for split in sub.eval_splits:
-            loaded = _load_split(sub, split, data_dir, limit)
-            sources[f"{prefix}{split}"] = loaded.source
-            load_stats[f"{prefix}{split}"] = loaded.stats
-            encoded = encode(loaded.examples, tokenizer, sub, info, length)
-            out = predict(
-                model,
-                info,
-                sub,
-                loaded.examples,
-                encoded,
-                pad_token_id=tokenizer.pad_token_id,
-                batch_size=budget.eval_batch_size or budget.batch_size,
-                device=device,
-                desc=f"predicting {sub.name} {split}",
-            )
-            examples.setdefault(split, []).extend(loaded.examples)
-            predictions.setdefault(split, {}).update(out.predictions)
-            windows[f"{prefix}{split}"] = {
-                **encoded.stats,
-                "input_length": length,
-                "padding_ratio": round(out.padding_ratio, 4),
-            }
-            attention[f"{prefix}{split}"] = out.attention_paths
-            if timing is None:
-                collator = Collator.for_model(tokenizer.pad_token_id, info, sub.task_type)
-                batches = timing_batches(encoded, collator, length)
-                timing = time_inference(model, info, batches, device)
-                if timing is not None:
-                    timing["attention_paths"] = {
-                        str(b["input_ids"].shape[1]): attention_path(model, b["input_ids"].shape[1])
-                        for b in batches
-                    }
+        # Prediction, scoring and timing run on the main process alone (timing stays single-process); the
+        # others wait, and fail with its error if it fails (benchmark.distributed).
+        with distributed.main_process_section(f"evaluate {model_path} {sub.name}") as main:
+            for split in sub.eval_splits if main else ():
+                loaded = _load_split(sub, split, data_dir, limit)
+                sources[f"{prefix}{split}"] = loaded.source
+                load_stats[f"{prefix}{split}"] = loaded.stats
+                encoded = encode(loaded.examples, tokenizer, sub, info, length)
+                out = predict(
+                    model,
+                    info,
+                    sub,
+                    loaded.examples,
+                    encoded,
+                    pad_token_id=tokenizer.pad_token_id,
+                    batch_size=budget.eval_batch_size or budget.batch_size,
+                    device=device,
+                    desc=f"predicting {sub.name} {split}",
+                )
+                examples.setdefault(split, []).extend(loaded.examples)
+                predictions.setdefault(split, {}).update(out.predictions)
+                windows[f"{prefix}{split}"] = {
+                    **encoded.stats,
+                    "input_length": length,
+                    "padding_ratio": round(out.padding_ratio, 4),
+                }
+                attention[f"{prefix}{split}"] = out.attention_paths
+                if timing is None:
+                    collator = Collator.for_model(tokenizer.pad_token_id, info, sub.task_type)
+                    batches = timing_batches(encoded, collator, length)
+                    timing = time_inference(model, info, batches, device)
+                    if timing is not None:
+                        timing["attention_paths"] = {
+                            str(b["input_ids"].shape[1]): attention_path(model, b["input_ids"].shape[1])
+                            for b in batches
+                        }
         del model
         gc.collect()
-    metrics = {split: _score(spec, examples[split], predictions[split]) for split in predictions}
+    metrics = distributed.on_main(
+        lambda: {split: _score(spec, examples[split], predictions[split]) for split in predictions},
+        label=f"score {model_path} {spec.name}",
+    )
     return {
         "info": info,
         "splits": list(predictions),
@@ -481,10 +489,16 @@ def run(
     )
     model_path, tokenizer_from = resolved.path, resolved.tokenizer_from
     pins = {"revision": resolved.revision, "tokenizer_revision": resolved.tokenizer_revision}
-    torch_device = resolve_device(device)
+    # Under accelerate launch / torchrun: join the processes, on the device the launcher gives this one.
+    torch_device = resolve_device(distributed.setup_process(device))
+    warning = distributed.launch_warning()
+    if warning:
+        log(f"warning: {warning}")
     name = model_name or (Path(model_path).name if Path(model_path).expanduser().exists() else model)
     slug = model_slug(name)
-    directory = claim_output_dir(Path(output), slug, {"model_id": name, "revision": revision})
+    directory = distributed.on_main(
+        claim_output_dir, Path(output), slug, {"model_id": name, "revision": revision}, label=f"claim {slug}"
+    )
     hardware = _hardware(torch_device)
     data_dir = str(Path(data_dir).resolve()) if data_dir is not None else None
     paths: list[Path] = []
@@ -498,9 +512,18 @@ def run(
             "tokenizer": tokenizer_from,
             "data_dir": data_dir,
         }
+        if distributed.world_size() > 1 and not eval_only:
+            run_config["num_processes"] = distributed.world_size()  # --batch-size is per process
         cfg_hash = config_hash(run_config)
         path = result_path(Path(output), slug, spec.name)
-        if is_up_to_date(path, spec_hash=spec.spec_hash(), cfg_hash=cfg_hash, revision=revision):
+        if distributed.on_main(
+            is_up_to_date,
+            path,
+            spec_hash=spec.spec_hash(),
+            cfg_hash=cfg_hash,
+            revision=revision,
+            label=f"check {path}",
+        ):
             log(f"{spec.name}: skipped (up to date) {path}")
             paths.append(path)
             continue
@@ -557,7 +580,7 @@ def run(
             "started_at": started,
             "finished_at": utc_now(),
         }
-        write_result(path, record, outcome["predictions"])
+        distributed.on_main(write_result, path, record, outcome["predictions"], label=f"write {path}")
         summary = ", ".join(
             f"{split} {spec.primary_metric}={_fmt(m.get('score'))}" for split, m in outcome["metrics"].items()
         )

@@ -17,8 +17,16 @@ examples:
   benchmark run --model baseline:all --trust-remote-code                        # every bundled baseline
   benchmark run --model org/encoder --revision v1.0                             # a pinned Hub revision
 
-several GPUs (the Trainer spreads fine-tuning over the processes started by accelerate):
-  accelerate launch --num_processes 4 -m benchmark.cli run --model ./my-encoder --tasks squad
+several processes (accelerate launch or torchrun; with --device auto each process takes the GPU it is given):
+  accelerate launch --multi_gpu --num_processes 4 -m benchmark.cli run --model ./my-encoder --tasks squad
+  # tested on CPU (2 processes over gloo; accelerate's --cpu flag would start only one process):
+  accelerate launch --multi_gpu --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no \\
+    -m benchmark.cli run --model DIR --tasks conll2003 --data-dir DIR --limit 8 --epochs 1 --batch-size 4 \\
+    --device cpu --output runs
+  Fine-tuning is data-parallel over all processes (--batch-size is per process, so an epoch takes 1/N of the
+  steps; the result's training section records num_processes). Prediction, scoring, timing (single-process, so
+  it compares with a plain run) and all files and progress lines are rank 0's alone; the other processes wait
+  (up to GONERD_BENCH_WAIT_TIMEOUT seconds, default 6 h) and stop with rank 0's error if it fails.
 """
 
 
@@ -121,6 +129,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     import sys
 
+    from ..distributed import is_main_process
     from ..run import expand_models, run, run_models
 
     models = expand_models(args.model)
@@ -147,6 +156,8 @@ def main(args: argparse.Namespace) -> int:
         paths, failed = run(models[0], args.tasks, **kwargs), {}
     else:
         paths, failed = run_models(models, args.tasks, **kwargs)
+    if not is_main_process():  # under accelerate launch / torchrun only rank 0 reports
+        return 1 if failed else 0
     for path in paths:
         print(path)
     for model, error in failed.items():
