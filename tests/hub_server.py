@@ -613,6 +613,29 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {"name": tag, "ref": f"refs/tags/{tag}", "targetCommit": commit.oid})
 
 
+def stub_env(stub: StubHub, hf_home: str | os.PathLike[str], **extra: str) -> dict[str, str]:
+    """Environment for a fresh process whose only Hub is ``stub``: this process's variables without any ``HF_*``,
+    online, an empty ``hf_home`` (so nothing comes from a cache), no telemetry or progress bars, plus ``extra``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HF_", "HUGGINGFACE_")) and k != "TRANSFORMERS_OFFLINE"
+    }
+    env.update(
+        HF_ENDPOINT=stub.endpoint,
+        HF_HOME=str(hf_home),
+        HF_HUB_OFFLINE="0",
+        HF_DATASETS_OFFLINE="0",
+        TRANSFORMERS_OFFLINE="0",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        HF_DATASETS_DISABLE_PROGRESS_BARS="1",
+        OMP_NUM_THREADS="1",
+        **extra,
+    )
+    return env
+
+
 @contextlib.contextmanager
 def hub_online() -> Iterator[None]:
     """Let ``huggingface_hub`` make requests while inside the block, whatever ``HF_HUB_OFFLINE`` says.

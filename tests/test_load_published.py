@@ -9,7 +9,6 @@ empty working directory so no local folder named ``org/gonerd`` can be picked up
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from conftest import fixture_path
 from gonerd.labels import label_names
 from gonerd.publish import publish
-from hub_server import StubHub, git_blob_oid, hub_online
+from hub_server import StubHub, git_blob_oid, hub_online, stub_env
 
 REPO = "org/gonerd"
 TOKEN = "hf_LoadPublishedTestToken0123456789"
@@ -136,22 +135,7 @@ def _load(stub: StubHub, tmp_path: Path, requests: list[tuple[str, str]], name: 
     cwd = tmp_path / f"cwd-{name}"
     home.mkdir()
     cwd.mkdir()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("HF_", "HUGGINGFACE_")) and k != "TRANSFORMERS_OFFLINE"
-    }
-    env.update(
-        HF_ENDPOINT=stub.endpoint,
-        HF_HOME=str(home),
-        HF_TOKEN=TOKEN,
-        HF_HUB_OFFLINE="0",
-        HF_DATASETS_OFFLINE="0",
-        TRANSFORMERS_OFFLINE="0",
-        HF_HUB_DISABLE_TELEMETRY="1",
-        HF_HUB_DISABLE_PROGRESS_BARS="1",
-        HF_DATASETS_DISABLE_PROGRESS_BARS="1",
-    )
+    env = stub_env(stub, home, HF_TOKEN=TOKEN)
     proc = subprocess.run(
         [sys.executable, "-c", _LOADER, json.dumps(requests)],
         env=env,

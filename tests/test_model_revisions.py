@@ -20,7 +20,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.results import load_result
 from benchmark.run import expand_models, resolve_baseline, run_models
 from conftest import fixture_path
-from hub_server import StubHub
+from hub_server import StubHub, stub_env
 from tiny_models import build_tiny_model
 
 REPO = "org/tiny-bert"
@@ -44,21 +44,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 def _env(stub: StubHub, tmp_path: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("HF_", "HUGGINGFACE_")) and k != "TRANSFORMERS_OFFLINE"
-    }
-    env.update(
-        HF_ENDPOINT=stub.endpoint,
-        HF_HOME=str(tmp_path / "hf-home"),
-        HF_HUB_OFFLINE="0",
-        TRANSFORMERS_OFFLINE="0",
-        HF_HUB_DISABLE_TELEMETRY="1",
-        HF_HUB_DISABLE_PROGRESS_BARS="1",
-        OMP_NUM_THREADS="1",
-    )
-    return env
+    return stub_env(stub, tmp_path / "hf-home")
 
 
 def _run_cli(stub: StubHub, tmp_path: Path, data_dir: Path, *extra: str) -> subprocess.CompletedProcess:

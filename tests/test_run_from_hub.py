@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from benchmark.data import local
 from benchmark.results import load_result, predictions_path
 from benchmark.tasks.registry import get_task
 from conftest import fixture_path
-from hub_server import StubHub
+from hub_server import StubHub, stub_env
 from test_data_hub import SQUAD_FEATURES, write_hub_folder
 from tiny_models import build_tiny_model
 
@@ -46,22 +45,7 @@ def test_run_reads_the_pinned_hub_revision(tmp_path):
         stub.add_commit(repo, _repo_files(later), summary="newer data on main")
         assert repo.branches["main"] != spec.hub.revision
 
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("HF_", "HUGGINGFACE_")) and k != "TRANSFORMERS_OFFLINE"
-        }
-        env.update(
-            HF_ENDPOINT=stub.endpoint,
-            HF_HOME=str(tmp_path / "hf-home"),
-            HF_HUB_OFFLINE="0",
-            HF_DATASETS_OFFLINE="0",
-            TRANSFORMERS_OFFLINE="0",
-            HF_HUB_DISABLE_TELEMETRY="1",
-            HF_HUB_DISABLE_PROGRESS_BARS="1",
-            HF_DATASETS_DISABLE_PROGRESS_BARS="1",
-            OMP_NUM_THREADS="1",
-        )
+        env = stub_env(stub, tmp_path / "hf-home")
         out = tmp_path / "out"
         proc = subprocess.run(
             [sys.executable, "-m", "benchmark.cli", "run", "--model", str(model), "--tasks", "squad",
