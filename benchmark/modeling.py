@@ -50,6 +50,7 @@ class ModelInfo:
     global_attention: bool = False  # Longformer: needs a global_attention_mask
     fixed_length: int | None = None  # Nyströmformer: every input padded to exactly this length
     attention_type: str | None = None  # BigBird: configured attention ("block_sparse" / "original_full")
+    model_class: str = ""  # the Python class that ran (its own class for remote code, e.g. LSGRobertaFor...)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,18 +128,15 @@ def _read_config(
             raw = json.loads((local / "config.json").read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise BenchmarkError(f"{local / 'config.json'} is not valid JSON: {exc}") from None
-        needs_remote = raw.get("model_type") not in CONFIG_MAPPING_NAMES and "auto_map" in raw
+        needs_remote = "auto_map" in raw
         if needs_remote and not trust_remote_code:
-            raise BenchmarkError(
-                f"{model_path} needs its own code (auto_map, model_type={raw.get('model_type')!r}); "
-                "pass --trust-remote-code if you trust it"
-            )
+            refuse_remote_code(model_path, raw.get("model_type"), raw["auto_map"])
         if raw.get("model_type") not in CONFIG_MAPPING_NAMES and not needs_remote:
             raise BenchmarkError(f"{model_path}: unknown model_type {raw.get('model_type')!r} in config.json")
         revision_hash = content_sha256(local)
         source = str(local)
     elif HUB_ID.match(model_path) and "/" in model_path:
-        needs_remote = False
+        needs_remote = False  # known once the config is read
         revision_hash = ""
         source = model_path
     else:
@@ -161,7 +159,26 @@ def _read_config(
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         at = f" at revision {revision}" if revision else ""
         raise BenchmarkError(f"cannot load the model config of {model_path}{at}: {first}") from None
+    auto_map = getattr(config, "auto_map", None)
+    if auto_map and not needs_remote:
+        if not trust_remote_code:
+            refuse_remote_code(model_path, getattr(config, "model_type", None), auto_map)
+        needs_remote = True
     return config, needs_remote, revision_hash or "unknown"
+
+
+def refuse_remote_code(model_path: str, model_type: Any, auto_map: Any) -> None:
+    """A config with ``auto_map`` ships its own modelling code (LSG does, with ``model_type`` "roberta"). Without
+    ``trust_remote_code`` transformers silently loads its built-in class for a known ``model_type``, which would
+    benchmark another model (plain RoBERTa for LSG), so it is refused here instead."""
+    classes = sorted(
+        {str(v).split(".")[-1] for v in (auto_map.values() if isinstance(auto_map, dict) else [])}
+    )
+    raise BenchmarkError(
+        f"{model_path} ships its own modelling code ({', '.join(classes) or 'auto_map'}); without it "
+        f"transformers would run the built-in {model_type!r} classes instead: pass --trust-remote-code if you "
+        "trust that code"
+    )
 
 
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -391,5 +408,6 @@ def load_model_for_task(
         global_attention=cfg.model_type in GLOBAL_ATTENTION_TYPES,
         fixed_length=fixed_length(cfg),
         attention_type=getattr(cfg, "attention_type", None) if cfg.model_type == "big_bird" else None,
+        model_class=type(model).__name__,
     )
     return model, tokenizer, info

@@ -155,7 +155,7 @@ def _load_model(
     ``revision`` pins a Hub model (branch, tag or commit), resolved once so config and weights share a commit."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-    from .modeling import content_sha256
+    from .modeling import content_sha256, refuse_remote_code
 
     local = Path(model_path).expanduser()
     pinned: Any = None
@@ -180,6 +180,8 @@ def _load_model(
     with quiet_transformers():
         try:
             config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code, **at)
+            if getattr(config, "auto_map", None) and not trust_remote_code:
+                refuse_remote_code(model_path, getattr(config, "model_type", None), config.auto_map)
         except (OSError, ValueError, KeyError) as exc:
             raise BenchmarkError(
                 f"cannot load the model config of {model_path}: {_first_line(exc)}"

@@ -272,3 +272,56 @@ def build_tiny_model(
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+# A stand-in for a model that ships its own modelling code, shaped like LSG: config.json keeps a known model_type
+# ("roberta") and adds an ``auto_map`` pointing at classes in a .py file of the model directory.
+REMOTE_CODE_MODULE = "modeling_lsg_like"
+REMOTE_CODE_SOURCE = '''"""Tiny stand-in for remote code (LSG-like): RoBERTa classes under their own names."""
+from transformers import (
+    RobertaForMaskedLM,
+    RobertaForQuestionAnswering,
+    RobertaForSequenceClassification,
+    RobertaForTokenClassification,
+    RobertaModel,
+)
+
+
+class LSGLikeRobertaModel(RobertaModel):
+    pass
+
+
+class LSGLikeRobertaForMaskedLM(RobertaForMaskedLM):
+    pass
+
+
+class LSGLikeRobertaForTokenClassification(RobertaForTokenClassification):
+    pass
+
+
+class LSGLikeRobertaForQuestionAnswering(RobertaForQuestionAnswering):
+    pass
+
+
+class LSGLikeRobertaForSequenceClassification(RobertaForSequenceClassification):
+    pass
+'''
+
+
+def add_remote_code(model_dir: str | os.PathLike[str]) -> Path:
+    """Turn a tiny RoBERTa directory into a remote-code model: writes the module and the config's ``auto_map``."""
+    import json
+
+    model_dir = Path(model_dir)
+    (model_dir / f"{REMOTE_CODE_MODULE}.py").write_text(REMOTE_CODE_SOURCE)
+    config = json.loads((model_dir / "config.json").read_text())
+    names = {
+        "AutoModel": "LSGLikeRobertaModel",
+        "AutoModelForMaskedLM": "LSGLikeRobertaForMaskedLM",
+        "AutoModelForTokenClassification": "LSGLikeRobertaForTokenClassification",
+        "AutoModelForQuestionAnswering": "LSGLikeRobertaForQuestionAnswering",
+        "AutoModelForSequenceClassification": "LSGLikeRobertaForSequenceClassification",
+    }
+    config["auto_map"] = {auto: f"{REMOTE_CODE_MODULE}.{cls}" for auto, cls in names.items()}
+    (model_dir / "config.json").write_text(json.dumps(config, indent=2))
+    return model_dir
