@@ -24,8 +24,13 @@ tokenised once and cut into long chunks of ``max_length`` tokens and short chunk
 from ``(seed, step)``, so a resumed run sees the batches it would have seen.
 
 Checkpoints every ``save_every`` steps in ``out/checkpoints/step-N`` (student, tokenizer, optimizer, scheduler,
-``state.json`` written last); ``resume=True`` continues from the newest complete one. Runs under ``accelerate``
-(device placement and backward go through an :class:`accelerate.Accelerator`).
+``state.json`` written last); ``resume=True`` continues from the newest complete one.
+
+Several processes (``accelerate launch --multi_gpu --num_processes N -m baselines distill ...`` or ``torchrun``;
+on a machine without CUDA they train on CPU over gloo): device placement and backward go through an
+:class:`accelerate.Accelerator`; each process draws its own batches (process 0 the ones a single process would
+draw, from ``(seed, step)``; process ``k`` from ``(seed, step, k)``) and DDP averages the gradients, so a step
+sees ``N * batch_size`` sequences. Only process 0 writes checkpoints, the student and the report.
 """
 
 from __future__ import annotations
@@ -207,16 +212,24 @@ def mask_tokens(
 
 
 def _batch(
-    chunks: list[list[int]], tokenizer: Any, batch_size: int, seed: int, step: int, pad_multiple: int | None
+    chunks: list[list[int]],
+    tokenizer: Any,
+    batch_size: int,
+    seed: int,
+    step: int,
+    pad_multiple: int | None,
+    shard: int = 0,
 ):
-    rng = random.Random(f"{seed}-{step}")
+    """The batch of ``step`` for process ``shard``: every process draws its own (data-parallel), and process 0
+    draws what a single process would, so one process and several see the same first shard."""
+    rng = random.Random(f"{seed}-{step}" if shard == 0 else f"{seed}-{step}-{shard}")
     picked = [chunks[rng.randrange(len(chunks))] for _ in range(batch_size)]
     enc = tokenizer.pad(
         {"input_ids": picked}, padding=True, pad_to_multiple_of=pad_multiple, return_tensors="pt"
     )
     special_ids = torch.tensor(sorted(set(tokenizer.all_special_ids)))
     special = torch.isin(enc["input_ids"], special_ids) | (enc["attention_mask"] == 0)
-    gen = torch.Generator().manual_seed((seed * 1_000_003 + step) % (2**31))
+    gen = torch.Generator().manual_seed((seed * 1_000_003 + step + shard * 7_919_009) % (2**31))
     ids, labels = mask_tokens(enc["input_ids"], special, tokenizer, gen)
     return {"input_ids": ids, "attention_mask": enc["attention_mask"], "labels": labels}
 
@@ -334,17 +347,20 @@ def distill(
         raise BaselinesError(f"max_length {max_length} exceeds the teacher's {max_pos} position embeddings")
     docs = read_corpus(corpus)
     checkpoint = _latest_checkpoint(out_path) if resume and not overwrite else None
-    if checkpoint is None and out_path.is_dir() and any(out_path.iterdir()):
-        if not overwrite:
-            raise BaselinesError(
-                f"output directory {out_path} is not empty and has no checkpoint to resume; "
-                "pass overwrite=True (--overwrite) to start afresh"
-            )
-        shutil.rmtree(out_path)
+    if checkpoint is None and out_path.is_dir() and any(out_path.iterdir()) and not overwrite:
+        raise BaselinesError(
+            f"output directory {out_path} is not empty and has no checkpoint to resume; "
+            "pass overwrite=True (--overwrite) to start afresh"
+        )
 
     started = time.perf_counter()
     torch.manual_seed(seed)
-    accelerator = Accelerator()
+    # Under accelerate launch / torchrun: one process per device; on a machine without CUDA they train on CPU.
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    if checkpoint is None and out_path.is_dir() and overwrite:
+        if accelerator.is_main_process:
+            shutil.rmtree(out_path)
+        accelerator.wait_for_everyone()
     with _quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(teacher_path)
         teacher_model, info = AutoModelForMaskedLM.from_pretrained(teacher_path, output_loading_info=True)
@@ -398,6 +414,7 @@ def distill(
         seed=seed,
         save_every=save_every,
         corpus=[str(Path(p).resolve()) for p in corpus],
+        num_processes=accelerator.num_processes,  # each draws its own batch of batch_size
     )
     report = DistillReport(
         out=str(out_path),
@@ -422,7 +439,9 @@ def distill(
     for step in range(start_step + 1, max_steps + 1):
         batch = {
             k: v.to(accelerator.device)
-            for k, v in _batch(chunks, tokenizer, batch_size, seed, step, pad_multiple).items()
+            for k, v in _batch(
+                chunks, tokenizer, batch_size, seed, step, pad_multiple, shard=accelerator.process_index
+            ).items()
         }
         with torch.no_grad():
             t_out = teacher_model(
@@ -466,19 +485,24 @@ def distill(
         bar.update(1)
         bar.set_postfix(loss=f"{row['loss']:.3f}")
         if step % save_every == 0 or step == max_steps:
-            _save_checkpoint(
-                accelerator, student, tokenizer, optimizer, scheduler, out_path, step, student_layers
-            )
-            _prune_checkpoints(out_path, keep_checkpoints)
+            accelerator.wait_for_everyone()
+            if accelerator.is_main_process:  # one writer; the weights are the same on every process
+                _save_checkpoint(
+                    accelerator, student, tokenizer, optimizer, scheduler, out_path, step, student_layers
+                )
+                _prune_checkpoints(out_path, keep_checkpoints)
+            accelerator.wait_for_everyone()
     bar.close()
 
     accelerator.wait_for_everyone()
     unwrapped = accelerator.unwrap_model(student)
     unwrapped.eval()
-    unwrapped.save_pretrained(out_path)
-    tokenizer.save_pretrained(out_path)
     report.seconds = time.perf_counter() - started
-    (out_path / REPORT_FILE).write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    if accelerator.is_main_process:
+        unwrapped.save_pretrained(out_path)
+        tokenizer.save_pretrained(out_path)
+        (out_path / REPORT_FILE).write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    accelerator.wait_for_everyone()
     return report
 
 
