@@ -137,10 +137,20 @@ def preflight(
     trust_remote_code: bool = False,
     eval_only: bool = False,
     revision: str | None = None,
+    data_dir: str | Path | None = None,
 ) -> tuple[ResolvedModel, str]:
-    """Cheap checks of ``model`` for every task before any weights are read: a bad path, a missing tokenizer or a
-    head that cannot do a task fails here, not after an hour of training. Returns what to load and the model's
-    revision (the commit the Hub resolved, or the content hash of a local directory)."""
+    """Cheap checks of ``model`` and the data for every task before any weights are read: a bad path, a missing
+    tokenizer, a head that cannot do a task or a missing data file fails here, not after an hour of training.
+    Returns what to load and the model's revision (the commit the Hub resolved, or the content hash of a local
+    directory)."""
+    from .data.loader import check_available
+
+    for spec in specs:
+        for sub in spec.subtasks or (spec,):
+            roles = list(sub.eval_splits) + (
+                [] if eval_only or sub.train_split is None else [sub.train_split]
+            )
+            check_available(sub, roles, data_dir)
     resolved = resolve_baseline(
         model, tokenizer_from=tokenizer_from, trust_remote_code=trust_remote_code, revision=revision
     )
@@ -182,6 +192,7 @@ def run_models(
             trust_remote_code=kwargs.get("trust_remote_code", False),
             eval_only=kwargs.get("eval_only", False),
             revision=kwargs.get("revision"),
+            data_dir=kwargs.get("data_dir"),
         )
     paths: list[Path] = []
     failed: dict[str, str] = {}
@@ -486,6 +497,7 @@ def run(
         trust_remote_code=trust_remote_code,
         eval_only=eval_only,
         revision=revision,
+        data_dir=data_dir,
     )
     model_path, tokenizer_from = resolved.path, resolved.tokenizer_from
     pins = {"revision": resolved.revision, "tokenizer_revision": resolved.tokenizer_revision}

@@ -164,6 +164,10 @@ def test_bad_inputs_exit_2_with_one_line(models, data_dir, tmp_path, capsys):
     assert _run(models["bert"], out, data_dir, "--tasks", "squadd") == 2
     assert "unknown task 'squadd'" in _error(capsys)
 
+    # A missing data file of the second task fails before the first task trains.
+    assert _run(models["bert"], out, data_dir, "--tasks", "conll2003,triviaqa") == 2
+    assert "triviaqa: data folder" in _error(capsys) and not out.exists()
+
     assert main(["run", "--model", str(models["bert"]), "--limit", "0", "--output", str(out)]) == 2
     assert "--limit" in _error(capsys)
 

@@ -110,3 +110,19 @@ def load_examples(
         seen.add(ex.id)
     stats["examples"] = len(examples)
     return LoadedSplit(examples=examples, source=source, stats=stats)
+
+
+def check_available(spec: TaskSpec, roles: list[str], data_dir: str | Path | None) -> None:
+    """Cheap check, before any model is loaded, that ``--data-dir`` holds what ``roles`` of ``spec`` need (the
+    official files, or a Hub-layout folder); one-line error if not. Hub data is only reachable by loading it."""
+    if data_dir is None:
+        return
+    if spec.local.format == "hub_folder":
+        folder = Path(data_dir) / spec.name
+        if not (folder / "README.md").is_file():
+            raise BenchmarkError(
+                f"{spec.name}: no dataset folder at {folder} (a copy of the Hub repository: README.md + data files)"
+            )
+        return
+    for role in roles:
+        local.locate_local(spec, role, data_dir)

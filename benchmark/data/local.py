@@ -269,11 +269,10 @@ def read_triviaqa_rc(qa_path: Path, evidence_dir: Path) -> tuple[list[Row], list
 # --------------------------------------------------------------------------------------------- dispatch
 
 
-def read_local(
+def locate_local(
     spec: TaskSpec, role: str, data_dir: str | Path, *, data_file: str | Path | None = None
-) -> tuple[list[Row], dict[str, Any]]:
-    """Rows (Hub schema) of one split from the official files under ``data_dir/<task>/`` and a ``source``
-    record (format, files read with sha256). ``data_file`` overrides the file the spec names for ``role``."""
+) -> Path:
+    """The official file of ``role`` under ``data_dir/<task>/`` without reading it; one-line error if missing."""
     task_dir = Path(data_dir) / _task_folder(spec)
     if not task_dir.is_dir():
         raise BenchmarkError(
@@ -284,8 +283,18 @@ def read_local(
     if name is None:
         known = ", ".join(r for r in files if r != "evidence") or "none"
         raise BenchmarkError(f"{spec.name}: no local file for split {role!r}; splits with files: {known}")
+    return resolve_file(task_dir, name, f"{spec.name} {role}")
+
+
+def read_local(
+    spec: TaskSpec, role: str, data_dir: str | Path, *, data_file: str | Path | None = None
+) -> tuple[list[Row], dict[str, Any]]:
+    """Rows (Hub schema) of one split from the official files under ``data_dir/<task>/`` and a ``source``
+    record (format, files read with sha256). ``data_file`` overrides the file the spec names for ``role``."""
+    task_dir = Path(data_dir) / _task_folder(spec)
+    path = locate_local(spec, role, data_dir, data_file=data_file)
+    files = spec.local.files
     what = f"{spec.name} {role}"
-    path = resolve_file(task_dir, name, what)
     fmt = spec.local.format
     extra: dict[str, Any] = {}
     read_paths = [path]
