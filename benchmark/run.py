@@ -18,7 +18,7 @@ import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 
@@ -27,6 +27,7 @@ from .budget import Budget, read_config, resolve_budget
 from .errors import BenchmarkError
 from .features import Collator, EncodedSplit, encode, input_length
 from .finetune import finetune
+from .model_source import ResolvedModel, expand_models, resolve_baseline
 from .modeling import (
     ModelInfo,
     attention_path,
@@ -80,53 +81,6 @@ def resolve_tasks(names: Sequence[str] | None) -> list[TaskSpec]:
             raise BenchmarkError(f"unknown task {name!r}; known tasks: {', '.join(known)}")
         specs.append(registry.get_task(name))
     return specs
-
-
-class ResolvedModel(NamedTuple):
-    """What to load for ``--model``: path or Hub id, tokenizer source, and the Hub revisions that pin them."""
-
-    path: str
-    tokenizer_from: str | None
-    revision: str | None = None
-    tokenizer_revision: str | None = None
-
-
-def resolve_baseline(
-    model: str, *, tokenizer_from: str | None, trust_remote_code: bool, revision: str | None = None
-) -> ResolvedModel:
-    """``baseline:NAME`` -> Hub id, tokenizer source and pinned revisions from :mod:`baselines.registry`;
-    anything else as given.
-
-    A baseline whose repository ships no tokenizer gets its registered ``tokenizer_from`` (at the revision the
-    registry pins for that repository, if it is an entry too); one that needs remote code (LSG) is refused unless
-    ``trust_remote_code`` was asked for. An explicit ``revision`` wins over the registry's.
-    """
-    if not model.startswith("baseline:"):
-        return ResolvedModel(model, tokenizer_from, revision)
-    try:
-        from baselines.errors import BaselinesError
-        from baselines.registry import resolve
-    except ImportError:
-        raise BenchmarkError(
-            f"{model}: baseline models need the baselines package, which is not installed"
-        ) from None
-    try:
-        entry = resolve(model)
-    except BaselinesError as exc:
-        raise BenchmarkError(str(exc)) from None
-    if entry.trust_remote_code and not trust_remote_code:
-        raise BenchmarkError(
-            f"{model} ({entry.hub_id}) runs remote code from its repository: pass --trust-remote-code"
-        )
-    pinned = revision or entry.revision
-    if tokenizer_from:
-        return ResolvedModel(entry.hub_id, tokenizer_from, pinned)
-    if entry.tokenizer_from == entry.hub_id:
-        return ResolvedModel(entry.hub_id, None, pinned)
-    from baselines.registry import load_registry
-
-    owner = next((e for e in load_registry() if e.hub_id == entry.tokenizer_from), None)
-    return ResolvedModel(entry.hub_id, entry.tokenizer_from, pinned, owner.revision if owner else None)
 
 
 def preflight(
@@ -205,22 +159,6 @@ def run_models(
             failed[model] = str(exc)
             log(f"{model}: failed: {exc}")
     return paths, failed
-
-
-def expand_models(models: Sequence[str]) -> list[str]:
-    """``baseline:all`` / ``baseline:students`` / ``baseline:teachers`` / ``baseline:references`` -> one
-    ``baseline:NAME`` per registry entry of that role (registry order); other names as given, duplicates once."""
-    out: list[str] = []
-    for model in models:
-        if model.startswith("baseline:"):
-            from baselines.registry import GROUPS, select
-
-            group = model.removeprefix("baseline:")
-            if group in GROUPS:
-                out += [f"baseline:{e.name}" for e in select(group)]
-                continue
-        out.append(model)
-    return list(dict.fromkeys(out))
 
 
 def resolve_device(name: str) -> torch.device:

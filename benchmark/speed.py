@@ -263,7 +263,7 @@ def _run_speed(
     seed: int,
     revision: str | None = None,
 ) -> SpeedResult:
-    from .run import resolve_baseline
+    from .model_source import resolve_baseline
 
     resolved = resolve_baseline(
         model_path, tokenizer_from=None, trust_remote_code=trust_remote_code, revision=revision

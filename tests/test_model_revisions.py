@@ -17,8 +17,9 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.errors import BenchmarkError
+from benchmark.model_source import expand_models, resolve_baseline
 from benchmark.results import load_result
-from benchmark.run import expand_models, resolve_baseline, run_models
+from benchmark.run import run_models
 from conftest import fixture_path
 from hub_server import StubHub, stub_env
 from tiny_models import build_tiny_model

@@ -130,7 +130,8 @@ def main(args: argparse.Namespace) -> int:
     import sys
 
     from ..distributed import is_main_process
-    from ..run import expand_models, run, run_models
+    from ..model_source import expand_models
+    from ..run import run, run_models
 
     models = expand_models(args.model)
     kwargs = dict(
