@@ -24,6 +24,24 @@ def fixture_path(*parts: str) -> Path:
     return path
 
 
+# The official CoNLL-2003 file names the spec reads -> the fixture samples.
+CONLL_LINKS = {
+    "conll2003/eng.train": "conll2003/eng.train.first300",
+    "conll2003/eng.testa": "conll2003/eng.testa",
+    "conll2003/eng.testb": "conll2003/eng.testb",
+}
+
+
+def link_fixtures(root: Path, links: dict[str, str]) -> Path:
+    """A ``--data-dir`` layout under ``root``: each ``root/<link>`` a symlink to the fixture ``<target>`` (the
+    samples keep their own names in ../shared; the task specs expect the official ones). Returns ``root``."""
+    for link, target in links.items():
+        source = fixture_path(*target.split("/"))
+        (root / link).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(source, root / link)
+    return root
+
+
 @pytest.fixture
 def fixtures_dir() -> Path:
     return fixture_path()

@@ -20,28 +20,19 @@ from pathlib import Path
 import pytest
 
 from benchmark.results import load_result, predictions_path
-from conftest import fixture_path
+from conftest import CONLL_LINKS, link_fixtures
 from tiny_models import build_tiny_model
 
 pytestmark = pytest.mark.fixtures
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_LINKS = {
-    "conll2003/eng.train": "conll2003/eng.train.first300",
-    "conll2003/eng.testa": "conll2003/eng.testa",
-    "conll2003/eng.testb": "conll2003/eng.testb",
-}
 LIMIT, BATCH = 8, 4
 LAUNCH_TIMEOUT_S = 180
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("data")
-    for link, target in DATA_LINKS.items():
-        (root / link).parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(fixture_path(*target.split("/")), root / link)
-    return root
+    return link_fixtures(tmp_path_factory.mktemp("data"), CONLL_LINKS)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ download the stub recorded (repository, commit, path).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.model_source import expand_models, resolve_baseline
 from benchmark.results import load_result
 from benchmark.run import run_models
-from conftest import fixture_path
+from conftest import CONLL_LINKS, link_fixtures
 from hub_server import StubHub, stub_env
 from tiny_models import build_tiny_model
 
@@ -29,15 +28,7 @@ REPO = "org/tiny-bert"
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("data")
-    (root / "conll2003").mkdir()
-    for name, target in (
-        ("eng.train", "eng.train.first300"),
-        ("eng.testa", "eng.testa"),
-        ("eng.testb", "eng.testb"),
-    ):
-        os.symlink(fixture_path("conll2003", target), root / "conll2003" / name)
-    return root
+    return link_fixtures(tmp_path_factory.mktemp("data"), CONLL_LINKS)
 
 
 def _files(folder: Path) -> dict[str, bytes]:

@@ -8,14 +8,13 @@ same shape (tests/tiny_models.py: ``add_remote_code``).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from benchmark.cli import main
 from benchmark.results import load_result
-from conftest import fixture_path
+from conftest import CONLL_LINKS, link_fixtures
 from tiny_models import add_remote_code, build_tiny_model
 
 
@@ -26,15 +25,7 @@ def lsg_like(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("data")
-    (root / "conll2003").mkdir()
-    for name, target in (
-        ("eng.train", "eng.train.first300"),
-        ("eng.testa", "eng.testa"),
-        ("eng.testb", "eng.testb"),
-    ):
-        os.symlink(fixture_path("conll2003", target), root / "conll2003" / name)
-    return root
+    return link_fixtures(tmp_path_factory.mktemp("data"), CONLL_LINKS)
 
 
 def test_transformers_would_silently_run_the_builtin_class(lsg_like):

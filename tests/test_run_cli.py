@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import torch
 
 from benchmark.cli import main
 from benchmark.results import load_result, predictions_path
-from conftest import fixture_path
+from conftest import link_fixtures
 from tiny_models import build_tiny_model
 
 torch.set_num_threads(1)
@@ -41,12 +40,7 @@ ARCH_KWARGS = {
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("data")
-    for link, target in DATA_LINKS.items():
-        source = fixture_path(*target.split("/"))
-        (root / link).parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(source, root / link)
-    return root
+    return link_fixtures(tmp_path_factory.mktemp("data"), DATA_LINKS)
 
 
 @pytest.fixture(scope="module")
