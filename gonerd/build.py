@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .annotate import DEFAULT_MODEL, PipelineInfo, annotate_articles, load_pipeline
+from .annotate import DEFAULT_MODEL, PipelineInfo, annotate_articles, default_processes, load_pipeline
 from .card import write_card
 from .errors import GonerdError
 from .labels import CONFIGS
 from .manifest import MANIFEST_SCHEMA, check_version, sha256_file, write_manifest
+from .quality import measure_quality
 from .records import AnnotatedArticle, Article
 from .split import DEFAULT_RATIOS, SPLITS
 from .versions import DATASET_VERSION
@@ -50,6 +51,20 @@ class BuildReport:
 def default_out_dir() -> Path:
     """The ``gonerd/`` folder itself: the package is also the dataset repository."""
     return Path(__file__).resolve().parent
+
+
+def _refuse_other_version(out_dir: Path, version: str, force: bool) -> None:
+    """A folder holding another version of the dataset (the package folder by default) is not overwritten
+    silently: that needs ``force``."""
+    try:
+        existing = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8")).get("version")
+    except (OSError, ValueError, AttributeError):
+        return  # nothing built there yet (or a damaged manifest, which a rebuild repairs)
+    if existing and existing != version and not force:
+        raise GonerdError(
+            f"{out_dir} holds GONERD {existing}; refusing to overwrite it with {version} "
+            "(pass --force to replace it, or --out another folder)"
+        )
 
 
 def _ensure_writable(out_dir: Path) -> None:
@@ -166,25 +181,30 @@ def build(
     model: str = DEFAULT_MODEL,
     version: str = DATASET_VERSION,
     batch_size: int = 8,
-    n_process: int = 1,
+    n_process: int | None = None,
     max_rows_per_shard: int = DEFAULT_MAX_ROWS_PER_SHARD,
     cache_dir: str | Path | None = None,
     client=None,
     concurrency: int = 4,
     progress: bool = True,
     annotate: Callable[..., Iterator[AnnotatedArticle]] = annotate_articles,
+    force: bool = False,
+    quality: dict | None = None,
 ) -> BuildReport:
     """Build the dataset from a local ``source`` JSONL file or a ``selection`` manifest fetched live."""
     started = time.perf_counter()
     if (source is None) == (selection is None):
         raise GonerdError("give exactly one of --source FILE.jsonl or --selection FILE.jsonl")
     check_version(version)
-    if batch_size < 1 or n_process < 1:
+    if batch_size < 1 or (n_process is not None and n_process < 1):
         raise GonerdError("--batch-size and --n-process must be at least 1")
     out = Path(out_dir) if out_dir is not None else default_out_dir()
+    _refuse_other_version(out, version, force)
     _ensure_writable(out)
     cache_root = Path(cache_dir) if cache_dir is not None else out / CACHE_DIRNAME
     nlp, pipeline = load_pipeline(model)  # an unknown model fails here, before any fetching
+    if n_process is None:  # the fastest setting with the same entities: one process per usable core
+        n_process = default_processes()
     report = BuildReport(out_dir=out, pipeline=pipeline.to_dict())
 
     if source is not None:
@@ -236,6 +256,8 @@ def build(
         "failed": failed,
     }
     write_manifest(out, manifest)
+    # label quality (gonerd/quality.py): within documents always; against gold / a second model when given
+    measure_quality(out, nlp=nlp, pipeline=pipeline, card=False, **(quality or {}))
     write_card(out)
     report.files = sorted(files)
     report.total_seconds = time.perf_counter() - started

@@ -12,6 +12,7 @@ from pathlib import Path
 from .errors import GonerdError
 from .labels import CONFIGS, ONTONOTES_TO_CONLL
 from .manifest import read_manifest
+from .quality import render_quality_section
 from .split import SPLITS
 from .stats import config_stats
 from .versions import CHANGELOG
@@ -57,9 +58,17 @@ def _yaml_header(manifest: dict, stats: dict[str, dict]) -> str:
             entry["data_files"].append({"split": split, "path": f"{DATA_DIR}/{config}/{split}-*.parquet"})
         configs.append(entry)
         info = DatasetInfo(features=features(config), config_name=config)
+        split_stats = stats[config]["splits"]
         info.splits = SplitDict(
-            {s: SplitInfo(name=s, num_examples=stats[config]["splits"][s]["documents"]) for s in present}
+            {
+                s: SplitInfo(
+                    name=s, num_bytes=split_stats[s]["bytes"], num_examples=split_stats[s]["documents"]
+                )
+                for s in present
+            }
         )
+        info.dataset_size = sum(split_stats[s]["bytes"] for s in present)
+        info.download_size = sum(split_stats[s]["file_bytes"] for s in present)
         infos.append(info._to_yaml_dict())
     header = {
         "pretty_name": "GONERD",
@@ -194,6 +203,7 @@ ds = load_dataset("ORG/gonerd", revision="v{manifest["version"]}")  # a publishe
 conll = load_dataset("gonerd", "conll")
 ```
 
+{render_quality_section(manifest)}
 ## Limitations
 
 - Silver labels from one spaCy model; errors are systematic. Scores measure agreement with that model.

@@ -19,6 +19,18 @@ def _dataset_dir(value: str | None) -> Path:
     return Path(value) if value else default_out_dir()
 
 
+def _processes(value: str):
+    if value == "auto":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected auto or a whole number >= 1, got {value!r}")
+    return n
+
+
 def cmd_select(args) -> int:
     from .selection import select_articles, write_selection
     from .wiki import WikiClient, user_agent_for
@@ -54,11 +66,13 @@ def cmd_build(args) -> int:
         model=args.model,
         version=args.dataset_version,
         batch_size=args.batch_size,
-        n_process=args.n_process,
+        n_process=None if args.n_process == "auto" else args.n_process,
         cache_dir=args.cache_dir,
         client=client,
         concurrency=args.concurrency,
         progress=not args.no_progress,
+        force=args.force,
+        quality=_quality_options(args),
     )
     print(
         f"built GONERD {args.dataset_version} in {report.out_dir}: {report.articles} articles "
@@ -72,6 +86,59 @@ def cmd_build(args) -> int:
         for f in report.failed:
             print(f"  {f['title']} ({f['page_id']}): {f['error']}", file=sys.stderr)
     return 0
+
+
+def _quality_options(args) -> dict | None:
+    """``gonerd build``'s label-quality inputs, when any is given."""
+    if args.gold_conll is None and args.second_model is None:
+        return None
+    return {
+        "gold_conll": args.gold_conll,
+        "second_model": args.second_model,
+        "sample": args.quality_sample,
+        "seed": args.quality_seed,
+    }
+
+
+def cmd_quality(args) -> int:
+    from .quality import measure_quality
+
+    root = _dataset_dir(args.dir)
+    q = measure_quality(
+        root,
+        gold_conll=args.gold_conll,
+        second_model=args.second_model,
+        sample=args.quality_sample,
+        seed=args.quality_seed,
+    )
+    if "gold" in q:
+        g = q["gold"]
+        print(
+            f"against gold {g['file']}: F1 {g['f1']:.2f} (conll types), span found {g['span_found_any_type']:.2f}%"
+        )
+    if "between_models" in q:
+        b = q["between_models"]
+        print(f"against {b['model']['name']} on {b['articles']} articles: F1 {b['f1']:.2f}")
+    w = q["within_documents"]
+    print(f"within documents: {w['share']:.2f}% of entity strings get more than one type")
+    print(f"wrote the quality section of {root / 'manifest.json'} and {root / 'README.md'}")
+    return 0
+
+
+def _add_quality_options(parser, *, build: bool) -> None:
+    what = " (measured after the build)" if build else ""
+    parser.add_argument(
+        "--gold-conll",
+        help=f"CoNLL-2003 file (e.g. eng.testb) to score the annotating pipeline against human gold{what}",
+    )
+    parser.add_argument(
+        "--second-model",
+        help=f"a second spaCy pipeline to compare the labels with (e.g. en_core_web_lg){what}",
+    )
+    parser.add_argument(
+        "--quality-sample", type=int, default=100, help="articles the second model annotates (seeded sample)"
+    )
+    parser.add_argument("--quality-seed", type=int, default=0, help="seed of that sample")
 
 
 def cmd_card(args) -> int:
@@ -142,12 +209,23 @@ def build_parser() -> argparse.ArgumentParser:
     src = b.add_mutually_exclusive_group(required=True)
     src.add_argument("--selection", help="selection file from `gonerd select`: fetch these articles live")
     src.add_argument("--source", help="local JSON Lines articles (title, page_id, revision_id, text)")
-    b.add_argument("--out", help="dataset folder (default: the gonerd/ package folder)")
+    b.add_argument(
+        "--out",
+        help='dataset folder (default: the gonerd/ package folder itself, which `load_dataset("gonerd")` reads '
+        "from the repository root; a different version already there is not overwritten without --force)",
+    )
+    b.add_argument(
+        "--force", action="store_true", help="replace another version of the dataset in the folder"
+    )
     b.add_argument("--model", default=DEFAULT_MODEL, help="spaCy pipeline that annotates")
     b.add_argument("--dataset-version", default=DATASET_VERSION, help="semantic version of this build")
     b.add_argument("--batch-size", type=int, default=8, help="articles per nlp.pipe batch")
     b.add_argument(
-        "--n-process", type=int, default=1, help="spaCy worker processes (same output for any value)"
+        "--n-process",
+        type=_processes,
+        default="auto",
+        help="annotation processes over size-balanced shares of the articles (auto: one per usable CPU core, "
+        "1 on GPU; the same entities for any value)",
     )
     b.add_argument("--cache-dir", help="fetch/annotation cache (default: OUT/.cache); reruns resume from it")
     b.add_argument("--concurrency", type=int, default=4, help="parallel fetches")
@@ -157,7 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="your e-mail or URL, sent in the User-Agent as Wikimedia asks (default: $GONERD_CONTACT)",
     )
     b.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_quality_options(b, build=True)
     b.set_defaults(func=cmd_build)
+
+    q = sub.add_parser(
+        "quality",
+        help="measure label quality (gold, second model, within documents) into manifest and card",
+        formatter_class=fmt,
+    )
+    q.add_argument("dir", nargs="?", help="dataset folder (default: the gonerd/ package folder)")
+    _add_quality_options(q, build=False)
+    q.set_defaults(func=cmd_quality)
 
     c = sub.add_parser("card", help="regenerate the dataset card README.md from the data")
     c.add_argument("dir", nargs="?", help="dataset folder (default: the gonerd/ package folder)")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .labels import label_names
 from .split import SPLITS
-from .write import read_split
+from .write import read_split, split_files
 
 
 def _percentile(sorted_values: list[int], q: float) -> float:
@@ -45,6 +45,8 @@ def config_stats(dataset_dir: str | Path, config: str) -> dict:
             "documents": table.num_rows,
             "tokens": sum(lengths),
             "entities": sum(entities.values()),
+            "bytes": table.nbytes,  # Arrow bytes in memory: the card's dataset_info num_bytes
+            "file_bytes": sum(f.stat().st_size for f in split_files(dataset_dir, config, split)),
         }
         all_lengths += lengths
         all_entities += entities

