@@ -369,7 +369,11 @@ def _run_task(
         "windows": windows,
         "attention": attention,
         "dataset": {
-            "hub": dataclasses.asdict(spec.hub) if not data_dir else None,
+            # None when the data did not come from the Hub (--data-dir, or GONERD's local build: see sources)
+            "hub": dataclasses.asdict(spec.hub)
+            if not data_dir
+            and all(s.get("kind", "hub") == "hub" for s in sources.values() if isinstance(s, dict))
+            else None,
             "sources": sources,
             "stats": load_stats,
         },

@@ -2,7 +2,8 @@
 
 Without ``data_dir`` the split is read from the Hub at the spec's pinned revision; with it, from the official
 files under ``data_dir/<task>/`` (or, for tasks distributed only as a Hub repository, from a copy of that
-repository there). Either way the rows pass through the same converter, so ids and examples are identical.
+repository there). A task this project builds itself (GONERD) falls back from the Hub to the local build
+(:mod:`benchmark.data.builds`). Either way the rows pass through the same converter, so ids and examples are identical.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from ..errors import BenchmarkError
 from ..examples import Example
 from ..tasks.spec import TaskSpec
-from . import arxiv_cleaning, hub, local
+from . import arxiv_cleaning, builds, hub, local
 
 
 @dataclass
@@ -38,6 +39,8 @@ def _rows(
         folder = None if data_dir is None else Path(data_dir) / spec.name
         if data_file is not None:
             raise BenchmarkError(f"{spec.name}: --data-file applies to official local files, not to Hub data")
+        if folder is None and builds.has_local_build(spec):  # the Hub copy, else the local `gonerd build`
+            return builds.load_split(spec, role, cache_dir=cache_dir)
         return hub.load_hub_split(spec, role, path=folder, cache_dir=cache_dir)
     return local.read_local(spec, role, data_dir, data_file=data_file)
 
@@ -116,6 +119,8 @@ def check_available(spec: TaskSpec, roles: list[str], data_dir: str | Path | Non
     """Cheap check, before any model is loaded, that ``--data-dir`` holds what ``roles`` of ``spec`` need (the
     official files, or a Hub-layout folder); one-line error if not. Hub data is only reachable by loading it."""
     if data_dir is None:
+        if builds.has_local_build(spec):
+            builds.check(spec)
         return
     if spec.local.format == "hub_folder":
         folder = Path(data_dir) / spec.name
