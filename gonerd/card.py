@@ -158,7 +158,8 @@ Labels are **machine-generated** by the spaCy pipeline `{ann["name"]}` version {
 {excluded}. The parser stays because spaCy's entity recognizer never predicts an entity across a sentence
 boundary, so sentence boundaries change entities. The labels are therefore as good as that model, not gold
 annotations: use GONERD to compare long-context models with each other, and expect the errors of the annotating
-model (missed or mistyped entities, boundary errors), which are systematic rather than random.
+model (missed or mistyped entities, boundary errors), which are systematic rather than random. How close they are
+to human annotation, and to another model, is measured below under *Label quality*.
 
 ## Data fields
 
