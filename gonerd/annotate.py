@@ -122,17 +122,13 @@ def ner_components(nlp) -> tuple[str, ...]:
 
 def load_pipeline(model: str = DEFAULT_MODEL):
     """Load ``model`` with only the components that affect entities. Returns ``(nlp, PipelineInfo)``."""
-    import warnings
-
-    import spacy
-
-    package, target, full = _load_target(model)
-    keep = ner_components(full)
-    excluded = tuple(n for n in full.pipe_names if n not in keep)
-    with warnings.catch_warnings():
-        if not isinstance(target, str):  # loaded by folder: an older pipeline's version warning (W095)
-            warnings.simplefilter("ignore", UserWarning)
-        nlp = spacy.load(target, exclude=list(excluded))
+    package, _, nlp = _load_target(model)
+    keep = ner_components(nlp)
+    excluded = tuple(n for n in nlp.pipe_names if n not in keep)
+    # Loaded once and trimmed (loading again with exclude= cost a second load, a tenth of a small build's time).
+    # At prediction, listeners read doc.tensor, so removing one leaves the embedder's output unchanged.
+    for name in excluded:
+        nlp.remove_pipe(name)
     info = PipelineInfo(
         requested=model,
         package=package,
