@@ -124,13 +124,23 @@ def test_the_published_copy_comes_first_when_it_loads(monkeypatch, tmp_path):
     assert calls == [None]
 
 
-def test_hub_failure_is_tried_once_per_run(monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (BenchmarkError("gonerd: cannot load x (config default, split train): offline"), "(offline)"),
+        (
+            RuntimeError("Revision v0.1.0 does not exist\nmore"),
+            "(RuntimeError: Revision v0.1.0 does not exist)",
+        ),
+    ],
+)
+def test_hub_failure_is_tried_once_per_run(monkeypatch, tmp_path, error, reason):
     spec = get_task("gonerd")
     tried = []
 
     def failing_hub(spec_, role, *, path=None, cache_dir=None):
         tried.append(role)
-        raise BenchmarkError(f"gonerd: cannot load x (config default, split {role}): offline")
+        raise error
 
     monkeypatch.setattr(hub, "load_hub_split", failing_hub)
     monkeypatch.setattr(builds, "_HUB_TRIED", {})
@@ -138,5 +148,5 @@ def test_hub_failure_is_tried_once_per_run(monkeypatch, tmp_path):
     for role in ("train", "validation", "test"):
         with pytest.raises(BenchmarkError, match="no dataset to read") as exc:
             builds.load_split(spec, role)
-        assert "(offline)" in str(exc.value)
+        assert reason in str(exc.value) and len(str(exc.value).splitlines()) == 1
     assert tried == ["train"]
