@@ -21,6 +21,7 @@ from .card import write_card
 from .errors import GonerdError
 from .labels import CONFIGS
 from .manifest import MANIFEST_SCHEMA, check_version, sha256_file, write_manifest
+from .quality import check_inputs as check_quality_inputs
 from .quality import measure_quality
 from .records import AnnotatedArticle, Article
 from .split import DEFAULT_RATIOS, SPLITS
@@ -203,6 +204,10 @@ def build(
     _ensure_writable(out)
     cache_root = Path(cache_dir) if cache_dir is not None else out / CACHE_DIRNAME
     nlp, pipeline = load_pipeline(model)  # an unknown model fails here, before any fetching
+    if quality:
+        check_quality_inputs(
+            **quality
+        )  # a bad --gold-conll or --second-model fails now, not after annotating
     if n_process is None:  # the fastest setting with the same entities: one process per usable core
         n_process = default_processes()
     report = BuildReport(out_dir=out, pipeline=pipeline.to_dict())

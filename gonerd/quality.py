@@ -318,6 +318,20 @@ def within_documents(rows: list[dict]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------- entry point
 
 
+def check_inputs(
+    gold_conll: str | Path | None = None, second_model: str | None = None, sample: int = DEFAULT_SAMPLE, **_
+) -> None:
+    """Fail on a bad quality input before a build spends hours annotating (one-line GonerdError)."""
+    if gold_conll is not None:
+        read_conll_documents(gold_conll)
+    if sample < 1:
+        raise GonerdError(f"--quality-sample must be at least 1, got {sample}")
+    if second_model is not None:
+        from .annotate import _load_target
+
+        _load_target(second_model)
+
+
 def measure_quality(
     dataset_dir: str | Path,
     *,

@@ -310,3 +310,17 @@ def test_build_help_says_where_it_writes(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "default: the gonerd/ package folder itself" in text and "--force" in text
     assert "one per usable CPU core" in text
+
+
+def test_build_checks_quality_inputs_before_annotating(tmp_path, capsys):
+    src = tmp_path / "a.jsonl"
+    src.write_text('{"title": "A", "text": "Paris is in France."}\n')
+    out = tmp_path / "out"
+    base = ["build", "--source", str(src), "--out", str(out), "--model", MODEL, "--no-progress"]
+    assert gonerd_main([*base, "--gold-conll", str(tmp_path / "missing")]) == 2
+    assert gonerd_main([*base, "--second-model", "xx_no_such_model"]) == 2
+    assert gonerd_main([*base, "--second-model", MODEL, "--quality-sample", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and "missing: no such file" in err[0] and "xx_no_such_model" in err[1]
+    assert "--quality-sample" in err[2]
+    assert not (out / "manifest.json").exists() and not any(out.rglob("*.parquet"))
