@@ -136,9 +136,14 @@ def _add_quality_options(parser, *, build: bool) -> None:
         help=f"a second spaCy pipeline to compare the labels with (e.g. en_core_web_lg){what}",
     )
     parser.add_argument(
-        "--quality-sample", type=int, default=100, help="articles the second model annotates (seeded sample)"
+        "--quality-sample",
+        type=int,
+        default=100,
+        help="articles the second model annotates, a seeded sample" + ("" if build else " (100)"),
     )
-    parser.add_argument("--quality-seed", type=int, default=0, help="seed of that sample")
+    parser.add_argument(
+        "--quality-seed", type=int, default=0, help="seed of that sample" + ("" if build else " (0)")
+    )
 
 
 def cmd_card(args) -> int:
@@ -241,7 +246,6 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser(
         "quality",
         help="measure label quality (gold, second model, within documents) into manifest and card",
-        formatter_class=fmt,
     )
     q.add_argument("dir", nargs="?", help="dataset folder (default: the gonerd/ package folder)")
     _add_quality_options(q, build=False)
