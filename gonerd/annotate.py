@@ -37,9 +37,10 @@ class PipelineInfo:
     spacy_version: str
     components: tuple[str, ...]
     excluded: tuple[str, ...]
+    device: str = "cpu"  # "gpu" when spaCy ran on a GPU (recorded only then: CPU builds keep their manifests)
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "requested": self.requested,
             "package": self.package,
             "name": self.name,
@@ -48,6 +49,24 @@ class PipelineInfo:
             "components": list(self.components),
             "excluded": list(self.excluded),
         }
+        if self.device != "cpu":
+            out["device"] = self.device  # float results may differ from CPU: part of the cache key too
+        return out
+
+
+def use_gpu() -> None:
+    """Run spaCy on the GPU (``gonerd build --gpu``); one-line GonerdError when there is none it can use."""
+    import spacy
+
+    try:
+        spacy.require_gpu()
+    except (
+        Exception
+    ) as exc:  # thinc raises ValueError without cupy/GPU; other errors from a broken CUDA setup
+        raise GonerdError(
+            f"--gpu: spaCy cannot use a GPU here ({type(exc).__name__}: {str(exc).strip().splitlines()[0][:120]}); "
+            "install cupy for your CUDA (e.g. pip install 'spacy[cuda12x]') or build on CPU"
+        ) from None
 
 
 def _package_folder(name: str):
@@ -120,8 +139,11 @@ def ner_components(nlp) -> tuple[str, ...]:
     return tuple(n for n in names if n in keep)
 
 
-def load_pipeline(model: str = DEFAULT_MODEL):
-    """Load ``model`` with only the components that affect entities. Returns ``(nlp, PipelineInfo)``."""
+def load_pipeline(model: str = DEFAULT_MODEL, *, gpu: bool = False):
+    """Load ``model`` with only the components that affect entities (on the GPU with ``gpu``).
+    Returns ``(nlp, PipelineInfo)``."""
+    if gpu:
+        use_gpu()
     package, _, nlp = _load_target(model)
     keep = ner_components(nlp)
     excluded = tuple(n for n in nlp.pipe_names if n not in keep)
@@ -137,6 +159,7 @@ def load_pipeline(model: str = DEFAULT_MODEL):
         spacy_version=importlib.metadata.version("spacy"),
         components=tuple(nlp.pipe_names),
         excluded=excluded,
+        device="gpu" if gpu else "cpu",
     )
     return nlp, info
 

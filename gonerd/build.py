@@ -191,6 +191,7 @@ def build(
     annotate: Callable[..., Iterator[AnnotatedArticle]] = annotate_articles,
     force: bool = False,
     quality: dict | None = None,
+    gpu: bool = False,
 ) -> BuildReport:
     """Build the dataset from a local ``source`` JSONL file or a ``selection`` manifest fetched live."""
     started = time.perf_counter()
@@ -203,7 +204,7 @@ def build(
     _refuse_other_version(out, version, force)
     _ensure_writable(out)
     cache_root = Path(cache_dir) if cache_dir is not None else out / CACHE_DIRNAME
-    nlp, pipeline = load_pipeline(model)  # an unknown model fails here, before any fetching
+    nlp, pipeline = load_pipeline(model, gpu=gpu)  # an unknown model fails here, before any fetching
     if quality:
         check_quality_inputs(
             **quality

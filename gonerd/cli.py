@@ -73,6 +73,7 @@ def cmd_build(args) -> int:
         progress=not args.no_progress,
         force=args.force,
         quality=_quality_options(args),
+        gpu=args.gpu,
     )
     print(
         f"built GONERD {args.dataset_version} in {report.out_dir}: {report.articles} articles "
@@ -221,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument(
         "--force", action="store_true", help="replace another version of the dataset in the folder"
+    )
+    b.add_argument(
+        "--gpu",
+        action="store_true",
+        help="annotate on the GPU (needs cupy; recorded in the manifest; 1 process)",
     )
     b.add_argument("--model", default=DEFAULT_MODEL, help="spaCy pipeline that annotates")
     b.add_argument("--dataset-version", default=DATASET_VERSION, help="semantic version of this build")

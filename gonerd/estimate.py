@@ -36,5 +36,5 @@ def build_time_phrase(model: str = "en_core_web_trf", articles: int = DEFAULT_AR
         return ""
     return (
         f"annotating {articles:,} articles of ~{WORDS_PER_ARTICLE:,} words with {model} takes "
-        f"{_human(est['GPU'])} on a GPU, {_human(est['CPU'])} on CPU at spaCy's published speed, plus fetching"
+        f"{_human(est['GPU'])} on a GPU (--gpu), {_human(est['CPU'])} on CPU at spaCy's published speed, plus fetching"
     )

@@ -66,3 +66,24 @@ def test_a_failing_worker_is_one_error_not_a_hang(articles):
 
     with pytest.raises(GonerdError, match="annotation failed in a worker process"):
         list(annotate_without_raising_limit(bad, nlp, batch_size=2, n_process=2))
+
+
+def test_default_processes_is_one_per_usable_core_on_cpu():
+    from gonerd.annotate import default_processes, usable_cores
+
+    assert default_processes() == usable_cores() >= 1
+
+
+def test_gpu_without_a_usable_gpu_is_one_line(tmp_path, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("cupy is installed: this checks the message on machines without it")
+    from gonerd.cli import main
+
+    src = tmp_path / "a.jsonl"
+    src.write_text('{"title": "A", "text": "Paris is in France."}\n')
+    code = main(["build", "--source", str(src), "--out", str(tmp_path / "o"), "--model", MODEL, "--gpu"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--gpu: spaCy cannot use a GPU here" in err[0]
+    assert not any((tmp_path / "o").rglob("*.parquet"))
