@@ -127,7 +127,9 @@ def _try_hub(spec: TaskSpec, role: str, cache_dir: Any) -> tuple[Any, dict] | st
         reason = text.split("): ", 1)[1] if "): " in text else text
         _HUB_TRIED[key] = reason[:200] or "not loadable"
         return _HUB_TRIED[key]
-    except Exception as exc:  # any other Hub failure (e.g. a missing revision) also means: use the local build
+    except (
+        Exception
+    ) as exc:  # any other Hub failure (e.g. a missing revision) also means: use the local build
         first = (str(exc).strip().splitlines() or [""])[0]
         _HUB_TRIED[key] = f"{type(exc).__name__}: {first}"[:200]
         return _HUB_TRIED[key]
