@@ -181,7 +181,7 @@ def build(
     selection: str | Path | None = None,
     model: str = DEFAULT_MODEL,
     version: str = DATASET_VERSION,
-    batch_size: int = 8,
+    batch_size: int = 1,
     n_process: int | None = None,
     max_rows_per_shard: int = DEFAULT_MAX_ROWS_PER_SHARD,
     cache_dir: str | Path | None = None,

@@ -230,7 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--model", default=DEFAULT_MODEL, help="spaCy pipeline that annotates")
     b.add_argument("--dataset-version", default=DATASET_VERSION, help="semantic version of this build")
-    b.add_argument("--batch-size", type=int, default=8, help="articles per nlp.pipe batch")
+    b.add_argument(
+        "--batch-size",
+        type=int,
+        default=1,
+        help="articles per nlp.pipe batch (1: a whole article fills a batch; faster than 8 in "
+        "benchmarks/bench_gonerd_annotation.py, and exactly nlp(text) per article)",
+    )
     b.add_argument(
         "--n-process",
         type=_processes,
