@@ -150,3 +150,46 @@ def test_hub_failure_is_tried_once_per_run(monkeypatch, tmp_path, error, reason)
             builds.load_split(spec, role)
         assert reason in str(exc.value) and len(str(exc.value).splitlines()) == 1
     assert tried == ["train"]
+
+
+_HUB_LOADER = r"""
+import dataclasses, json
+from benchmark.data import builds
+from benchmark.tasks.registry import get_task
+
+spec = get_task("gonerd")
+spec = dataclasses.replace(spec, hub=dataclasses.replace(spec.hub, path="org/gonerd"))
+ds, source = builds.load_split(spec, "validation")
+print("RESULT " + json.dumps({"rows": len(ds), "source": source}))
+"""
+
+
+def test_a_published_copy_is_read_and_recorded_with_its_manifest(tmp_path):
+    """`gonerd publish` to the stub Hub at the spec's tag, then the task's loader online in a fresh process."""
+    from test_load_published import TOKEN, _one_per_split, _truncated_articles, _write_source
+
+    from gonerd.build import build
+    from gonerd.publish import publish
+    from hub_server import StubHub, hub_online, stub_env
+
+    candidates = _truncated_articles(tmp_path)
+    src = _write_source(tmp_path / "src.jsonl", _one_per_split(candidates, set()))
+    release = tmp_path / "release"
+    build(out_dir=release, source=src, model="en_core_web_sm", progress=False)
+    manifest = json.loads((release / "manifest.json").read_text())
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    with StubHub(token=TOKEN) as hub, hub_online():
+        publish(release, "org/gonerd", revision_tag="v0.1.0", token=TOKEN, endpoint=hub.endpoint)
+        env = {**stub_env(hub, tmp_path / "home", HF_TOKEN=TOKEN), "PYTHONPATH": str(ROOT)}
+        proc = subprocess.run(
+            [sys.executable, "-c", _HUB_LOADER], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+        )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))[7:])
+    source = result["source"]
+    assert result["rows"] == 1 and source["origin"] == "hub" and source["revision"] == "v0.1.0"
+    assert source["manifest"] == {
+        "version": "0.1.0",
+        "files": {path: meta["sha256"] for path, meta in manifest["files"].items()},
+    }
