@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from baselines.errors import BaselinesError
 
@@ -82,6 +83,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     ds.add_argument("--overwrite", action="store_true", help="start afresh in a non-empty output directory")
     ds.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+
+    st = sub.add_parser(
+        "student",
+        help="write a student initialised from a teacher's layers, not distilled (a control)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    st.add_argument("--teacher", required=True, metavar="PATH", help="teacher model directory")
+    st.add_argument("--student-layers", type=int, required=True, metavar="N", help="layers of the student")
+    st.add_argument("--out", required=True, metavar="DIR", help="output directory (absent or empty)")
+    st.add_argument("--seed", type=int, default=0, help="random seed (as for distill)")
+
+    rp = sub.add_parser(
+        "reproduce",
+        help="the paper's student-vs-teacher comparison: convert, distill, benchmark, submit",
+        description="Run the reproduction plan (see baselines/reproduce.py). A rerun resumes after the last "
+        "finished step.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    rp.add_argument(
+        "scale", choices=["mini", "paper"], help="mini: CPU, shared samples; paper: GPU + network"
+    )
+    rp.add_argument(
+        "--work", default=None, metavar="DIR", help="working folder (default: runs/reproduce-SCALE)"
+    )
+    rp.add_argument("--shared", default="../shared/fixtures", metavar="DIR", help="the shared data samples")
+    rp.add_argument("--leaderboard", default="leaderboard", metavar="DIR", help="leaderboard to submit to")
+    rp.add_argument("--dry-run", action="store_true", help="print the plan; run and download nothing")
     return p
 
 
@@ -117,6 +145,21 @@ def _run(args: argparse.Namespace) -> int:
             f"max |diff| {eq['max_abs_diff']:.2e} on {eq['num_texts']} texts of <= {eq['max_tokens']} tokens"
         )
         return 0 if eq["passed"] else 1
+    if args.command == "student":
+        from baselines.distill import init_student
+
+        out = init_student(args.teacher, args.student_layers, args.out, seed=args.seed)
+        print(f"wrote {out}: {args.student_layers}-layer student of {args.teacher}, not distilled")
+        return 0
+    if args.command == "reproduce":
+        from baselines.reproduce import build_plan, describe, execute
+
+        work = Path(args.work or f"runs/reproduce-{args.scale}")
+        plan = build_plan(args.scale, work, shared=Path(args.shared), leaderboard=Path(args.leaderboard))
+        print(describe(plan))
+        if not args.dry_run:
+            execute(plan)
+        return 0
     from baselines.distill import distill
 
     report = distill(

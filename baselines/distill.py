@@ -530,3 +530,46 @@ def _prune_checkpoints(out: Path, keep: int) -> None:
     )
     for old in done[: max(len(done) - max(keep, 1), 0)]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def init_student(teacher: PathLike, student_layers: int, out: PathLike, *, seed: int = 0) -> Path:
+    """Write the student :func:`distill` starts from, without training it: the undistilled control.
+
+    Same teacher loading, seed and layer map as :func:`distill` at step 0, so a control and a distilled student
+    differ only by the distillation steps. ``out`` must be absent or empty; ``student_init.json`` records the
+    recipe (teacher, layer map, seed). Written to a staging folder, then moved into place."""
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    teacher_path, out_path = Path(teacher), Path(out)
+    cfg = _read_config(teacher_path)
+    t_layers = cfg.get("num_hidden_layers")
+    if not isinstance(t_layers, int) or not 1 <= student_layers < t_layers:
+        raise BaselinesError(
+            f"student_layers must be between 1 and {(t_layers or 2) - 1} (the teacher has {t_layers} layers), "
+            f"got {student_layers}"
+        )
+    if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):
+        raise BaselinesError(f"--out {out_path} exists and is not an empty directory")
+    torch.manual_seed(seed)
+    with _quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(teacher_path)
+        teacher_model = AutoModelForMaskedLM.from_pretrained(teacher_path)
+        layer_map = layer_map_for(t_layers, student_layers)
+        student = _make_student(teacher_model, student_layers, layer_map)
+    staging = out_path.with_name(out_path.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    student.eval().save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    record = {
+        "teacher": str(teacher_path.resolve()),
+        "teacher_layers": t_layers,
+        "student_layers": student_layers,
+        "layer_map": layer_map,
+        "seed": seed,
+        "distilled": False,
+    }
+    (staging / "student_init.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    if out_path.exists():
+        out_path.rmdir()
+    staging.replace(out_path)
+    return out_path
