@@ -35,6 +35,7 @@ from typing import Any
 import torch
 
 from baselines.errors import BaselinesError
+from benchmark.modeling import content_sha256
 
 PathLike = str | os.PathLike[str]
 TARGETS = ("longformer", "bigbird")
@@ -336,6 +337,7 @@ def convert(
         equivalence = check_equivalence(src_path, staging, check_texts or DEFAULT_CHECK_TEXTS, atol=atol)
         record = {
             "source": str(src_path.resolve()),
+            "source_revision": content_sha256(src_path),  # the revision a result records for that model
             "source_model_type": model_type,
             "target": to,
             "target_model_type": tgt_type,

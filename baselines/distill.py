@@ -51,6 +51,8 @@ import torch.nn.functional as F
 
 from baselines.convert import _quiet_transformers, _read_config
 from baselines.errors import BaselinesError
+from benchmark.modeling import content_sha256
+from benchmark.results import file_sha256
 
 PathLike = str | os.PathLike[str]
 CHECKPOINT_DIR = "checkpoints"
@@ -414,6 +416,8 @@ def distill(
         seed=seed,
         save_every=save_every,
         corpus=[str(Path(p).resolve()) for p in corpus],
+        corpus_sha256=[file_sha256(Path(p)) for p in corpus],
+        teacher_revision=content_sha256(teacher_path),  # the revision a result records for the teacher
         num_processes=accelerator.num_processes,  # each draws its own batch of batch_size
     )
     report = DistillReport(
@@ -566,6 +570,7 @@ def init_student(teacher: PathLike, student_layers: int, out: PathLike, *, seed:
         "student_layers": student_layers,
         "layer_map": layer_map,
         "seed": seed,
+        "teacher_revision": content_sha256(teacher_path),
         "distilled": False,
     }
     (staging / "student_init.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

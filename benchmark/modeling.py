@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from .errors import BenchmarkError
+from .recipe import read_recipe
 from .tasks.spec import TaskSpec
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
@@ -51,6 +52,7 @@ class ModelInfo:
     fixed_length: int | None = None  # Nyströmformer: every input padded to exactly this length
     attention_type: str | None = None  # BigBird: configured attention ("block_sparse" / "original_full")
     model_class: str = ""  # the Python class that ran (its own class for remote code, e.g. LSGRobertaFor...)
+    recipe: dict[str, Any] | None = None  # how a local model was made (benchmark.recipe), e.g. its teacher
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -409,5 +411,6 @@ def load_model_for_task(
         fixed_length=fixed_length(cfg),
         attention_type=getattr(cfg, "attention_type", None) if cfg.model_type == "big_bird" else None,
         model_class=type(model).__name__,
+        recipe=read_recipe(Path(model_path)) if Path(model_path).is_dir() else None,
     )
     return model, tokenizer, info

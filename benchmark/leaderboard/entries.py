@@ -113,12 +113,20 @@ def load_entries(leaderboard: str | Path) -> list[Entry]:
 
 
 def _fill_teacher_shares(entries: list[Entry]) -> None:
-    by_name = {}
+    """A student's teacher: the registry's for a bundled baseline, else the entry whose model revision is the one
+    the student's recipe (``baselines distill`` / ``baselines student``) started from."""
+    by_name: dict[str, Entry] = {}
+    by_revision: dict[str, Entry] = {}
     for entry in entries:
         if entry.baseline and entry.baseline["name"] not in by_name:
             by_name[entry.baseline["name"]] = entry
+        if entry.model.get("revision"):
+            by_revision.setdefault(str(entry.model["revision"]), entry)
     for entry in entries:
+        recipe = entry.model.get("recipe") or {}
         teacher = by_name.get((entry.baseline or {}).get("teacher"))
+        if teacher is None and recipe.get("teacher_revision"):
+            teacher = by_revision.get(str(recipe["teacher_revision"]))
         if teacher is None:
             continue
         rows = compare_records(entry.records, teacher.records)
