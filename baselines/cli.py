@@ -110,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--shared", default="../shared/fixtures", metavar="DIR", help="the shared data samples")
     rp.add_argument("--leaderboard", default="leaderboard", metavar="DIR", help="leaderboard to submit to")
     rp.add_argument("--dry-run", action="store_true", help="print the plan; run and download nothing")
+    rp.add_argument(
+        "--stop-after", default=None, metavar="STEP", help="stop after this step (a name the plan lists)"
+    )
     return p
 
 
@@ -158,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
         plan = build_plan(args.scale, work, shared=Path(args.shared), leaderboard=Path(args.leaderboard))
         print(describe(plan))
         if not args.dry_run:
-            execute(plan)
+            execute(plan, stop_after=args.stop_after)
         return 0
     from baselines.distill import distill
 

@@ -236,6 +236,28 @@ def _batch(
     return {"input_ids": ids, "attention_mask": enc["attention_mask"], "labels": labels}
 
 
+def initialise_non_finite(model: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """Give finite values to parameters a checkpoint left uninitialised, in place; returns ``model``.
+
+    Loading a bare encoder (no MLM head) with ``AutoModelForMaskedLM`` should initialise the head, but transformers
+    5.23 leaves a tied head bias that the checkpoint lacks as uninitialised memory: ``lm_head.bias`` of a Longformer
+    converted from all-MiniLM-L6-v2 was NaN, and every masked-LM loss with it. Such parameters get what
+    ``_init_weights`` would give them (biases 0, LayerNorm weights 1, others N(0, initializer_range)), seeded."""
+    generator = torch.Generator().manual_seed(seed)
+    std = float(getattr(model.config, "initializer_range", 0.02))
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if torch.isfinite(param).all():
+                continue
+            if name.endswith("bias"):
+                param.zero_()
+            elif param.dim() == 1:
+                param.fill_(1.0)
+            else:
+                param.copy_(torch.randn(param.shape, generator=generator) * std)
+    return model
+
+
 def _make_student(teacher: torch.nn.Module, student_layers: int, layer_map: list[int]) -> torch.nn.Module:
     from transformers import AutoModelForMaskedLM
 
@@ -366,6 +388,7 @@ def distill(
     with _quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(teacher_path)
         teacher_model, info = AutoModelForMaskedLM.from_pretrained(teacher_path, output_loading_info=True)
+        initialise_non_finite(teacher_model, seed)
     if tokenizer.mask_token_id is None:
         raise BaselinesError(f"the tokenizer of {teacher_path} has no mask token: cannot train a masked LM")
     head_missing = [k for k in info.get("missing_keys", []) if "position_ids" not in k]
@@ -375,7 +398,7 @@ def distill(
 
     with _quiet_transformers():
         if checkpoint is not None:
-            student = AutoModelForMaskedLM.from_pretrained(checkpoint)
+            student = initialise_non_finite(AutoModelForMaskedLM.from_pretrained(checkpoint), seed)
         else:
             student = _make_student(teacher_model, student_layers, layer_map)
     chunks, counts = build_chunks(docs, tokenizer, max_length)
@@ -557,7 +580,7 @@ def init_student(teacher: PathLike, student_layers: int, out: PathLike, *, seed:
     torch.manual_seed(seed)
     with _quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(teacher_path)
-        teacher_model = AutoModelForMaskedLM.from_pretrained(teacher_path)
+        teacher_model = initialise_non_finite(AutoModelForMaskedLM.from_pretrained(teacher_path), seed)
         layer_map = layer_map_for(t_layers, student_layers)
         student = _make_student(teacher_model, student_layers, layer_map)
     staging = out_path.with_name(out_path.name + ".staging")

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from baselines.errors import BaselinesError
+from benchmark.results import model_slug
 
 SCALES = ("mini", "paper")
 MINI_TASKS = ("conll2003", "gonerd")
@@ -45,12 +46,13 @@ SPEED_LENGTHS = "512,1024,2048,4096"
 STUDENT_LAYERS = 3
 SEED = 0
 
-# Budgets of the mini scale, chosen so that the whole plan fits about 90 minutes on a 2-core CPU.
-MINI_DISTILL = {"max_steps": 150, "batch_size": 4, "max_length": 1024, "lr": 5e-4, "warmup_steps": 10}
+# Budgets of the mini scale, meant to fit the whole plan in about 90 minutes on an idle 2-core CPU. Not yet
+# calibrated on an idle machine (see README, "Reproducing the paper's comparison").
+MINI_DISTILL = {"max_steps": 100, "batch_size": 4, "max_length": 512, "lr": 5e-4, "warmup_steps": 10}
 MINI_BUDGETS = {
     "tasks": {
         "conll2003": {"epochs": 2, "learning_rate": 5e-5, "batch_size": 32},
-        "gonerd": {"epochs": 3, "learning_rate": 5e-5, "batch_size": 4},
+        "gonerd": {"epochs": 2, "learning_rate": 5e-5, "batch_size": 4, "max_train_examples": 30},
     }
 }
 # CoNLL-2003 files of the mini scale: the task spec's names -> the shared samples (SOURCES.md).
@@ -84,6 +86,19 @@ class Plan:
     work: Path
     steps: list[Step]
     notes: list[str] = field(default_factory=list)
+
+
+def argv(tool: str, command: str, *positional: Any, **options: Any) -> list[str]:
+    """``[tool.cli, command, *positional, --option value ...]``: ``from_`` is ``--from``; ``True`` is a bare flag,
+    ``False``/``None`` leave the option out."""
+    out = [f"{tool}.cli", command, *map(str, positional)]
+    for key, value in options.items():
+        if value is None or value is False:
+            continue
+        out.append("--" + key.rstrip("_").replace("_", "-"))
+        if value is not True:
+            out.append(str(value))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- mini
@@ -154,49 +169,29 @@ def mini_plan(work: Path, shared: Path, *, leaderboard: Path) -> Plan:
     steps = [
         Step(
             "gonerd",
-            [
-                "gonerd.cli",
+            argv(
+                "gonerd",
                 "build",
-                "--source",
-                str(sources),
-                "--out",
-                str(data / "gonerd"),
-                "--model",
-                "en_core_web_sm",
-                "--no-progress",
-            ],
+                source=sources,
+                out=data / "gonerd",
+                model="en_core_web_sm",
+                no_progress=True,
+            ),
             "GONERD from every article of the shared Wikipedia sample, annotated with en_core_web_sm",
             prepare=prepare_data,
         ),
-        Step(
-            "minilm",
-            None,
-            f"copy the real all-MiniLM-L6-v2 weights to {minilm.name} (a name no Hub model has)",
-            prepare=copy_minilm,
-        ),
+        Step("minilm", None, f"copy the real all-MiniLM-L6-v2 weights to {minilm.name}", prepare=copy_minilm),
     ]
     for arch, out in teachers.items():
-        extra = ["--attention-window", "256"] if arch == "longformer" else ["--block-size", "64"]
+        attention = {"attention_window": 256} if arch == "longformer" else {"block_size": 64}
         steps.append(
             Step(
                 f"convert-{arch}",
-                [
-                    "baselines.cli",
-                    "convert",
-                    "--from",
-                    str(minilm),
-                    "--to",
-                    arch,
-                    "--max-length",
-                    "4096",
-                    *extra,
-                    "--out",
-                    str(out),
-                    "--overwrite",
-                ],
+                argv("baselines", "convert", from_=minilm, to=arch, max_length=4096, out=out, overwrite=True,
+                     **attention),
                 f"convert MiniLM to {arch} with 4,096 positions (equivalence checked)",
             )
-        )
+        )  # fmt: skip
     steps.append(
         Step(
             "corpus",
@@ -209,110 +204,45 @@ def mini_plan(work: Path, shared: Path, *, leaderboard: Path) -> Plan:
     for arch, teacher in teachers.items():
         distilled = models / f"repro-mini-minilm-l3-{arch}4096-distilled"
         control = models / f"repro-mini-minilm-l3-{arch}4096-control"
-        opts = [f"--{k.replace('_', '-')}={v}" for k, v in MINI_DISTILL.items()]
-        steps.append(
+        student = {"teacher": teacher, "student_layers": STUDENT_LAYERS, "seed": SEED}
+        steps += [
             Step(
                 f"distill-{arch}",
-                [
-                    "baselines.cli",
-                    "distill",
-                    "--teacher",
-                    str(teacher),
-                    "--student-layers",
-                    str(STUDENT_LAYERS),
-                    "--corpus",
-                    str(corpus),
-                    "--out",
-                    str(distilled),
-                    "--seed",
-                    str(SEED),
-                    "--no-progress",
-                    *opts,
-                ],
+                argv("baselines", "distill", **student, corpus=corpus, out=distilled, no_progress=True,
+                     **MINI_DISTILL),
                 f"distil a {STUDENT_LAYERS}-layer student of the {arch} teacher",
-            )
-        )
-        steps.append(
+            ),
             Step(
                 f"control-{arch}",
-                [
-                    "baselines.cli",
-                    "student",
-                    "--teacher",
-                    str(teacher),
-                    "--student-layers",
-                    str(STUDENT_LAYERS),
-                    "--out",
-                    str(control),
-                    "--seed",
-                    str(SEED),
-                ],
+                argv("baselines", "student", **student, out=control),
                 "the same initialisation without distillation (control)",
-            )
-        )
+            ),
+        ]  # fmt: skip
         students += [distilled, control]
     budgets = work / "budgets.json"
     for model in [minilm, *teachers.values(), *students]:
-        slug = model.name
-        steps.append(
+        name = f"repro-mini:{model.name.removeprefix('repro-mini-')}"
+        slug = model_slug(name)
+        results = runs / slug
+        steps += [
             Step(
                 f"run-{slug}",
-                [
-                    "benchmark.cli",
-                    "run",
-                    "--model",
-                    str(model),
-                    "--tasks",
-                    ",".join(MINI_TASKS),
-                    "--data-dir",
-                    str(data),
-                    "--config",
-                    str(budgets),
-                    "--output",
-                    str(runs),
-                    "--seed",
-                    str(SEED),
-                    "--device",
-                    "cpu",
-                ],
-                f"fine-tune and evaluate {slug} on {', '.join(MINI_TASKS)}",
+                argv("benchmark", "run", model=model, model_name=name, tasks=",".join(MINI_TASKS), data_dir=data,
+                     config=budgets, output=runs, seed=SEED, device="cpu"),
+                f"fine-tune and evaluate {name} on {', '.join(MINI_TASKS)}",
                 prepare=lambda: _write_json(budgets, MINI_BUDGETS),
-            )
-        )
-        steps.append(
+            ),
             Step(
                 f"speed-{slug}",
-                [
-                    "benchmark.cli",
-                    "speed",
-                    "--model",
-                    str(model),
-                    "--lengths",
-                    SPEED_LENGTHS,
-                    "--device",
-                    "cpu",
-                    "--output",
-                    str(runs / slug),
-                ],
-                f"inference cost of {slug} from 512 to 4,096 tokens",
-            )
-        )
-        steps.append(
+                argv("benchmark", "speed", model=model, lengths=SPEED_LENGTHS, device="cpu", output=results),
+                f"inference cost of {name} from 512 to 4,096 tokens",
+            ),
             Step(
                 f"submit-{slug}",
-                [
-                    "benchmark.cli",
-                    "submit",
-                    str(runs / slug),
-                    "--partial",
-                    "--data-dir",
-                    str(data),
-                    "--leaderboard",
-                    str(leaderboard),
-                ],
-                f"submit {slug} (re-scored from its predictions)",
-            )
-        )
+                argv("benchmark", "submit", results, partial=True, data_dir=data, leaderboard=leaderboard),
+                f"submit {name} (re-scored from its predictions)",
+            ),
+        ]  # fmt: skip
     return Plan(
         "mini",
         work,
@@ -362,44 +292,22 @@ def paper_plan(work: Path, *, leaderboard: Path) -> Plan:
     notes: list[str] = []
     for entry in load_registry():
         model = f"baseline:{entry.name}"
-        slug = entry.hub_id.replace("/", "__")
-        remote = ["--trust-remote-code"] if entry.trust_remote_code else []
+        slug = model_slug(entry.hub_id)
         pin = entry.revision or "unpinned (main)"
         notes.append(
             f"{entry.name}: {entry.role}, {entry.hub_id}@{pin}, {entry.layers} layers, tokenizer "
-            f"{entry.tokenizer_from}" + (", remote code" if remote else "")
+            f"{entry.tokenizer_from}" + (", remote code" if entry.trust_remote_code else "")
         )
-        steps.append(
-            Step(
-                f"run-{entry.name}",
-                ["benchmark.cli", "run", "--model", model, "--output", str(runs), *remote],
-                f"{entry.name}: the seven tasks",
-            )
-        )
-        steps.append(
-            Step(
-                f"speed-{entry.name}",
-                [
-                    "benchmark.cli",
-                    "speed",
-                    "--model",
-                    model,
-                    "--lengths",
-                    SPEED_LENGTHS,
-                    "--output",
-                    str(runs / slug),
-                    *remote,
-                ],
-                f"{entry.name}: inference cost from 512 to 4,096 tokens",
-            )
-        )
-        steps.append(
-            Step(
-                f"submit-{entry.name}",
-                ["benchmark.cli", "submit", str(runs / slug), "--leaderboard", str(leaderboard)],
-                f"{entry.name}: submit (re-scored against the Hub gold)",
-            )
-        )
+        flags = {"trust_remote_code": entry.trust_remote_code}
+        steps += [
+            Step(f"run-{entry.name}", argv("benchmark", "run", model=model, output=runs, **flags),
+                 f"{entry.name}: the seven tasks"),
+            Step(f"speed-{entry.name}",
+                 argv("benchmark", "speed", model=model, lengths=SPEED_LENGTHS, output=runs / slug, **flags),
+                 f"{entry.name}: inference cost from 512 to 4,096 tokens"),
+            Step(f"submit-{entry.name}", argv("benchmark", "submit", runs / slug, leaderboard=leaderboard),
+                 f"{entry.name}: submit (re-scored against the Hub gold)"),
+        ]  # fmt: skip
     notes += _task_notes()
     return Plan("paper", work, steps, notes)
 
@@ -451,9 +359,19 @@ def describe(plan: Plan) -> str:
 
 
 def execute(
-    plan: Plan, *, env: dict[str, str] | None = None, log: Callable[[str], None] = print
+    plan: Plan,
+    *,
+    stop_after: str | None = None,
+    env: dict[str, str] | None = None,
+    log: Callable[[str], None] = print,
 ) -> list[str]:
-    """Run the steps not yet done, in order; stop at the first failure (BaselinesError naming the step)."""
+    """Run the steps not yet done, in order, up to ``stop_after`` (a step name) if given; stop at the first failure
+    (BaselinesError naming the step)."""
+    names = [step.name for step in plan.steps]
+    if stop_after is not None and stop_after not in names:
+        raise BaselinesError(
+            f"--stop-after {stop_after!r} is not a step of the plan; steps: {', '.join(names)}"
+        )
     ran = []
     for i, step in enumerate(plan.steps, 1):
         if is_done(plan, step):
@@ -473,4 +391,6 @@ def execute(
         _write_json(_marker(plan, step), {"argv": step.argv, "seconds": seconds})
         log(f"[{i}/{len(plan.steps)}] {step.name}: {seconds} s")
         ran.append(step.name)
+        if step.name == stop_after:
+            break
     return ran
