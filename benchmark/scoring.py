@@ -25,6 +25,7 @@ from .examples import ClassificationExample, Example, QAExample, TokenExample
 from .tasks.spec import TaskSpec
 
 MAX_LISTED = 3
+MISSING_AS_ZERO = ("extractive_qa", "token_classification")  # task types --allow-missing applies to
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -72,7 +73,7 @@ def read_predictions(path: str | Path, *, max_count: int | None = None) -> dict[
                     raise BenchmarkError(f"{where}: duplicate id {obj['id']!r}")
                 if max_count is not None and len(preds) >= max_count:
                     raise BenchmarkError(
-                        f"predictions file {path}: more predictions than the {max_count} gold examples"
+                        f"predictions file {path}: more predictions than the {max_count} examples of the split"
                     )
                 preds[obj["id"]] = obj["prediction"]
     except (OSError, EOFError, zlib.error) as exc:
@@ -147,8 +148,7 @@ def _validate(
     missing = [i for i in gold_ids if i not in predictions]
     if missing and not allow_missing:
         raise BenchmarkError(
-            f"predictions lack {len(missing)} of {len(gold_ids)} {spec.name} ids (e.g. {_listed(missing)}); "
-            "--allow-missing scores them as 0"
+            f"predictions lack {len(missing)} of {len(gold_ids)} {spec.name} ids (e.g. {_listed(missing)})"
         )
     extra = [i for i in predictions if i not in known]
     if extra:
@@ -254,7 +254,7 @@ def score_predictions(
     if missing and spec.task_type == "token_classification":
         by_id = {ex.id: ex for ex in examples}
         predictions = {**predictions, **{i: ["O"] * len(by_id[i].tokens) for i in missing}}  # type: ignore[union-attr]
-    elif missing and spec.task_type != "extractive_qa":
+    elif missing and spec.task_type not in MISSING_AS_ZERO:
         raise BenchmarkError(
             f"--allow-missing: {spec.name} is a {spec.task_type} task, which has no official score for a missing "
             f"prediction; predictions lack {len(missing)} ids (e.g. {_listed(missing)})"
@@ -304,7 +304,12 @@ def score(
     spec = get_task(task)
     preds = read_predictions(predictions)
     loaded = load_examples(spec, split, data_dir=data_dir, limit=limit, data_file=data_file)
-    result = score_predictions(spec, loaded.examples, preds, allow_missing=allow_missing)
+    try:
+        result = score_predictions(spec, loaded.examples, preds, allow_missing=allow_missing)
+    except BenchmarkError as exc:
+        if str(exc).startswith("predictions lack") and spec.task_type in MISSING_AS_ZERO:
+            raise BenchmarkError(f"{exc}; --allow-missing scores them as 0 (official scripts)") from None
+        raise
     result.update(
         {"split": split, "source": loaded.source, "stats": loaded.stats, "predictions": str(predictions)}
     )

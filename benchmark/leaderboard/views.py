@@ -86,8 +86,9 @@ def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
         "tasks; *Peak MiB*: largest peak memory over tasks; both on the listed device. *% of teacher*: a distilled",
         "student's mean per-task share of its teacher's score. **remote code**: loading needs `trust_remote_code`.",
         "Every score was recomputed from the submitted predictions against the gold data the run read (identified",
-        "by sha256), except where an entry is marked **unverified**: those scores (listed under the table) were",
-        "admitted with `benchmark submit --unverified`, their gold data not at hand, and are the submitter's own.",
+        "by sha256), except where an entry is marked **unverified**: the scores listed under the table could not",
+        "be re-scored (gold data not at hand: `benchmark submit --unverified`, or a result that recorded no sha256",
+        "of its gold data) and rest on the submitter's word.",
         "",
         "| " + " | ".join(h for _, h, _ in cols) + " |",
         "|" + "|".join(":--" if k in ("model", "device") else "--:" for k, _, _ in cols) + "|",
@@ -183,8 +184,9 @@ def render_html(entries: list[Entry], tasks: list[str]) -> str:
         "<p>Primary metric (0-100) per task on its test split where scored, else validation. Click a column "
         "header to sort; the URL (<code>?sort=KEY&amp;dir=asc|desc</code>) keeps the order. Every score was "
         "recomputed from the submitted predictions against the gold data the run read (identified by sha256), "
-        'except where an entry is marked <span class="flag">unverified</span>: those were admitted with '
-        "<code>benchmark submit --unverified</code>, their gold data not at hand.</p>\n"
+        'except where an entry is marked <span class="flag">unverified</span>: the scores listed under the '
+        "table could not be re-scored (gold data not at hand: <code>benchmark submit --unverified</code>, or a "
+        "result that recorded no sha256 of its gold data) and rest on the submitter's word.</p>\n"
         f'<table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>\n'
         + "\n".join(rows)
         + "\n</tbody></table>\n"
