@@ -90,6 +90,8 @@ def _load(sub: Any, split: str, source: dict[str, Any], limit: Any, data_dir: st
             return load_examples(sub, split, data_dir=data_dir, limit=limit, data_file=data_file)
         except BenchmarkError as exc:
             tried.append(str(exc))
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # unreadable files under --data-dir
+            tried.append(f"{sub.name}: cannot read its gold data under {data_dir} ({exc.__class__.__name__})")
     if kind == "hub":
         try:
             return load_examples(sub, split, limit=limit)
