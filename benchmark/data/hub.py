@@ -164,7 +164,8 @@ def _triviaqa(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
         truths: list[str] = []
         spans: list[tuple[int, int]] = []
         if answer.get("normalized_aliases"):
-            truths = ground_truths_from_answer({"NormalizedAliases": answer["normalized_aliases"]})
+            human = {"HumanAnswers": answer["human_answers"]} if answer.get("human_answers") else {}
+            truths = ground_truths_from_answer({"NormalizedAliases": answer["normalized_aliases"], **human})
             found: set[tuple[int, int]] = set()
             for alias in dict.fromkeys([*answer.get("aliases", []), *truths]):
                 found.update((p, p + len(alias)) for p in find_all(context, alias, ignore_case=True))

@@ -7,12 +7,14 @@ repository there). Either way the rows pass through the same converter, so ids a
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..examples import Example
+from ..examples import Example, QAExample, TokenExample
 from ..tasks.spec import TaskSpec
 from . import arxiv_cleaning, hub, local
 
@@ -109,7 +111,25 @@ def load_examples(
             raise BenchmarkError(f"{spec.name} {split}: example id {ex.id!r} occurs more than once")
         seen.add(ex.id)
     stats["examples"] = len(examples)
+    source = {**source, "gold_sha256": gold_sha256(examples)}  # identifies the gold for re-scoring
     return LoadedSplit(examples=examples, source=source, stats=stats)
+
+
+def gold_sha256(examples: list[Example]) -> str:
+    """sha256 of what scoring reads from each example: its id and gold (label; answers; word count and tags),
+    one JSON line each, sorted (scores do not depend on the order). The same for a split read from the Hub or
+    from the official files, so a leaderboard can tell that the gold it re-scores against is the one the run
+    scored against."""
+    lines = []
+    for ex in examples:
+        if isinstance(ex, TokenExample):
+            gold: Any = [len(ex.tokens), ex.tags]
+        elif isinstance(ex, QAExample):
+            gold = list(ex.answers)
+        else:
+            gold = ex.label
+        lines.append(json.dumps([ex.id, gold], ensure_ascii=False) + "\n")
+    return hashlib.sha256("".join(sorted(lines)).encode("utf-8")).hexdigest()
 
 
 def check_available(spec: TaskSpec, roles: list[str], data_dir: str | Path | None) -> None:

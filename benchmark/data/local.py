@@ -235,9 +235,17 @@ def read_triviaqa_rc(qa_path: Path, evidence_dir: Path) -> tuple[list[Row], list
     """Official ``qa/wikipedia-*.json`` + ``evidence/wikipedia/*.txt`` -> Hub ``rc.wikipedia`` rows (the
     evidence text in ``entity_pages.wiki_context``). Returns the rows and the evidence files read."""
     data = _load_json(qa_path)
+    if isinstance(data, dict) and data.get("Domain") == "Web":
+        raise BenchmarkError(
+            f"{qa_path}: a TriviaQA Web-domain file (evidence from SearchResults, scored once per question and "
+            "document); the triviaqa task is the Wikipedia domain (qa/wikipedia-*.json, qa/verified-wikipedia-dev.json)"
+        )
+    records = data["Data"]
+    if data.get("VerifiedEval"):  # as the official read_triviaqa_data: the verified questions only
+        records = [rec for rec in records if rec.get("QuestionPartOfVerifiedEval")]
     rows: list[Row] = []
     used: list[Path] = []
-    for rec in data["Data"]:
+    for rec in records:
         pages = rec.get("EntityPages", [])
         texts = []
         for page in pages:
@@ -260,7 +268,12 @@ def read_triviaqa_rc(qa_path: Path, evidence_dir: Path) -> tuple[list[Row], list
                     "title": [p.get("Title", "") for p in pages],
                     "wiki_context": texts,
                 },
-                "answer": None if answer is None else {k: answer.get(v) for k, v in _ANSWER_KEYS.items()},
+                "answer": None
+                if answer is None
+                else {
+                    **{k: answer.get(v) for k, v in _ANSWER_KEYS.items()},
+                    **({"human_answers": answer["HumanAnswers"]} if "HumanAnswers" in answer else {}),
+                },
             }
         )
     return rows, used
