@@ -31,6 +31,7 @@ from .model_source import ResolvedModel, expand_models, resolve_baseline
 from .modeling import (
     ModelInfo,
     attention_path,
+    check_max_length,
     check_model_for_task,
     load_model_for_task,
     restore_attention_type,
@@ -92,6 +93,7 @@ def preflight(
     eval_only: bool = False,
     revision: str | None = None,
     data_dir: str | Path | None = None,
+    max_length: int | None = None,
 ) -> tuple[ResolvedModel, str]:
     """Cheap checks of ``model`` and the data for every task before any weights are read: a bad path, a missing
     tokenizer, a head that cannot do a task or a missing data file fails here, not after an hour of training.
@@ -111,7 +113,7 @@ def preflight(
     commit = ""
     for spec in specs:
         for sub in spec.subtasks or (spec,):
-            _, _, _, commit = check_model_for_task(
+            config, _, _, commit = check_model_for_task(
                 resolved.path,
                 sub,
                 trust_remote_code=trust_remote_code,
@@ -120,6 +122,7 @@ def preflight(
                 revision=resolved.revision,
                 tokenizer_revision=resolved.tokenizer_revision,
             )
+            check_max_length(config, max_length, model)
     return resolved, commit
 
 
@@ -147,6 +150,7 @@ def run_models(
             eval_only=kwargs.get("eval_only", False),
             revision=kwargs.get("revision"),
             data_dir=kwargs.get("data_dir"),
+            max_length=kwargs.get("max_length"),
         )
     paths: list[Path] = []
     failed: dict[str, str] = {}
@@ -436,6 +440,7 @@ def run(
         eval_only=eval_only,
         revision=revision,
         data_dir=data_dir,
+        max_length=max_length,
     )
     model_path, tokenizer_from = resolved.path, resolved.tokenizer_from
     pins = {"revision": resolved.revision, "tokenizer_revision": resolved.tokenizer_revision}
