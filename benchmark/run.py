@@ -141,6 +141,10 @@ def run_models(
             flag = "--" + key.replace("_", "-")
             raise BenchmarkError(f"{flag} names one model; it cannot apply to {len(expanded)} models")
     specs = resolve_tasks(tasks)
+    budget_flags = ("epochs", "learning_rate", "max_train_examples", "batch_size")
+    cfg_file = read_config(kwargs.get("config"))  # a bad --config or budget flag fails before any model runs
+    for spec in specs:
+        resolve_budget(spec.name, config=cfg_file, overrides={k: kwargs.get(k) for k in budget_flags})
     for model in expanded:
         preflight(
             model,
