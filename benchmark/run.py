@@ -425,6 +425,8 @@ def run(
         raise BenchmarkError(f"--limit must be a positive number of examples, got {limit}")
     if max_length is not None and max_length < 16:
         raise BenchmarkError(f"--max-length must be at least 16 tokens, got {max_length}")
+    if not 0 <= seed < 2**32:  # numpy's seeding range (transformers.set_seed seeds numpy too)
+        raise BenchmarkError(f"--seed must be between 0 and 2**32 - 1, got {seed}")
     if data_dir is not None and not Path(data_dir).is_dir():
         raise BenchmarkError(f"--data-dir {data_dir}: no such directory")
     specs = resolve_tasks(tasks)

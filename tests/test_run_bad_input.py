@@ -234,3 +234,24 @@ def test_help_states_each_default_once_and_never_none():
         assert not re.search(r"\(default: [^)]*\) \(default:", flat), command
     assert "(default: gonerd/seed_categories.json)" in " ".join(texts["gonerd select"].split())
     assert "(default: 1000)" in " ".join(texts["baselines distill"].split())  # real defaults are still shown
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--model", "MODEL", "--seed", "-1"],
+        ["run", "--model", "MODEL", "--seed", str(2**32)],
+        ["speed", "--model", "MODEL", "--min-seconds", "nan"],
+        ["speed", "--model", "MODEL", "--iterations", "0"],
+        ["speed", "--model", "MODEL", "--warmup", "-1"],
+    ],
+)
+def test_flags_checked_before_the_model_is_read(argv, tmp_path, capsys):
+    """In process (these fail before any model file is opened, so MODEL need not exist)."""
+    from benchmark.cli import main
+
+    flag = next(a for a in argv if a.startswith("--") and a != "--model")
+    assert main([*argv, "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"benchmark: error: {flag} must be"), err
+    assert not (tmp_path / "out").exists()
