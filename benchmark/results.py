@@ -169,7 +169,9 @@ def write_result(path: Path, record: dict[str, Any], predictions: Mapping[str, M
         raise ValueError(f"refusing to write an invalid result {path}: {problems}")
     bad = non_finite_fields(record)
     if bad:  # e.g. a diverged training's loss: JSON has no NaN or Infinity, so no result is written
-        raise BenchmarkError(f"refusing to write {path}: {', '.join(bad[:3])} not a finite number")
+        raise BenchmarkError(
+            f"refusing to write {path}: {', '.join(bad[:3])}: not a finite number (JSON has no NaN or Infinity)"
+        )
     blobs = {predictions_path(path, split): predictions_bytes(preds) for split, preds in predictions.items()}
     text = json.dumps(record, indent=2, ensure_ascii=False, sort_keys=False, allow_nan=False) + "\n"
     for target, blob in blobs.items():
