@@ -266,3 +266,14 @@ def test_preflight_reads_small_files_and_sniffs_large_ones(tmp_path):
         check_available(get_task("hotpotqa"), ["validation"], tmp_path)
     big.write_text('[{"_id": "x"')  # looks like JSON: read (and refused, naming the file) when the task runs
     check_available(get_task("hotpotqa"), ["validation"], tmp_path)
+
+
+def test_preflight_names_the_file_of_an_unknown_tag(tmp_path):
+    from benchmark.data.loader import check_available
+
+    (tmp_path / "conll2003").mkdir()
+    (tmp_path / "conll2003" / "eng.testa").write_text("EU NNP B-NP I-ORG\nrejects VBZ B-VP I-FOOD\n")
+    with pytest.raises(
+        BenchmarkError, match=r"conll2003/eng\.testa: validation-0: label 'B-FOOD' is not one of"
+    ):
+        check_available(get_task("conll2003"), ["validation"], tmp_path)

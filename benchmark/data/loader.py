@@ -133,8 +133,13 @@ def check_available(spec: TaskSpec, roles: list[str], data_dir: str | Path | Non
         if key in _PREFLIGHTED:  # several models in one command check the same files once
             continue
         rows = local.preflight_local(spec, role, data_dir)
-        if rows is not None and not hub.rows_to_examples(spec, role, rows):
-            raise BenchmarkError(f"{spec.name} {role}: no examples in {path}")
+        if rows is not None:
+            try:
+                examples = hub.rows_to_examples(spec, role, rows)
+            except BenchmarkError as exc:  # e.g. a tag the task does not know: name the file it came from
+                raise BenchmarkError(f"{path}: {exc}") from None
+            if not examples:
+                raise BenchmarkError(f"{spec.name} {role}: no examples in {path}")
         _PREFLIGHTED.add(key)
 
 
