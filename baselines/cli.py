@@ -18,25 +18,39 @@ from pathlib import Path
 from baselines.errors import BaselinesError
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: X)" only where it says something: not where the help already states its default
+    (that printed "(default: X) (default: None)"), nor for a None default, a required option or an on/off flag."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "(default" in text
+            or action.required
+            or action.default is None
+            or isinstance(action.default, bool)
+        ):
+            return text
+        return super()._get_help_string(action)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="baselines",
         description="Distilled efficient-attention baselines: registry, convert (full -> efficient attention), "
         "distil (teacher -> student with fewer layers).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ls = sub.add_parser(
-        "list", help="list the bundled baselines", formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    ls = sub.add_parser("list", help="list the bundled baselines", formatter_class=HelpFormatter)
     ls.add_argument("--json", action="store_true", help="print the registry as JSON")
     ls.add_argument("--role", choices=("student", "teacher", "reference"), help="only entries of this role")
 
     cv = sub.add_parser(
         "convert",
         help="turn a BERT/RoBERTa checkpoint into a Longformer or BigBird one",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     cv.add_argument(
         "--from", dest="source", required=True, metavar="PATH", help="BERT or RoBERTa model directory"
@@ -53,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     ds = sub.add_parser(
         "distill",
         help="distil a teacher into a student with fewer layers (DistilBERT recipe)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     ds.add_argument("--teacher", required=True, metavar="PATH", help="teacher model directory")
     ds.add_argument("--student-layers", type=int, required=True, metavar="N", help="layers of the student")

@@ -29,6 +29,7 @@ holds budget keys at the top level (all tasks) and/or under ``tasks: {<name>: {.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -69,17 +70,28 @@ def default_budget(task: str) -> Budget:
     return DEFAULT_BUDGETS.get(task, Budget())
 
 
+def budget_problem(key: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for budget ``key`` (None: fine). Numbers must be finite: a NaN or infinite
+    learning rate would train nothing useful and cannot be written to a JSON result."""
+    if key in ("epochs", "learning_rate", "warmup_ratio", "weight_decay"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"must be a number >= 0, got {value!r}"
+        if not math.isfinite(value) or value < 0:
+            return f"must be a finite number >= 0, got {value!r}"
+    integer = key in ("batch_size", "eval_batch_size", "max_train_examples") and value is not None
+    if integer and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        return f"must be a positive integer, got {value!r}"
+    return None
+
+
 def _check_keys(values: dict[str, Any], where: str) -> dict[str, Any]:
     unknown = sorted(set(values) - BUDGET_KEYS)
     if unknown:
         raise BenchmarkError(f"{where}: unknown budget key(s) {unknown}; known: {sorted(BUDGET_KEYS)}")
-    for key in ("epochs", "learning_rate", "warmup_ratio", "weight_decay"):
-        if key in values and (not isinstance(values[key], int | float) or values[key] < 0):
-            raise BenchmarkError(f"{where}: {key} must be a number >= 0, got {values[key]!r}")
-    for key in ("batch_size", "eval_batch_size", "max_train_examples"):
-        value = values.get(key)
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise BenchmarkError(f"{where}: {key} must be a positive integer, got {value!r}")
+    for key, value in values.items():
+        problem = budget_problem(key, value)
+        if problem:
+            raise BenchmarkError(f"{where}: {key} {problem}")
     return values
 
 
@@ -90,7 +102,14 @@ def read_config(path: str | Path | None) -> dict[str, Any]:
     file = Path(path)
     if not file.is_file():
         raise BenchmarkError(f"--config {path}: no such file")
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BenchmarkError(
+            f"--config {path}: not a text file (byte {exc.start} is not UTF-8); expected YAML or JSON"
+        ) from None
+    except OSError as exc:
+        raise BenchmarkError(f"--config {path}: cannot read: {exc.strerror or exc}") from None
     try:
         if file.suffix == ".json":
             data = json.loads(text)
@@ -106,6 +125,16 @@ def read_config(path: str | Path | None) -> dict[str, Any]:
     tasks = data.pop("tasks", {}) or {}
     if not isinstance(tasks, dict):
         raise BenchmarkError(f"--config {path}: 'tasks' must map task names to budget settings")
+    from .tasks.registry import task_names
+
+    known = task_names()
+    for name, values in tasks.items():
+        if name not in known:
+            raise BenchmarkError(
+                f"--config {path}: tasks.{name}: unknown task; known tasks: {', '.join(known)}"
+            )
+        if values is not None and not isinstance(values, dict):
+            raise BenchmarkError(f"--config {path}: tasks.{name} must map budget keys to values")
     return {
         "defaults": _check_keys(data, f"--config {path}"),
         "tasks": {
@@ -123,4 +152,8 @@ def resolve_budget(
     budget = replace(budget, **config.get("defaults", {}))
     budget = replace(budget, **config.get("tasks", {}).get(task, {}))
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
-    return replace(budget, **_check_keys(flags, "command line"))
+    for key, value in flags.items():
+        problem = budget_problem(key, value) if key in BUDGET_KEYS else "is not a budget setting"
+        if problem:
+            raise BenchmarkError(f"--{key.replace('_', '-')} {problem}")
+    return replace(budget, **flags)

@@ -89,7 +89,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="training/eval batch size (default: per task)",
     )
     add("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
-    add("--max-length", type=int, default=None, metavar="N", help="cap on input tokens (default: per task)")
+    add(
+        "--max-length",
+        type=int,
+        default=None,
+        metavar="N",
+        help="cap on input tokens, at most the model's positions (default: per task, within the model's)",
+    )
     add(
         "--eval-only", action="store_true", help="the model is already fine-tuned for the task: skip training"
     )

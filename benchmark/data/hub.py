@@ -102,13 +102,21 @@ def _squad(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
     out: list[Example] = []
     for i, row in enumerate(rows):
         answers = row.get("answers") or {"text": [], "answer_start": []}
+        ex_id = make_id(spec, role, i, row)
+        starts = tuple(int(s) for s in answers["answer_start"])
+        for start in starts:
+            if not 0 <= start < len(row["context"]):
+                raise BenchmarkError(
+                    f"{spec.name} {role} ({spec.hub.path}): question {ex_id}: answer_start {start} lies outside "
+                    f"its context ({len(row['context'])} characters)"
+                )
         out.append(
             QAExample(
-                id=make_id(spec, role, i, row),
+                id=ex_id,
                 question=row["question"],
                 context=row["context"],
                 answers=tuple(answers["text"]),
-                answer_starts=tuple(int(s) for s in answers["answer_start"]),
+                answer_starts=starts,
                 meta={"title": row.get("title")},
             )
         )

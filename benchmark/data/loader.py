@@ -103,6 +103,8 @@ def load_examples(
         if limit is not None and hasattr(rows, "select"):
             rows = rows.select(range(min(limit, len(rows))))
     examples = hub.rows_to_examples(spec, split, rows)
+    if not examples:
+        raise BenchmarkError(f"{spec.name} {split}: no examples in {_where(source)}")
     if limit is not None:
         examples = examples[:limit]
     seen: set[str] = set()
@@ -145,4 +147,28 @@ def check_available(spec: TaskSpec, roles: list[str], data_dir: str | Path | Non
             )
         return
     for role in roles:
-        local.locate_local(spec, role, data_dir)
+        path = local.locate_local(spec, role, data_dir)
+        stat = path.stat()
+        key = (spec.name, role, str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if key in _PREFLIGHTED:  # several models in one command check the same files once
+            continue
+        rows = local.preflight_local(spec, role, data_dir)
+        if rows is not None:
+            try:
+                examples = hub.rows_to_examples(spec, role, rows)
+            except BenchmarkError as exc:  # e.g. a tag the task does not know: name the file it came from
+                raise BenchmarkError(f"{path}: {exc}") from None
+            if not examples:
+                raise BenchmarkError(f"{spec.name} {role}: no examples in {path}")
+        _PREFLIGHTED.add(key)
+
+
+_PREFLIGHTED: set[tuple] = set()
+
+
+def _where(source: dict[str, Any]) -> str:
+    """The file(s) or dataset a ``source`` record names, for messages."""
+    files = [f.get("path") for f in source.get("files") or [] if isinstance(f, dict)]
+    if files:
+        return ", ".join(str(f) for f in files[:3])
+    return str(source.get("path") or source.get("data_dir") or "the dataset")
