@@ -39,6 +39,7 @@ import hashlib
 import json
 import math
 import os
+import pickle
 import random
 import shutil
 import time
@@ -475,8 +476,13 @@ def distill(
     if checkpoint is not None:
         state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
         start_step = int(state["step"])
-        optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
-        scheduler.load_state_dict(torch.load(checkpoint / "scheduler.pt", weights_only=True))
+        try:
+            optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
+            scheduler.load_state_dict(torch.load(checkpoint / "scheduler.pt", weights_only=True))
+        except (OSError, RuntimeError, ValueError, KeyError, pickle.UnpicklingError) as exc:
+            raise BaselinesError(
+                f"checkpoint {checkpoint} is damaged ({type(exc).__name__}); pass --overwrite to start afresh"
+            ) from None
     student, optimizer, scheduler = accelerator.prepare(student, optimizer, scheduler)
     teacher_model.to(accelerator.device)
 

@@ -114,6 +114,15 @@ def cmd_publish(args) -> int:
     return 0
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default once: not for options without one, nor where the help text already names it."""
+
+    def _get_help_string(self, action):
+        if action.default is None or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gonerd",
@@ -121,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"gonerd {__version__} (dataset {DATASET_VERSION})")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _HelpFormatter
 
     s = sub.add_parser(
         "select", help="choose articles from seed categories into a selection file", formatter_class=fmt

@@ -146,7 +146,12 @@ def test_distill_resume_refuses_another_teacher_or_seed(models, corpus, tmp_path
     code, err = run(capsys, *distill_args(teacher, corpus, out, *more, "--seed", "1"))
     assert code == 2 and "another teacher (other weights)" in err
     assert hashes(out) == before
-    # the same teacher and seed resume
+    damaged = tmp_path / "damaged"
+    shutil.copytree(out, damaged)
+    (damaged / "checkpoints" / "step-2" / "optimizer.pt").write_bytes(b"not a torch file")
     (teacher / "model.safetensors").write_bytes(saved)
+    code, err = run(capsys, *distill_args(teacher, corpus, damaged, *more, "--seed", "1"))
+    assert code == 2 and "checkpoints/step-2 is damaged" in err
+    # the same teacher and seed resume
     assert main(distill_args(teacher, corpus, out, *more, "--seed", "1")) == 0
     assert (out / "checkpoints" / "step-4" / "state.json").is_file()

@@ -279,3 +279,13 @@ def test_unknown_spacy_model_hint_names_the_model(articles_file, tmp_path, capsy
     code, err = run(capsys, "build", "--source", articles_file, "--out", tmp_path / "o", "--model", "xx_nope")
     assert code == 2 and "python -m spacy download xx_nope" in err and "{name}" not in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("command", ["select", "build", "card", "validate", "publish"])
+def test_help_names_each_default_once(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        gonerd_main([command, "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and "usage: gonerd" in out
+    flat = " ".join(out.split())
+    assert "(default: None)" not in flat and flat.count("(default:") == flat.count("default:")

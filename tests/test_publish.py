@@ -145,8 +145,9 @@ def test_next_version_replaces_stale_shards_in_one_commit(dataset: Path, hub: St
 
 
 def test_missing_token_says_how_to_log_in_and_sends_nothing(dataset: Path, no_login: None) -> None:
-    with StubHub() as hub, hub_online(), pytest.raises(GonerdError, match=r"hf auth login.*HF_TOKEN"):
+    with StubHub() as hub, hub_online(), pytest.raises(GonerdError, match=r"hf auth login.*HF_TOKEN") as info:
         publish(dataset, REPO, endpoint=hub.endpoint)
+    assert "token=" not in str(info.value)  # the CLI has no such option
     assert hub.requests == []
 
 
