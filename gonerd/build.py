@@ -193,7 +193,10 @@ def build(
     if batch_size < 1 or n_process < 1:
         raise GonerdError("--batch-size and --n-process must be at least 1")
     out = Path(out_dir) if out_dir is not None else default_out_dir()
-    created = not out.exists()
+    created = out.absolute()  # the topmost folder this build creates, if any
+    while not created.parent.exists():
+        created = created.parent
+    created = None if created.exists() else created
     _ensure_writable(out)
     try:
         return _build(
@@ -213,8 +216,8 @@ def build(
             started,
         )
     except BaseException:
-        if created:
-            _remove_empty_tree(out)  # a failed build leaves no empty --out behind (a resumable cache stays)
+        if created is not None:  # a failed build leaves no empty --out behind (a resumable cache stays)
+            _remove_empty_tree(created)
         raise
 
 

@@ -126,7 +126,7 @@ def test_failed_build_into_a_new_folder_leaves_no_empty_out(tmp_path, capsys):
     out = tmp_path / "new" / "gonerd"
     code, err = run(capsys, "build", "--source", source, "--out", out, "--model", MODEL)
     assert code == 2 and "page_id" in err
-    assert not out.exists()
+    assert not (tmp_path / "new").exists()
 
 
 def test_failure_while_writing_leaves_the_dataset_byte_identical(dataset, articles_file, tmp_path):
