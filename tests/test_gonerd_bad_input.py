@@ -129,8 +129,29 @@ def test_failed_build_into_a_new_folder_leaves_no_empty_out(tmp_path, capsys):
     assert not (tmp_path / "new").exists()
 
 
-def test_failure_while_writing_leaves_the_dataset_byte_identical(dataset, articles_file, tmp_path):
-    """A build that fails after shards were written (here: a tag that is no label) changes nothing."""
+@pytest.mark.parametrize("step", ["write_manifest", "write_card"])
+def test_failure_after_the_shards_leaves_the_dataset_byte_identical(
+    dataset, articles_file, cache_dir, tmp_path, monkeypatch, step
+):
+    """A rebuild with other data that fails once its shards are written (the disk fills up while writing the
+    manifest or the card) changes nothing: the shards went to the staging folder."""
+    import gonerd.build
+
+    def disk_full(*args, **kwargs):
+        raise GonerdError("cannot write: No space left on device")
+
+    monkeypatch.setattr(gonerd.build, step, disk_full)
+    fewer = tmp_path / "fewer.jsonl"
+    fewer.write_text("\n".join(articles_file.read_text().splitlines()[:2]) + "\n")
+    before = hashes(dataset)
+    with pytest.raises(GonerdError, match="No space left"):
+        build(out_dir=dataset, source=fewer, model=MODEL, progress=False, cache_dir=cache_dir)
+    assert hashes(dataset) == before
+    assert not list(dataset.glob(STAGING_PREFIX + "*"))
+
+
+def test_failure_while_writing_shards_leaves_the_dataset_byte_identical(dataset, articles_file, tmp_path):
+    """A tag that is no label fails inside write_splits."""
 
     def bad_tags(articles, nlp, **kw):
         for i, ann in enumerate(annotate_articles(articles, nlp, **kw)):
@@ -207,6 +228,7 @@ def test_publish_dry_run_refuses_a_deleted_shard(dataset, capsys):
 
 def test_publish_without_manifest_says_build_not_card(dataset, capsys):
     (dataset / "manifest.json").unlink()
+    (dataset / "README.md").unlink()  # `gonerd card` needs a manifest too
     code, err = run(capsys, "publish", dataset, "--repo-id", "org/gonerd", "--dry-run")
     assert code == 2 and "no manifest.json" in err and "gonerd build" in err and "gonerd card" not in err
 
