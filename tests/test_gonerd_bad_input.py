@@ -311,3 +311,28 @@ def test_help_names_each_default_once(command, capsys):
     assert exit_info.value.code == 0 and "usage: gonerd" in out
     flat = " ".join(out.split())
     assert "(default: None)" not in flat and flat.count("(default:") == flat.count("default:")
+
+
+def test_select_out_in_an_unwritable_folder_fails_before_selecting(tmp_path, capsys, monkeypatch):
+    """chmod does not stop root (these tests may run as root), so the permission answer is what is faked."""
+    import gonerd.selection
+
+    real_access = gonerd.selection.os.access
+    monkeypatch.setattr(
+        gonerd.selection.os, "access", lambda p, mode: False if Path(p) == tmp_path else real_access(p, mode)
+    )
+    out = tmp_path / "selection.jsonl"
+    code, err = run(capsys, "select", "--out", out, "--api-url", "http://127.0.0.1:9/w/api.php")
+    assert code == 2 and f"--out {out}: folder {tmp_path} is not writable" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_selection_that_cannot_be_moved_into_place_leaves_no_tmp(tmp_path):
+    from gonerd.records import write_jsonl
+    from gonerd.selection import SelectedArticle
+
+    target = tmp_path / "selection.jsonl"
+    target.mkdir()  # os.replace onto a folder fails after the temporary file is written
+    with pytest.raises(GonerdError, match=f"cannot write {target}"):
+        write_jsonl(target, [SelectedArticle("A", 1)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["selection.jsonl"]
