@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     st = sub.add_parser(
         "student",
         help="write a student initialised from a teacher's layers, not distilled (a control)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     st.add_argument("--teacher", required=True, metavar="PATH", help="teacher model directory")
     st.add_argument("--student-layers", type=int, required=True, metavar="N", help="layers of the student")
@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the paper's student-vs-teacher comparison: convert, distill, benchmark, submit",
         description="Run the reproduction plan (see baselines/reproduce.py). A rerun resumes after the last "
         "finished step.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     rp.add_argument(
         "scale", choices=["mini", "paper"], help="mini: CPU, shared samples; paper: GPU + network"

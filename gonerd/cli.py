@@ -20,9 +20,10 @@ def _dataset_dir(value: str | None) -> Path:
 
 
 def cmd_select(args) -> int:
-    from .selection import select_articles, write_selection
+    from .selection import check_selection_out, select_articles, write_selection
     from .wiki import WikiClient, user_agent_for
 
+    check_selection_out(args.out)  # before minutes of crawling, not after
     client = WikiClient(
         **({"api_url": args.api_url} if args.api_url else {}), user_agent=user_agent_for(args.contact)
     )
