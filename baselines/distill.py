@@ -35,7 +35,6 @@ sees ``N * batch_size`` sequences. Only process 0 writes checkpoints, the studen
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -306,15 +305,9 @@ def _make_student(teacher: torch.nn.Module, student_layers: int, layer_map: list
 
 
 def teacher_fingerprint(teacher: Path) -> dict[str, str]:
-    """What identifies a teacher for resuming: its resolved path and the sha256 of its config and weights."""
-    digest = hashlib.sha256()
-    for path in sorted(teacher.iterdir()):
-        if path.name == "config.json" or path.suffix in (".safetensors", ".bin"):
-            digest.update(path.name.encode() + b"\0")
-            with path.open("rb") as fh:
-                while block := fh.read(1 << 20):
-                    digest.update(block)
-    return {"path": str(teacher.resolve()), "sha256": digest.hexdigest()}
+    """What identifies a teacher for resuming: its resolved path and its content revision (``sha256:`` over its
+    config and weights, the revision ``benchmark run`` records for a local model)."""
+    return {"path": str(teacher.resolve()), "sha256": content_sha256(teacher)}
 
 
 def _check_resumable(checkpoint: Path, student_layers: int, teacher: dict[str, str], seed: int) -> None:
@@ -528,7 +521,7 @@ def distill(
         save_every=save_every,
         corpus=[str(Path(p).resolve()) for p in corpus],
         corpus_sha256=[file_sha256(Path(p)) for p in corpus],
-        teacher_revision=content_sha256(teacher_path),  # the revision a result records for the teacher
+        teacher_revision=fingerprint["sha256"],  # the revision a result records for the teacher
         num_processes=accelerator.num_processes,  # each draws its own batch of batch_size
     )
     report = DistillReport(
