@@ -98,6 +98,30 @@ def _resolve_label_names(raw: Mapping[str, Any], where: str, base_dir: Path | No
         raise _fail(where, f"label_names_from.function {ref.get('function')!r} failed ({exc})") from None
 
 
+_KINDS: dict[str, tuple[type, ...]] = {
+    **{k: (str,) for k in ("name", "task_type", "context", "primary_metric", "reader", "aggregate")},
+    **{k: (str, int, float) for k in ("description", "version", "license", "citation", "notes")},
+    **{k: (Mapping,) for k in ("hub", "local", "fields", "budget", "label_names_from")},
+    **{k: (list,) for k in ("metrics", "label_names", "eval_splits", "subtasks")},
+    "train_split": (str,),
+    "max_length": (int,),
+}
+_KIND_NAMES = {str: "text", int: "whole number", float: "number", Mapping: "mapping", list: "list"}
+
+
+def _check_kinds(raw: Mapping[str, Any], where: str) -> None:
+    """Each key's value has the right kind (null only where a key may be left out), before anything reads it."""
+    for key, kinds in _KINDS.items():
+        value = raw.get(key)
+        if key not in raw or (value is None and key in ("train_split", "budget", "reader", "aggregate")):
+            continue
+        if value is None and key in ("license", "citation", "notes"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            wanted = " or ".join(dict.fromkeys(_KIND_NAMES[k] for k in kinds))
+            raise _fail(where, f"{key} must be a {wanted}, got {value!r}")
+
+
 def _mapping(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
     value = raw.get(key) or {}
     if not isinstance(value, Mapping):
@@ -131,6 +155,7 @@ def _build(
     unknown = sorted(set(raw) - known)
     if unknown:
         raise _fail(where, f"unknown key(s) {', '.join(unknown)}")
+    _check_kinds(raw, where)
     hub_raw = _mapping(raw, "hub", where) or {"path": "", "revision": ""}
     local_raw = _mapping(raw, "local", where)
     if raw.get("reader") is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from benchmark.cli import main
 from benchmark.data.loader import load_examples
@@ -346,3 +347,18 @@ def test_readme_example_is_a_valid_task(tmp_path):
     (tmp_path / "my_ner.yaml").write_text(textwrap.dedent(block.group(1)))
     (spec,) = registry.set_include_paths([tmp_path])
     assert spec.name == "my_ner" and spec.budget["epochs"] > 0
+
+
+@pytest.mark.parametrize("key", [*yaml.safe_load(CONLL_DOC_YAML), "hub", "label_names_from", "subtasks"])
+def test_any_bad_value_of_any_key_is_one_line_naming_the_file(tmp_path, key):
+    """Every key given a value of the wrong kind: a one-line BenchmarkError naming the file, never a crash."""
+    from benchmark.errors import BenchmarkError
+
+    (tmp_path / "conll_documents.py").write_text(CONLL_DOC_READER)
+    path = tmp_path / "conll_doc.yaml"
+    for bad in (None, 5, -1, 1.5, True, "x", [], [1, "a"], {}, {"a": 1}):
+        path.write_text(yaml.safe_dump({**yaml.safe_load(CONLL_DOC_YAML), key: bad}))
+        try:
+            registry.load_spec_file(path)
+        except BenchmarkError as exc:
+            assert "\n" not in str(exc) and str(path) in str(exc), (key, bad, str(exc))
