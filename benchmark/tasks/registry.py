@@ -168,7 +168,8 @@ def _build(
             "(or give reader: module.function)",
         )
     try:
-        hub = HubSource(**{**hub_raw, "splits": dict(hub_raw.get("splits", {}))})
+        pins = {k: str(hub_raw[k]) for k in ("path", "revision") if k in hub_raw}  # a YAML number is text here
+        hub = HubSource(**{**hub_raw, **pins, "splits": dict(hub_raw.get("splits", {}))})
         local = LocalSource(
             **{
                 **local_raw,
@@ -176,10 +177,8 @@ def _build(
                 "columns": {str(k): str(v) for k, v in local_raw.get("columns", {}).items()},
             }
         )
-    except (TypeError, AttributeError) as exc:
+    except (TypeError, AttributeError, ValueError) as exc:
         raise _fail(where, f"bad hub/local mapping ({exc})") from None
-    if not isinstance(raw["metrics"], list | tuple):
-        raise _fail(where, f"metrics must be a list of metric names, got {raw['metrics']!r}")
     spec = TaskSpec(
         name=str(raw["name"]),
         description=str(raw["description"]).strip(),

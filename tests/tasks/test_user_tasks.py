@@ -362,3 +362,24 @@ def test_any_bad_value_of_any_key_is_one_line_naming_the_file(tmp_path, key):
             registry.load_spec_file(path)
         except BenchmarkError as exc:
             assert "\n" not in str(exc) and str(path) in str(exc), (key, bad, str(exc))
+
+
+def test_bad_values_inside_hub_local_and_label_names_from_are_one_line(tmp_path):
+    from benchmark.errors import BenchmarkError
+
+    raw = yaml.safe_load(MYNER_YAML)
+    path = tmp_path / "my_ner.yaml"
+    bad_values = (None, 5, True, "x", [], [1, "a"], {"a": 1})
+    edits = [{"hub": {"path": "a/b", "revision": "main", "splits": bad}} for bad in bad_values]
+    edits += [{"hub": {"path": 1, "revision": 2}}, {"hub": {"revision": "main"}}]
+    edits += [{"local": {"format": "conll", "files": bad}} for bad in bad_values]
+    edits += [{"local": {"format": bad, "files": raw["local"]["files"]}} for bad in bad_values]
+    edits += [{"label_names": None, "label_names_from": {"function": "gonerd.labels.label_names", "args": bad}} for bad in bad_values]  # fmt: skip
+    edits += [{"label_names": None, "label_names_from": {"function": bad}} for bad in bad_values]
+    for edit in edits:
+        data = {k: v for k, v in {**raw, **edit}.items() if v is not None or k != "label_names"}
+        path.write_text(yaml.safe_dump(data))
+        try:
+            registry.load_spec_file(path)
+        except BenchmarkError as exc:
+            assert "\n" not in str(exc) and str(path) in str(exc), (edit, str(exc))
