@@ -383,3 +383,20 @@ def test_bad_values_inside_hub_local_and_label_names_from_are_one_line(tmp_path)
             registry.load_spec_file(path)
         except BenchmarkError as exc:
             assert "\n" not in str(exc) and str(path) in str(exc), (edit, str(exc))
+
+
+def test_include_path_is_on_tasks_run_score_and_submit(tmp_path):
+    from benchmark.cli import build_parser
+
+    parser = build_parser()
+    d = str(tmp_path)
+    for argv in (
+        ["tasks"],
+        ["run", "--model", "m"],
+        ["score", "--task", "t", "--predictions", "p"],
+        ["submit", d],
+    ):
+        args = parser.parse_args([*argv, "--include-path", d, "--include-path", d])
+        assert args.include_path == [d, d]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["leaderboard", "--include-path", d])
