@@ -71,6 +71,12 @@ def module_file(ref: str, base_dir: str | Path | None) -> Path | None:
     return _beside(Path(base_dir), module_name) if base_dir is not None and module_name else None
 
 
+def module_sha256(ref: str | None, base_dir: str | Path | None) -> str | None:
+    """sha256 of the module file beside the YAML that ``ref`` names (None for none or an ordinary import)."""
+    path = module_file(ref, base_dir) if ref else None
+    return None if path is None else _file_sha256(path)
+
+
 def resolve(ref: Any, base_dir: str | Path | None, where: str, key: str) -> Callable[..., Any]:
     """The function ``ref`` (``module.function``) names; one-line :class:`BenchmarkError` naming ``where`` (the
     YAML file) and ``key`` when it is not a string of that form, cannot be imported or is not callable."""
@@ -151,7 +157,6 @@ def read_with_reader(
         "data_dir": str(Path(data_dir).resolve()),
         "files": [local.file_record(path, task_dir)],
     }
-    beside = module_file(spec.reader, spec.source_dir)
-    if beside is not None:
-        source["reader_sha256"] = _file_sha256(beside)
+    if spec.reader_sha256 is not None:
+        source["reader_sha256"] = spec.reader_sha256
     return rows, source

@@ -168,7 +168,9 @@ def _build(
             "(or give reader: module.function)",
         )
     try:
-        pins = {k: str(hub_raw[k]) for k in ("path", "revision") if k in hub_raw}  # a YAML number is text here
+        pins = {
+            k: str(hub_raw[k]) for k in ("path", "revision") if k in hub_raw
+        }  # a YAML number is text here
         hub = HubSource(**{**hub_raw, **pins, "splits": dict(hub_raw.get("splits", {}))})
         local = LocalSource(
             **{
@@ -201,6 +203,7 @@ def _build(
         notes=(raw.get("notes") or "").strip() or None,
         budget=_budget(raw, where),
         reader=raw.get("reader"),
+        reader_sha256=hooks.module_sha256(raw.get("reader"), base_dir),
         source_dir=None if base_dir is None else str(base_dir),
     )
     validate(spec, where)

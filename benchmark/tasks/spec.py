@@ -6,8 +6,9 @@ changed spec never mix with old ones.
 
 Not hashed: ``budget`` (how a task fine-tunes by default; the config hash of every run records the budget it
 used, so a budget change reruns a task without making its results incomparable) and ``source_dir`` (where the
-YAML was read from). ``reader`` is hashed only when set, so the specs without one keep the hash they had before
-these keys existed.
+YAML was read from). ``reader`` and ``reader_sha256`` (the content of a reader module beside the YAML, so editing
+it reruns the task) are hashed only when set, so the specs without one keep the hash they had before these keys
+existed.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class TaskSpec:
     # Import path of a function ``reader(path, split)`` yielding Hub-schema rows from a local file, resolved
     # first in a module beside the YAML (see benchmark.tasks.hooks).
     reader: str | None = None
+    reader_sha256: str | None = None  # sha256 of the reader's module file when it lies beside the YAML
     source_dir: str | None = field(default=None, compare=False)  # folder of the YAML; not hashed
 
     def to_dict(self) -> dict:
@@ -82,7 +84,7 @@ class TaskSpec:
 
 
 _UNHASHED = ("budget", "source_dir")
-_HASHED_WHEN_SET = ("reader",)
+_HASHED_WHEN_SET = ("reader", "reader_sha256")
 
 
 def _hashed(data: dict[str, Any]) -> dict[str, Any]:

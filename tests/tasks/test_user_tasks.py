@@ -400,3 +400,14 @@ def test_include_path_is_on_tasks_run_score_and_submit(tmp_path):
         assert args.include_path == [d, d]
     with pytest.raises(SystemExit):
         parser.parse_args(["leaderboard", "--include-path", d])
+
+
+def test_editing_the_reader_changes_the_spec_hash_and_the_budget_does_not(conll_doc):
+    tasks, _ = conll_doc
+    (first,) = registry.set_include_paths([tasks])
+    assert first.reader_sha256 and len(first.spec_hash()) == 16
+    yaml_path = tasks / "conll_doc.yaml"
+    yaml_path.write_text(CONLL_DOC_YAML.replace("epochs: 1", "epochs: 2"))
+    assert registry.load_spec_file(yaml_path).spec_hash() == first.spec_hash()  # the run's config hash has it
+    (tasks / "conll_documents.py").write_text(CONLL_DOC_READER + "\n# fixed a bug\n")
+    assert registry.load_spec_file(yaml_path).spec_hash() != first.spec_hash()  # a rerun does not skip it
