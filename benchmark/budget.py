@@ -1,18 +1,8 @@
 """Fine-tuning budgets: how much each task trains, with documented defaults, a config file and CLI overrides.
 
-Defaults (epochs, learning rate, warm-up ratio, weight decay, max training examples, batch size):
-
-============  ======  =====  ======  =====  =========  =====
-task          epochs  lr     warmup  decay  max train  batch
-============  ======  =====  ======  =====  =========  =====
-glue          3       2e-5   0.1     0.01   all        32
-squad         2       3e-5   0.1     0.01   all        32
-conll2003     3       5e-5   0.1     0.01   all        32
-hotpotqa      1       3e-5   0.1     0.01   20,000     8
-triviaqa      1       3e-5   0.1     0.01   20,000     8
-gonerd        3       5e-5   0.1     0.01   all        8
-arxiv         1       3e-5   0.1     0.01   10,000     8
-============  ======  =====  ======  =====  =========  =====
+Defaults live in each task's YAML (``budget:`` in ``benchmark/tasks/<task>.yaml``; keys it leaves out take
+the defaults of the task's context, ``benchmark.tasks.registry.CONTEXT_BUDGETS``); ``benchmark tasks`` lists
+them (``--json``: every key).
 
 Short tasks follow the BERT paper's fine-tuning recipe; long-context tasks train fewer epochs on a capped number
 of examples so that one run stays affordable for every model. ``epochs: 0`` evaluates the freshly initialised head
@@ -53,21 +43,15 @@ class Budget:
         return asdict(self)
 
 
-DEFAULT_BUDGETS: dict[str, Budget] = {
-    "glue": Budget(epochs=3, learning_rate=2e-5),
-    "squad": Budget(epochs=2, learning_rate=3e-5),
-    "conll2003": Budget(epochs=3, learning_rate=5e-5),
-    "hotpotqa": Budget(epochs=1, learning_rate=3e-5, max_train_examples=20_000, batch_size=8),
-    "triviaqa": Budget(epochs=1, learning_rate=3e-5, max_train_examples=20_000, batch_size=8),
-    "gonerd": Budget(epochs=3, learning_rate=5e-5, batch_size=8),
-    "arxiv": Budget(epochs=1, learning_rate=3e-5, max_train_examples=10_000, batch_size=8),
-}
 BUDGET_KEYS = {f.name for f in fields(Budget)}
 
 
 def default_budget(task: str) -> Budget:
-    """The documented default for ``task`` (GLUE sub-tasks use ``glue``'s); unknown tasks get ``Budget()``."""
-    return DEFAULT_BUDGETS.get(task, Budget())
+    """The default for ``task`` from its spec's ``budget:`` (GLUE sub-tasks inherit ``glue``'s; user tasks of
+    ``--include-path`` have their own); an unknown name is an error naming the known tasks."""
+    from .tasks.registry import get_task
+
+    return Budget(**get_task(task).budget)
 
 
 def budget_problem(key: str, value: Any) -> str | None:

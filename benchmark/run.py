@@ -74,8 +74,8 @@ def resolve_tasks(names: Sequence[str] | None) -> list[TaskSpec]:
     """Task specs for ``names`` (all tasks if None), with a one-line error for an unknown name."""
     registry = _registry()
     if not names:
-        return list(registry.all_tasks())
-    known = [t.name for t in registry.all_tasks()]
+        return list(registry.known_tasks())  # the package's tasks and those of --include-path
+    known = [t.name for t in registry.known_tasks()]
     specs = []
     for name in names:
         if name not in known:

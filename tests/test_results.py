@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from benchmark.budget import DEFAULT_BUDGETS, read_config, resolve_budget
+from benchmark.budget import default_budget, read_config, resolve_budget
 from benchmark.errors import BenchmarkError
 from benchmark.results import (
     SCHEMA,
@@ -101,7 +101,7 @@ def test_model_slug():
 
 
 def test_budget_precedence_defaults_file_flags(tmp_path):
-    assert resolve_budget("glue").epochs == DEFAULT_BUDGETS["glue"].epochs == 3
+    assert resolve_budget("glue").epochs == default_budget("glue").epochs == 3
     assert resolve_budget("glue").learning_rate == 2e-5
     cfg_file = tmp_path / "budget.yaml"
     cfg_file.write_text("epochs: 2\ntasks:\n  squad: {epochs: 1, max_train_examples: 100}\n")

@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_tasks,
         default=None,
         metavar="A,B",
-        help="comma-separated task names (default: all 7)",
+        help="comma-separated task names (default: all 7, and those of --include-path)",
     )
     add("--limit", type=int, default=None, metavar="N", help="at most N examples per split (default: all)")
     add("--output", default="runs", metavar="DIR", help="results directory (default: %(default)s)")

@@ -36,6 +36,11 @@ def _check_limit(limit: int | None) -> None:
 def _rows(
     spec: TaskSpec, role: str, data_dir: str | Path | None, data_file: str | Path | None, cache_dir: Any
 ) -> tuple[Any, dict]:
+    _check_has_source(spec, data_dir)
+    if spec.reader is not None:  # the task's own reader (a hook beside its YAML)
+        from ..tasks.hooks import read_with_reader
+
+        return read_with_reader(spec, role, data_dir, data_file=data_file)  # type: ignore[arg-type]
     if data_dir is None or spec.local.format == "hub_folder":
         folder = None if data_dir is None else Path(data_dir) / spec.name
         if data_file is not None:
@@ -134,9 +139,17 @@ def gold_sha256(examples: list[Example]) -> str:
     return hashlib.sha256("".join(sorted(lines)).encode("utf-8")).hexdigest()
 
 
+def _check_has_source(spec: TaskSpec, data_dir: str | Path | None) -> None:
+    if data_dir is None and not spec.hub.path:
+        raise BenchmarkError(
+            f"{spec.name}: the task has no Hub dataset; give --data-dir DIR with its files under DIR/{spec.name}/"
+        )
+
+
 def check_available(spec: TaskSpec, roles: list[str], data_dir: str | Path | None) -> None:
     """Cheap check, before any model is loaded, that ``--data-dir`` holds what ``roles`` of ``spec`` need (the
     official files, or a Hub-layout folder); one-line error if not. Hub data is only reachable by loading it."""
+    _check_has_source(spec, data_dir)
     if data_dir is None:
         return
     if spec.local.format == "hub_folder":

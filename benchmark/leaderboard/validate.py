@@ -69,6 +69,12 @@ def _tasks() -> dict[str, Any]:
     return {spec.name: spec for spec in all_tasks()}
 
 
+def _user_task(name: str) -> bool:
+    from ..tasks.registry import is_user_task
+
+    return is_user_task(name)
+
+
 def _read_json(path: Path, problems: list[str]) -> Any:
     from ..limits import load_json_file
 
@@ -167,6 +173,10 @@ def _scan(directory: Path, out: Checked, specs: dict[str, Any]) -> dict[str, Any
         elif match := TASK_FILE_RE.match(name):
             if match.group(1) in specs:
                 names["tasks"].append(match.group(1))
+            elif _user_task(match.group(1)):
+                out.warnings.append(
+                    f"{name}: user task (--include-path), not on the leaderboard; ignored (not copied)"
+                )
             else:
                 out.problems.append(f"{name}: unknown task {match.group(1)!r}; known: {', '.join(specs)}")
         else:
