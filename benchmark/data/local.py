@@ -419,6 +419,9 @@ PREFLIGHT_READ = ("glue_tsv", "conll", "squad_json")
 def preflight_local(spec: TaskSpec, role: str, data_dir: str | Path) -> list[Row] | None:
     """Before any model loads: the rows of a small official file (so a binary, empty or malformed file fails
     in seconds), or None after a cheap look at a large JSON file."""
+    if spec.reader is not None:  # a user task's own reader and format: the file must exist; read when it runs
+        locate_local(spec, role, data_dir)
+        return None
     if spec.local.format in PREFLIGHT_READ:
         return read_local(spec, role, data_dir)[0]
     sniff_json(locate_local(spec, role, data_dir), f"{spec.name}'s official JSON file")
