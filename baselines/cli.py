@@ -13,8 +13,25 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from baselines.errors import BaselinesError
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: X)" only where it says something: not where the help already states its default
+    (that printed "(default: X) (default: None)"), nor for a None default, a required option or an on/off flag."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "(default" in text
+            or action.required
+            or action.default is None
+            or isinstance(action.default, bool)
+        ):
+            return text
+        return super()._get_help_string(action)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,20 +39,18 @@ def _parser() -> argparse.ArgumentParser:
         prog="baselines",
         description="Distilled efficient-attention baselines: registry, convert (full -> efficient attention), "
         "distil (teacher -> student with fewer layers).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ls = sub.add_parser(
-        "list", help="list the bundled baselines", formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    ls = sub.add_parser("list", help="list the bundled baselines", formatter_class=HelpFormatter)
     ls.add_argument("--json", action="store_true", help="print the registry as JSON")
     ls.add_argument("--role", choices=("student", "teacher", "reference"), help="only entries of this role")
 
     cv = sub.add_parser(
         "convert",
         help="turn a BERT/RoBERTa checkpoint into a Longformer or BigBird one",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     cv.add_argument(
         "--from", dest="source", required=True, metavar="PATH", help="BERT or RoBERTa model directory"
@@ -52,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     ds = sub.add_parser(
         "distill",
         help="distil a teacher into a student with fewer layers (DistilBERT recipe)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     ds.add_argument("--teacher", required=True, metavar="PATH", help="teacher model directory")
     ds.add_argument("--student-layers", type=int, required=True, metavar="N", help="layers of the student")
@@ -82,6 +97,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     ds.add_argument("--overwrite", action="store_true", help="start afresh in a non-empty output directory")
     ds.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+
+    st = sub.add_parser(
+        "student",
+        help="write a student initialised from a teacher's layers, not distilled (a control)",
+        formatter_class=HelpFormatter,
+    )
+    st.add_argument("--teacher", required=True, metavar="PATH", help="teacher model directory")
+    st.add_argument("--student-layers", type=int, required=True, metavar="N", help="layers of the student")
+    st.add_argument("--out", required=True, metavar="DIR", help="output directory (absent or empty)")
+    st.add_argument("--seed", type=int, default=0, help="random seed (as for distill)")
+
+    rp = sub.add_parser(
+        "reproduce",
+        help="the paper's student-vs-teacher comparison: convert, distill, benchmark, submit",
+        description="Run the reproduction plan (see baselines/reproduce.py). A rerun resumes after the last "
+        "finished step.",
+        formatter_class=HelpFormatter,
+    )
+    rp.add_argument(
+        "scale", choices=["mini", "paper"], help="mini: CPU, shared samples; paper: GPU + network"
+    )
+    rp.add_argument(
+        "--work", default=None, metavar="DIR", help="working folder (default: runs/reproduce-SCALE)"
+    )
+    rp.add_argument("--shared", default="../shared/fixtures", metavar="DIR", help="the shared data samples")
+    rp.add_argument("--leaderboard", default="leaderboard", metavar="DIR", help="leaderboard to submit to")
+    rp.add_argument("--dry-run", action="store_true", help="print the plan; run and download nothing")
+    rp.add_argument(
+        "--stop-after", default=None, metavar="STEP", help="stop after this step (a name the plan lists)"
+    )
     return p
 
 
@@ -117,6 +162,21 @@ def _run(args: argparse.Namespace) -> int:
             f"max |diff| {eq['max_abs_diff']:.2e} on {eq['num_texts']} texts of <= {eq['max_tokens']} tokens"
         )
         return 0 if eq["passed"] else 1
+    if args.command == "student":
+        from baselines.distill import init_student
+
+        out = init_student(args.teacher, args.student_layers, args.out, seed=args.seed)
+        print(f"wrote {out}: {args.student_layers}-layer student of {args.teacher}, not distilled")
+        return 0
+    if args.command == "reproduce":
+        from baselines.reproduce import build_plan, describe, execute
+
+        work = Path(args.work or f"runs/reproduce-{args.scale}")
+        plan = build_plan(args.scale, work, shared=Path(args.shared), leaderboard=Path(args.leaderboard))
+        print(describe(plan))
+        if not args.dry_run:
+            execute(plan, stop_after=args.stop_after)
+        return 0
     from baselines.distill import distill
 
     report = distill(

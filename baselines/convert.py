@@ -35,6 +35,7 @@ from typing import Any
 import torch
 
 from baselines.errors import BaselinesError
+from benchmark.modeling import content_sha256
 
 PathLike = str | os.PathLike[str]
 TARGETS = ("longformer", "bigbird")
@@ -77,9 +78,29 @@ def _read_config(path: Path) -> dict[str, Any]:
     if not cfg_file.is_file():
         raise BaselinesError(f"{path} has no config.json: not a transformers model directory")
     try:
-        return json.loads(cfg_file.read_text(encoding="utf-8"))
+        cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise BaselinesError(f"{cfg_file}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except UnicodeDecodeError:
+        raise BaselinesError(f"{cfg_file}: not UTF-8 text (a binary file?)") from None
+    except RecursionError:
+        raise BaselinesError(f"{cfg_file}: JSON nested too deeply") from None
+    if not isinstance(cfg, dict):
+        raise BaselinesError(f"{cfg_file}: expected a JSON object")
+    return cfg
+
+
+def load_pretrained(loader: Any, path: PathLike, **kwargs: Any) -> Any:
+    """``loader(path, **kwargs)`` (a ``from_pretrained``), with damaged or truncated files as one line."""
+    from safetensors import SafetensorError
+
+    try:
+        return loader(path, **kwargs)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BaselinesError(
+            f"cannot load the model in {path} (truncated or damaged files?): {first}"
+        ) from None
 
 
 def check_out_dir(out: Path, overwrite: bool) -> None:
@@ -271,8 +292,16 @@ def convert(
         raise BaselinesError(
             f"max_length ({max_length}) must be a multiple of block_size ({block_size}) for BigBird"
         )
-    if "pad_token_id" not in raw_cfg or raw_cfg["pad_token_id"] is None:
-        raise BaselinesError(f"{src_path}/config.json has no pad_token_id")
+    if not isinstance(raw_cfg.get("pad_token_id"), int) or isinstance(raw_cfg["pad_token_id"], bool):
+        raise BaselinesError(f"{src_path}/config.json has no integer pad_token_id")
+    src_positions = raw_cfg.get("max_position_embeddings")
+    if isinstance(src_positions, int):
+        src_positions -= raw_cfg["pad_token_id"] + 1 if _OFFSET_STYLE[model_type] else 0
+        if max_length < src_positions:
+            raise BaselinesError(
+                f"--max-length {max_length} is below the {src_positions} positions of {src_path}: a conversion "
+                f"extends the position table, it never cuts it (use at least {src_positions})"
+            )
     check_out_dir(out_path, overwrite)
 
     from transformers import (
@@ -291,9 +320,11 @@ def convert(
                 f"cannot load the tokenizer of {src_path}: {str(exc).splitlines()[0]}"
             ) from None
         # The bare encoder (with its pooler, which *ForMaskedLM drops) ...
-        src_base = AutoModel.from_pretrained(src_path)
+        src_base = load_pretrained(AutoModel.from_pretrained, src_path)
         # ... and the masked-LM head, if the checkpoint has one (missing head keys = no head).
-        source_model, info = AutoModelForMaskedLM.from_pretrained(src_path, output_loading_info=True)
+        source_model, info = load_pretrained(
+            AutoModelForMaskedLM.from_pretrained, src_path, output_loading_info=True
+        )
     src_cfg = src_base.config
     head_prefix = "cls." if model_type == "bert" else "lm_head."
     has_head = not any(k.startswith(head_prefix) for k in info.get("missing_keys", []))
@@ -336,6 +367,7 @@ def convert(
         equivalence = check_equivalence(src_path, staging, check_texts or DEFAULT_CHECK_TEXTS, atol=atol)
         record = {
             "source": str(src_path.resolve()),
+            "source_revision": content_sha256(src_path),  # the revision a result records for that model
             "source_model_type": model_type,
             "target": to,
             "target_model_type": tgt_type,

@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import random
 import shutil
 import time
@@ -49,12 +50,23 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from baselines.convert import _quiet_transformers, _read_config
+from baselines.convert import _quiet_transformers, _read_config, load_pretrained
 from baselines.errors import BaselinesError
+from benchmark.modeling import content_sha256
+from benchmark.results import file_sha256
 
 PathLike = str | os.PathLike[str]
 CHECKPOINT_DIR = "checkpoints"
 REPORT_FILE = "distill_report.json"
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "vocab.json",
+    "spiece.model",
+    "spm.model",
+    "tokenizer.model",
+    "sentencepiece.bpe.model",
+)
 
 
 @dataclass
@@ -122,14 +134,22 @@ def read_corpus(paths: Sequence[PathLike]) -> list[str]:
     for p in map(Path, paths):
         if not p.is_file():
             raise BaselinesError(f"corpus file not found: {p}")
-        text = p.read_text(encoding="utf-8", errors="replace")
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise BaselinesError(
+                f"corpus file {p} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                "give text or JSONL files"
+            ) from None
+        if "\x00" in text:
+            raise BaselinesError(f"corpus file {p} holds NUL bytes: a binary file, not text")
         if p.suffix in (".jsonl", ".json"):
             for n, line in enumerate(text.splitlines(), 1):
                 if not line.strip():
                     continue
                 try:
                     obj = json.loads(line)
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, RecursionError):
                     raise BaselinesError(
                         f"{p}:{n}: not a JSON object (JSONL corpus files need one per line)"
                     ) from None
@@ -162,9 +182,10 @@ def build_chunks(
     n_special = len(prefix) + len(suffix)
     long_body = max_length - n_special
     short_body = max(max_length // 4 - n_special, 1)
-    if long_body < 1:
+    if max_length // 4 - n_special < 1:
         raise BaselinesError(
-            f"max_length {max_length} leaves no room for text after {n_special} special tokens"
+            f"--max-length {max_length} leaves no room for text in the short chunks ({max_length // 4} tokens, "
+            f"{n_special} of them special); use at least {4 * (n_special + 1)}"
         )
     chunks: list[list[int]] = []
     counts = {"long": 0, "short": 0}
@@ -234,6 +255,28 @@ def _batch(
     return {"input_ids": ids, "attention_mask": enc["attention_mask"], "labels": labels}
 
 
+def initialise_non_finite(model: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """Give finite values to parameters a checkpoint left uninitialised, in place; returns ``model``.
+
+    Loading a bare encoder (no MLM head) with ``AutoModelForMaskedLM`` should initialise the head, but transformers
+    5.23 leaves a tied head bias that the checkpoint lacks as uninitialised memory: ``lm_head.bias`` of a Longformer
+    converted from all-MiniLM-L6-v2 was NaN, and every masked-LM loss with it. Such parameters get what
+    ``_init_weights`` would give them (biases 0, LayerNorm weights 1, others N(0, initializer_range)), seeded."""
+    generator = torch.Generator().manual_seed(seed)
+    std = float(getattr(model.config, "initializer_range", 0.02))
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if torch.isfinite(param).all():
+                continue
+            if name.endswith("bias"):
+                param.zero_()
+            elif param.dim() == 1:
+                param.fill_(1.0)
+            else:
+                param.copy_(torch.randn(param.shape, generator=generator) * std)
+    return model
+
+
 def _make_student(teacher: torch.nn.Module, student_layers: int, layer_map: list[int]) -> torch.nn.Module:
     from transformers import AutoModelForMaskedLM
 
@@ -259,6 +302,39 @@ def _make_student(teacher: torch.nn.Module, student_layers: int, layer_map: list
     if any(not k.endswith(("position_ids", "token_type_ids")) for k in missing):
         raise RuntimeError(f"student weights not found in the teacher: {sorted(missing)[:3]}")
     return student
+
+
+def teacher_fingerprint(teacher: Path) -> dict[str, str]:
+    """What identifies a teacher for resuming: its resolved path and its content revision (``sha256:`` over its
+    config and weights, the revision ``benchmark run`` records for a local model)."""
+    return {"path": str(teacher.resolve()), "sha256": content_sha256(teacher)}
+
+
+def _check_resumable(checkpoint: Path, student_layers: int, teacher: dict[str, str], seed: int) -> None:
+    """Refuse to continue a checkpoint made with other layers, another teacher or another seed."""
+    hint = "pass overwrite=True (--overwrite) to start afresh, or another --out"
+    try:
+        state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise BaselinesError(f"{checkpoint}/state.json is damaged; {hint}") from None
+    if not isinstance(state, dict):
+        raise BaselinesError(f"{checkpoint}/state.json is damaged; {hint}")
+    if state.get("student_layers") != student_layers:
+        raise BaselinesError(
+            f"checkpoint {checkpoint} has {state.get('student_layers')} student layers, not {student_layers}; {hint}"
+        )
+    recorded = state.get("teacher")
+    if not isinstance(recorded, dict) or "seed" not in state:
+        raise BaselinesError(f"checkpoint {checkpoint} does not record its teacher and seed; {hint}")
+    if recorded != teacher:
+        which = recorded.get("path") if recorded.get("path") != teacher["path"] else "other weights"
+        raise BaselinesError(
+            f"checkpoint {checkpoint} was made with another teacher ({which}), not {teacher['path']}; {hint}"
+        )
+    if state["seed"] != seed:
+        raise BaselinesError(
+            f"checkpoint {checkpoint} was made with seed {state['seed']}, not {seed}; {hint}"
+        )
 
 
 def _latest_checkpoint(out: Path) -> Path | None:
@@ -338,6 +414,20 @@ def distill(
             raise BaselinesError(f"{name} must be >= 1, got {value}")
     if max_length < 8:
         raise BaselinesError(f"max_length must be >= 8, got {max_length}")
+    for name, value in (
+        ("lr", lr),
+        ("alpha_mlm", alpha_mlm),
+        ("alpha_kl", alpha_kl),
+        ("alpha_cos", alpha_cos),
+        ("temperature", temperature),
+        ("weight_decay", weight_decay),
+    ):
+        if not math.isfinite(value):
+            raise BaselinesError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+    if lr <= 0:
+        raise BaselinesError(f"--lr must be > 0, got {lr}")
+    if warmup_steps < 0:
+        raise BaselinesError(f"--warmup-steps must be >= 0, got {warmup_steps}")
     if temperature <= 0:
         raise BaselinesError(f"temperature must be > 0, got {temperature}")
     if min(alpha_mlm, alpha_kl, alpha_cos) < 0 or alpha_mlm + alpha_kl + alpha_cos == 0:
@@ -345,8 +435,17 @@ def distill(
     max_pos = cfg.get("max_position_embeddings")
     if isinstance(max_pos, int) and max_length > max_pos:
         raise BaselinesError(f"max_length {max_length} exceeds the teacher's {max_pos} position embeddings")
+    if out_path.exists() and not out_path.is_dir():
+        raise BaselinesError(f"--out {out_path} exists and is not a directory")
+    if not any((teacher_path / name).is_file() for name in TOKENIZER_FILES):
+        raise BaselinesError(
+            f"teacher {teacher_path} has no tokenizer ({', '.join(TOKENIZER_FILES)}): save it beside the model"
+        )
     docs = read_corpus(corpus)
     checkpoint = _latest_checkpoint(out_path) if resume and not overwrite else None
+    fingerprint = teacher_fingerprint(teacher_path)
+    if checkpoint is not None:
+        _check_resumable(checkpoint, student_layers, fingerprint, seed)
     if checkpoint is None and out_path.is_dir() and any(out_path.iterdir()) and not overwrite:
         raise BaselinesError(
             f"output directory {out_path} is not empty and has no checkpoint to resume; "
@@ -357,15 +456,16 @@ def distill(
     torch.manual_seed(seed)
     # Under accelerate launch / torchrun: one process per device; on a machine without CUDA they train on CPU.
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    if checkpoint is None and out_path.is_dir() and overwrite:
-        if accelerator.is_main_process:
-            shutil.rmtree(out_path)
-        accelerator.wait_for_everyone()
     with _quiet_transformers():
-        tokenizer = AutoTokenizer.from_pretrained(teacher_path)
-        teacher_model, info = AutoModelForMaskedLM.from_pretrained(teacher_path, output_loading_info=True)
+        tokenizer = load_pretrained(AutoTokenizer.from_pretrained, teacher_path)
+        teacher_model, info = load_pretrained(
+            AutoModelForMaskedLM.from_pretrained, teacher_path, output_loading_info=True
+        )
+        initialise_non_finite(teacher_model, seed)
     if tokenizer.mask_token_id is None:
         raise BaselinesError(f"the tokenizer of {teacher_path} has no mask token: cannot train a masked LM")
+    if len(tokenizer) <= len(set(tokenizer.all_special_ids)) + 1:
+        raise BaselinesError(f"the tokenizer of {teacher_path} has an empty vocabulary (only special tokens)")
     head_missing = [k for k in info.get("missing_keys", []) if "position_ids" not in k]
     kl_used = alpha_kl > 0 and not head_missing
     layer_map = layer_map_for(t_layers, student_layers)
@@ -373,10 +473,16 @@ def distill(
 
     with _quiet_transformers():
         if checkpoint is not None:
-            student = AutoModelForMaskedLM.from_pretrained(checkpoint)
+            student = initialise_non_finite(
+                load_pretrained(AutoModelForMaskedLM.from_pretrained, checkpoint), seed
+            )
         else:
             student = _make_student(teacher_model, student_layers, layer_map)
     chunks, counts = build_chunks(docs, tokenizer, max_length)
+    if checkpoint is None and out_path.is_dir() and overwrite:  # only once every input has been checked
+        if accelerator.is_main_process:
+            shutil.rmtree(out_path)
+        accelerator.wait_for_everyone()
 
     teacher_model.eval().requires_grad_(False)
     student.train()
@@ -390,13 +496,13 @@ def distill(
     if checkpoint is not None:
         state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
         start_step = int(state["step"])
-        optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
-        scheduler.load_state_dict(torch.load(checkpoint / "scheduler.pt", weights_only=True))
-        if state.get("student_layers") != student_layers:
+        try:
+            optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
+            scheduler.load_state_dict(torch.load(checkpoint / "scheduler.pt", weights_only=True))
+        except (OSError, RuntimeError, ValueError, KeyError, pickle.UnpicklingError) as exc:
             raise BaselinesError(
-                f"checkpoint {checkpoint} has {state.get('student_layers')} student layers, not {student_layers}; "
-                "pass overwrite=True to start afresh"
-            )
+                f"checkpoint {checkpoint} is damaged ({type(exc).__name__}); pass --overwrite to start afresh"
+            ) from None
     student, optimizer, scheduler = accelerator.prepare(student, optimizer, scheduler)
     teacher_model.to(accelerator.device)
 
@@ -414,6 +520,8 @@ def distill(
         seed=seed,
         save_every=save_every,
         corpus=[str(Path(p).resolve()) for p in corpus],
+        corpus_sha256=[file_sha256(Path(p)) for p in corpus],
+        teacher_revision=fingerprint["sha256"],  # the revision a result records for the teacher
         num_processes=accelerator.num_processes,  # each draws its own batch of batch_size
     )
     report = DistillReport(
@@ -488,7 +596,14 @@ def distill(
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:  # one writer; the weights are the same on every process
                 _save_checkpoint(
-                    accelerator, student, tokenizer, optimizer, scheduler, out_path, step, student_layers
+                    accelerator,
+                    student,
+                    tokenizer,
+                    optimizer,
+                    scheduler,
+                    out_path,
+                    step,
+                    {"student_layers": student_layers, "teacher": fingerprint, "seed": seed},
                 )
                 _prune_checkpoints(out_path, keep_checkpoints)
             accelerator.wait_for_everyone()
@@ -507,7 +622,7 @@ def distill(
 
 
 def _save_checkpoint(
-    accelerator, student, tokenizer, optimizer, scheduler, out: Path, step: int, layers: int
+    accelerator, student, tokenizer, optimizer, scheduler, out: Path, step: int, identity: dict[str, Any]
 ) -> None:
     path = out / CHECKPOINT_DIR / f"step-{step}"
     if path.exists():
@@ -518,9 +633,7 @@ def _save_checkpoint(
     torch.save(optimizer.state_dict(), path / "optimizer.pt")
     torch.save(scheduler.state_dict(), path / "scheduler.pt")
     # Written last: a checkpoint without state.json is incomplete and ignored on resume.
-    (path / "state.json").write_text(
-        json.dumps({"step": step, "student_layers": layers}) + "\n", encoding="utf-8"
-    )
+    (path / "state.json").write_text(json.dumps({"step": step, **identity}) + "\n", encoding="utf-8")
 
 
 def _prune_checkpoints(out: Path, keep: int) -> None:
@@ -530,3 +643,49 @@ def _prune_checkpoints(out: Path, keep: int) -> None:
     )
     for old in done[: max(len(done) - max(keep, 1), 0)]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def init_student(teacher: PathLike, student_layers: int, out: PathLike, *, seed: int = 0) -> Path:
+    """Write the student :func:`distill` starts from, without training it: the undistilled control.
+
+    Same teacher loading, seed and layer map as :func:`distill` at step 0, so a control and a distilled student
+    differ only by the distillation steps. ``out`` must be absent or empty; ``student_init.json`` records the
+    recipe (teacher, layer map, seed). Written to a staging folder, then moved into place."""
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    teacher_path, out_path = Path(teacher), Path(out)
+    cfg = _read_config(teacher_path)
+    t_layers = cfg.get("num_hidden_layers")
+    if not isinstance(t_layers, int) or not 1 <= student_layers < t_layers:
+        raise BaselinesError(
+            f"student_layers must be between 1 and {(t_layers or 2) - 1} (the teacher has {t_layers} layers), "
+            f"got {student_layers}"
+        )
+    if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):
+        raise BaselinesError(f"--out {out_path} exists and is not an empty directory")
+    torch.manual_seed(seed)
+    with _quiet_transformers():
+        tokenizer = load_pretrained(AutoTokenizer.from_pretrained, teacher_path)
+        teacher_model = initialise_non_finite(
+            load_pretrained(AutoModelForMaskedLM.from_pretrained, teacher_path), seed
+        )
+        layer_map = layer_map_for(t_layers, student_layers)
+        student = _make_student(teacher_model, student_layers, layer_map)
+    staging = out_path.with_name(out_path.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    student.eval().save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    record = {
+        "teacher": str(teacher_path.resolve()),
+        "teacher_layers": t_layers,
+        "student_layers": student_layers,
+        "layer_map": layer_map,
+        "seed": seed,
+        "teacher_revision": content_sha256(teacher_path),
+        "distilled": False,
+    }
+    (staging / "student_init.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    if out_path.exists():
+        out_path.rmdir()
+    staging.replace(out_path)
+    return out_path

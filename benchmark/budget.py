@@ -1,18 +1,8 @@
 """Fine-tuning budgets: how much each task trains, with documented defaults, a config file and CLI overrides.
 
-Defaults (epochs, learning rate, warm-up ratio, weight decay, max training examples, batch size):
-
-============  ======  =====  ======  =====  =========  =====
-task          epochs  lr     warmup  decay  max train  batch
-============  ======  =====  ======  =====  =========  =====
-glue          3       2e-5   0.1     0.01   all        32
-squad         2       3e-5   0.1     0.01   all        32
-conll2003     3       5e-5   0.1     0.01   all        32
-hotpotqa      1       3e-5   0.1     0.01   20,000     8
-triviaqa      1       3e-5   0.1     0.01   20,000     8
-gonerd        3       5e-5   0.1     0.01   all        8
-arxiv         1       3e-5   0.1     0.01   10,000     8
-============  ======  =====  ======  =====  =========  =====
+Defaults live in each task's YAML (``budget:`` in ``benchmark/tasks/<task>.yaml``; keys it leaves out take
+the defaults of the task's context, ``benchmark.tasks.registry.CONTEXT_BUDGETS``); ``benchmark tasks`` lists
+them (``--json``: every key).
 
 Short tasks follow the BERT paper's fine-tuning recipe; long-context tasks train fewer epochs on a capped number
 of examples so that one run stays affordable for every model. ``epochs: 0`` evaluates the freshly initialised head
@@ -29,6 +19,7 @@ holds budget keys at the top level (all tasks) and/or under ``tasks: {<name>: {.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -52,34 +43,39 @@ class Budget:
         return asdict(self)
 
 
-DEFAULT_BUDGETS: dict[str, Budget] = {
-    "glue": Budget(epochs=3, learning_rate=2e-5),
-    "squad": Budget(epochs=2, learning_rate=3e-5),
-    "conll2003": Budget(epochs=3, learning_rate=5e-5),
-    "hotpotqa": Budget(epochs=1, learning_rate=3e-5, max_train_examples=20_000, batch_size=8),
-    "triviaqa": Budget(epochs=1, learning_rate=3e-5, max_train_examples=20_000, batch_size=8),
-    "gonerd": Budget(epochs=3, learning_rate=5e-5, batch_size=8),
-    "arxiv": Budget(epochs=1, learning_rate=3e-5, max_train_examples=10_000, batch_size=8),
-}
 BUDGET_KEYS = {f.name for f in fields(Budget)}
 
 
 def default_budget(task: str) -> Budget:
-    """The documented default for ``task`` (GLUE sub-tasks use ``glue``'s); unknown tasks get ``Budget()``."""
-    return DEFAULT_BUDGETS.get(task, Budget())
+    """The default for ``task`` from its spec's ``budget:`` (GLUE sub-tasks inherit ``glue``'s; user tasks of
+    ``--include-path`` have their own); an unknown name is an error naming the known tasks."""
+    from .tasks.registry import get_task
+
+    return Budget(**get_task(task).budget)
+
+
+def budget_problem(key: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for budget ``key`` (None: fine). Numbers must be finite: a NaN or infinite
+    learning rate would train nothing useful and cannot be written to a JSON result."""
+    if key in ("epochs", "learning_rate", "warmup_ratio", "weight_decay"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"must be a number >= 0, got {value!r}"
+        if not math.isfinite(value) or value < 0:
+            return f"must be a finite number >= 0, got {value!r}"
+    integer = key in ("batch_size", "eval_batch_size", "max_train_examples") and value is not None
+    if integer and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        return f"must be a positive integer, got {value!r}"
+    return None
 
 
 def _check_keys(values: dict[str, Any], where: str) -> dict[str, Any]:
     unknown = sorted(set(values) - BUDGET_KEYS)
     if unknown:
         raise BenchmarkError(f"{where}: unknown budget key(s) {unknown}; known: {sorted(BUDGET_KEYS)}")
-    for key in ("epochs", "learning_rate", "warmup_ratio", "weight_decay"):
-        if key in values and (not isinstance(values[key], int | float) or values[key] < 0):
-            raise BenchmarkError(f"{where}: {key} must be a number >= 0, got {values[key]!r}")
-    for key in ("batch_size", "eval_batch_size", "max_train_examples"):
-        value = values.get(key)
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise BenchmarkError(f"{where}: {key} must be a positive integer, got {value!r}")
+    for key, value in values.items():
+        problem = budget_problem(key, value)
+        if problem:
+            raise BenchmarkError(f"{where}: {key} {problem}")
     return values
 
 
@@ -90,7 +86,14 @@ def read_config(path: str | Path | None) -> dict[str, Any]:
     file = Path(path)
     if not file.is_file():
         raise BenchmarkError(f"--config {path}: no such file")
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BenchmarkError(
+            f"--config {path}: not a text file (byte {exc.start} is not UTF-8); expected YAML or JSON"
+        ) from None
+    except OSError as exc:
+        raise BenchmarkError(f"--config {path}: cannot read: {exc.strerror or exc}") from None
     try:
         if file.suffix == ".json":
             data = json.loads(text)
@@ -106,6 +109,16 @@ def read_config(path: str | Path | None) -> dict[str, Any]:
     tasks = data.pop("tasks", {}) or {}
     if not isinstance(tasks, dict):
         raise BenchmarkError(f"--config {path}: 'tasks' must map task names to budget settings")
+    from .tasks.registry import task_names
+
+    known = task_names()
+    for name, values in tasks.items():
+        if name not in known:
+            raise BenchmarkError(
+                f"--config {path}: tasks.{name}: unknown task; known tasks: {', '.join(known)}"
+            )
+        if values is not None and not isinstance(values, dict):
+            raise BenchmarkError(f"--config {path}: tasks.{name} must map budget keys to values")
     return {
         "defaults": _check_keys(data, f"--config {path}"),
         "tasks": {
@@ -123,4 +136,8 @@ def resolve_budget(
     budget = replace(budget, **config.get("defaults", {}))
     budget = replace(budget, **config.get("tasks", {}).get(task, {}))
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
-    return replace(budget, **_check_keys(flags, "command line"))
+    for key, value in flags.items():
+        problem = budget_problem(key, value) if key in BUDGET_KEYS else "is not a budget setting"
+        if problem:
+            raise BenchmarkError(f"--{key.replace('_', '-')} {problem}")
+    return replace(budget, **flags)

@@ -23,12 +23,18 @@ def build_parser() -> argparse.ArgumentParser:
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         module.register(sub)
+    from .tasks.include import add_include_path_argument
+
+    add_include_path_argument(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        from .tasks.include import apply_include_paths
+
+        apply_include_paths(args)
         return int(args.func(args) or 0)
     except BenchmarkError as exc:
         if not isinstance(exc, MainProcessError):  # rank 0 already printed the error of its step

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from .errors import BenchmarkError
+from .recipe import read_recipe
 from .tasks.spec import TaskSpec
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
@@ -51,6 +52,7 @@ class ModelInfo:
     fixed_length: int | None = None  # Nyströmformer: every input padded to exactly this length
     attention_type: str | None = None  # BigBird: configured attention ("block_sparse" / "original_full")
     model_class: str = ""  # the Python class that ran (its own class for remote code, e.g. LSGRobertaFor...)
+    recipe: dict[str, Any] | None = None  # how a local model was made (benchmark.recipe), e.g. its teacher
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,6 +108,68 @@ def content_sha256(model_dir: Path) -> str:
     return "sha256:" + digest.hexdigest()
 
 
+# Config fields that size tensors (minimum value): a zero or negative one fails deep inside torch otherwise.
+SIZE_FIELDS = {
+    "hidden_size": 1,
+    "num_attention_heads": 1,
+    "intermediate_size": 1,
+    "vocab_size": 1,
+    "max_position_embeddings": 1,
+    "num_hidden_layers": 0,
+}
+
+
+def check_config_sizes(config: Any, model_path: str) -> None:
+    """One-line error for a config.json whose sizes cannot build a model (e.g. ``hidden_size: -5``)."""
+    for name, least in SIZE_FIELDS.items():
+        value = getattr(config, name, None)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            need = "a positive integer" if least else "an integer >= 0"
+            raise BenchmarkError(f"{model_path}: config.json has {name}: {value!r}; it must be {need}")
+
+
+def check_weights(model_path: str) -> None:
+    """A local model's ``*.safetensors`` files are whole (header readable, data covering the file): a truncated
+    download fails here, before anything runs, instead of inside ``from_pretrained``. Hub models are left to
+    the Hub's own checks."""
+    local = Path(model_path).expanduser()
+    if not local.is_dir():
+        return
+    from safetensors import SafetensorError, safe_open
+
+    for path in sorted(local.glob("*.safetensors")):
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                handle.keys()
+        except (SafetensorError, OSError) as exc:
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise BenchmarkError(
+                f"{path}: not a complete safetensors file ({first}); download or save the model again"
+            ) from None
+
+
+def check_max_length(config: Any, max_length: int | None, model_path: str) -> None:
+    """``--max-length`` above the positions the model has is refused (rather than silently clamped, which would
+    record a run at another length than asked for)."""
+    usable = usable_length(config)
+    if max_length is not None and max_length > usable:
+        raise BenchmarkError(
+            f"--max-length {max_length} is more than the {usable} tokens {model_path} takes; pass at most "
+            f"{usable}, or leave it out (each task then uses min(its length, the model's))"
+        )
+
+
+def load_errors() -> tuple[type[BaseException], ...]:
+    """What ``from_pretrained`` raises for broken or mismatched weight files (reported as one line)."""
+    import pickle
+
+    from safetensors import SafetensorError
+
+    return (OSError, ValueError, KeyError, RuntimeError, EOFError, pickle.UnpicklingError, SafetensorError)
+
+
 def _read_config(
     model_path: str, trust_remote_code: bool, revision: str | None = None
 ) -> tuple[Any, bool, str]:
@@ -159,6 +223,7 @@ def _read_config(
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         at = f" at revision {revision}" if revision else ""
         raise BenchmarkError(f"cannot load the model config of {model_path}{at}: {first}") from None
+    check_config_sizes(config, model_path)
     auto_map = getattr(config, "auto_map", None)
     if auto_map and not needs_remote:
         if not trust_remote_code:
@@ -315,6 +380,7 @@ def check_model_for_task(
     ``revision`` pins a Hub model (branch, tag or commit); ``tokenizer_revision`` pins ``tokenizer_from``, and
     without ``tokenizer_from`` the tokenizer is read at ``revision`` from the model's own repository."""
     config, needs_remote, resolved = _read_config(model_path, trust_remote_code, revision)
+    check_weights(model_path)
     model_type = config.model_type
     if not needs_remote and not _head_supported(model_type, spec.task_type):
         raise BenchmarkError(
@@ -390,7 +456,7 @@ def load_model_for_task(
     hf_logging.set_verbosity_error()  # "newly initialized head" warnings are expected here
     try:
         model = _auto_class(spec.task_type).from_pretrained(source, **kwargs)
-    except (OSError, ValueError) as exc:
+    except load_errors() as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise BenchmarkError(f"cannot load the weights of {model_path}: {first}") from None
     finally:
@@ -409,5 +475,6 @@ def load_model_for_task(
         fixed_length=fixed_length(cfg),
         attention_type=getattr(cfg, "attention_type", None) if cfg.model_type == "big_bird" else None,
         model_class=type(model).__name__,
+        recipe=read_recipe(Path(model_path)) if Path(model_path).is_dir() else None,
     )
     return model, tokenizer, info

@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import subprocess
@@ -139,10 +140,16 @@ def predictions_path(result: Path, split: str) -> Path:
 
 def predictions_bytes(predictions: Mapping[str, Any]) -> bytes:
     """Deterministic gzip (mtime=0, no file name) of ``{"id", "prediction"}`` JSON lines, in the given order."""
-    lines = "".join(
-        json.dumps({"id": key, "prediction": value}, ensure_ascii=False) + "\n"
-        for key, value in predictions.items()
-    )
+    try:
+        lines = "".join(
+            json.dumps({"id": key, "prediction": value}, ensure_ascii=False, allow_nan=False) + "\n"
+            for key, value in predictions.items()
+        )
+    except ValueError:  # JSON has no NaN / Infinity: name the first prediction that holds one
+        bad = next(k for k, v in predictions.items() if non_finite_fields(v))
+        raise BenchmarkError(
+            f"the prediction of {bad!r} is not a finite number; predictions not written"
+        ) from None
     buffer = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as gz:
         gz.write(lines.encode("utf-8"))
@@ -160,12 +167,32 @@ def write_result(path: Path, record: dict[str, Any], predictions: Mapping[str, M
     problems = validate_result(record)
     if problems:
         raise ValueError(f"refusing to write an invalid result {path}: {problems}")
-    for split, preds in predictions.items():
-        atomic_write_bytes(predictions_path(path, split), predictions_bytes(preds))
-    atomic_write_bytes(
-        path, (json.dumps(record, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
-    )
+    bad = non_finite_fields(record)
+    if bad:  # e.g. a diverged training's loss: JSON has no NaN or Infinity, so no result is written
+        raise BenchmarkError(
+            f"refusing to write {path}: {', '.join(bad[:3])}: not a finite number (JSON has no NaN or Infinity)"
+        )
+    blobs = {predictions_path(path, split): predictions_bytes(preds) for split, preds in predictions.items()}
+    text = json.dumps(record, indent=2, ensure_ascii=False, sort_keys=False, allow_nan=False) + "\n"
+    for target, blob in blobs.items():
+        atomic_write_bytes(target, blob)
+    atomic_write_bytes(path, text.encode())
     return path
+
+
+def non_finite_fields(value: Any, where: str = "") -> list[str]:
+    """Dotted paths (with values) of the NaN / infinite floats in ``value``, e.g. ``["training.loss=nan"]``."""
+    found: list[str] = []
+    stack: list[tuple[str, Any]] = [(where, value)]
+    while stack:
+        at, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            found.append(f"{at or 'value'}={item}")
+        elif isinstance(item, Mapping):
+            stack += [(f"{at}.{k}" if at else str(k), v) for k, v in reversed(list(item.items()))]
+        elif isinstance(item, list | tuple):
+            stack += [(f"{at}[{i}]", v) for i, v in reversed(list(enumerate(item)))]
+    return found
 
 
 def validate_result(record: Any) -> list[str]:

@@ -31,6 +31,7 @@ from .model_source import ResolvedModel, expand_models, resolve_baseline
 from .modeling import (
     ModelInfo,
     attention_path,
+    check_max_length,
     check_model_for_task,
     load_model_for_task,
     restore_attention_type,
@@ -73,8 +74,8 @@ def resolve_tasks(names: Sequence[str] | None) -> list[TaskSpec]:
     """Task specs for ``names`` (all tasks if None), with a one-line error for an unknown name."""
     registry = _registry()
     if not names:
-        return list(registry.all_tasks())
-    known = [t.name for t in registry.all_tasks()]
+        return list(registry.known_tasks())  # the package's tasks and those of --include-path
+    known = [t.name for t in registry.known_tasks()]
     specs = []
     for name in names:
         if name not in known:
@@ -92,6 +93,7 @@ def preflight(
     eval_only: bool = False,
     revision: str | None = None,
     data_dir: str | Path | None = None,
+    max_length: int | None = None,
 ) -> tuple[ResolvedModel, str]:
     """Cheap checks of ``model`` and the data for every task before any weights are read: a bad path, a missing
     tokenizer, a head that cannot do a task or a missing data file fails here, not after an hour of training.
@@ -111,7 +113,7 @@ def preflight(
     commit = ""
     for spec in specs:
         for sub in spec.subtasks or (spec,):
-            _, _, _, commit = check_model_for_task(
+            config, _, _, commit = check_model_for_task(
                 resolved.path,
                 sub,
                 trust_remote_code=trust_remote_code,
@@ -120,6 +122,7 @@ def preflight(
                 revision=resolved.revision,
                 tokenizer_revision=resolved.tokenizer_revision,
             )
+            check_max_length(config, max_length, model)
     return resolved, commit
 
 
@@ -138,6 +141,10 @@ def run_models(
             flag = "--" + key.replace("_", "-")
             raise BenchmarkError(f"{flag} names one model; it cannot apply to {len(expanded)} models")
     specs = resolve_tasks(tasks)
+    budget_flags = ("epochs", "learning_rate", "max_train_examples", "batch_size")
+    cfg_file = read_config(kwargs.get("config"))  # a bad --config or budget flag fails before any model runs
+    for spec in specs:
+        resolve_budget(spec.name, config=cfg_file, overrides={k: kwargs.get(k) for k in budget_flags})
     for model in expanded:
         preflight(
             model,
@@ -147,6 +154,7 @@ def run_models(
             eval_only=kwargs.get("eval_only", False),
             revision=kwargs.get("revision"),
             data_dir=kwargs.get("data_dir"),
+            max_length=kwargs.get("max_length"),
         )
     paths: list[Path] = []
     failed: dict[str, str] = {}
@@ -421,6 +429,8 @@ def run(
         raise BenchmarkError(f"--limit must be a positive number of examples, got {limit}")
     if max_length is not None and max_length < 16:
         raise BenchmarkError(f"--max-length must be at least 16 tokens, got {max_length}")
+    if not 0 <= seed < 2**32:  # numpy's seeding range (transformers.set_seed seeds numpy too)
+        raise BenchmarkError(f"--seed must be between 0 and 2**32 - 1, got {seed}")
     if data_dir is not None and not Path(data_dir).is_dir():
         raise BenchmarkError(f"--data-dir {data_dir}: no such directory")
     specs = resolve_tasks(tasks)
@@ -440,6 +450,7 @@ def run(
         eval_only=eval_only,
         revision=revision,
         data_dir=data_dir,
+        max_length=max_length,
     )
     model_path, tokenizer_from = resolved.path, resolved.tokenizer_from
     pins = {"revision": resolved.revision, "tokenizer_revision": resolved.tokenizer_revision}

@@ -155,7 +155,7 @@ def _load_model(
     ``revision`` pins a Hub model (branch, tag or commit), resolved once so config and weights share a commit."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-    from .modeling import content_sha256, refuse_remote_code
+    from .modeling import check_config_sizes, check_weights, content_sha256, load_errors, refuse_remote_code
 
     local = Path(model_path).expanduser()
     pinned: Any = None
@@ -186,11 +186,13 @@ def _load_model(
             raise BenchmarkError(
                 f"cannot load the model config of {model_path}: {_first_line(exc)}"
             ) from None
+        check_config_sizes(config, model_path)
+        check_weights(source)
         try:
             model = AutoModel.from_pretrained(
                 source, config=config, dtype=dtype, trust_remote_code=trust_remote_code, **at
             )
-        except (OSError, ValueError, KeyError) as exc:
+        except load_errors() as exc:
             raise BenchmarkError(f"cannot load the weights of {model_path}: {_first_line(exc)}") from None
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code, **at)
@@ -335,7 +337,7 @@ def write_speed_result(result: SpeedResult, output_dir: str | Path) -> Path:
     tmp = out_dir / f".speed.json.{os.getpid()}.tmp"
     try:
         with tmp.open("w", encoding="utf-8") as handle:
-            json.dump(result.to_dict(), handle, indent=2, ensure_ascii=False)
+            json.dump(result.to_dict(), handle, indent=2, ensure_ascii=False, allow_nan=False)
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -343,6 +345,9 @@ def write_speed_result(result: SpeedResult, output_dir: str | Path) -> Path:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise BenchmarkError(f"--output {output_dir}: cannot write speed.json ({exc.strerror})") from None
+    except ValueError as exc:  # a NaN or infinite measurement: not JSON, never written
+        tmp.unlink(missing_ok=True)
+        raise BenchmarkError(f"--output {output_dir}: speed.json not written: {exc}") from None
     return target
 
 

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from .errors import GonerdError
 from .records import AnnotatedArticle, Article
 
+# spaCy's own default nlp.max_length: the parser and ner need about 1 GB of memory per 100,000 characters, so
+# a longer "article" (the longest Wikipedia articles have a few hundred thousand) is refused, never annotated.
+MAX_ARTICLE_CHARS = 1_000_000
 DEFAULT_MODEL = "en_core_web_trf"  # the release model; tests and quick builds use en_core_web_sm
 SENTENCE_COMPONENTS = ("parser", "senter")
 EMBEDDING_FACTORIES = ("tok2vec", "transformer", "curated_transformer")
@@ -300,8 +303,13 @@ def annotate_articles(
     ``n_process`` > 1: the articles are split into that many bins of about equal total length (longest first),
     each piped through ``nlp`` in its own process; the entities are the same as with one process."""
     articles = list(articles)
-    longest = max((len(a.text) for a in articles), default=0)
-    nlp.max_length = max(nlp.max_length, longest + 1)
+    longest = max(articles, key=lambda a: len(a.text), default=None)
+    if longest is not None and len(longest.text) > MAX_ARTICLE_CHARS:
+        raise GonerdError(
+            f"article {longest.title!r} ({longest.id}) is {len(longest.text):,} characters, more than the "
+            f"{MAX_ARTICLE_CHARS:,} one article may have (spaCy's max_length)"
+        )
+    nlp.max_length = max(nlp.max_length, MAX_ARTICLE_CHARS + 1)
     if n_process > 1 and len(articles) > 1:
         for i, words in _balanced_pipe(nlp, [a.text for a in articles], batch_size, n_process):
             yield _from_words(articles[i], words)

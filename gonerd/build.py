@@ -8,27 +8,38 @@ silently.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .annotate import DEFAULT_MODEL, PipelineInfo, annotate_articles, default_processes, load_pipeline
-from .card import write_card
+from .card import CARD_NAME, write_card
 from .errors import GonerdError
 from .labels import CONFIGS
-from .manifest import MANIFEST_SCHEMA, check_version, sha256_file, write_manifest
+from .manifest import (
+    MANIFEST_NAME,
+    MANIFEST_SCHEMA,
+    check_version,
+    read_manifest,
+    sha256_file,
+    write_manifest,
+)
 from .quality import check_inputs as check_quality_inputs
 from .quality import measure_quality
 from .records import AnnotatedArticle, Article
 from .split import DEFAULT_RATIOS, SPLITS
 from .versions import DATASET_VERSION
-from .write import DEFAULT_MAX_ROWS_PER_SHARD, write_splits
+from .write import DATA_DIR, DEFAULT_MAX_ROWS_PER_SHARD, write_splits
 
 CACHE_DIRNAME = ".cache"
+STAGING_PREFIX = ".staging-"
 
 
 @dataclass
@@ -202,22 +213,75 @@ def build(
         raise GonerdError("--batch-size and --n-process must be at least 1")
     out = Path(out_dir) if out_dir is not None else default_out_dir()
     _refuse_other_version(out, version, force)
+    created = out.absolute()  # the topmost folder this build creates, if any
+    while not created.parent.exists():
+        created = created.parent
+    created = None if created.exists() else created
     _ensure_writable(out)
+    try:
+        return _build(
+            out,
+            source=source,
+            selection=selection,
+            model=model,
+            version=version,
+            batch_size=batch_size,
+            n_process=n_process,
+            max_rows_per_shard=max_rows_per_shard,
+            cache_dir=cache_dir,
+            client=client,
+            concurrency=concurrency,
+            progress=progress,
+            annotate=annotate,
+            started=started,
+            quality=quality,
+            gpu=gpu,
+        )
+    except BaseException:
+        if created is not None:  # a failed build leaves no empty --out behind (a resumable cache stays)
+            _remove_empty_tree(created)
+        raise
+
+
+def _remove_empty_tree(root: Path) -> None:
+    for folder, _dirs, _files in sorted(os.walk(root), key=lambda t: -len(t[0])):
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)  # only succeeds on an empty folder
+
+
+def _build(
+    out: Path,
+    *,
+    source,
+    selection,
+    model,
+    version,
+    batch_size,
+    n_process,
+    max_rows_per_shard,
+    cache_dir,
+    client,
+    concurrency,
+    progress,
+    annotate,
+    started,
+    quality,
+    gpu,
+) -> BuildReport:
     cache_root = Path(cache_dir) if cache_dir is not None else out / CACHE_DIRNAME
+    if source is not None:  # a bad source line fails before the model loads
+        from .source import read_source
+
+        source = Path(source)
+        articles = read_source(source)
     nlp, pipeline = load_pipeline(model, gpu=gpu)  # an unknown model fails here, before any fetching
-    if quality:
-        check_quality_inputs(
-            **quality
-        )  # a bad --gold-conll or --second-model fails now, not after annotating
+    if quality:  # a bad --gold-conll or --second-model fails now, not after annotating
+        check_quality_inputs(**quality)
     if n_process is None:  # the fastest setting with the same entities: one process per usable core
         n_process = default_processes()
     report = BuildReport(out_dir=out, pipeline=pipeline.to_dict())
 
     if source is not None:
-        from .source import read_source
-
-        source = Path(source)
-        articles = read_source(source)
         failed: list[dict] = []
         source_info = {
             "kind": "jsonl",
@@ -245,6 +309,44 @@ def build(
         report=report,
         annotate=annotate,
     )
+    # Everything is written into a staging folder first; the old dataset is replaced only once it is complete.
+    for stale in out.glob(STAGING_PREFIX + "*"):  # left by a build that was killed while writing
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+    try:
+        _write_dataset(
+            staging,
+            annotated,
+            max_rows_per_shard,
+            version,
+            source_info,
+            pipeline,
+            batch_size,
+            failed,
+            nlp=nlp,
+            quality=quality,
+        )
+        _swap_in(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    report.files = sorted(read_manifest(out)["files"])
+    report.total_seconds = time.perf_counter() - started
+    return report
+
+
+def _write_dataset(
+    out,
+    annotated,
+    max_rows_per_shard,
+    version,
+    source_info,
+    pipeline,
+    batch_size,
+    failed,
+    *,
+    nlp=None,
+    quality=None,
+):
     written = write_splits(annotated, out, max_rows_per_shard=max_rows_per_shard)
     files = {w.path: {"sha256": sha256_file(out / w.path), "rows": w.rows} for w in written}
     manifest = {
@@ -264,7 +366,29 @@ def build(
     write_manifest(out, manifest)
     # label quality (gonerd/quality.py): within documents always; against gold / a second model when given
     measure_quality(out, nlp=nlp, pipeline=pipeline, card=False, **(quality or {}))
-    write_card(out)
-    report.files = sorted(files)
-    report.total_seconds = time.perf_counter() - started
-    return report
+    write_card(out)  # validates the staged data first
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Move the staged config folders, then the card, then the manifest (last) over the old dataset. The old
+    config folders are renamed aside first and put back if a move fails."""
+    (out / DATA_DIR).mkdir(exist_ok=True)
+    aside = staging / "old"
+    aside.mkdir()
+    moved: list[str] = []
+    try:
+        for config in sorted(p.name for p in (staging / DATA_DIR).iterdir()):
+            target = out / DATA_DIR / config
+            if target.exists():
+                os.replace(target, aside / config)
+            moved.append(config)
+            os.replace(staging / DATA_DIR / config, target)
+        os.replace(staging / CARD_NAME, out / CARD_NAME)
+        os.replace(staging / MANIFEST_NAME, out / MANIFEST_NAME)
+    except OSError as exc:
+        for config in moved:
+            target = out / DATA_DIR / config
+            if (aside / config).exists():
+                shutil.rmtree(target, ignore_errors=True)
+                os.replace(aside / config, target)
+        raise GonerdError(f"cannot move the new dataset into {out}: {exc.strerror}") from None

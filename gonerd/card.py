@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import GonerdError
+from .errors import GonerdError, ValidationError
 from .labels import CONFIGS, ONTONOTES_TO_CONLL
 from .manifest import read_manifest
 from .quality import render_quality_section
@@ -235,7 +235,15 @@ the annotations are released under the same license.
 
 
 def write_card(dataset_dir: str | Path) -> Path:
+    """Render and write the card, only for data that passes ``gonerd validate`` (a card never counts a deleted
+    or damaged shard)."""
+    from .validate import validate
+
     path = Path(dataset_dir) / CARD_NAME
+    problems = validate(dataset_dir, check_card=False).problems
+    if problems:
+        more = f" (and {len(problems) - 1} more; see `gonerd validate`)" if len(problems) > 1 else ""
+        raise ValidationError(f"not writing {path}: {problems[0]}{more}")
     text = render_card(dataset_dir)
     tmp = path.with_name(path.name + ".tmp")
     try:

@@ -32,9 +32,10 @@ def _processes(value: str):
 
 
 def cmd_select(args) -> int:
-    from .selection import select_articles, write_selection
+    from .selection import check_selection_out, select_articles, write_selection
     from .wiki import WikiClient, user_agent_for
 
+    check_selection_out(args.out)  # before minutes of crawling, not after
     client = WikiClient(
         **({"api_url": args.api_url} if args.api_url else {}), user_agent=user_agent_for(args.contact)
     )
@@ -186,6 +187,22 @@ def cmd_publish(args) -> int:
     return 0
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: X)" only where it says something: not where the help already states its default
+    (that printed "(default: X) (default: None)"), nor for a None default, a required option or an on/off flag."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "(default" in text
+            or action.required
+            or action.default is None
+            or isinstance(action.default, bool)
+        ):
+            return text
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gonerd",
@@ -193,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"gonerd {__version__} (dataset {DATASET_VERSION})")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = HelpFormatter
 
     s = sub.add_parser(
         "select", help="choose articles from seed categories into a selection file", formatter_class=fmt

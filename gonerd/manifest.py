@@ -68,4 +68,13 @@ def read_manifest(dataset_dir: str | Path) -> dict:
         isinstance(v, dict) and isinstance(v.get("sha256"), str) for v in files.values()
     ):
         raise ManifestError(f"{path}: 'files' must map each path to an object with its sha256")
+    for rel in files:
+        parts = rel.split("/")
+        if (
+            len(parts) != 3
+            or parts[0] != "data"
+            or parts[1] in ("", ".", "..")
+            or not parts[2].endswith(".parquet")
+        ):
+            raise ManifestError(f"{path}: file {rel!r} is not a data/<config>/<shard>.parquet path")
     return manifest

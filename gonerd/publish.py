@@ -102,7 +102,8 @@ def publishable_files(dataset_dir: str | Path) -> list[str]:
     root = Path(dataset_dir)
     if not root.is_dir():
         raise GonerdError(f"{root}: no such dataset folder")
-    for required, hint in ((CARD_NAME, "run `gonerd card`"), (MANIFEST_NAME, "run `gonerd build`")):
+    # the manifest first: without one, `gonerd card` cannot help and `gonerd build` is the way
+    for required, hint in ((MANIFEST_NAME, "run `gonerd build`"), (CARD_NAME, "run `gonerd card`")):
         if not (root / required).is_file():
             raise GonerdError(f"{root}: no {required}, refusing to publish ({hint} first)")
     files = [CARD_NAME, MANIFEST_NAME] + [name for name in EXTRA_FILES if (root / name).is_file()]
@@ -184,6 +185,16 @@ def check_files_against_manifest(dataset_dir: str | Path, files: list[str], mani
         )
 
 
+def _check_valid(root: Path) -> None:
+    """Refuse what ``gonerd validate`` refuses (schema, rows, card out of date with the data), dry run included."""
+    from .validate import validate
+
+    problems = validate(root).problems
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ValidationError(f"{root}: refusing to publish, {problems[0]}{more}; run `gonerd validate`")
+
+
 def resolve_version_tag(manifest_version: str, revision_tag: str | None = None) -> str:
     """The tag for a release: ``revision_tag`` if given (it must be ``v`` + the manifest version), else ``v<version>``.
 
@@ -230,7 +241,7 @@ def _resolve_token(token: str | None) -> str:
             f"could not read the Hugging Face token ({type(exc).__name__}); {_LOGIN_HINT}"
         ) from None
     if not found:
-        raise GonerdError(f"no Hugging Face token: {_LOGIN_HINT}, or pass token=")
+        raise GonerdError(f"no Hugging Face token: {_LOGIN_HINT}")
     return found
 
 
@@ -318,6 +329,7 @@ def publish(
     manifest = read_release_manifest(root)
     tag = resolve_version_tag(manifest["version"], revision_tag)
     check_files_against_manifest(root, files, manifest)
+    _check_valid(root)
     sizes = {rel: (root / rel).stat().st_size for rel in files}
 
     from huggingface_hub import constants

@@ -47,6 +47,7 @@ __all__ = [
     "MIN_BYTES_PER_WORD",
     "SEED_CATEGORIES_PATH",
     "SeedCategories",
+    "check_selection_out",
     "count_words",
     "is_list_title",
     "load_seed_categories",
@@ -119,6 +120,12 @@ def load_seed_categories(
             raise ManifestError(f"{path}: no such file") from None
         except json.JSONDecodeError as exc:
             raise ManifestError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        except UnicodeDecodeError as exc:
+            raise ManifestError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON") from None
+        except RecursionError:
+            raise ManifestError(f"{path}: JSON nested too deeply") from None
+        except OSError as exc:
+            raise ManifestError(f"{path}: cannot read it ({exc.strerror})") from None
         where = str(path)
         if not isinstance(obj, dict) or not isinstance(obj.get("groups"), dict):
             raise ManifestError(f'{where}: expected an object with "groups": {{group: [category, ...]}}')
@@ -344,6 +351,24 @@ def _check(articles: Sequence[SelectedArticle], where: Sequence[str]) -> None:
         if art.title in first_title:
             raise ManifestError(f"{loc}: duplicate title {art.title!r} (first at {first_title[art.title]})")
         first_title[art.title] = loc
+
+
+def check_selection_out(path: str | os.PathLike) -> None:
+    """Refuse an output path the selection could not be written to, before any selecting is done."""
+    path = Path(path)
+    if path.is_dir():
+        raise GonerdError(f"--out {path} is a directory; give a file name such as {path / 'selection.jsonl'}")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = (
+            parent.parent
+        )  # write_jsonl creates missing folders: the nearest existing one must be writable
+    if not parent.is_dir():
+        raise GonerdError(f"--out {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise GonerdError(f"--out {path}: folder {parent} is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise GonerdError(f"--out {path}: the file is not writable")
 
 
 def write_selection(path: str | os.PathLike, articles: Sequence[SelectedArticle]) -> None:

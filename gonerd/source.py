@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .annotate import MAX_ARTICLE_CHARS
 from .errors import ManifestError
 from .records import Article, iter_json_objects, page_url
 
@@ -24,8 +25,23 @@ def read_source(path: str | Path) -> list[Article]:
         if not isinstance(text, str) or not text.strip():
             raise ManifestError(f"{path}:{lineno}: article {obj['title']!r} has no text")
         for key in ("page_id", "revision_id"):
-            if obj.get(key) is not None and not isinstance(obj[key], int):
-                raise ManifestError(f"{path}:{lineno}: {key} must be an integer or null")
+            value = obj.get(key)
+            # a bool is not an id, and Parquet stores ids as int64
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63
+            ):
+                raise ManifestError(
+                    f"{path}:{lineno}: {key} must be a non-negative integer or null, got {value!r}"
+                )
+        if obj.get("category") is not None and not isinstance(obj["category"], str):
+            raise ManifestError(
+                f"{path}:{lineno}: category must be a string or null, got {obj['category']!r}"
+            )
+        if len(text.strip()) > MAX_ARTICLE_CHARS:
+            raise ManifestError(
+                f"{path}:{lineno}: article {obj['title']!r} is {len(text.strip()):,} characters, more than "
+                f"the {MAX_ARTICLE_CHARS:,} one article may have (spaCy's max_length); split or shorten it"
+            )
         article = Article(
             title=obj["title"],
             page_id=obj.get("page_id"),

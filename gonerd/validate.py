@@ -84,7 +84,8 @@ def validate(dataset_dir: str | Path, *, check_card: bool = True) -> ValidationR
         report.problems.append(str(exc))
         return report
     listed = manifest["files"]
-    on_disk = {p.relative_to(root).as_posix() for p in (root / DATA_DIR).glob("*/*.parquet")}
+    # hidden files are not data (publish never uploads them)
+    on_disk = {p.relative_to(root).as_posix() for p in (root / DATA_DIR).glob("*/[!.]*.parquet")}
     for rel in sorted(on_disk - set(listed)):
         report.problems.append(f"{rel}: data file not listed in manifest.json")
     for rel, meta in sorted(listed.items()):

@@ -195,3 +195,85 @@ def test_source_paths_are_recorded_relative_to_the_data_dir_through_symlinks(tmp
     record = file_record(tmp_path / "conll2003" / "eng.testa", tmp_path)
     assert record["path"] == "conll2003/eng.testa"
     assert record["bytes"] == target.stat().st_size
+
+
+# ---------------------------------------------------------------------------------- malformed files
+
+
+def _conll_dir(tmp_path, content: bytes):
+    from benchmark.data.local import read_conll
+
+    path = tmp_path / "eng.testa"
+    path.write_bytes(content)
+    return lambda: read_conll(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00", r"eng\.testa: not a UTF-8 text file \(byte 0 is b'\\x89'\)"),
+        (b"", r"eng\.testa: no sentences in it"),
+        (b"-DOCSTART- -X- -X- O\n\n", r"eng\.testa: no sentences in it"),
+        (
+            b'{"tokens": ["a"], "ner_tags": ["O"]}\n{"tokens": ["b"], "ner_tags": ["O"]}\n',
+            r"eng\.testa: holds JSON",
+        ),
+        (
+            b"EU NNP B-NP I-ORG\nrejects VBZ B-VP PERSON\n",
+            r"eng\.testa:2: last column 'PERSON' is not an IOB tag",
+        ),
+    ],
+)
+def test_malformed_conll_files_are_named(tmp_path, content, match):
+    with pytest.raises(BenchmarkError, match=match):
+        _conll_dir(tmp_path, content)()
+
+
+def test_conll_starting_with_a_bracket_token_is_still_conll(tmp_path):
+    rows, info = _conll_dir(tmp_path, b"[ O\nEU B-ORG\n] O\n")()
+    assert rows == [{"tokens": ["[", "EU", "]"], "ner_tags": ["O", "B-ORG", "O"]}] and info["columns"] == 2
+
+
+def test_squad_answer_outside_its_context_names_file_and_question(tmp_path):
+    import json
+
+    (tmp_path / "squad").mkdir()
+    data = {"data": [{"title": "t", "paragraphs": [{"context": "short text", "qas": [
+        {"id": "ok", "question": "?", "answers": [{"text": "short", "answer_start": 0}]},
+        {"id": "q-far", "question": "?", "answers": [{"text": "x", "answer_start": 10}]},
+    ]}]}]}  # fmt: skip
+    (tmp_path / "squad" / "dev-v1.1.json").write_text(json.dumps(data))
+    with pytest.raises(
+        BenchmarkError, match=r"dev-v1\.1\.json: question q-far: answer_start 10 lies outside its"
+    ):
+        load_examples(get_task("squad"), "validation", data_dir=tmp_path)
+    (tmp_path / "squad" / "dev-v1.1.json").write_text(json.dumps([data]))  # a list where an object belongs
+    with pytest.raises(BenchmarkError, match=r"dev-v1\.1\.json: not laid out as squad_json"):
+        load_examples(get_task("squad"), "validation", data_dir=tmp_path)
+
+
+def test_preflight_reads_small_files_and_sniffs_large_ones(tmp_path):
+    from benchmark.data.loader import check_available
+
+    (tmp_path / "glue" / "RTE").mkdir(parents=True)
+    (tmp_path / "glue" / "RTE" / "dev.tsv").write_bytes(b"")
+    with pytest.raises(BenchmarkError, match=r"RTE/dev\.tsv: empty file"):
+        check_available(get_task("glue/rte"), ["validation"], tmp_path)
+    (tmp_path / "hotpotqa").mkdir()
+    big = tmp_path / "hotpotqa" / "hotpot_dev_distractor_v1.json"
+    big.write_text("_id,question\n1,why\n")
+    with pytest.raises(BenchmarkError, match=r"hotpot_dev_distractor_v1\.json: not JSON"):
+        check_available(get_task("hotpotqa"), ["validation"], tmp_path)
+    big.write_text('[{"_id": "x"')  # looks like JSON: read (and refused, naming the file) when the task runs
+    check_available(get_task("hotpotqa"), ["validation"], tmp_path)
+
+
+def test_preflight_names_the_file_of_an_unknown_tag(tmp_path):
+    from benchmark.data.loader import check_available
+
+    (tmp_path / "conll2003").mkdir()
+    (tmp_path / "conll2003" / "eng.testa").write_text("EU NNP B-NP I-ORG\nrejects VBZ B-VP I-FOOD\n")
+    with pytest.raises(
+        BenchmarkError, match=r"conll2003/eng\.testa: validation-0: label 'B-FOOD' is not one of"
+    ):
+        check_available(get_task("conll2003"), ["validation"], tmp_path)

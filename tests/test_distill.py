@@ -75,7 +75,12 @@ def test_resume_continues_the_step_count(tmp_path, text_corpus):
     assert first.start_step == 0 and first.final_step == 4 and first.kl_used is True
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-2", "step-4"]
     state = json.loads((out / "checkpoints" / "step-4" / "state.json").read_text())
-    assert state == {"step": 4, "student_layers": 2}
+    assert state == {
+        "step": 4,
+        "student_layers": 2,
+        "teacher": {"path": str(teacher.resolve()), "sha256": state["teacher"]["sha256"]},
+        "seed": 1,
+    }
 
     second = distill(teacher, 2, [text_corpus], out, max_steps=6, **kwargs)
     assert second.resumed_from.endswith("step-4")

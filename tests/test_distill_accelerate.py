@@ -74,10 +74,9 @@ def test_two_processes_distill_data_parallel(tmp_path):
         report["settings"]["num_processes"] == 2 and report["final_step"] == 4 and len(report["history"]) == 4
     )
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-2", "step-4"]
-    assert json.loads((out / "checkpoints" / "step-4" / "state.json").read_text()) == {
-        "step": 4,
-        "student_layers": 2,
-    }
+    state = json.loads((out / "checkpoints" / "step-4" / "state.json").read_text())
+    assert state["step"] == 4 and state["student_layers"] == 2 and state["seed"] == 1
+    assert state["teacher"]["path"] == str(Path(teacher).resolve())
     assert not list(out.glob("**/*.tmp*"))
     # Process 1's batches reached the weights: two processes end elsewhere than one with the same seed.
     one, two = load_file(tmp_path / "one" / "model.safetensors"), load_file(out / "model.safetensors")

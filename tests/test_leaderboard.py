@@ -307,9 +307,10 @@ def test_resubmitting_a_model_with_a_new_task_updates_its_entry(tmp_path):
 def test_main_submit_exit_codes(board, capsys):
     leaderboard, runs = board
     run = make_run(runs, "org/third", every=4)
-    assert main(["submit", str(run), "--leaderboard", str(leaderboard), "--partial"]) == 0
+    args = ["submit", str(run), "--leaderboard", str(leaderboard), "--partial"]
+    assert main([*args, "--data-dir", str(fixture_path())]) == 0
     assert "submitted" in capsys.readouterr().out
-    assert main(["submit", str(run), "--leaderboard", str(leaderboard), "--partial"]) == 1
+    assert main(args) == 1
     assert "nothing was copied" in capsys.readouterr().err
 
 
@@ -330,7 +331,7 @@ def _student_teacher(tmp_path: Path) -> Path:
     }
     (student / "speed.json").write_text(json.dumps(speed))
     for run in (teacher, student):
-        assert submit(run, leaderboard, partial=True).ok
+        assert submit(run, leaderboard, data_dir=fixture_path(), partial=True).ok
     return leaderboard
 
 

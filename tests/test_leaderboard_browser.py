@@ -11,6 +11,7 @@ import pytest
 from test_leaderboard import make_run
 
 from benchmark.leaderboard.submit import submit
+from conftest import fixture_path
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -47,6 +48,7 @@ def page(tmp_path_factory) -> Path:
         assert submit(
             make_run(root / "runs", model, tasks=("conll2003", "squad"), every=every),
             root / "board",
+            data_dir=fixture_path(),
             partial=True,
         ).ok
     return root / "board" / "index.html"

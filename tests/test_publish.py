@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -14,42 +13,45 @@ import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import constants
 
+from gonerd.annotate import PipelineInfo
+from gonerd.build import _write_dataset
 from gonerd.errors import GonerdError
 from gonerd.publish import PublishResult, format_publish_plan, publish, publishable_files
+from gonerd.records import AnnotatedArticle
 from hub_server import StubHub, hub_online
 
 REPO = "gonerd-org/gonerd"
 TOKEN = "hf_TestSecretTokenDoNotLeak1234567890"
 PARQUET = [
+    "data/conll/test-00000-of-00001.parquet",
     "data/conll/train-00000-of-00001.parquet",
     "data/default/test-00000-of-00001.parquet",
     "data/default/train-00000-of-00001.parquet",
 ]
 EXPECTED = sorted(["LICENSE", "README.md", "manifest.json", *PARQUET])
-CARD = "---\nlicense: cc-by-sa-4.0\nconfigs:\n- config_name: default\n  data_files: data/default/*.parquet\n---\n# GONERD\n"
+PIPELINE = PipelineInfo(
+    "en_core_web_sm", "en_core_web_sm", "en_core_web_sm", "3.8.0", "3.8.0", ("tok2vec", "parser", "ner"), ()
+)
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _write_manifest(root: Path, version: str = "0.1.0") -> None:
-    files = {
-        rel: {"sha256": _sha(root / rel), "rows": pq.read_metadata(root / rel).num_rows} for rel in PARQUET
-    }
-    manifest = {"name": "gonerd", "version": version, "schema": 1, "files": files}
-    (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+def _article(page_id: int, tokens: list[str], tags: list[str]) -> AnnotatedArticle:
+    return AnnotatedArticle(
+        str(page_id), f"A{page_id}", None, page_id, page_id * 10, None, tokens, [" "] * len(tokens), tags
+    )
 
 
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
-    """A tiny built dataset folder, plus the package and cache files that must never be uploaded."""
+    """A tiny dataset folder that passes `gonerd validate` (ids 1 and 5 hash to train and test), plus the
+    package and cache files that must never be uploaded."""
     root = tmp_path / "gonerd"
-    for i, rel in enumerate(PARQUET):
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        table = pa.table({"id": [f"a{i}", f"b{i}"], "tokens": [["Paris", "is"], ["in", "France"]]})
-        pq.write_table(table, root / rel)
-    (root / "README.md").write_text(CARD, encoding="utf-8")
+    root.mkdir()
+    articles = [
+        _article(1, ["Paris", "is", "in", "France"], ["B-GPE", "O", "O", "B-GPE"]),
+        _article(5, ["Ada", "Lovelace", "wrote"], ["B-PERSON", "I-PERSON", "O"]),
+    ]
+    source = {"kind": "jsonl", "file": "articles.jsonl", "sha256": "0" * 64, "articles": 2}
+    _write_dataset(root, articles, 250, "0.1.0", source, PIPELINE, 8, [])
     (root / "LICENSE").write_text("CC BY-SA 4.0\n", encoding="utf-8")
     (root / "foo.py").write_text("print('not data')\n", encoding="utf-8")
     (root / "__init__.py").write_text("", encoding="utf-8")
@@ -58,7 +60,7 @@ def dataset(tmp_path: Path) -> Path:
     (root / ".gonerd-cache" / "data").mkdir(parents=True)
     (root / ".gonerd-cache" / "data" / "stale.parquet").write_bytes(b"cache")
     (root / "data" / "default" / ".hidden.parquet").write_bytes(b"hidden")
-    _write_manifest(root)
+    assert sorted(p.relative_to(root).as_posix() for p in root.glob("data/*/[!.]*.parquet")) == PARQUET
     return root
 
 
@@ -95,7 +97,7 @@ def test_dry_run_lists_files_and_sends_nothing(dataset: Path, no_login: None) ->
     assert result.dry_run and result.commit_oid is None and result.tag == "v0.1.0"
     assert result.sizes == {rel: (dataset / rel).stat().st_size for rel in EXPECTED}
     plan = format_publish_plan(result)
-    assert plan.splitlines()[0].startswith("Would upload 6 files, ") and "v0.1.0" in plan
+    assert plan.splitlines()[0].startswith("Would upload 7 files, ") and "v0.1.0" in plan
     assert [line.split()[-1] for line in plan.splitlines()[1:-1]] == EXPECTED
     assert "foo.py" not in plan and "pyc" not in plan and "cache" not in plan
 
@@ -112,7 +114,7 @@ def test_publish_uploads_exactly_the_dataset_and_tags_it(dataset: Path, hub: Stu
     for rel, content in uploaded.items():
         assert content == (dataset / rel).read_bytes(), rel
     assert len(hub.requests_to("commit")) == 1
-    assert repo.head.summary == "Publish gonerd v0.1.0"
+    assert repo.head.summary == "Publish GONERD v0.1.0"
     assert repo.tags == {"v0.1.0": result.commit_oid} and repo.branches["main"] == result.commit_oid
     assert result == PublishResult(
         REPO,
@@ -135,7 +137,7 @@ def test_next_version_replaces_stale_shards_in_one_commit(dataset: Path, hub: St
     previous_head = seeded.branches["main"]
     result = _publish(dataset, hub)
     files = hub.repos[REPO].files
-    assert old not in files and files["README.md"] == CARD.encode()
+    assert old not in files and files["README.md"] == (dataset / "README.md").read_bytes()
     assert result.deleted == [old]
     assert hub.repos[REPO].tags["v0.0.9"] != result.commit_oid
     header = json.loads(hub.requests_to("commit")[0].body.splitlines()[0])
@@ -143,8 +145,9 @@ def test_next_version_replaces_stale_shards_in_one_commit(dataset: Path, hub: St
 
 
 def test_missing_token_says_how_to_log_in_and_sends_nothing(dataset: Path, no_login: None) -> None:
-    with StubHub() as hub, hub_online(), pytest.raises(GonerdError, match=r"hf auth login.*HF_TOKEN"):
+    with StubHub() as hub, hub_online(), pytest.raises(GonerdError, match=r"hf auth login.*HF_TOKEN") as info:
         publish(dataset, REPO, endpoint=hub.endpoint)
+    assert "token=" not in str(info.value)  # the CLI has no such option
     assert hub.requests == []
 
 

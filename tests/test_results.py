@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from benchmark.budget import DEFAULT_BUDGETS, read_config, resolve_budget
+from benchmark.budget import default_budget, read_config, resolve_budget
 from benchmark.errors import BenchmarkError
 from benchmark.results import (
     SCHEMA,
@@ -101,7 +101,7 @@ def test_model_slug():
 
 
 def test_budget_precedence_defaults_file_flags(tmp_path):
-    assert resolve_budget("glue").epochs == DEFAULT_BUDGETS["glue"].epochs == 3
+    assert resolve_budget("glue").epochs == default_budget("glue").epochs == 3
     assert resolve_budget("glue").learning_rate == 2e-5
     cfg_file = tmp_path / "budget.yaml"
     cfg_file.write_text("epochs: 2\ntasks:\n  squad: {epochs: 1, max_train_examples: 100}\n")
@@ -122,3 +122,47 @@ def test_budget_config_errors(tmp_path):
         read_config(bad)
     with pytest.raises(BenchmarkError, match="no such file"):
         read_config(tmp_path / "missing.yaml")
+
+
+def test_non_finite_numbers_are_never_written(tmp_path):
+    path = tmp_path / "m" / "squad.json"
+    diverged = _record(
+        training={"squad": {"loss": float("nan")}}, metrics={"validation": {"score": float("inf")}}
+    )
+    with pytest.raises(BenchmarkError, match=r"metrics\.validation\.score=inf.*training\.squad\.loss=nan"):
+        write_result(path, diverged, {"validation": {"q": "x"}})
+    with pytest.raises(BenchmarkError, match="prediction of 'q2' is not a finite number"):
+        write_result(path, _record(), {"validation": {"q1": 1.0, "q2": float("nan")}})
+    assert not path.parent.exists() or not list(path.parent.iterdir())  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("learning_rate: .nan\n", "learning_rate must be a finite number >= 0, got nan"),
+        ("tasks:\n  squad: {epochs: .inf}\n", r"tasks\.squad: epochs must be a finite number >= 0, got inf"),
+        ('{"warmup_ratio": Infinity}', "warmup_ratio must be a finite number"),
+        ("epochs: true\n", "epochs must be a number >= 0, got True"),
+        ("batch_size: true\n", "batch_size must be a positive integer, got True"),
+        (
+            "tasks:\n  glue/rte: {epochs: 1}\n",
+            r"tasks\.glue/rte: unknown task; known tasks: arxiv, conll2003",
+        ),
+        ("tasks:\n  squad: [1, 2]\n", r"tasks\.squad must map budget keys to values"),
+    ],
+)
+def test_budget_config_refuses_non_finite_and_unknown(tmp_path, text, match):
+    bad = tmp_path / ("b.json" if text.startswith("{") else "b.yaml")
+    bad.write_text(text)
+    with pytest.raises(BenchmarkError, match=match):
+        read_config(bad)
+
+
+def test_budget_flags_are_named_and_finite(tmp_path):
+    for flag, value in (("learning_rate", float("nan")), ("epochs", float("inf")), ("batch_size", 0)):
+        with pytest.raises(BenchmarkError, match=f"^--{flag.replace('_', '-')} must be"):
+            resolve_budget("squad", overrides={flag: value})
+    binary = tmp_path / "b.yaml"
+    binary.write_bytes(b"\xff\xfe\x00budget")
+    with pytest.raises(BenchmarkError, match=r"b\.yaml: not a text file \(byte 0 is not UTF-8\)"):
+        read_config(binary)

@@ -192,11 +192,19 @@ def test_ner_shape_errors():
     gold = gold_as_predictions(examples)
     with pytest.raises(
         BenchmarkError,
-        match=r"1 conll2003 predictions are a tag count different from the number of words \(e\.g\. test-0\)",
+        match=r"1 conll2003 predictions have a tag count different from the number of words \(e\.g\. test-0\)",
     ):
         score_predictions(spec, examples, {**gold, "test-0": gold["test-0"][:-1]})
-    with pytest.raises(BenchmarkError, match="predictions are an unknown tag"):
-        score_predictions(spec, examples, {**gold, "test-1": ["B-PERSON"] * len(gold["test-1"])})
+    with pytest.raises(BenchmarkError) as caught:
+        score_predictions(
+            spec,
+            examples,
+            {**gold, "test-1": ["B-PERSON"] * len(gold["test-1"]), "test-2": ["X"] * len(gold["test-2"])},
+        )
+    assert str(caught.value) == (
+        "2 conll2003 predictions contain a tag that is not one of the task's labels "
+        f"({', '.join(spec.label_names)}) (e.g. test-1, test-2)"
+    )
 
 
 def test_cli_reports_prediction_errors_in_one_line(tmp_path, capsys):
@@ -243,3 +251,117 @@ def test_human_readable_output(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert out.startswith("conll2003 (test, 3453 examples)\n  f1: 100.00") and "PER: f1 100.00" in out
+
+
+# ---------------------------------------------------------------------------------- as the official scripts
+
+
+QA_SAMPLES = {
+    "squad": ("squad", "dev-v1.1-sample.json"),
+    "hotpotqa": ("hotpotqa", "hotpot_dev_distractor_sample.json"),
+}
+
+
+def _official(task: str, examples, preds) -> dict:
+    """The ported official evaluation (missing ids skipped, total = every gold question)."""
+    from benchmark.metrics import hotpotqa, squad, triviaqa
+
+    if task == "hotpotqa":
+        return hotpotqa.evaluate({ex.id: ex.answers[0] for ex in examples}, preds)
+    module = triviaqa if task == "triviaqa" else squad
+    return module.evaluate({ex.id: list(ex.answers) for ex in examples}, preds)
+
+
+@pytest.mark.parametrize("task", ["squad", "hotpotqa"])
+def test_allow_missing_scores_missing_ids_as_zero_like_the_official_scripts(tmp_path, capsys, task):
+    data_file = QA_SAMPLES[task][1]
+    examples = _examples(task, data_file=data_file)
+    preds = gold_as_predictions(examples)
+    preds[examples[1].id] = "zzz"
+    dropped = [ex.id for ex in examples[::5]]
+    kept = {k: v for k, v in preds.items() if k not in dropped}
+    path = write_predictions(tmp_path / "p.jsonl", kept)
+    args = ["score", "--task", task, "--predictions", str(path), "--data-dir", str(fixture_path())]
+    args += ["--data-file", data_file]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"predictions lack {len(dropped)} of {len(examples)} {task} ids" in err
+    assert "--allow-missing scores them as 0" in err
+    result = _score_cli(
+        capsys, task, "validation", path, fixture_path(), ["--data-file", data_file, "--allow-missing"]
+    )
+    official = _official(task, examples, kept)
+    assert result["missing"] == len(dropped) and result["num_examples"] == len(examples)
+    for name, value in official.items():
+        assert result["metrics"][name] == pytest.approx(value, abs=1e-6), name
+    assert 0 < result["score"] < 100
+    assert main([*args, "--allow-missing"]) == 0
+    assert (
+        f"missing: {len(dropped)} of {len(examples)} ids had no prediction and scored 0"
+        in capsys.readouterr().out
+    )
+
+
+def test_allow_missing_ner_counts_no_entity_and_classification_refuses(tmp_path, capsys):
+    spec = get_task("conll2003")
+    examples = _examples("conll2003", "test", limit=40)
+    gold = gold_as_predictions(examples)
+    dropped = [ex.id for ex in examples[::3]]
+    partial = {k: v for k, v in gold.items() if k not in dropped}
+    all_o = {**partial, **{ex.id: ["O"] * len(ex.tokens) for ex in examples if ex.id in dropped}}
+    scored = score_predictions(spec, examples, partial, allow_missing=True)
+    assert scored["missing"] == len(dropped)
+    assert scored["metrics"] == score_predictions(spec, examples, all_o)["metrics"]
+    assert scored["score"] < 100.0
+    mrpc = _examples("glue/mrpc")
+    some = {k: v for k, v in gold_as_predictions(mrpc).items() if k != "mrpc-0"}
+    with pytest.raises(BenchmarkError, match=r"--allow-missing: mrpc is a classification task, which has no"):
+        score_predictions(get_task("glue/mrpc"), mrpc, some, allow_missing=True)
+
+
+def test_triviaqa_web_domain_file_is_refused(tmp_path, capsys):
+    path = _write(tmp_path, '{"id": "tc_33", "prediction": "Sunset Blvd"}\n')
+    web = fixture_path("triviaqa", "triviaqa-rc", "qa", "web-dev.json")
+    code = main(
+        ["score", "--task", "triviaqa", "--predictions", str(path), "--data-dir", str(fixture_path()),
+         "--data-file", "triviaqa-rc/qa/web-dev.json"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert f"{web}: a TriviaQA Web-domain file" in err and "the triviaqa task is the Wikipedia domain" in err
+
+
+def test_triviaqa_verified_eval_uses_human_answers_and_verified_questions(tmp_path, capsys):
+    """A verified-evaluation file: HumanAnswers count as ground truths and questions outside the verified set are
+    left out, exactly as the official script (its port: ground_truths_from_dataset + evaluate) scores it."""
+    from benchmark.metrics import triviaqa
+
+    source = json.loads(fixture_path("triviaqa", "triviaqa-rc", "qa", "wikipedia-dev.json").read_text())
+    verified = dict(source, VerifiedEval=True)
+    first = dict(source["Data"][0], QuestionPartOfVerifiedEval=True)
+    first["Answer"] = dict(first["Answer"], HumanAnswers=["The Sunset Boulevard musical"])
+    other = dict(source["Data"][0], QuestionId="tc_not_verified", QuestionPartOfVerifiedEval=False)
+    verified["Data"] = [first, other]
+    root = tmp_path / "data"
+    qa = root / "triviaqa" / "triviaqa-rc" / "qa" / "verified-wikipedia-dev.json"
+    qa.parent.mkdir(parents=True)
+    qa.write_text(json.dumps(verified))
+    (root / "triviaqa" / "triviaqa-rc" / "evidence").mkdir()
+    (root / "triviaqa" / "triviaqa-rc" / "evidence" / "wikipedia").symlink_to(
+        fixture_path("triviaqa", "triviaqa-rc", "evidence", "wikipedia")
+    )
+    preds = {"tc_33": "the sunset boulevard musical!"}
+    path = write_predictions(tmp_path / "p.jsonl", preds)
+    result = _score_cli(
+        capsys,
+        "triviaqa",
+        "validation",
+        path,
+        root,
+        ["--data-file", "triviaqa-rc/qa/verified-wikipedia-dev.json"],
+    )
+    official = triviaqa.evaluate(triviaqa.ground_truths_from_dataset(verified), preds)
+    assert official == {"exact_match": 100.0, "f1": 100.0}  # only the human answer matches
+    assert result["num_examples"] == 1
+    assert result["metrics"]["exact_match"] == official["exact_match"]
+    assert result["metrics"]["f1"] == official["f1"]

@@ -20,12 +20,15 @@ def run(args: argparse.Namespace) -> int:
         raise BenchmarkError(f"--leaderboard {args.leaderboard}: no such directory")
     if args.check:
         report = check_leaderboard(args.leaderboard, data_dir=args.data_dir)
-        for problem in report.problems:
-            print(f"problem: {problem}", file=sys.stderr)
+        for note in report.notes:
+            print(f"note: {note}")
         if not report.ok:
-            print(f"benchmark leaderboard --check: {len(report.problems)} problem(s)", file=sys.stderr)
+            print(
+                report.format_problems("benchmark leaderboard --check", "the leaderboard is not valid"),
+                file=sys.stderr,
+            )
             return 1
-        print("leaderboard is valid and up to date")
+        print("leaderboard is valid and up to date (every score whose gold data is at hand re-scored)")
         return 0
     changed = write_all(args.leaderboard)
     print("\n".join(f"wrote {name}" for name in changed) or "leaderboard views already up to date")
@@ -42,5 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--check", action="store_true", help="fail when a submission is invalid or a view is stale"
     )
-    parser.add_argument("--data-dir", help="with --check: recompute every score from the saved predictions")
+    parser.add_argument(
+        "--data-dir",
+        help="with --check: gold data read from local files; every split whose gold is at hand (here or in the "
+        "datasets cache) is re-scored from its predictions, the others are listed",
+    )
     parser.set_defaults(func=run)

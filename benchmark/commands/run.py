@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_tasks,
         default=None,
         metavar="A,B",
-        help="comma-separated task names (default: all 7)",
+        help="comma-separated task names (default: all 7, and those of --include-path)",
     )
     add("--limit", type=int, default=None, metavar="N", help="at most N examples per split (default: all)")
     add("--output", default="runs", metavar="DIR", help="results directory (default: %(default)s)")
@@ -89,7 +89,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="training/eval batch size (default: per task)",
     )
     add("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
-    add("--max-length", type=int, default=None, metavar="N", help="cap on input tokens (default: per task)")
+    add(
+        "--max-length",
+        type=int,
+        default=None,
+        metavar="N",
+        help="cap on input tokens, at most the model's positions (default: per task, within the model's)",
+    )
     add(
         "--eval-only", action="store_true", help="the model is already fine-tuned for the task: skip training"
     )

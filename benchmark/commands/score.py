@@ -16,6 +16,10 @@ def format_result(result: dict) -> str:
     metrics = result["metrics"]
     lines = [f"{result['task']} ({result['split']}, {result['num_examples']} examples)"]
     lines.append(f"  {result['primary_metric']}: {_fmt(result['score'])}")
+    if result.get("missing"):
+        lines.append(
+            f"  missing: {result['missing']} of {result['num_examples']} ids had no prediction and scored 0"
+        )
     for name, value in metrics.items():
         if name == "subtasks":
             for sub, sub_metrics in value.items():
@@ -37,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         data_file=args.data_file,
         limit=args.limit,
+        allow_missing=args.allow_missing,
     )
     print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else format_result(result))
     return 0
@@ -54,5 +59,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--data-file", help="file to read for this split instead of the spec's (with --data-dir)"
     )
     parser.add_argument("--limit", type=int, help="score the first N examples only (N >= 1)")
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="score ids without a prediction as 0, kept in the denominator (as the official SQuAD, HotpotQA "
+        "and TriviaQA scripts; NER: no entity predicted) and report how many; default: refuse the file",
+    )
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     parser.set_defaults(func=run)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
+from ..errors import BenchmarkError
 from ..speed import DEFAULT_LENGTHS, DTYPES, format_speed_table, parse_lengths, run_speed, write_speed_result
 from ..timing import TimingConfig
 
@@ -59,6 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Parse, measure, print; exit 0 when at least one length was measured, 1 when every length was skipped."""
     lengths = parse_lengths(args.lengths)
+    for flag, value, least in (("--warmup", args.warmup, 0), ("--iterations", args.iterations, 1)):
+        if value < least:
+            raise BenchmarkError(f"{flag} must be an integer >= {least}, got {value}")
+    if not (math.isfinite(args.min_seconds) and args.min_seconds >= 0):
+        raise BenchmarkError(f"--min-seconds must be a finite number >= 0, got {args.min_seconds}")
     config = TimingConfig(warmup=args.warmup, min_iterations=args.iterations, min_seconds=args.min_seconds)
     result = run_speed(
         args.model,

@@ -11,12 +11,18 @@ from ..leaderboard import DEFAULT_DIR
 def run(args: argparse.Namespace) -> int:
     from ..leaderboard.submit import submit
 
-    report = submit(args.results_dir, args.leaderboard, data_dir=args.data_dir, partial=args.partial)
+    report = submit(
+        args.results_dir,
+        args.leaderboard,
+        data_dir=args.data_dir,
+        partial=args.partial,
+        unverified=args.unverified,
+    )
     text = report.format()
     if text:
-        print(text, file=sys.stdout if report.ok else sys.stderr)
+        print(text)
     if not report.ok:
-        print(f"benchmark submit: {len(report.problems)} problem(s); nothing was copied", file=sys.stderr)
+        print(report.format_problems("benchmark submit", "nothing was copied"), file=sys.stderr)
         return 1
     return 0
 
@@ -31,9 +37,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--data-dir",
-        help="gold data (as for `benchmark run --data-dir`): recompute every score from predictions",
+        help="gold data the run read from local files (as for `benchmark run --data-dir`); Hub data is read "
+        "from the datasets cache at the pinned revision. Every score is recomputed from the predictions",
     )
     parser.add_argument(
         "--partial", action="store_true", help="accept a subset of the tasks (entry marked partial)"
+    )
+    parser.add_argument(
+        "--unverified",
+        action="store_true",
+        help="admit splits whose gold data is not at hand, not re-scored; the entry is marked unverified "
+        "(never the default; results already on the board are never changed this way)",
     )
     parser.set_defaults(func=run)

@@ -1,24 +1,26 @@
-"""``benchmark tasks``: the task registry as a table (or JSON)."""
+"""``benchmark tasks``: the task registry as a table (or JSON); with ``--include-path DIR``, the user tasks of DIR
+too (marked ``user``: they never count towards the benchmark or the leaderboard)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from ..tasks.registry import all_tasks
+from ..tasks.registry import is_user_task, known_tasks
 
 
 def task_rows() -> list[dict]:
-    """One summary row per task: name, type, context, max length, data (hub id@rev), primary metric, metrics."""
+    """One summary row per task: name, type, context, max length, data (hub id@rev, or local files only), primary
+    metric, metrics, default budget and whether it is a user task (``--include-path``)."""
     rows = []
-    for spec in all_tasks():
+    for spec in known_tasks():
         rows.append(
             {
                 "name": spec.name,
                 "type": spec.task_type,
                 "context": spec.context,
                 "max_length": spec.max_length,
-                "data": f"{spec.hub.path}@{spec.hub.revision}",
+                "data": f"{spec.hub.path}@{spec.hub.revision}" if spec.hub.path else "local files only",
                 "config": spec.hub.config,
                 "primary_metric": spec.primary_metric,
                 "metrics": list(spec.metrics),
@@ -26,6 +28,9 @@ def task_rows() -> list[dict]:
                 "subtasks": [s.name for s in spec.subtasks],
                 "version": spec.version,
                 "spec_hash": spec.spec_hash(),
+                "budget": dict(spec.budget),
+                "reader": spec.reader,
+                "user": is_user_task(spec.name),
             }
         )
     return rows
@@ -36,17 +41,26 @@ def _short_rev(spec_data: str) -> str:
     return f"{path}@{rev[:10]}" if len(rev) == 40 else spec_data
 
 
+def _budget(budget: dict) -> str:
+    """``3ep lr5e-05 bs32`` (+ ``max20000``): the keys that differ between tasks."""
+    if not budget:
+        return ""
+    text = f"{budget['epochs']:g}ep lr{budget['learning_rate']:g} bs{budget['batch_size']}"
+    return text + (f" max{budget['max_train_examples']}" if budget.get("max_train_examples") else "")
+
+
 def format_table(rows: list[dict]) -> str:
-    header = ["name", "type", "context", "max_len", "data", "primary", "metrics"]
+    header = ["name", "type", "context", "max_len", "data", "primary", "metrics", "budget"]
     body = [
         [
-            r["name"],
+            r["name"] + (" (user)" if r.get("user") else ""),
             r["type"],
             r["context"],
             str(r["max_length"]),
             _short_rev(r["data"]),
             r["primary_metric"],
             ",".join(r["metrics"]),
+            _budget(r["budget"]),
         ]
         for r in rows
     ]

@@ -102,13 +102,21 @@ def _squad(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
     out: list[Example] = []
     for i, row in enumerate(rows):
         answers = row.get("answers") or {"text": [], "answer_start": []}
+        ex_id = make_id(spec, role, i, row)
+        starts = tuple(int(s) for s in answers["answer_start"])
+        for start in starts:
+            if not 0 <= start < len(row["context"]):
+                raise BenchmarkError(
+                    f"{spec.name} {role} ({spec.hub.path}): question {ex_id}: answer_start {start} lies outside "
+                    f"its context ({len(row['context'])} characters)"
+                )
         out.append(
             QAExample(
-                id=make_id(spec, role, i, row),
+                id=ex_id,
                 question=row["question"],
                 context=row["context"],
                 answers=tuple(answers["text"]),
-                answer_starts=tuple(int(s) for s in answers["answer_start"]),
+                answer_starts=starts,
                 meta={"title": row.get("title")},
             )
         )
@@ -164,7 +172,8 @@ def _triviaqa(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
         truths: list[str] = []
         spans: list[tuple[int, int]] = []
         if answer.get("normalized_aliases"):
-            truths = ground_truths_from_answer({"NormalizedAliases": answer["normalized_aliases"]})
+            human = {"HumanAnswers": answer["human_answers"]} if answer.get("human_answers") else {}
+            truths = ground_truths_from_answer({"NormalizedAliases": answer["normalized_aliases"], **human})
             found: set[tuple[int, int]] = set()
             for alias in dict.fromkeys([*answer.get("aliases", []), *truths]):
                 found.update((p, p + len(alias)) for p in find_all(context, alias, ignore_case=True))

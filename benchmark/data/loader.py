@@ -8,12 +8,14 @@ repository there). A task this project builds itself (GONERD) falls back from th
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..examples import Example
+from ..examples import Example, QAExample, TokenExample
 from ..tasks.spec import TaskSpec
 from . import arxiv_cleaning, builds, hub, local
 
@@ -35,6 +37,11 @@ def _check_limit(limit: int | None) -> None:
 def _rows(
     spec: TaskSpec, role: str, data_dir: str | Path | None, data_file: str | Path | None, cache_dir: Any
 ) -> tuple[Any, dict]:
+    _check_has_source(spec, data_dir)
+    if spec.reader is not None:  # the task's own reader (a hook beside its YAML)
+        from ..tasks.hooks import read_with_reader
+
+        return read_with_reader(spec, role, data_dir, data_file=data_file)  # type: ignore[arg-type]
     if data_dir is None or spec.local.format == "hub_folder":
         folder = None if data_dir is None else Path(data_dir) / spec.name
         if data_file is not None:
@@ -104,6 +111,8 @@ def load_examples(
         if limit is not None and hasattr(rows, "select"):
             rows = rows.select(range(min(limit, len(rows))))
     examples = hub.rows_to_examples(spec, split, rows)
+    if not examples:
+        raise BenchmarkError(f"{spec.name} {split}: no examples in {_where(source)}")
     if limit is not None:
         examples = examples[:limit]
     seen: set[str] = set()
@@ -112,12 +121,38 @@ def load_examples(
             raise BenchmarkError(f"{spec.name} {split}: example id {ex.id!r} occurs more than once")
         seen.add(ex.id)
     stats["examples"] = len(examples)
+    source = {**source, "gold_sha256": gold_sha256(examples)}  # identifies the gold for re-scoring
     return LoadedSplit(examples=examples, source=source, stats=stats)
+
+
+def gold_sha256(examples: list[Example]) -> str:
+    """sha256 of what scoring reads from each example: its id and gold (label; answers; word count and tags),
+    one JSON line each, sorted (scores do not depend on the order). The same for a split read from the Hub or
+    from the official files, so a leaderboard can tell that the gold it re-scores against is the one the run
+    scored against."""
+    lines = []
+    for ex in examples:
+        if isinstance(ex, TokenExample):
+            gold: Any = [len(ex.tokens), ex.tags]
+        elif isinstance(ex, QAExample):
+            gold = list(ex.answers)
+        else:
+            gold = ex.label
+        lines.append(json.dumps([ex.id, gold], ensure_ascii=False) + "\n")
+    return hashlib.sha256("".join(sorted(lines)).encode("utf-8")).hexdigest()
+
+
+def _check_has_source(spec: TaskSpec, data_dir: str | Path | None) -> None:
+    if data_dir is None and not spec.hub.path:
+        raise BenchmarkError(
+            f"{spec.name}: the task has no Hub dataset; give --data-dir DIR with its files under DIR/{spec.name}/"
+        )
 
 
 def check_available(spec: TaskSpec, roles: list[str], data_dir: str | Path | None) -> None:
     """Cheap check, before any model is loaded, that ``--data-dir`` holds what ``roles`` of ``spec`` need (the
     official files, or a Hub-layout folder); one-line error if not. Hub data is only reachable by loading it."""
+    _check_has_source(spec, data_dir)
     if data_dir is None:
         if builds.has_local_build(spec):
             builds.check(spec)
@@ -130,4 +165,28 @@ def check_available(spec: TaskSpec, roles: list[str], data_dir: str | Path | Non
             )
         return
     for role in roles:
-        local.locate_local(spec, role, data_dir)
+        path = local.locate_local(spec, role, data_dir)
+        stat = path.stat()
+        key = (spec.name, role, str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if key in _PREFLIGHTED:  # several models in one command check the same files once
+            continue
+        rows = local.preflight_local(spec, role, data_dir)
+        if rows is not None:
+            try:
+                examples = hub.rows_to_examples(spec, role, rows)
+            except BenchmarkError as exc:  # e.g. a tag the task does not know: name the file it came from
+                raise BenchmarkError(f"{path}: {exc}") from None
+            if not examples:
+                raise BenchmarkError(f"{spec.name} {role}: no examples in {path}")
+        _PREFLIGHTED.add(key)
+
+
+_PREFLIGHTED: set[tuple] = set()
+
+
+def _where(source: dict[str, Any]) -> str:
+    """The file(s) or dataset a ``source`` record names, for messages."""
+    files = [f.get("path") for f in source.get("files") or [] if isinstance(f, dict)]
+    if files:
+        return ", ".join(str(f) for f in files[:3])
+    return str(source.get("path") or source.get("data_dir") or "the dataset")

@@ -10,10 +10,13 @@ Formats (``spec.local.format``): ``glue_tsv`` (glue_data ``<TASK>/dev.tsv``), ``
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
 import hashlib
+import io
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,6 +73,37 @@ def resolve_file(task_dir: Path, name: str, what: str) -> Path:
     return path
 
 
+def read_text(path: Path, expected: str) -> str:
+    """The whole file as UTF-8 text; one line naming the file if it is binary or another encoding."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BenchmarkError(
+            f"{path}: not a UTF-8 text file (byte {exc.start} is {exc.object[exc.start : exc.start + 1]!r}); "
+            f"expected {expected}"
+        ) from None
+    except OSError as exc:
+        raise BenchmarkError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def sniff_json(path: Path, what: str) -> None:
+    """Cheap check of a large JSON file without parsing it: not empty, UTF-8, starts like a JSON document."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError as exc:
+        raise BenchmarkError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+    except UnicodeDecodeError as exc:
+        raise BenchmarkError(f"{path}: not a UTF-8 text file (byte {exc.start}); expected {what}") from None
+    first = text.lstrip()[:1]
+    if not first:
+        raise BenchmarkError(f"{path}: empty file; expected {what}")
+    if first not in "{[":
+        raise BenchmarkError(f"{path}: not JSON (starts with {text.lstrip()[:20]!r}); expected {what}")
+
+
 # --------------------------------------------------------------------------------------------- GLUE
 
 
@@ -87,8 +121,10 @@ def read_glue_tsv(spec: TaskSpec, path: Path) -> list[Row]:
     Read with ``csv.QUOTE_NONE`` (GLUE sentences contain unbalanced quotes) and ``utf-8-sig`` (MRPC starts with
     a byte-order mark)."""
     csv.field_size_limit(sys.maxsize)
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        lines = list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+    text = read_text(path, "a GLUE TSV file")
+    lines = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE))
+    if not any(lines):
+        raise BenchmarkError(f"{path}: empty file; expected a GLUE TSV file")
     header = lines[0] if spec.local.header else None
     body = lines[1:] if spec.local.header else lines
     cols = {role: _column(header, col, path) for role, col in spec.local.columns.items()}
@@ -112,7 +148,7 @@ def read_glue_tsv(spec: TaskSpec, path: Path) -> list[Row]:
 
 def _load_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_text(path, "a JSON file"))
     except json.JSONDecodeError as exc:
         raise BenchmarkError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
 
@@ -123,6 +159,14 @@ def read_squad_json(path: Path) -> list[Row]:
     for article in _load_json(path)["data"]:
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
+                context = paragraph["context"]
+                for answer in qa["answers"]:
+                    start = int(answer["answer_start"])
+                    if not 0 <= start < len(context):
+                        raise BenchmarkError(
+                            f"{path}: question {qa['id']}: answer_start {start} lies outside its context "
+                            f"({len(context)} characters)"
+                        )
                 rows.append(
                     {
                         "id": qa["id"],
@@ -155,6 +199,23 @@ def iob1_to_iob2(tags: Sequence[str]) -> list[str]:
     return out
 
 
+_IOB_TAG = re.compile(r"O|[BI]-\S+")
+
+
+def _holds_json(text: str) -> bool:
+    """A JSON document or JSON Lines (first non-blank line an object or array) rather than CoNLL columns."""
+    stripped = text.lstrip()
+    if stripped[:1] not in ("{", "["):
+        return False
+    for candidate in (stripped, stripped.split("\n", 1)[0]):
+        try:
+            if isinstance(json.loads(candidate), dict | list):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def read_conll(path: Path) -> tuple[list[Row], dict[str, Any]]:
     """CoNLL-2003 sentences -> rows ``{tokens, ner_tags}`` (tag names, IOB2). ``-DOCSTART-`` lines are skipped.
 
@@ -163,22 +224,32 @@ def read_conll(path: Path) -> tuple[list[Row], dict[str, Any]]:
     sentences: list[list[list[str]]] = []
     current: list[list[str]] = []
     widths: set[int] = set()
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.split()
-            if not parts:
-                if current:
-                    sentences.append(current)
-                    current = []
-                continue
-            if parts[0] == "-DOCSTART-":
-                continue
-            if len(parts) < 2:
-                raise BenchmarkError(f"{path}:{lineno}: expected 'TOKEN ... TAG', got {line.strip()!r}")
-            widths.add(len(parts))
-            current.append(parts)
+    text = read_text(path, "CoNLL columns ('TOKEN ... TAG' per line)")
+    if _holds_json(text):
+        raise BenchmarkError(
+            f"{path}: holds JSON, not CoNLL columns ('TOKEN ... TAG' per line, a blank line between sentences)"
+        )
+    for lineno, line in enumerate(io.StringIO(text, newline=None), 1):
+        parts = line.split()
+        if not parts:
+            if current:
+                sentences.append(current)
+                current = []
+            continue
+        if parts[0] == "-DOCSTART-":
+            continue
+        if len(parts) < 2:
+            raise BenchmarkError(f"{path}:{lineno}: expected 'TOKEN ... TAG', got {line.strip()[:60]!r}")
+        if not _IOB_TAG.fullmatch(parts[-1]):
+            raise BenchmarkError(
+                f"{path}:{lineno}: last column {parts[-1][:40]!r} is not an IOB tag (O, B-TYPE or I-TYPE)"
+            )
+        widths.add(len(parts))
+        current.append(parts)
     if current:
         sentences.append(current)
+    if not sentences:
+        raise BenchmarkError(f"{path}: no sentences in it (an empty CoNLL file?)")
     if len(widths) > 1:
         raise BenchmarkError(f"{path}: lines have different column counts {sorted(widths)}")
     columns = widths.pop() if widths else 0
@@ -235,9 +306,17 @@ def read_triviaqa_rc(qa_path: Path, evidence_dir: Path) -> tuple[list[Row], list
     """Official ``qa/wikipedia-*.json`` + ``evidence/wikipedia/*.txt`` -> Hub ``rc.wikipedia`` rows (the
     evidence text in ``entity_pages.wiki_context``). Returns the rows and the evidence files read."""
     data = _load_json(qa_path)
+    if isinstance(data, dict) and data.get("Domain") == "Web":
+        raise BenchmarkError(
+            f"{qa_path}: a TriviaQA Web-domain file (evidence from SearchResults, scored once per question and "
+            "document); the triviaqa task is the Wikipedia domain (qa/wikipedia-*.json, qa/verified-wikipedia-dev.json)"
+        )
+    records = data["Data"]
+    if data.get("VerifiedEval"):  # as the official read_triviaqa_data: the verified questions only
+        records = [rec for rec in records if rec.get("QuestionPartOfVerifiedEval")]
     rows: list[Row] = []
     used: list[Path] = []
-    for rec in data["Data"]:
+    for rec in records:
         pages = rec.get("EntityPages", [])
         texts = []
         for page in pages:
@@ -246,7 +325,7 @@ def read_triviaqa_rc(qa_path: Path, evidence_dir: Path) -> tuple[list[Row], list
                 raise BenchmarkError(
                     f"{qa_path}: evidence file {doc} of question {rec['QuestionId']} not found"
                 )
-            texts.append(doc.read_text(encoding="utf-8"))
+            texts.append(read_text(doc, "an evidence text"))
             used.append(doc)
         answer = rec.get("Answer")
         rows.append(
@@ -260,7 +339,12 @@ def read_triviaqa_rc(qa_path: Path, evidence_dir: Path) -> tuple[list[Row], list
                     "title": [p.get("Title", "") for p in pages],
                     "wiki_context": texts,
                 },
-                "answer": None if answer is None else {k: answer.get(v) for k, v in _ANSWER_KEYS.items()},
+                "answer": None
+                if answer is None
+                else {
+                    **{k: answer.get(v) for k, v in _ANSWER_KEYS.items()},
+                    **({"human_answers": answer["HumanAnswers"]} if "HumanAnswers" in answer else {}),
+                },
             }
         )
     return rows, used
@@ -298,20 +382,25 @@ def read_local(
     fmt = spec.local.format
     extra: dict[str, Any] = {}
     read_paths = [path]
-    if fmt == "glue_tsv":
-        rows = read_glue_tsv(spec, path)
-    elif fmt == "squad_json":
-        rows = read_squad_json(path)
-    elif fmt == "conll":
-        rows, extra = read_conll(path)
-    elif fmt == "hotpotqa_json":
-        rows = read_hotpotqa_json(path)
-    elif fmt == "triviaqa_rc":
-        evidence = resolve_file(task_dir, files.get("evidence", "triviaqa-rc/evidence/wikipedia"), what)
-        rows, docs = read_triviaqa_rc(path, evidence)
-        read_paths += list(dict.fromkeys(docs))
-    else:
-        raise BenchmarkError(f"{spec.name}: unknown local format {fmt!r}")
+    try:
+        if fmt == "glue_tsv":
+            rows = read_glue_tsv(spec, path)
+        elif fmt == "squad_json":
+            rows = read_squad_json(path)
+        elif fmt == "conll":
+            rows, extra = read_conll(path)
+        elif fmt == "hotpotqa_json":
+            rows = read_hotpotqa_json(path)
+        elif fmt == "triviaqa_rc":
+            evidence = resolve_file(task_dir, files.get("evidence", "triviaqa-rc/evidence/wikipedia"), what)
+            rows, docs = read_triviaqa_rc(path, evidence)
+            read_paths += list(dict.fromkeys(docs))
+        else:
+            raise BenchmarkError(f"{spec.name}: unknown local format {fmt!r}")
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        # JSON of another shape (a list where an object belongs, a missing key, a text where a number does)
+        problem = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0][:120]
+        raise BenchmarkError(f"{path}: not laid out as {fmt} ({problem})") from None
     source = {
         "kind": "local",
         "format": fmt,
@@ -320,6 +409,23 @@ def read_local(
         **extra,
     }
     return rows, source
+
+
+# Formats whose files are small enough to read whole before any model loads (HotpotQA's and TriviaQA's are
+# hundreds of MB: they are only sniffed then, and read when their task runs).
+PREFLIGHT_READ = ("glue_tsv", "conll", "squad_json")
+
+
+def preflight_local(spec: TaskSpec, role: str, data_dir: str | Path) -> list[Row] | None:
+    """Before any model loads: the rows of a small official file (so a binary, empty or malformed file fails
+    in seconds), or None after a cheap look at a large JSON file."""
+    if spec.reader is not None:  # a user task's own reader and format: the file must exist; read when it runs
+        locate_local(spec, role, data_dir)
+        return None
+    if spec.local.format in PREFLIGHT_READ:
+        return read_local(spec, role, data_dir)[0]
+    sniff_json(locate_local(spec, role, data_dir), f"{spec.name}'s official JSON file")
+    return None
 
 
 def _task_folder(spec: TaskSpec) -> str:

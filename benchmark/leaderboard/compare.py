@@ -10,7 +10,7 @@ from statistics import mean
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..results import load_result
+from ..results import SCHEMA, validate_result
 
 SPLIT_PREFERENCE = ("test", "validation")
 
@@ -93,10 +93,21 @@ def load_records(directory: str | Path) -> dict[str, dict[str, Any]]:
     from ..tasks.registry import task_names
 
     known = set(task_names())
-    records = {p.stem: load_result(p) for p in sorted(directory.glob("*.json")) if p.stem in known}
+    records = {p.stem: _load_result(p) for p in sorted(directory.glob("*.json")) if p.stem in known}
     if not records:
         raise BenchmarkError(f"{directory}: no result files (<task>.json)")
     return records
+
+
+def _load_result(path: Path) -> dict[str, Any]:
+    """A result file read within the limits of :mod:`benchmark.limits` (size, nesting); one-line errors."""
+    from ..limits import load_json_file
+
+    record = load_json_file(path)
+    problems = validate_result(record)
+    if problems:
+        raise BenchmarkError(f"{path}: not a valid {SCHEMA} result: {'; '.join(problems[:3])}")
+    return record
 
 
 def compare(student_dir: str | Path, teacher_dir: str | Path) -> list[dict[str, Any]]:

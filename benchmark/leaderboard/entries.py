@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
@@ -25,11 +24,17 @@ class Entry:
     baseline: dict[str, Any] | None = None
     teacher_share: float | None = None
     teacher_slug: str | None = None
+    unverified: list[str] = field(default_factory=list)  # "<task>.<split>" not verified by re-scoring
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return str(self.model.get("model_id", self.slug))
+
+    @property
+    def label(self) -> str:
+        """The name as plots label it: marked when some of its scores were not verified by re-scoring."""
+        return f"{self.name} (unverified)" if self.unverified else self.name
 
     def score(self, task: str) -> float | None:
         return task_score(self.records[task]) if task in self.records else None
@@ -74,10 +79,37 @@ def baseline_for(model_id: str) -> dict[str, Any] | None:
 
 
 def _json(path: Path) -> Any:
+    from ..errors import BenchmarkError
+    from ..limits import load_json_file
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return load_json_file(path)
+    except BenchmarkError:
         return None
+
+
+def board_unverified(folder: Path, records: dict[str, dict[str, Any]] | None = None) -> list[str]:
+    """``<task>.<split>`` of an entry not verified by re-scoring: those its ``submission.json`` lists as admitted
+    with ``--unverified`` or, for an entry submitted before that list existed, those whose result records
+    nothing identifying the gold data by sha256."""
+    from ..tasks.registry import all_tasks
+    from .rescore import verifiable
+
+    saved = _json(folder / MANIFEST)
+    if isinstance(saved, dict) and isinstance(saved.get("unverified"), list):
+        return sorted(str(x) for x in saved["unverified"])
+    specs = {spec.name: spec for spec in all_tasks()}
+    if records is None:
+        records = {t: r for t in specs if isinstance(r := _json(folder / f"{t}.json"), dict)}
+    out = []
+    for task, record in sorted(records.items()):
+        for split in record.get("splits", []) if task in specs else []:
+            try:
+                if not verifiable(specs[task], record, split):
+                    out.append(f"{task}.{split}")
+            except (AttributeError, TypeError):
+                out.append(f"{task}.{split}")
+    return sorted(out)
 
 
 def load_entries(leaderboard: str | Path) -> list[Entry]:
@@ -106,6 +138,7 @@ def load_entries(leaderboard: str | Path) -> list[Entry]:
                 speed=speed if isinstance(speed, dict) else None,
                 partial=bool(manifest.get("partial")) or len(records) < len(known),
                 baseline=baseline_for(str(model.get("model_id", ""))),
+                unverified=board_unverified(folder, records),
             )
         )
     _fill_teacher_shares(entries)
@@ -113,12 +146,20 @@ def load_entries(leaderboard: str | Path) -> list[Entry]:
 
 
 def _fill_teacher_shares(entries: list[Entry]) -> None:
-    by_name = {}
+    """A student's teacher: the registry's for a bundled baseline, else the entry whose model revision is the one
+    the student's recipe (``baselines distill`` / ``baselines student``) started from."""
+    by_name: dict[str, Entry] = {}
+    by_revision: dict[str, Entry] = {}
     for entry in entries:
         if entry.baseline and entry.baseline["name"] not in by_name:
             by_name[entry.baseline["name"]] = entry
+        if entry.model.get("revision"):
+            by_revision.setdefault(str(entry.model["revision"]), entry)
     for entry in entries:
+        recipe = entry.model.get("recipe") or {}
         teacher = by_name.get((entry.baseline or {}).get("teacher"))
+        if teacher is None and recipe.get("teacher_revision"):
+            teacher = by_revision.get(str(recipe["teacher_revision"]))
         if teacher is None:
             continue
         rows = compare_records(entry.records, teacher.records)

@@ -53,7 +53,7 @@ def pareto_front(points: list[tuple[float, float, str]]) -> list[tuple[float, fl
 
 def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
     points = [
-        (e.latency_ms(), e.average(tasks), e.name)
+        (e.latency_ms(), e.average(tasks), e.label)
         for e in entries
         if e.latency_ms() and e.average(tasks) is not None
     ]
@@ -91,7 +91,7 @@ def speed_points(entry: Entry) -> list[tuple[int, float]]:
 
 
 def time_vs_length(entries: list[Entry]) -> dict[str, bytes]:
-    curves = [(e.name, str((e.speed or {}).get("device", "")), speed_points(e)) for e in entries]
+    curves = [(e.label, str((e.speed or {}).get("device", "")), speed_points(e)) for e in entries]
     curves = [c for c in curves if c[2]]
 
     def draw(ax: Any) -> None:
@@ -124,7 +124,7 @@ def student_vs_teacher(entries: list[Entry]) -> dict[str, bytes]:
             shares = {r["task"]: r["share"] for r in compare_records(student.records, teacher.records)[:-1]}
             xs = [j + i * width for j, t in enumerate(tasks) if shares.get(t) is not None]
             ys = [shares[t] for t in tasks if shares.get(t) is not None]
-            ax.bar(xs, ys, width=width, label=f"{student.name} / {teacher.name}")
+            ax.bar(xs, ys, width=width, label=f"{student.label} / {teacher.label}")
         for j, task in enumerate(tasks):
             if task in TASK_REFERENCE:
                 ref = headline(TASK_REFERENCE[task])

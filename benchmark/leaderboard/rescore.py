@@ -1,8 +1,19 @@
-"""Recompute a result's metrics from its saved predictions against gold data, so a hand-edited score is caught.
+"""Recompute a result's metrics from its saved predictions against gold data identified by sha256.
 
-The gold split is loaded the way the run loaded it: the same ``--limit`` (from the recorded config) and, for
-local files, the same file the run read (recorded in ``dataset.sources``), whose sha256 must match. When the
-gold data is not available or differs, the split is not re-scored and a warning says why.
+Where the gold comes from is where the run read it (``dataset.sources`` of the result, per split and, for GLUE,
+per sub-task ``"<sub>/<split>"``):
+
+* ``kind: local`` (the official files under ``--data-dir``) and ``kind: hub_folder`` (a copy of the Hub
+  repository under ``--data-dir``): read again from ``--data-dir``, the same files as recorded; the recorded paths
+  must be relative and inside the data folder.
+* ``kind: hub``: from ``--data-dir`` when it holds the task, else from the Hub at the spec's pinned revision
+  through the ``datasets`` cache (offline once cached).
+
+The gold is identified by the sha256 the run recorded: ``gold_sha256`` (ids and gold labels/answers/tags, see
+:func:`benchmark.data.loader.gold_sha256`; every source records it) and, for files, each file's ``sha256``.
+A difference is an error naming the file and both hashes. Gold that cannot be found, or a source recording no
+sha256, raises :class:`GoldUnavailable`: the split cannot be verified (``benchmark submit`` refuses it unless
+``--unverified``; ``benchmark leaderboard --check`` lists it).
 """
 
 from __future__ import annotations
@@ -13,72 +24,159 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
-from .validate import TOLERANCE
+
+TOLERANCE = 1e-6  # recorded and recomputed metrics may differ by this much (float formatting)
 
 
-def _local_file(source: Any) -> tuple[str | None, str | None]:
-    """(file the run read, its sha256) from a recorded local source; (None, None) for a Hub source."""
-    if isinstance(source, dict) and source.get("kind") == "local" and source.get("files"):
-        first = source["files"][0]
-        return str(first.get("path")), first.get("sha256")
-    return None, None
+class GoldUnavailable(BenchmarkError):
+    """The gold data of a split is not at hand (or the run recorded nothing that identifies it)."""
 
 
-def _folder_shas(source: Any) -> list[tuple[str, str]] | None:
-    """(path, sha256) of the files a run read from a local Hub-layout folder; None when not recorded."""
-    if isinstance(source, dict) and source.get("kind") == "hub_folder" and source.get("files"):
-        return sorted((str(f.get("path")), str(f.get("sha256"))) for f in source["files"])
-    return None
+def _files(source: Any) -> list[tuple[str, str]]:
+    """(path, sha256) of every file a recorded source lists."""
+    if not isinstance(source, dict) or not isinstance(source.get("files"), list):
+        return []
+    return [(str(f.get("path")), str(f.get("sha256"))) for f in source["files"] if isinstance(f, dict)]
 
 
-def load_gold(spec: Any, record: dict[str, Any], split: str, data_dir: str | Path) -> list[Any]:
-    """Gold examples of ``split`` as the run loaded them; BenchmarkError when unavailable or different."""
-    from ..data.loader import load_examples
+def _outside(path: str) -> bool:
+    parts = Path(path).parts
+    return Path(path).is_absolute() or path.startswith(("/", "\\", "~")) or ".." in parts or ":" in path
 
-    limit = record.get("config", {}).get("limit")
-    sources = record.get("dataset", {}).get("sources") or {}
-    examples: list[Any] = []
+
+def recorded_path_problems(record: dict[str, Any]) -> list[str]:
+    """Recorded data files that are not inside the data folder (absolute, ``..``): a tampered result."""
+    sources = record.get("dataset", {}).get("sources")
+    problems = []
+    for key, source in sorted(sources.items()) if isinstance(sources, dict) else []:
+        for path, _ in _files(source):
+            if _outside(path):
+                problems.append(f"{key} data file {path!r} is outside the data folder (absolute or '..')")
+    return problems
+
+
+def identifies_gold(source: Any) -> bool:
+    """Whether a recorded source names its gold by sha256 (``gold_sha256``, or files with their sha256)."""
+    return isinstance(source, dict) and (
+        isinstance(source.get("gold_sha256"), str) or any(sha for _, sha in _files(source))
+    )
+
+
+def split_sources(spec: Any, record: dict[str, Any], split: str) -> list[tuple[Any, str, Any]]:
+    """(sub-task spec, source key, recorded source) of every part of ``split``."""
+    sources = record.get("dataset", {}).get("sources")
+    sources = sources if isinstance(sources, dict) else {}
+    out = []
     for sub in spec.subtasks or (spec,):
         key = f"{sub.name}/{split}" if spec.subtasks else split
-        data_file, sha = _local_file(sources.get(key))
-        if data_file is not None and (Path(data_file).is_absolute() or ".." in Path(data_file).parts):
-            raise BenchmarkError(f"recorded data file {data_file!r} is not inside the data folder")
-        loaded = load_examples(sub, split, data_dir=data_dir, limit=limit, data_file=data_file)
-        _, got = _local_file(loaded.source)
-        if sha is not None and got != sha:
+        out.append((sub, key, sources.get(key)))
+    return out
+
+
+def verifiable(spec: Any, record: dict[str, Any], split: str) -> bool:
+    """Whether every part of ``split`` recorded what identifies its gold (no data needed to tell)."""
+    return all(identifies_gold(source) for _, _, source in split_sources(spec, record, split))
+
+
+def _load(sub: Any, split: str, source: dict[str, Any], limit: Any, data_dir: str | Path | None) -> Any:
+    """The split as the run loaded it, from where it read it; GoldUnavailable when it cannot be found."""
+    from ..data.loader import load_examples
+
+    kind = source.get("kind")
+    tried: list[str] = []
+    if data_dir is not None:
+        data_file = _files(source)[0][0] if kind == "local" and _files(source) else None
+        try:
+            return load_examples(sub, split, data_dir=data_dir, limit=limit, data_file=data_file)
+        except BenchmarkError as exc:
+            tried.append(str(exc))
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # unreadable files under --data-dir
+            tried.append(f"{sub.name}: cannot read its gold data under {data_dir} ({exc.__class__.__name__})")
+    if kind == "hub":
+        try:
+            return load_examples(sub, split, limit=limit)
+        except BenchmarkError as exc:
+            tried.append(str(exc))
+        except Exception as exc:  # the datasets library's own errors (offline, not cached, ...)
+            tried.append(f"{sub.name}: cannot load {sub.hub.path} from the Hub ({exc.__class__.__name__})")
+    elif data_dir is None:
+        tried.append("the run read local files and no --data-dir was given")
+    raise GoldUnavailable("; ".join(tried) or "gold data not found")
+
+
+def load_gold(spec: Any, record: dict[str, Any], split: str, data_dir: str | Path | None) -> list[Any]:
+    """Gold examples of ``split`` as the run loaded them. GoldUnavailable when they cannot be found or the run
+    recorded no sha256 for them; BenchmarkError when they differ from what the run read (names both hashes)."""
+    limit = record.get("config", {}).get("limit")
+    examples: list[Any] = []
+    for sub, key, source in split_sources(spec, record, split):
+        part = f"{key}: " if spec.subtasks else ""
+        if not isinstance(source, dict):
+            raise GoldUnavailable(f"{part}the result records no data source")
+        if not identifies_gold(source):
+            raise GoldUnavailable(f"{part}the run recorded no sha256 of its gold data")
+        bad = [p for p, _ in _files(source) if _outside(p)]
+        if bad:
+            raise BenchmarkError(f"{key} data file {bad[0]!r} is outside the data folder (absolute or '..')")
+        loaded = _load(sub, split, source, limit, data_dir)
+        _same_files(key, source, loaded.source, data_dir)
+        recorded, got = source.get("gold_sha256"), loaded.source.get("gold_sha256")
+        if recorded is not None and recorded != got:
             raise BenchmarkError(
-                f"{sub.name} {split} gold file in --data-dir differs from the one the run read"
-            )
-        recorded_folder, got_folder = _folder_shas(sources.get(key)), _folder_shas(loaded.source)
-        if recorded_folder is not None and recorded_folder != got_folder:
-            raise BenchmarkError(
-                f"{sub.name} {split} data files in --data-dir differ from the ones the run read"
+                f"{key} gold data ({_where(loaded.source, sub)}) has sha256 {got}; the run recorded {recorded}"
             )
         examples += loaded.examples
     return examples
 
 
-def rescore(
-    spec: Any, record: dict[str, Any], split: str, predictions: dict[str, Any], data_dir: str | Path
-) -> tuple[str | None, str | None]:
-    """(problem, warning) for one split: a problem when a recorded metric differs from the recomputed one."""
+def _where(source: dict[str, Any], sub: Any) -> str:
+    if source.get("kind") == "hub":
+        return f"{source.get('path')}@{source.get('revision')}"
+    return str(source.get("path") or source.get("data_dir") or sub.name)
+
+
+def _same_files(key: str, recorded: dict[str, Any], loaded: dict[str, Any], data_dir: Any) -> None:
+    """Every file the run recorded was read again with the same sha256 (and a folder copy has no other files)."""
+    if recorded.get("kind") not in ("local", "hub_folder") or not _files(recorded):
+        return
+    got = dict(_files(loaded))
+    for path, sha in _files(recorded):
+        if got.get(path) != sha:
+            shown = f"{path} in --data-dir {data_dir}" if data_dir is not None else path
+            raise BenchmarkError(
+                f"{key} gold file {shown} has sha256 {got.get(path) or '(not read)'}; the run recorded {sha} "
+                "(the data files differ from the ones the run read)"
+            )
+    if recorded.get("kind") == "hub_folder" and sorted(got) != sorted(p for p, _ in _files(recorded)):
+        raise BenchmarkError(f"{key}: data files in --data-dir differ from the ones the run read")
+
+
+def verify(
+    spec: Any, record: dict[str, Any], split: str, predictions: dict[str, Any], data_dir: str | Path | None
+) -> None:
+    """Re-score one split. Returns when every recorded metric matches; GoldUnavailable when the gold is not at
+    hand; BenchmarkError (one line) for different gold, predictions that do not fit it, or different metrics."""
     from ..scoring import score_predictions
 
+    gold = load_gold(spec, record, split, data_dir)
+    expected = record["n_examples"].get(split)
+    if expected != len(gold):
+        raise BenchmarkError(
+            f"n_examples.{split} is {expected!r}, but the gold split has {len(gold)} examples"
+        )
     try:
-        gold = load_gold(spec, record, split, data_dir)
         fresh = json.loads(
             json.dumps(score_predictions(spec, gold, predictions))
         )  # as a result file holds it
     except BenchmarkError as exc:
-        return None, f"{split} not re-scored ({exc})"
+        raise BenchmarkError(f"{split} predictions do not fit the gold data: {exc}") from None
     recorded = record["metrics"][split]
     diffs = _differences(recorded.get("metrics"), fresh["metrics"], ())
     if not _close(recorded.get("score"), fresh["score"]):
         diffs.insert(0, f"score recorded {recorded.get('score')!r}, recomputed {fresh['score']!r}")
     if diffs:
         shown = "; ".join(diffs[:3]) + (f"; and {len(diffs) - 3} more" if len(diffs) > 3 else "")
-        return f"{split} metrics do not match the saved predictions: {shown}", None
-    return None, None
+        raise BenchmarkError(f"{split} metrics do not match the saved predictions: {shown}")
 
 
 def _close(a: Any, b: Any) -> bool:

@@ -1,9 +1,14 @@
 """``benchmark submit`` / ``benchmark leaderboard --check`` as library functions.
 
-:func:`submit` checks a result directory (:mod:`.validate`), refuses duplicates of runs already on the
-leaderboard (resubmitting a model's folder with something new updates its entry, keeping every task), then copies the checked files into ``results/<slug>/`` through a temporary folder and a rename,
-writes ``submission.json`` (partial flag, sha256 of every copied file) and regenerates the views. When anything
-is wrong, nothing in the leaderboard directory changes.
+:func:`submit` checks a result directory (:mod:`.validate`: every split re-scored from its predictions against
+gold data identified by sha256), refuses duplicates of runs already on the leaderboard (resubmitting a model's
+folder with something new updates its entry, keeping every task), then copies the checked files into
+``results/<slug>/`` through a temporary folder and a rename, writes ``submission.json`` (partial flag, the
+splits admitted unverified, sha256 of every copied file) and regenerates the views. When anything is wrong,
+nothing in the leaderboard directory changes.
+
+A split whose gold data is not at hand is refused, unless ``unverified=True`` (``--unverified``): the entry is
+then marked unverified. An update never changes a result already on the board without re-scoring it.
 """
 
 from __future__ import annotations
@@ -16,9 +21,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..results import OWNER_FILE, file_sha256
+from ..errors import BenchmarkError
+from ..results import OWNER_FILE, file_sha256, predictions_path
 from . import RESULTS
+from .entries import board_unverified
 from .validate import MANIFEST, MANIFEST_SCHEMA, Checked, check_results_dir, safe_slug
+
+
+def _json(path: Path) -> Any:
+    """A JSON file read within the limits; None when missing, unreadable or too deep."""
+    from ..limits import load_json_file
+
+    try:
+        return load_json_file(path)
+    except BenchmarkError:
+        return None
 
 
 @dataclass
@@ -27,6 +44,7 @@ class Report:
 
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     slug: str | None = None
     copied: list[str] = field(default_factory=list)
     regenerated: list[str] = field(default_factory=list)
@@ -36,10 +54,22 @@ class Report:
         return not self.problems
 
     def format(self) -> str:
-        lines = [f"problem: {p}" for p in self.problems] + [f"warning: {w}" for w in self.warnings]
+        """What went well (warnings, notes, what was copied); problems are :meth:`format_problems`."""
+        lines = [f"warning: {w}" for w in self.warnings] + [f"note: {n}" for n in self.notes]
         if self.ok and self.slug:
             lines.append(f"submitted {len(self.copied)} files to {RESULTS}/{self.slug}/")
         return "\n".join(lines)
+
+    def format_problems(self, command: str, outcome: str) -> str:
+        """One line for one problem; otherwise one line each and a count."""
+        if len(self.problems) == 1:
+            return f"{command}: {self.problems[0]} ({outcome})"
+        return "\n".join(
+            [
+                *(f"problem: {p}" for p in self.problems),
+                f"{command}: {len(self.problems)} problems ({outcome})",
+            ]
+        )
 
 
 def _run_key(record: dict[str, Any]) -> tuple[str, ...]:
@@ -58,27 +88,25 @@ def existing_runs(leaderboard: Path) -> dict[tuple[str, ...], str]:
     runs = {}
     for path in sorted((leaderboard / RESULTS).glob("*/*.json")):
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            runs[_run_key(record)] = f"{path.parent.name}/{path.name}"
-        except (OSError, ValueError, KeyError, TypeError):
+            runs[_run_key(_json(path))] = f"{path.parent.name}/{path.name}"  # type: ignore[arg-type]
+        except (KeyError, TypeError):
             continue
     return runs
 
 
 def _owner(folder: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    data = _json(folder / OWNER_FILE)
     return data if isinstance(data, dict) else None
 
 
-def manifest(checked: Checked, directory: Path, partial: bool) -> bytes:
-    """``submission.json``: deterministic (sorted keys, no timestamps)."""
+def manifest(checked: Checked, directory: Path, partial: bool, unverified: list[str] | None = None) -> bytes:
+    """``submission.json``: deterministic (sorted keys, no timestamps). ``unverified``: the ``<task>.<split>``
+    admitted without re-scoring (``--unverified``)."""
     data = {
         "schema": MANIFEST_SCHEMA,
         "model": checked.model,
         "partial": partial,
+        "unverified": sorted(unverified or []),
         "files": {name: file_sha256(directory / name) for name in sorted(checked.files)},
     }
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
@@ -90,6 +118,7 @@ def submit(
     *,
     data_dir: str | Path | None = None,
     partial: bool = False,
+    unverified: bool = False,
 ) -> Report:
     """Check ``results_dir`` and, when it is valid, add it to ``leaderboard`` (see the module docstring)."""
     board = Path(leaderboard)
@@ -104,14 +133,70 @@ def submit(
             checked.model.get("revision"),
         ):
             report.problems.append(f"{RESULTS}/{checked.slug}/ already holds another model's results")
+    marked = _unverified(checked, target, unverified, report)
     if not report.ok or target is None:
         return report
-    _install(checked, Path(results_dir), target, partial=partial or len(checked.records) < _n_tasks())
+    _install(
+        checked,
+        Path(results_dir),
+        target,
+        partial=partial or len(checked.records) < _n_tasks(),
+        unverified=marked,
+    )
     report.copied = [*sorted(checked.files), MANIFEST]
+    if marked:
+        report.notes.append(f"entry marked unverified: {', '.join(marked)} not re-scored (--unverified)")
     from .views import write_all
 
     report.regenerated = write_all(board)
     return report
+
+
+def _task_files(checked: Checked, directory: Path, task: str) -> dict[str, str]:
+    """sha256 of a task's result file and predictions files in ``directory``."""
+    record = checked.records[task]
+    names = [
+        f"{task}.json",
+        *(predictions_path(directory / f"{task}.json", s).name for s in record["splits"]),
+    ]
+    return {n: file_sha256(directory / n) for n in names if (directory / n).is_file()}
+
+
+def _unverified(checked: Checked, target: Path | None, allowed: bool, report: Report) -> list[str]:
+    """The splits the entry will carry as unverified; adds a problem when that is not allowed: without
+    ``--unverified`` any split whose gold is not at hand, and always a change to a result already on the board
+    that could not be re-scored."""
+    if not checked.unverified:
+        return []
+    on_board = _json(target / MANIFEST) if target is not None else None
+    listed = on_board.get("files", {}) if isinstance(on_board, dict) else {}
+    listed = listed if isinstance(listed, dict) else {}
+    was = set(board_unverified(target)) if target is not None and target.is_dir() else set()
+    marked, changed = [], []
+    for key in sorted(checked.unverified):
+        task = key.split(".", 1)[0]
+        if task not in checked.records:
+            continue
+        files = _task_files(checked, checked.directory, task)
+        same = all(listed.get(n) == sha for n, sha in files.items())
+        if same and key not in was:
+            continue  # byte-identical to the copy on the board, which was verified: stays verified
+        if not same and f"{task}.json" in listed:
+            changed.append(key)
+        marked.append(key)
+    if changed:
+        report.problems.append(
+            f"{', '.join(changed)}: differ from the results on the leaderboard and could not be re-scored "
+            f"({checked.unverified[changed[0]]}); an update changes results on the board only when re-scoring "
+            "confirms them: pass --data-dir with the data the run read"
+        )
+    elif marked and not allowed:
+        report.problems.append(
+            f"gold data not at hand for {', '.join(marked)} ({checked.unverified[marked[0]]}); every score is "
+            "re-scored before it is listed: pass --data-dir with the data the run read, or --unverified to "
+            "list the entry marked unverified"
+        )
+    return marked
 
 
 def _duplicates(checked: Checked, board: Path, target: Path | None) -> list[str]:
@@ -128,7 +213,8 @@ def _duplicates(checked: Checked, board: Path, target: Path | None) -> list[str]
     if target is None or not target.is_dir():
         return problems
     carried = {task for task, where in found.items() if where and where.startswith(own)}
-    if carried and carried == set(checked.records) and set(checked.files) <= _listed(target):
+    clears = not set(board_unverified(target)) <= set(checked.unverified)  # re-scores what was unverified
+    if carried and carried == set(checked.records) and set(checked.files) <= _listed(target) and not clears:
         problems += [
             f"{task}.json: duplicate of {found[task]} (same model, task, config and spec hash); nothing new"
             for task in sorted(carried)
@@ -145,8 +231,8 @@ def _duplicates(checked: Checked, board: Path, target: Path | None) -> list[str]
 
 def _listed(target: Path) -> set[str]:
     try:
-        return set(json.loads((target / MANIFEST).read_text(encoding="utf-8"))["files"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return set(_json(target / MANIFEST)["files"])  # type: ignore[index]
+    except (KeyError, TypeError):
         return set()
 
 
@@ -156,14 +242,14 @@ def _n_tasks() -> int:
     return len(task_names())
 
 
-def _install(checked: Checked, source: Path, target: Path, *, partial: bool) -> None:
+def _install(checked: Checked, source: Path, target: Path, *, partial: bool, unverified: list[str]) -> None:
     """Copy the checked files to a temporary folder beside ``target``, then rename it into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.incoming-", dir=target.parent))
     try:
         for name in sorted(checked.files):
             shutil.copyfile(source / name, staging / name, follow_symlinks=False)
-        (staging / MANIFEST).write_bytes(manifest(checked, staging, partial))
+        (staging / MANIFEST).write_bytes(manifest(checked, staging, partial, unverified))
         os.chmod(staging, 0o755)
         if target.exists():
             old = target.with_name(f".{target.name}.replaced-{os.getpid()}")
@@ -178,8 +264,9 @@ def _install(checked: Checked, source: Path, target: Path, *, partial: bool) -> 
 
 
 def check_leaderboard(leaderboard: str | Path, *, data_dir: str | Path | None = None) -> Report:
-    """Every submission re-checked (files unchanged since submission, results valid for the current specs)
-    and every generated view up to date."""
+    """Every submission re-checked (files unchanged since submission, results valid for the current specs, every
+    split whose gold data is at hand re-scored) and every generated view up to date. Splits not re-scored (gold
+    not at hand) and entries marked unverified are listed in ``notes``; they are not problems."""
     from .views import stale_files
 
     board = Path(leaderboard)
@@ -189,19 +276,21 @@ def check_leaderboard(leaderboard: str | Path, *, data_dir: str | Path | None = 
         if folder.name.startswith("."):
             report.problems.append(f"{RESULTS}/{folder.name}: leftover temporary folder")
             continue
-        report.problems += [f"{RESULTS}/{folder.name}/{p}" for p in _check_entry(folder, data_dir)]
+        problems, notes = _check_entry(folder, data_dir)
+        report.problems += [f"{RESULTS}/{folder.name}/{p}" for p in problems]
+        report.notes += [f"{RESULTS}/{folder.name}: {n}" for n in notes]
     report.problems += [f"{name}: stale; run `benchmark leaderboard`" for name in stale_files(board)]
     return report
 
 
-def _check_entry(folder: Path, data_dir: str | Path | None) -> list[str]:
+def _check_entry(folder: Path, data_dir: str | Path | None) -> tuple[list[str], list[str]]:
     if not folder.is_dir() or folder.is_symlink():
-        return ["not a folder"]
+        return ["not a folder"], []
+    saved = _json(folder / MANIFEST)
     try:
-        saved = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        files, partial = dict(saved["files"]), bool(saved["partial"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return [f"{MANIFEST}: missing or unreadable (submit the entry with `benchmark submit`)"]
+        files, partial = dict(saved["files"]), bool(saved["partial"])  # type: ignore[index]
+    except (KeyError, TypeError, ValueError):
+        return [f"{MANIFEST}: missing or unreadable (submit the entry with `benchmark submit`)"], []
     checked = check_results_dir(folder, data_dir=data_dir, allow_partial=partial)
     problems = [p for p in checked.problems]
     present = sorted(p.name for p in folder.iterdir() if p.name != MANIFEST)
@@ -216,4 +305,8 @@ def _check_entry(folder: Path, data_dir: str | Path | None) -> list[str]:
         problems.append(
             f"folder name is not the model's slug {safe_slug(str(checked.model.get('model_id')))!r}"
         )
-    return problems
+    notes = [f"{key}: not re-scored ({why})" for key, why in sorted(checked.unverified.items())]
+    marked = board_unverified(folder, checked.records or None)
+    if marked:
+        notes.append(f"marked unverified on the board: {', '.join(marked)}")
+    return problems, notes

@@ -1,15 +1,16 @@
 """Check one model's result directory before it goes on the leaderboard; every problem found is listed.
 
-Only JSON files and gzipped JSON-lines predictions are read; nothing from a submission is imported or run.
-Checks: file names (known tasks only, no symlinks), the result schema (:func:`benchmark.results.validate_result`),
-one model per directory, a Hub-id-like model name, task spec hashes and dataset revisions equal to the current
-specs, metric ranges, predictions files present with one prediction per example, and, when gold data is given
-(``data_dir``), every recorded metric recomputed from the saved predictions (tolerance :data:`TOLERANCE`).
+Only JSON files and gzipped JSON-lines predictions are read, within the limits of :mod:`benchmark.limits`;
+nothing from a submission is imported or run. Checks: file names (known tasks only, no symlinks), the result
+schema (:func:`benchmark.results.validate_result`), one model per directory, a Hub-id-like model name, task spec
+hashes and dataset revisions equal to the current specs, metric ranges, recorded data paths inside the data
+folder, predictions files present with one prediction per example, and every split re-scored from its saved
+predictions against its gold data identified by sha256 (:mod:`.rescore`). Splits whose gold is not at hand are
+listed in ``Checked.unverified``; the caller decides (submit refuses them unless ``--unverified``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -18,8 +19,10 @@ from typing import Any
 
 from ..errors import BenchmarkError
 from ..results import OWNER_FILE, model_slug, predictions_path, validate_result
+from .rescore import TOLERANCE, GoldUnavailable, recorded_path_problems, verify
 
-TOLERANCE = 1e-6
+__all__ = ["TOLERANCE", "Checked", "check_record", "check_results_dir", "safe_slug"]
+
 SPEED_FILE = "speed.json"
 SPEED_SCHEMA = "gonerd-bench/speed/v1"
 MANIFEST = "submission.json"
@@ -53,6 +56,7 @@ class Checked:
     slug: str | None = None
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unverified: dict[str, str] = field(default_factory=dict)  # "<task>.<split>" -> why it was not re-scored
 
     @property
     def ok(self) -> bool:
@@ -65,13 +69,19 @@ def _tasks() -> dict[str, Any]:
     return {spec.name: spec for spec in all_tasks()}
 
 
+def _user_task(name: str) -> bool:
+    from ..tasks.registry import is_user_task
+
+    return is_user_task(name)
+
+
 def _read_json(path: Path, problems: list[str]) -> Any:
+    from ..limits import load_json_file
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(f"{path.name}: cannot read ({exc.__class__.__name__})")
-    except json.JSONDecodeError as exc:
-        problems.append(f"{path.name}: invalid JSON ({exc.msg} at line {exc.lineno})")
+        return load_json_file(path, path.name)
+    except BenchmarkError as exc:
+        problems.append(str(exc))
     return None
 
 
@@ -117,7 +127,9 @@ def check_results_dir(
             continue
         before = len(out.problems)
         check_record(record, task, specs, out.problems, owner=owner)
-        _check_predictions(directory / f"{task}.json", record, out, data_dir, specs.get(task))
+        out.problems += [f"{task}.json: {p}" for p in recorded_path_problems(record)]
+        sound = len(out.problems) == before  # re-score only a record that passed the checks above
+        _check_predictions(directory / f"{task}.json", record, out, data_dir, specs.get(task), sound)
         if len(out.problems) == before:
             out.records[task] = record
         out.files.append(f"{task}.json")
@@ -161,6 +173,10 @@ def _scan(directory: Path, out: Checked, specs: dict[str, Any]) -> dict[str, Any
         elif match := TASK_FILE_RE.match(name):
             if match.group(1) in specs:
                 names["tasks"].append(match.group(1))
+            elif _user_task(match.group(1)):
+                out.warnings.append(
+                    f"{name}: user task (--include-path), not on the leaderboard; ignored (not copied)"
+                )
             else:
                 out.problems.append(f"{name}: unknown task {match.group(1)!r}; known: {', '.join(specs)}")
         else:
@@ -279,8 +295,9 @@ def _check_timing(where: str, timing: Any, problems: list[str]) -> None:
 
 
 def _check_predictions(
-    result: Path, record: dict[str, Any], out: Checked, data_dir: str | Path | None, spec: Any
+    result: Path, record: dict[str, Any], out: Checked, data_dir: str | Path | None, spec: Any, rescore: bool
 ) -> None:
+    """Every split's predictions file read (within the limits) and re-scored against its gold data."""
     from ..scoring import read_predictions
 
     for split in record.get("splits", []):
@@ -289,20 +306,24 @@ def _check_predictions(
             out.problems.append(f"{path.name}: predictions file missing")
             continue
         out.files.append(path.name)
-        try:
-            preds = read_predictions(path)
-        except BenchmarkError as exc:
-            out.problems.append(f"{path.name}: {exc}")
-            continue
         expected = record["n_examples"].get(split)
+        count = expected if isinstance(expected, int) and not isinstance(expected, bool) else None
+        try:
+            preds = read_predictions(path, max_count=count)
+        except BenchmarkError as exc:
+            out.problems.append(str(exc))
+            continue
         if len(preds) != expected:
             out.problems.append(f"{path.name}: {len(preds)} predictions for {expected} examples")
-        elif data_dir is not None and spec is not None:
-            from .rescore import rescore
-
-            problem, warning = rescore(spec, record, split, preds, data_dir)
-            out.problems += [f"{result.name}: {problem}"] if problem else []
-            out.warnings += [f"{result.name}: {warning}"] if warning else []
+            continue
+        if spec is None or not rescore:
+            continue
+        try:
+            verify(spec, record, split, preds, data_dir)
+        except GoldUnavailable as exc:
+            out.unverified[f"{spec.name}.{split}"] = str(exc)
+        except BenchmarkError as exc:
+            out.problems.append(f"{result.name}: {exc}")
 
 
 def _check_speed(path: Path, problems: list[str]) -> dict[str, Any] | None:

@@ -70,7 +70,8 @@ def ordered(entries: list[Entry], tasks: list[str]) -> list[Entry]:
 
 def _flags(entry: Entry) -> list[str]:
     flags = ["remote code"] if entry.remote_code() else []
-    return [*flags, "partial"] if entry.partial else flags
+    flags += ["partial"] if entry.partial else []
+    return [*flags, "unverified"] if entry.unverified else flags
 
 
 def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
@@ -84,6 +85,10 @@ def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
         "the seven tasks (complete entries only). *ms/example*: median per-example inference latency, mean over",
         "tasks; *Peak MiB*: largest peak memory over tasks; both on the listed device. *% of teacher*: a distilled",
         "student's mean per-task share of its teacher's score. **remote code**: loading needs `trust_remote_code`.",
+        "Every score was recomputed from the submitted predictions against the gold data the run read (identified",
+        "by sha256), except where an entry is marked **unverified**: the scores listed under the table could not",
+        "be re-scored (gold data not at hand: `benchmark submit --unverified`, or a result that recorded no sha256",
+        "of its gold data) and rest on the submitter's word.",
         "",
         "| " + " | ".join(h for _, h, _ in cols) + " |",
         "|" + "|".join(":--" if k in ("model", "device") else "--:" for k, _, _ in cols) + "|",
@@ -99,6 +104,10 @@ def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     if not entries:
         lines.append("| " + " | ".join("—" for _ in cols) + " |")
+    marked = [e for e in ordered(entries, tasks) if e.unverified]
+    if marked:
+        lines += ["", "**unverified** (not re-scored):", ""]
+        lines += [f"- {md_escape(e.name)}: {md_escape(', '.join(e.unverified))}" for e in marked]
     lines += ["", "## Plots", ""]
     lines += [f"![{name.replace('_', ' ')}](plots/{name}.svg)" for name in PLOTS]
     lines += ["", "## Reference: published headline figures", "", f"From {PAPER}:", "", *markdown_lines(), ""]
@@ -161,17 +170,28 @@ def render_html(entries: list[Entry], tasks: list[str]) -> str:
     plots = "".join(
         f'<figure><img src="plots/{n}.svg" alt="{esc(n.replace("_", " "))}"></figure>' for n in PLOTS
     )
+    marked = "".join(
+        f"<li>{esc(e.name)}: {esc(', '.join(e.unverified))}</li>"
+        for e in ordered(entries, tasks)
+        if e.unverified
+    )
+    unverified = f"<p><b>unverified</b> (not re-scored):</p><ul>{marked}</ul>\n" if marked else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>gonerd-bench leaderboard</title><style>{CSS}</style></head><body>\n"
         "<h1>gonerd-bench leaderboard</h1>\n"
         "<p>Primary metric (0-100) per task on its test split where scored, else validation. Click a column "
-        "header to sort; the URL (<code>?sort=KEY&amp;dir=asc|desc</code>) keeps the order.</p>\n"
+        "header to sort; the URL (<code>?sort=KEY&amp;dir=asc|desc</code>) keeps the order. Every score was "
+        "recomputed from the submitted predictions against the gold data the run read (identified by sha256), "
+        'except where an entry is marked <span class="flag">unverified</span>: the scores listed under the '
+        "table could not be re-scored (gold data not at hand: <code>benchmark submit --unverified</code>, or a "
+        "result that recorded no sha256 of its gold data) and rest on the submitter's word.</p>\n"
         f'<table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>\n'
         + "\n".join(rows)
         + "\n</tbody></table>\n"
-        f"<h2>Plots</h2>{plots}\n"
+        + unverified
+        + f"<h2>Plots</h2>{plots}\n"
         f"<h2>Reference: published headline figures</h2><p>From {esc(PAPER)} ({esc(PAPER_LABEL)}):</p><ul>{refs}</ul>\n"
         f"<script>{JS}</script>\n</body></html>\n"
     )

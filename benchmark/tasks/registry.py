@@ -6,16 +6,27 @@ mappings for :class:`HubSource` / :class:`LocalSource`), plus:
 - ``label_names_from: {function: pkg.module.func, args: [...]}``: label names computed by a function (GONERD takes
   its list from ``gonerd.labels``), instead of a literal ``label_names`` list;
 - ``subtasks``: a list of partial specs (GLUE); each inherits every key it does not set from its parent, with the
-  ``hub`` and ``local`` mappings merged key by key.
+  ``hub`` and ``local`` mappings merged key by key;
+- ``budget: {epochs, learning_rate, warmup_ratio, weight_decay, max_train_examples, batch_size,
+  eval_batch_size}``: the task's default fine-tuning budget (:func:`benchmark.budget.default_budget`); keys left
+  out take the defaults of the task's context (:data:`CONTEXT_BUDGETS`);
+- ``reader: module.function``: reads the task's local files (see :mod:`benchmark.tasks.hooks`); ``local.format``
+  may then be left out. ``hub`` may be left out for a task that only has local files (``--data-dir``).
+
+Hooks (``reader``, ``label_names_from``) are looked up first in a module beside the YAML. ``--include-path DIR``
+(:func:`set_include_paths`) adds the YAML files of a user's folder: :func:`get_task` and :func:`known_tasks` see
+them; :func:`all_tasks` and :func:`task_names` stay the package's tasks (the benchmark, its average and the
+leaderboard).
 
 Any problem is a :class:`BenchmarkError` naming the file and the key.
 """
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +34,8 @@ from typing import Any
 import yaml
 
 from ..errors import BenchmarkError
+from . import hooks
+from .metric_names import registered_metrics, unregistered
 from .spec import TASK_TYPES, HubSource, LocalSource, TaskSpec
 
 TASKS_DIR = Path(__file__).resolve().parent
@@ -35,10 +48,17 @@ _REQUIRED = (
     "task_type",
     "context",
     "max_length",
-    "hub",
     "local",
     "metrics",
 )
+LOCAL_FORMATS = ("glue_tsv", "squad_json", "conll", "hotpotqa_json", "triviaqa_rc", "hub_folder")
+# Default budget of a task whose YAML leaves keys of ``budget:`` out, by context: short tasks follow the BERT
+# paper's recipe (benchmark.budget.Budget's defaults); long ones train one epoch on at most 10,000 examples at
+# batch 8, so one run stays affordable at 4,096 tokens.
+CONTEXT_BUDGETS: dict[str, dict[str, Any]] = {
+    "short": {},
+    "long": {"epochs": 1, "learning_rate": 3e-5, "max_train_examples": 10_000, "batch_size": 8},
+}
 _INHERITED = (
     "description",
     "version",
@@ -48,6 +68,8 @@ _INHERITED = (
     "citation",
     "train_split",
     "eval_splits",
+    "budget",
+    "reader",
 )
 
 
@@ -55,32 +77,101 @@ def _fail(where: str, message: str) -> BenchmarkError:
     return BenchmarkError(f"task spec {where}: {message}")
 
 
-def _resolve_label_names(raw: Mapping[str, Any], where: str) -> tuple[str, ...]:
+def _resolve_label_names(raw: Mapping[str, Any], where: str, base_dir: Path | None) -> tuple[str, ...]:
     ref = raw.get("label_names_from")
     if ref is None:
-        return tuple(str(n) for n in raw.get("label_names", ()))
+        names = raw.get("label_names", ())
+        if not isinstance(names, list | tuple):
+            raise _fail(where, f"label_names must be a list, got {names!r}")
+        return tuple(str(n) for n in names)
     if "label_names" in raw:
         raise _fail(where, "give either label_names or label_names_from, not both")
-    func_path = str(ref.get("function", ""))
-    module_name, _, func_name = func_path.rpartition(".")
+    if not isinstance(ref, Mapping) or set(ref) - {"function", "args"}:
+        raise _fail(
+            where, f"label_names_from must be {{function: module.function, args: [...]}}, got {ref!r}"
+        )
+    func = hooks.resolve(ref.get("function"), base_dir, where, "label_names_from.function")
     try:
-        func = getattr(importlib.import_module(module_name), func_name)
-    except (ImportError, AttributeError, ValueError):
-        raise _fail(where, f"label_names_from.function {func_path!r} cannot be imported") from None
-    return tuple(str(n) for n in func(*ref.get("args", ())))
+        names = func(*ref.get("args", ()))
+        return tuple(str(n) for n in names)
+    except Exception as exc:  # a hook's failure is a problem of the task folder: one line, no traceback
+        raise _fail(where, f"label_names_from.function {ref.get('function')!r} failed ({exc})") from None
 
 
-def _build(raw: Mapping[str, Any], where: str, subtasks: tuple[TaskSpec, ...] = ()) -> TaskSpec:
+_KINDS: dict[str, tuple[type, ...]] = {
+    **{k: (str,) for k in ("name", "task_type", "context", "primary_metric", "reader", "aggregate")},
+    **{k: (str, int, float) for k in ("description", "version", "license", "citation", "notes")},
+    **{k: (Mapping,) for k in ("hub", "local", "fields", "budget", "label_names_from")},
+    **{k: (list,) for k in ("metrics", "label_names", "eval_splits", "subtasks")},
+    "train_split": (str,),
+    "max_length": (int,),
+}
+_KIND_NAMES = {str: "text", int: "whole number", float: "number", Mapping: "mapping", list: "list"}
+
+
+def _check_kinds(raw: Mapping[str, Any], where: str) -> None:
+    """Each key's value has the right kind (null only where a key may be left out), before anything reads it."""
+    for key, kinds in _KINDS.items():
+        value = raw.get(key)
+        if key not in raw or (value is None and key in ("train_split", "budget", "reader", "aggregate")):
+            continue
+        if value is None and key in ("license", "citation", "notes"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            wanted = " or ".join(dict.fromkeys(_KIND_NAMES[k] for k in kinds))
+            raise _fail(where, f"{key} must be a {wanted}, got {value!r}")
+
+
+def _mapping(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = raw.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise _fail(where, f"{key} must be a mapping, got {value!r}")
+    return dict(value)
+
+
+def _budget(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The task's complete default budget: :class:`Budget` defaults <- its context's <- the YAML's ``budget:``."""
+    from ..budget import Budget, _check_keys
+
+    given = _mapping(raw, "budget", where)
+    for key in ("learning_rate", "warmup_ratio", "weight_decay", "epochs"):
+        if isinstance(given.get(key), str):  # YAML 1.1 reads 2e-5 (no dot) as a string
+            with contextlib.suppress(ValueError):
+                given[key] = float(given[key])
+    given = _check_keys(given, f"task spec {where}, budget")
+    return {**asdict(Budget()), **CONTEXT_BUDGETS.get(raw["context"], {}), **given}
+
+
+def _build(
+    raw: Mapping[str, Any],
+    where: str,
+    subtasks: tuple[TaskSpec, ...] = (),
+    base_dir: Path | None = None,
+) -> TaskSpec:
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
         raise _fail(where, f"missing key(s) {', '.join(missing)}")
-    known = set(TaskSpec.__dataclass_fields__) | {"label_names_from"}
+    known = set(TaskSpec.__dataclass_fields__) - {"source_dir"} | {"label_names_from"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise _fail(where, f"unknown key(s) {', '.join(unknown)}")
-    hub_raw, local_raw = dict(raw["hub"]), dict(raw["local"])
+    _check_kinds(raw, where)
+    hub_raw = _mapping(raw, "hub", where) or {"path": "", "revision": ""}
+    local_raw = _mapping(raw, "local", where)
+    if raw.get("reader") is not None:
+        local_raw.setdefault("format", "reader")
+        hooks.resolve(raw["reader"], base_dir, where, "reader")  # a missing hook fails now, not mid-run
+    elif local_raw.get("format") not in LOCAL_FORMATS:
+        raise _fail(
+            where,
+            f"local.format {local_raw.get('format')!r} is not one of {', '.join(LOCAL_FORMATS)} "
+            "(or give reader: module.function)",
+        )
     try:
-        hub = HubSource(**{**hub_raw, "splits": dict(hub_raw.get("splits", {}))})
+        pins = {
+            k: str(hub_raw[k]) for k in ("path", "revision") if k in hub_raw
+        }  # a YAML number is text here
+        hub = HubSource(**{**hub_raw, **pins, "splits": dict(hub_raw.get("splits", {}))})
         local = LocalSource(
             **{
                 **local_raw,
@@ -88,7 +179,7 @@ def _build(raw: Mapping[str, Any], where: str, subtasks: tuple[TaskSpec, ...] = 
                 "columns": {str(k): str(v) for k, v in local_raw.get("columns", {}).items()},
             }
         )
-    except TypeError as exc:
+    except (TypeError, AttributeError, ValueError) as exc:
         raise _fail(where, f"bad hub/local mapping ({exc})") from None
     spec = TaskSpec(
         name=str(raw["name"]),
@@ -102,7 +193,7 @@ def _build(raw: Mapping[str, Any], where: str, subtasks: tuple[TaskSpec, ...] = 
         max_length=raw["max_length"],
         version=str(raw["version"]),
         fields={str(k): str(v) for k, v in raw.get("fields", {}).items()},
-        label_names=_resolve_label_names(raw, where),
+        label_names=_resolve_label_names(raw, where, base_dir),
         train_split=raw.get("train_split", "train"),
         eval_splits=tuple(raw.get("eval_splits", ("validation",))),
         subtasks=subtasks,
@@ -110,6 +201,10 @@ def _build(raw: Mapping[str, Any], where: str, subtasks: tuple[TaskSpec, ...] = 
         license=raw.get("license"),
         citation=(raw.get("citation") or "").strip() or None,
         notes=(raw.get("notes") or "").strip() or None,
+        budget=_budget(raw, where),
+        reader=raw.get("reader"),
+        reader_sha256=hooks.module_sha256(raw.get("reader"), base_dir),
+        source_dir=None if base_dir is None else str(base_dir),
     )
     validate(spec, where)
     return spec
@@ -126,8 +221,14 @@ def validate(spec: TaskSpec, where: str | None = None) -> None:
         raise _fail(where, f"max_length must be a positive integer, got {spec.max_length!r}")
     if spec.primary_metric not in spec.metrics:
         raise _fail(where, f"primary_metric {spec.primary_metric!r} is not in metrics {list(spec.metrics)}")
+    bad_metrics = unregistered(spec)
+    if bad_metrics:
+        known = ", ".join(sorted(registered_metrics(spec))) or "none: this task type has no scorer yet"
+        raise _fail(where, f"metrics {bad_metrics} are not reported for this task (registered: {known})")
     rev = spec.hub.revision
-    if not (COMMIT_RE.match(rev) or rev in ("main", "refs/convert/parquet") or re.match(r"^v\d", rev)):
+    if spec.hub.path and not (
+        COMMIT_RE.match(rev) or rev in ("main", "refs/convert/parquet") or re.match(r"^v\d", rev)
+    ):
         raise _fail(where, f"hub.revision {rev!r} must be a 40-hex commit (or 'main' / a version tag)")
     for role in (*spec.eval_splits, *([spec.train_split] if spec.train_split else [])):
         if role not in ROLES:
@@ -135,8 +236,10 @@ def validate(spec: TaskSpec, where: str | None = None) -> None:
     if spec.subtasks:
         return
     for role in (*spec.eval_splits, *([spec.train_split] if spec.train_split else [])):
-        if role not in spec.hub.splits:
+        if spec.hub.path and role not in spec.hub.splits:
             raise _fail(where, f"split role {role!r} has no entry in hub.splits")
+        if not spec.hub.path and role not in spec.local.files:
+            raise _fail(where, f"split role {role!r} has no entry in local.files (and the task has no hub)")
     if spec.task_type in ("classification", "token_classification") and not spec.label_names:
         raise _fail(where, f"a {spec.task_type} task needs label_names")
     if len(set(spec.label_names)) != len(spec.label_names):
@@ -148,11 +251,13 @@ def validate(spec: TaskSpec, where: str | None = None) -> None:
 def _merge_subtask(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
     merged = {k: parent[k] for k in _INHERITED if k in parent}
     merged.update(child)
-    merged["hub"] = {
-        **{k: v for k, v in parent["hub"].items() if k in ("path", "revision")},
-        **child.get("hub", {}),
-    }
-    merged["local"] = {"format": parent["local"]["format"], **child.get("local", {})}
+    if "hub" in parent or "hub" in child:
+        merged["hub"] = {
+            **{k: v for k, v in (parent.get("hub") or {}).items() if k in ("path", "revision")},
+            **(child.get("hub") or {}),
+        }
+    parent_format = (parent.get("local") or {}).get("format")
+    merged["local"] = {**({"format": parent_format} if parent_format else {}), **(child.get("local") or {})}
     return merged
 
 
@@ -165,18 +270,21 @@ def load_spec_file(path: str | Path) -> TaskSpec:
         raise BenchmarkError(f"task spec {path}: cannot read ({exc.__class__.__name__}: {exc})") from None
     if not isinstance(raw, dict):
         raise BenchmarkError(f"task spec {path}: expected a mapping at the top level")
-    where = path.name
+    where = path.name if path.parent.resolve() == TASKS_DIR else str(path)
+    base_dir = path.parent.resolve()
     subs = ()
     if raw.get("subtasks"):
+        if not isinstance(raw["subtasks"], list) or not all(isinstance(c, dict) for c in raw["subtasks"]):
+            raise _fail(where, "subtasks must be a list of mappings")
         subs = tuple(
-            _build(_merge_subtask(raw, child), f"{where} subtask {child.get('name', i)}")
+            _build(_merge_subtask(raw, child), f"{where} subtask {child.get('name', i)}", base_dir=base_dir)
             for i, child in enumerate(raw["subtasks"])
         )
         names = [s.name for s in subs]
         if len(set(names)) != len(names):
             raise _fail(where, "subtask names are not unique")
     body = {k: v for k, v in raw.items() if k != "subtasks"}
-    spec = _build(body, where, subtasks=subs)
+    spec = _build(body, where, subtasks=subs, base_dir=base_dir)
     if spec.name != path.stem:
         raise _fail(where, f"name {spec.name!r} must equal the file name {path.stem!r}")
     return spec
@@ -188,8 +296,45 @@ def _registry(tasks_dir: str) -> dict[str, TaskSpec]:
     return {s.name: s for s in specs}
 
 
+_INCLUDED: dict[str, TaskSpec] = {}  # user tasks of --include-path, by name
+
+
+def set_include_paths(directories: Iterable[str | Path]) -> list[TaskSpec]:
+    """Make the task YAML files of ``directories`` (``--include-path``) known besides the package's tasks,
+    replacing those of an earlier call; returns their specs. A folder that is missing or holds no ``*.yaml``,
+    a bad YAML, or a name the package or another included file already uses is a one-line error."""
+    directories = list(directories)
+    if not directories and not _INCLUDED:
+        return []
+    package = _registry(str(TASKS_DIR))
+    found: dict[str, TaskSpec] = {}
+    files: dict[str, Path] = {}
+    for directory in directories:
+        folder = Path(directory)
+        if not folder.is_dir():
+            raise BenchmarkError(f"--include-path {directory}: no such directory")
+        paths = sorted(folder.glob("*.yaml"))
+        if not paths:
+            raise BenchmarkError(f"--include-path {directory}: no task files (*.yaml) in it")
+        for path in paths:
+            spec = load_spec_file(path)
+            if spec.name in package:
+                raise BenchmarkError(
+                    f"task spec {path}: name {spec.name!r} is a benchmark task of the package; choose another"
+                )
+            if spec.name in found and files[spec.name].resolve() != path.resolve():
+                raise BenchmarkError(
+                    f"task spec {path}: task {spec.name!r} is also defined in {files[spec.name]}"
+                )
+            found[spec.name], files[spec.name] = spec, path
+    _INCLUDED.clear()
+    _INCLUDED.update(found)
+    return list(found.values())
+
+
 def all_tasks() -> list[TaskSpec]:
-    """Every task defined in ``benchmark/tasks/*.yaml``, sorted by name."""
+    """Every task defined in ``benchmark/tasks/*.yaml``, sorted by name: the benchmark (its average, the
+    leaderboard). User tasks of ``--include-path`` are :func:`user_tasks`."""
     return list(_registry(str(TASKS_DIR)).values())
 
 
@@ -197,9 +342,24 @@ def task_names() -> list[str]:
     return list(_registry(str(TASKS_DIR)))
 
 
+def user_tasks() -> list[TaskSpec]:
+    """The tasks loaded with :func:`set_include_paths` (``--include-path``), sorted by name."""
+    return [_INCLUDED[name] for name in sorted(_INCLUDED)]
+
+
+def known_tasks() -> list[TaskSpec]:
+    """The package's tasks, then the user tasks: every name :func:`get_task` accepts."""
+    return all_tasks() + user_tasks()
+
+
+def is_user_task(name: str) -> bool:
+    """Whether ``name`` (or ``parent/subtask``) is a task of ``--include-path``, not of the package."""
+    return name.partition("/")[0] in _INCLUDED
+
+
 def get_task(name: str) -> TaskSpec:
     """The task called ``name``; ``parent/subtask`` (e.g. ``glue/rte``) gives one sub-task's spec."""
-    registry = _registry(str(TASKS_DIR))
+    registry = {**_registry(str(TASKS_DIR)), **_INCLUDED}
     parent, _, sub = name.partition("/")
     spec = registry.get(parent)
     if spec is None:

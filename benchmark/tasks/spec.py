@@ -3,6 +3,12 @@
 Evaluation code exists once per task *type*; a spec only says where the data is, what its fields are, which
 metrics to report and how long its inputs may be. The spec's hash goes into every result, so results of a
 changed spec never mix with old ones.
+
+Not hashed: ``budget`` (how a task fine-tunes by default; the config hash of every run records the budget it
+used, so a budget change reruns a task without making its results incomparable) and ``source_dir`` (where the
+YAML was read from). ``reader`` and ``reader_sha256`` (the content of a reader module beside the YAML, so editing
+it reruns the task) are hashed only when set, so the specs without one keep the hash they had before these keys
+existed.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 TaskType = Literal["classification", "regression", "extractive_qa", "token_classification"]
 TASK_TYPES = ("classification", "regression", "extractive_qa", "token_classification")
@@ -59,11 +65,30 @@ class TaskSpec:
     license: str | None = None
     citation: str | None = None
     notes: str | None = None
+    # Default fine-tuning budget (keys of benchmark.budget.Budget), from the YAML's ``budget:`` mapping over the
+    # defaults of the task's context. Not hashed (see the module docstring).
+    budget: dict[str, Any] = field(default_factory=dict)
+    # Import path of a function ``reader(path, split)`` yielding Hub-schema rows from a local file, resolved
+    # first in a module beside the YAML (see benchmark.tasks.hooks).
+    reader: str | None = None
+    reader_sha256: str | None = None  # sha256 of the reader's module file when it lies beside the YAML
+    source_dir: str | None = field(default=None, compare=False)  # folder of the YAML; not hashed
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def spec_hash(self) -> str:
-        """sha256 over the canonical JSON form of the spec (first 16 hex digits)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        """sha256 over the canonical JSON form of the spec (first 16 hex digits), without the unhashed keys."""
+        blob = json.dumps(_hashed(self.to_dict()), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+_UNHASHED = ("budget", "source_dir")
+_HASHED_WHEN_SET = ("reader", "reader_sha256")
+
+
+def _hashed(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a spec's dict, sub-tasks included) without the keys that do not define what a task measures."""
+    out = {k: v for k, v in data.items() if k not in _UNHASHED and not (k in _HASHED_WHEN_SET and v is None)}
+    out["subtasks"] = [_hashed(sub) for sub in data.get("subtasks", ())]
+    return out

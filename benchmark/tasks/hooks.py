@@ -1,0 +1,162 @@
+"""Task-specific code referenced from a task YAML by import path (``label_names_from``, ``reader``).
+
+A reference is ``module.function``. The module is looked up first *beside the YAML* (``<dir>/module.py``, loaded
+under a private name so two folders may both have a ``utils.py``; while it is imported, ``<dir>`` is on
+``sys.path`` so it may import its own siblings), then as an ordinary import (``gonerd.labels.label_names``).
+
+``reader: module.function`` replaces the built-in file reader of ``local.format``: it is called as
+``function(path, split)`` with the file ``local.files[split]`` under ``--data-dir DIR/<task>/`` (or the
+``--data-file`` given) and the split role (train / validation / test), and returns or yields one mapping per
+example in the task's *Hub schema* (the fields the YAML's ``fields:`` name, e.g. ``tokens`` and ``ner_tags`` for
+token classification, tags as label names or ids). The rows then pass through the same converter as every
+other task's, so ids, examples and scores follow the spec like for a built-in format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import BenchmarkError
+
+_PRIVATE_PACKAGE = "_gonerd_bench_user_tasks"
+_LOADED: dict[tuple[str, str], Any] = {}  # (folder, module name) -> module loaded from beside a YAML
+
+
+def _fail(where: str, key: str, ref: str, problem: str) -> BenchmarkError:
+    return BenchmarkError(f"task spec {where}: {key} {ref!r} {problem}")
+
+
+def _beside(base_dir: Path, module_name: str) -> Path | None:
+    if "." in module_name:
+        return None
+    path = base_dir / f"{module_name}.py"
+    return path if path.is_file() else None
+
+
+def _load_beside(path: Path, module_name: str, where: str, key: str, ref: str) -> Any:
+    cache_key = (str(path.parent), module_name)
+    if cache_key in _LOADED:
+        return _LOADED[cache_key]
+    digest = hashlib.sha256(str(path.parent).encode()).hexdigest()[:12]
+    name = f"{_PRIVATE_PACKAGE}.d{digest}.{module_name}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise _fail(where, key, ref, f"cannot be loaded from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's module: any error it raises is a bad task folder, not a crash
+        sys.modules.pop(name, None)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise _fail(where, key, ref, f"failed to import {path} ({exc.__class__.__name__}: {first})") from None
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(path.parent))
+    _LOADED[cache_key] = module
+    return module
+
+
+def module_file(ref: str, base_dir: str | Path | None) -> Path | None:
+    """The file beside the YAML that ``ref`` resolves to (None for an ordinary import)."""
+    module_name = ref.rpartition(".")[0]
+    return _beside(Path(base_dir), module_name) if base_dir is not None and module_name else None
+
+
+def module_sha256(ref: str | None, base_dir: str | Path | None) -> str | None:
+    """sha256 of the module file beside the YAML that ``ref`` names (None for none or an ordinary import)."""
+    path = module_file(ref, base_dir) if ref else None
+    return None if path is None else _file_sha256(path)
+
+
+def resolve(ref: Any, base_dir: str | Path | None, where: str, key: str) -> Callable[..., Any]:
+    """The function ``ref`` (``module.function``) names; one-line :class:`BenchmarkError` naming ``where`` (the
+    YAML file) and ``key`` when it is not a string of that form, cannot be imported or is not callable."""
+    if not isinstance(ref, str) or "." not in ref.strip(".") or any(not p for p in ref.split(".")):
+        raise BenchmarkError(f"task spec {where}: {key} must be 'module.function', got {ref!r}")
+    module_name, _, func_name = ref.rpartition(".")
+    path = module_file(ref, base_dir)
+    if path is not None:
+        module = _load_beside(path, module_name, where, key, ref)
+    else:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            beside = f" (no {module_name}.py beside the YAML either)" if base_dir is not None else ""
+            raise _fail(where, key, ref, f"cannot be imported: no module {module_name!r}{beside}") from None
+        except Exception as exc:
+            raise _fail(where, key, ref, f"failed to import ({exc.__class__.__name__}: {exc})") from None
+    func = getattr(module, func_name, None)
+    if func is None:
+        raise _fail(where, key, ref, f"cannot be imported: module {module_name!r} has no {func_name!r}")
+    if not callable(func):
+        raise _fail(where, key, ref, f"is not a function ({type(func).__name__})")
+    return func
+
+
+# --------------------------------------------------------------------------------------------- reader
+
+
+_NEEDED_FIELDS = {
+    "token_classification": ("tokens",),
+    "classification": ("text",),
+    "regression": ("text",),
+}
+_DEFAULT_FIELD = {"tokens": "tokens"}
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_with_reader(
+    spec: Any, role: str, data_dir: str | Path, *, data_file: str | Path | None = None
+) -> tuple[list[Mapping[str, Any]], dict[str, Any]]:
+    """Rows (Hub schema) of ``role`` from the spec's ``reader`` hook and a ``source`` record (the files read
+    with their sha256, the reader and the sha256 of its module when it lies beside the YAML)."""
+    from ..data import local
+
+    where = (
+        f"{spec.name}.yaml" if spec.source_dir is None else str(Path(spec.source_dir) / f"{spec.name}.yaml")
+    )
+    func = resolve(spec.reader, spec.source_dir, where, "reader")
+    path = local.locate_local(spec, role, data_dir, data_file=data_file)
+    what = f"{spec.name} {role}: reader {spec.reader}"
+    try:
+        rows = list(func(path, role))
+    except BenchmarkError:
+        raise
+    except Exception as exc:  # the user's reader failed on their file: one line naming both
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise BenchmarkError(f"{what} failed on {path} ({exc.__class__.__name__}: {first})") from None
+    needed = [
+        spec.fields.get(role_name, _DEFAULT_FIELD.get(role_name, role_name))
+        for role_name in _NEEDED_FIELDS.get(spec.task_type, ())
+    ]
+    if spec.task_type in ("classification", "regression") and "text_pair" in spec.fields:
+        needed.append(spec.fields["text_pair"])
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise BenchmarkError(f"{what}: row {i} of {path} is a {type(row).__name__}, not a mapping")
+        lacking = [f for f in needed if f not in row]
+        if lacking:
+            raise BenchmarkError(f"{what}: row {i} of {path} lacks field(s) {', '.join(lacking)}")
+    task_dir = Path(data_dir) / spec.name
+    source: dict[str, Any] = {
+        "kind": "local",
+        "format": "reader",
+        "reader": spec.reader,
+        "data_dir": str(Path(data_dir).resolve()),
+        "files": [local.file_record(path, task_dir)],
+    }
+    if spec.reader_sha256 is not None:
+        source["reader_sha256"] = spec.reader_sha256
+    return rows, source

