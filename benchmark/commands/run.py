@@ -123,6 +123,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="id to file results under (default: MODEL, or a local directory's name); e.g. the Hub id of a local copy",
     )
     add("--save-models", action="store_true", help="keep fine-tuned checkpoints under OUTPUT/<slug>/models/")
+    add(
+        "--dtype",
+        default="float32",
+        choices=("float32", "bfloat16", "float16"),
+        help="mixed precision for training (the Trainer's bf16/fp16) and inference (autocast); float32, the "
+        "default, compares with published numbers; float16 needs a GPU (default: %(default)s)",
+    )
+    add(
+        "--attn-implementation",
+        default=None,
+        metavar="NAME",
+        help="attention kernel passed to from_pretrained: sdpa, eager, flash_attention_2, ... (default: what "
+        "transformers picks); architectures with their own attention ignore it with a warning",
+    )
+    add("--compile", action="store_true", help="torch.compile the model for training and inference")
+    add(
+        "--dry-run",
+        action="store_true",
+        help="print per task the examples, windows, tokens, padded positions, optimiser steps and an estimated "
+        "wall time from a short calibration on this device; trains nothing, writes nothing",
+    )
     parser.set_defaults(func=main)
 
 
@@ -152,6 +173,10 @@ def main(args: argparse.Namespace) -> int:
         max_train_examples=args.max_train_examples,
         save_models=args.save_models,
         revision=args.revision,
+        dtype=args.dtype,
+        attn_implementation=args.attn_implementation,
+        compile_model=args.compile,
+        dry_run=args.dry_run,
     )
     if len(models) == 1:
         paths, failed = run(models[0], args.tasks, **kwargs), {}

@@ -70,7 +70,19 @@ def ordered(entries: list[Entry], tasks: list[str]) -> list[Entry]:
 
 def _flags(entry: Entry) -> list[str]:
     flags = ["remote code"] if entry.remote_code() else []
+    flags += _dtype_flags(entry)
     return [*flags, "partial"] if entry.partial else flags
+
+
+def _dtype_flags(entry: Entry) -> list[str]:
+    """Labels for results that did not run in float32 (or mixed dtypes across tasks), so a bf16 row is never
+    compared silently with fp32 ones; files without an ``execution`` section ran float32 (execution_of)."""
+    from ..results import execution_of
+
+    dtypes = sorted({execution_of(r)["dtype"] for r in entry.records.values()})
+    if dtypes in ([], ["float32"]):
+        return []
+    return [" + ".join(dtypes) if len(dtypes) > 1 else dtypes[0]]
 
 
 def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
@@ -84,6 +96,7 @@ def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
         "the seven tasks (complete entries only). *ms/example*: median per-example inference latency, mean over",
         "tasks; *Peak MiB*: largest peak memory over tasks; both on the listed device. *% of teacher*: a distilled",
         "student's mean per-task share of its teacher's score. **remote code**: loading needs `trust_remote_code`.",
+        "**bfloat16** / **float16**: ran in that mixed precision (others: float32); not directly comparable.",
         "",
         "| " + " | ".join(h for _, h, _ in cols) + " |",
         "|" + "|".join(":--" if k in ("model", "device") else "--:" for k, _, _ in cols) + "|",
