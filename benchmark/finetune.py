@@ -37,8 +37,9 @@ class TrainSummary:
     num_processes: int = 1  # processes the Trainer trained on (WORLD_SIZE under a launcher)
     per_device_batch_size: int | None = None
     total_batch_size: int | None = None  # per device x processes x gradient accumulation
-    # Model positions (padding included) per real token over the batches this process trained on; batches are
-    # length-grouped (benchmark.batching). Nystromformer pads every batch to its fixed length.
+    # Model positions (padding included) per real token over every training batch of every process (the batches
+    # the collator padded); batches are length-grouped (benchmark.batching). Nystromformer pads every batch to its
+    # fixed length.
     padding_ratio: float | None = None
     padded_positions: int | None = None  # over all epochs and processes
     real_tokens: int | None = None
