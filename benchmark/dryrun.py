@@ -120,6 +120,10 @@ def calibrate_inference(
     return samples
 
 
+def _samples(samples: list[tuple[int, float]]) -> str:
+    return ", ".join(f"{seconds:.3f} s at {positions:,} positions" for positions, seconds in samples)
+
+
 def _duration(seconds: float) -> str:
     seconds = round(seconds)
     h, rest = divmod(seconds, 3600)
@@ -199,11 +203,11 @@ def dry_run(
             positions = padded_positions(lengths, batches, info.fixed_length)
             per_epoch = math.ceil(len(batches) / world)
             steps = math.ceil(budget.epochs * per_epoch)
-            fit = _fit(
-                calibrate_training(
-                    model, collator, features, batches, lengths, device, dtype, budget.learning_rate
-                )
+            samples = calibrate_training(
+                model, collator, features, batches, lengths, device, dtype, budget.learning_rate
             )
+            fit = _fit(samples)
+            say(f"  calibration, training steps: {_samples(samples)}")
             widths = [len(b) * max(info.fixed_length or 0, max(lengths[i] for i in b)) for b in batches]
             # Each process runs its share of the batches at once; an epoch costs the larger share.
             train_seconds = budget.epochs * sum(fit[0] + fit[1] * w for w in widths) / world
@@ -242,11 +246,11 @@ def dry_run(
             )
             positions = padded_positions(lengths, batches, info.fixed_length)
             if fit is None and batches:
-                fit = _fit(
-                    calibrate_inference(
-                        model, info, collator, encoded.features, batches, lengths, device, dtype
-                    )
+                samples = calibrate_inference(
+                    model, info, collator, encoded.features, batches, lengths, device, dtype
                 )
+                fit = _fit(samples)
+                say(f"  calibration, inference calls: {_samples(samples)}")
                 # The timing protocol: warm-up 2 + at least 5 timed calls + 1 memory pass on its batches.
                 timed = timing_batches(encoded, collator, length)[:TIMING_MAX_BATCHES]
                 if timed:
