@@ -16,6 +16,8 @@ examples:
   benchmark run --model baseline:distil-bigbird baseline:bigbird --tasks gonerd   # a student and its teacher
   benchmark run --model baseline:all --trust-remote-code                        # every bundled baseline
   benchmark run --model org/encoder --revision v1.0                             # a pinned Hub revision
+  benchmark run --model ./my-encoder --dry-run                  # per task: examples, tokens, steps, est. time
+  benchmark run --model ./my-encoder --dtype bfloat16 --attn-implementation sdpa  # recorded in each result
 
 several processes (accelerate launch or torchrun; with --device auto each process takes the GPU it is given):
   accelerate launch --multi_gpu --num_processes 4 -m benchmark.cli run --model ./my-encoder --tasks squad
