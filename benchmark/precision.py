@@ -55,7 +55,20 @@ def check_dtype(dtype: str, device: torch.device) -> torch.dtype:
         raise BenchmarkError("--dtype float16 is not supported on CPU; use bfloat16 (or float32)")
     if dtype == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise BenchmarkError(f"--dtype bfloat16: {device} does not support bfloat16; use float16")
+    if dtype == "bfloat16" and device.type == "cpu" and not cpu_has_bf16():
+        warn_once(
+            "--dtype bfloat16: this CPU has no native bfloat16 instructions (AVX-512 BF16 / AMX); autocast "
+            "emulates them and is usually slower than float32 here"
+        )
     return DTYPES[dtype]
+
+
+def cpu_has_bf16() -> bool:
+    """Whether the CPU computes bfloat16 natively (AVX-512 BF16 or AMX); True when torch cannot tell."""
+    cpu = torch.cpu
+    checks = [getattr(cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    checks = [check for check in checks if check is not None]
+    return not checks or any(check() for check in checks)
 
 
 def check_attn_implementation(name: str | None) -> str | None:
