@@ -37,6 +37,13 @@ class TrainSummary:
     num_processes: int = 1  # processes the Trainer trained on (WORLD_SIZE under a launcher)
     per_device_batch_size: int | None = None
     total_batch_size: int | None = None  # per device x processes x gradient accumulation
+    # Model positions (padding included) per real token over every training batch of every process (the batches
+    # the collator padded); batches are length-grouped (benchmark.batching). Nystromformer pads every batch to its
+    # fixed length.
+    padding_ratio: float | None = None
+    padded_positions: int | None = None  # over all epochs and processes
+    real_tokens: int | None = None
+    batching: str = "length_grouped"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +62,38 @@ class FeatureDataset(torch.utils.data.Dataset):
         return self.features[i]
 
 
+class CountingCollator:
+    """The task's collator, counting the positions and real tokens of every batch it pads (for the summary's
+    ``padding_ratio``)."""
+
+    def __init__(self, collator: Collator):
+        self.collator = collator
+        self.positions = 0
+        self.real = 0
+
+    def __call__(self, features: list[Feature]) -> dict[str, torch.Tensor]:
+        batch = self.collator(features)
+        self.positions += int(batch["input_ids"].numel())
+        self.real += sum(len(f) for f in features)
+        return batch
+
+
+def _trainer_class():
+    """``Trainer`` drawing its training batches from :class:`benchmark.batching.LengthGroupedSampler`."""
+    from transformers import Trainer
+
+    from .batching import LengthGroupedSampler
+
+    class LengthGroupedTrainer(Trainer):
+        def _get_train_sampler(self, *args, **kwargs):
+            features = self.train_dataset.features
+            return LengthGroupedSampler(
+                [len(f) for f in features], self.args.per_device_train_batch_size, seed=self.args.seed
+            )
+
+    return LengthGroupedTrainer
+
+
 def finetune(
     model: torch.nn.Module,
     tokenizer: Any,
@@ -66,23 +105,32 @@ def finetune(
     device: torch.device,
     info: ModelInfo | None = None,
     save_to: Path | None = None,
+    dtype: str = "float32",
+    compile_model: bool = False,
+    group_by_length: bool = True,
 ) -> TrainSummary:
     """Train ``model`` in place on ``train``'s windows for ``budget``; returns a :class:`TrainSummary`.
 
     ``info`` selects the architecture's collation (Nyströmformer). ``budget.epochs == 0`` (or no training windows)
     leaves the model untouched. ``save_to``: also write the
-    fine-tuned model and tokenizer there (``save_pretrained``).
+    fine-tuned model and tokenizer there (``save_pretrained``). ``dtype``: mixed precision through the Trainer's
+    ``bf16`` / ``fp16`` options (:mod:`benchmark.precision`); ``compile_model``: ``torch_compile``.
+    ``group_by_length``: length-grouped batches (:mod:`benchmark.batching`); False draws the Trainer's random
+    batches (only benchmarks/bench_finetune.py compares the two).
     """
     from transformers import Trainer, TrainingArguments, set_seed
+
+    from .precision import trainer_precision
 
     features = [f for f in train.features if f.label is not None]
     summary = TrainSummary(
         train.n_examples, len(features), 0, budget.epochs, 0.0, None, num_processes=distributed.world_size()
     )
+    summary.batching = "length_grouped" if group_by_length else "random"
     if budget.epochs == 0 or not features:
         return summary
     set_seed(seed)
-    collator = (
+    collator = CountingCollator(
         Collator.for_model(tokenizer.pad_token_id, info, task_type)
         if info is not None
         else Collator(tokenizer.pad_token_id, task_type=task_type)
@@ -107,12 +155,14 @@ def finetune(
             use_cpu=device.type == "cpu",
             dataloader_num_workers=0,
             disable_tqdm=False,
+            torch_compile=compile_model,
+            **trainer_precision(dtype),
         )
         transformers_logger = logging.getLogger("transformers.trainer")
         level = transformers_logger.level
         transformers_logger.setLevel(logging.WARNING)
         try:
-            trainer = Trainer(
+            trainer = (_trainer_class() if group_by_length else Trainer)(
                 model=model, args=args, train_dataset=FeatureDataset(features), data_collator=collator
             )
             result = trainer.train()
@@ -126,6 +176,12 @@ def finetune(
         )
         loss = float(result.training_loss) if result.training_loss is not None else None
         summary.final_loss = distributed.mean(loss, label="training loss")  # each process saw its own shard
+        # Mean positions / mean real tokens over the processes = their sums' ratio.
+        positions = distributed.mean(float(collator.positions), label="training positions")
+        real = distributed.mean(float(collator.real), label="training tokens")
+        summary.padding_ratio = round(positions / real, 4) if real else None
+        summary.padded_positions = round(positions * summary.num_processes)
+        summary.real_tokens = round(real * summary.num_processes)
         if save_to is not None:
             trainer.save_model(str(save_to))  # writes on the main process only
             if distributed.is_main_process():

@@ -408,6 +408,21 @@ def check_model_for_task(
     return config, tokenizer, needs_remote, resolved
 
 
+def _load_with_attn(spec: TaskSpec, source: str, kwargs: dict[str, Any], attn: str) -> torch.nn.Module:
+    """``from_pretrained`` with ``attn_implementation=attn``, else (the architecture does not support it) with
+    its default attention and a warning."""
+    from .precision import warn_once
+
+    try:
+        return _auto_class(spec.task_type).from_pretrained(source, attn_implementation=attn, **kwargs)
+    except (ValueError, ImportError) as exc:
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        warn_once(
+            f"--attn-implementation {attn} cannot be used by {source} ({first}); ran its default attention"
+        )
+    return _auto_class(spec.task_type).from_pretrained(source, **kwargs)
+
+
 def load_model_for_task(
     model_path: str,
     spec: TaskSpec,
@@ -418,8 +433,12 @@ def load_model_for_task(
     eval_only: bool = False,
     revision: str | None = None,
     tokenizer_revision: str | None = None,
+    attn_implementation: str | None = None,
 ) -> tuple[torch.nn.Module, Any, ModelInfo]:
     """(model in eval mode on ``device``, fast tokenizer, :class:`ModelInfo`) for ``spec``'s task type.
+
+    ``attn_implementation`` (``sdpa``, ``eager``, ...) is passed to ``from_pretrained``; an architecture that
+    cannot use it loads with its own attention and a warning line says so (once).
 
     Without ``eval_only`` the head is (re)initialised with ``spec.label_names`` (``num_labels``, ``id2label``,
     ``label2id``); with it, the checkpoint's head must already predict exactly those labels.
@@ -455,7 +474,10 @@ def load_model_for_task(
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # "newly initialized head" warnings are expected here
     try:
-        model = _auto_class(spec.task_type).from_pretrained(source, **kwargs)
+        if attn_implementation:
+            model = _load_with_attn(spec, source, kwargs, attn_implementation)
+        else:
+            model = _auto_class(spec.task_type).from_pretrained(source, **kwargs)
     except load_errors() as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise BenchmarkError(f"cannot load the weights of {model_path}: {first}") from None

@@ -60,6 +60,25 @@ NESTED = {
 }
 
 
+# What a result written before ``--dtype`` / ``--attn-implementation`` / ``--compile`` existed ran with: float32,
+# transformers' default attention (not recorded then), not compiled. Such files have no ``execution`` section.
+LEGACY_EXECUTION: dict[str, Any] = {
+    "dtype": "float32",
+    "mixed_precision": None,
+    "attn_implementation": None,
+    "requested_attn_implementation": None,
+    "compiled": False,
+}
+EXECUTION_DTYPES = ("float32", "bfloat16", "float16")
+
+
+def execution_of(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``execution`` section of a result (dtype, attention implementation, compiled), with the old
+    behaviour (:data:`LEGACY_EXECUTION`) for files written before it was recorded."""
+    recorded = record.get("execution")
+    return {**LEGACY_EXECUTION, **(recorded if isinstance(recorded, dict) else {})}
+
+
 def utc_now() -> str:
     """Current time, UTC, ISO 8601 with seconds (``2026-11-23T10:00:00Z``)."""
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -210,6 +229,19 @@ def validate_result(record: Any) -> list[str]:
     for key, subkeys in NESTED.items():
         if isinstance(record.get(key), dict):
             problems += [f"missing key {key}.{sub}" for sub in subkeys if sub not in record[key]]
+    execution = record.get("execution")  # optional: absent in results written before it existed
+    if execution is not None:
+        if not isinstance(execution, dict):
+            problems.append("'execution' should be dict")
+        else:
+            if execution.get("dtype") not in EXECUTION_DTYPES:
+                problems.append(
+                    f"execution.dtype is {execution.get('dtype')!r}, not one of {EXECUTION_DTYPES}"
+                )
+            if not isinstance(execution.get("compiled"), bool):
+                problems.append("execution.compiled should be true or false")
+            if not isinstance(execution.get("attn_implementation"), str | type(None)):
+                problems.append("execution.attn_implementation should be a string or null")
     if isinstance(record.get("splits"), list) and isinstance(record.get("metrics"), dict):
         problems += [f"no metrics for split {s!r}" for s in record["splits"] if s not in record["metrics"]]
     return problems

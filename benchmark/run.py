@@ -232,21 +232,27 @@ def timing_batches(encoded: EncodedSplit, collator: Collator, length: int) -> li
 
 
 def time_inference(
-    model: torch.nn.Module, info: ModelInfo, batches: list[dict[str, torch.Tensor]], device: torch.device
+    model: torch.nn.Module,
+    info: ModelInfo,
+    batches: list[dict[str, torch.Tensor]],
+    device: torch.device,
+    dtype: str = "float32",
 ) -> dict[str, Any] | None:
-    """:func:`benchmark.timing.measure_inference` over ``batches``; None without batches."""
+    """:func:`benchmark.timing.measure_inference` over ``batches`` (under autocast in ``dtype`` unless float32);
+    None without batches."""
     if not batches:
         return None
+    from .precision import autocast
     from .timing import measure_inference
 
     model.eval()
 
     def forward(batch: dict[str, torch.Tensor]) -> Any:
         restore_attention_type(model, info)
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(device, dtype):
             return model(**{k: v.to(device) for k, v in batch.items()})
 
-    report = measure_inference(forward, batches, device=device, dtype=next(model.parameters()).dtype)
+    report = measure_inference(forward, batches, device=device, dtype=dtype)
     data = report.to_dict()
     data["protocol"] = {
         "batch_size": TIMING_BATCH_SIZE,
@@ -274,9 +280,14 @@ def _run_task(
     save_dir: Path | None,
     revision: str | None = None,
     tokenizer_revision: str | None = None,
+    dtype: str = "float32",
+    attn_implementation: str | None = None,
+    compile_model: bool = False,
 ) -> dict[str, Any]:
     """Everything a result records for one task except identity and timestamps."""
     from transformers import set_seed
+
+    from .precision import attn_implementation_of, autocast, can_compile, compiled, execution_record
 
     subtasks = list(spec.subtasks) or [spec]
     examples: dict[str, list[Any]] = {}
@@ -288,6 +299,7 @@ def _run_task(
     training: dict[str, Any] = {}
     timing = None
     info: ModelInfo | None = None
+    execution: dict[str, Any] = {}
     for sub in subtasks:
         prefix = f"{sub.name}/" if spec.subtasks else ""  # keys of per-split records
         set_seed(seed)
@@ -300,6 +312,14 @@ def _run_task(
             eval_only=eval_only,
             revision=revision,
             tokenizer_revision=tokenizer_revision,
+            attn_implementation=attn_implementation,
+        )
+        use_compile = compile_model and can_compile(info.model_type)
+        execution = execution_record(
+            dtype=dtype,
+            attn_implementation=attn_implementation_of(model),
+            requested_attn=attn_implementation,
+            compiled=use_compile,
         )
         length = input_length(sub, info, max_length)
         if not eval_only:
@@ -325,18 +345,22 @@ def _run_task(
                 device=device,
                 info=info,
                 save_to=save_dir / sub.name if save_dir else None,
+                dtype=dtype,
+                compile_model=use_compile,
             )
             training[sub.name] = {**summary.to_dict(), **{"windows": encoded.stats}}
         # Prediction, scoring and timing run on the main process alone (timing stays single-process); the
         # others wait, and fail with its error if it fails (benchmark.distributed).
-        with distributed.main_process_section(f"evaluate {model_path} {sub.name}") as main:
+        infer = compiled(model) if use_compile else model
+        section = distributed.main_process_section(f"evaluate {model_path} {sub.name}")
+        with section as main, autocast(device, dtype):  # predictions in the run's dtype
             for split in sub.eval_splits if main else ():
                 loaded = _load_split(sub, split, data_dir, limit)
                 sources[f"{prefix}{split}"] = loaded.source
                 load_stats[f"{prefix}{split}"] = loaded.stats
                 encoded = encode(loaded.examples, tokenizer, sub, info, length)
                 out = predict(
-                    model,
+                    infer,
                     info,
                     sub,
                     loaded.examples,
@@ -357,13 +381,13 @@ def _run_task(
                 if timing is None:
                     collator = Collator.for_model(tokenizer.pad_token_id, info, sub.task_type)
                     batches = timing_batches(encoded, collator, length)
-                    timing = time_inference(model, info, batches, device)
+                    timing = time_inference(infer, info, batches, device, dtype)
                     if timing is not None:
                         timing["attention_paths"] = {
                             str(b["input_ids"].shape[1]): attention_path(model, b["input_ids"].shape[1])
                             for b in batches
                         }
-        del model
+        del model, infer
         gc.collect()
     metrics = distributed.on_main(
         lambda: {split: _score(spec, examples[split], predictions[split]) for split in predictions},
@@ -387,6 +411,7 @@ def _run_task(
         },
         "training": training or None,
         "timing": timing,
+        "execution": execution,
         "predictions": predictions,
     }
 
@@ -412,6 +437,10 @@ def run(
     save_models: bool = False,
     model_name: str | None = None,
     revision: str | None = None,
+    dtype: str = "float32",
+    attn_implementation: str | None = None,
+    compile_model: bool = False,
+    dry_run: bool = False,
 ) -> list[Path]:
     """Run ``model`` through ``tasks`` (all seven if None); returns the result file of every task.
 
@@ -424,6 +453,10 @@ def run(
     ``limit`` caps examples per split (training and evaluation); ``epochs``, ``learning_rate``,
     ``max_train_examples`` and ``batch_size`` override the task budgets (:mod:`benchmark.budget`) after
     ``config``. ``save_models`` keeps each fine-tuned checkpoint under ``OUTPUT/<slug>/models/<task>/``.
+
+    ``dtype``, ``attn_implementation`` and ``compile_model``: how the model runs (:mod:`benchmark.precision`),
+    recorded in each result's ``execution``. ``dry_run``: print what each task would cost
+    (:mod:`benchmark.dryrun`) and write nothing; returns no paths.
     """
     if limit is not None and limit < 1:
         raise BenchmarkError(f"--limit must be a positive number of examples, got {limit}")
@@ -456,6 +489,26 @@ def run(
     pins = {"revision": resolved.revision, "tokenizer_revision": resolved.tokenizer_revision}
     # Under accelerate launch / torchrun: join the processes, on the device the launcher gives this one.
     torch_device = resolve_device(distributed.setup_process(device))
+    from .precision import check_attn_implementation, check_dtype
+
+    check_dtype(dtype, torch_device)
+    check_attn_implementation(attn_implementation)
+    execution = {"dtype": dtype, "attn_implementation": attn_implementation, "compile_model": compile_model}
+    if dry_run:
+        from .dryrun import dry_run as preview
+
+        data = str(Path(data_dir).resolve()) if data_dir is not None else None
+        total = sum(
+            preview(spec, model_path, budget=budgets[spec.name], device=torch_device, data_dir=data,
+                    limit=limit, eval_only=eval_only, seed=seed, max_length=max_length,
+                    trust_remote_code=trust_remote_code, tokenizer_from=tokenizer_from, **pins, **execution)
+            for spec in specs
+        )  # fmt: skip
+        if distributed.is_main_process():
+            print(
+                f"all {len(specs)} task(s), estimated: {total / 60:.1f} min on {torch_device} (nothing written)"
+            )
+        return []
     warning = distributed.launch_warning()
     if warning:
         log(f"warning: {warning}")
@@ -476,7 +529,10 @@ def run(
             "max_length": max_length,
             "tokenizer": tokenizer_from,
             "data_dir": data_dir,
+            "train_batches": "length_grouped",  # benchmark.batching (random batches before it existed)
         }
+        # Only non-default execution settings enter the config (a default run's hash does not depend on them).
+        run_config.update({k: v for k, v in execution.items() if v not in (None, False, "float32")})
         if distributed.world_size() > 1 and not eval_only:
             run_config["num_processes"] = distributed.world_size()  # --batch-size is per process
         cfg_hash = config_hash(run_config)
@@ -508,6 +564,7 @@ def run(
             tokenizer_from=tokenizer_from,
             save_dir=directory / "models" / spec.name if save_models else None,
             **pins,
+            **execution,
         )
         info: ModelInfo = outcome["info"]
         record = {
@@ -538,6 +595,7 @@ def run(
             "attention": outcome["attention"],
             "training": outcome["training"],
             "timing": outcome["timing"],
+            "execution": outcome["execution"],
             "hardware": hardware,
             "seed": seed,
             "config": {**run_config, "device": str(torch_device), "save_models": save_models},

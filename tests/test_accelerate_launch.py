@@ -101,6 +101,21 @@ def test_two_processes_train_data_parallel_and_rank0_writes(bert, data_dir, tmp_
     assert done.stdout.count(str(path)) == 1
     assert done.stderr.count("conll2003: running") == 1
     assert done.stderr.count("conll2003: fine-tuning on 8 examples") == 1
+    # length-grouped batches are sharded whole: the two processes together train on exactly the batches a single
+    # process trains on (same tokens, same padding), each window once
+    from benchmark.cli import main
+
+    single = tmp_path / "single"
+    args = ["run", "--model", str(bert), "--tasks", "conll2003", "--data-dir", str(data_dir), "--limit", str(LIMIT),
+            "--epochs", "1", "--batch-size", str(BATCH), "--device", "cpu", "--output", str(single)]  # fmt: skip
+    assert main(args) == 0
+    alone = load_result(single / "bert" / "conll2003.json")["training"]["conll2003"]
+    assert alone["steps"] == 2 and training["batching"] == alone["batching"] == "length_grouped"
+    assert (training["real_tokens"], training["padded_positions"]) == (
+        alone["real_tokens"],
+        alone["padded_positions"],
+    )
+    assert training["padding_ratio"] == alone["padding_ratio"]
 
 
 def test_a_failure_on_rank0_stops_every_process(bert, data_dir, tmp_path):

@@ -16,6 +16,8 @@ examples:
   benchmark run --model baseline:distil-bigbird baseline:bigbird --tasks gonerd   # a student and its teacher
   benchmark run --model baseline:all --trust-remote-code                        # every bundled baseline
   benchmark run --model org/encoder --revision v1.0                             # a pinned Hub revision
+  benchmark run --model ./my-encoder --dry-run                  # per task: examples, tokens, steps, est. time
+  benchmark run --model ./my-encoder --dtype bfloat16 --attn-implementation sdpa  # recorded in each result
 
 several processes (accelerate launch or torchrun; with --device auto each process takes the GPU it is given):
   accelerate launch --multi_gpu --num_processes 4 -m benchmark.cli run --model ./my-encoder --tasks squad
@@ -129,6 +131,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="id to file results under (default: MODEL, or a local directory's name); e.g. the Hub id of a local copy",
     )
     add("--save-models", action="store_true", help="keep fine-tuned checkpoints under OUTPUT/<slug>/models/")
+    add(
+        "--dtype",
+        default="float32",
+        choices=("float32", "bfloat16", "float16"),
+        help="mixed precision for training (the Trainer's bf16/fp16) and inference (autocast); float32, the "
+        "default, compares with published numbers; float16 needs a GPU (default: %(default)s)",
+    )
+    add(
+        "--attn-implementation",
+        default=None,
+        metavar="NAME",
+        help="attention kernel passed to from_pretrained: sdpa, eager, flash_attention_2, ... (default: what "
+        "transformers picks); architectures with their own attention ignore it with a warning",
+    )
+    add("--compile", action="store_true", help="torch.compile the model for training and inference")
+    add(
+        "--dry-run",
+        action="store_true",
+        help="print per task the examples, windows, tokens, padded positions, optimiser steps and an estimated "
+        "wall time from a short calibration on this device; trains nothing, writes nothing",
+    )
     parser.set_defaults(func=main)
 
 
@@ -158,6 +181,10 @@ def main(args: argparse.Namespace) -> int:
         max_train_examples=args.max_train_examples,
         save_models=args.save_models,
         revision=args.revision,
+        dtype=args.dtype,
+        attn_implementation=args.attn_implementation,
+        compile_model=args.compile,
+        dry_run=args.dry_run,
     )
     if len(models) == 1:
         paths, failed = run(models[0], args.tasks, **kwargs), {}

@@ -70,8 +70,20 @@ def ordered(entries: list[Entry], tasks: list[str]) -> list[Entry]:
 
 def _flags(entry: Entry) -> list[str]:
     flags = ["remote code"] if entry.remote_code() else []
+    flags += _dtype_flags(entry)
     flags += ["partial"] if entry.partial else []
     return [*flags, "unverified"] if entry.unverified else flags
+
+
+def _dtype_flags(entry: Entry) -> list[str]:
+    """Labels for results that did not run in float32 (or mixed dtypes across tasks), so a bf16 row is never
+    compared silently with fp32 ones; files without an ``execution`` section ran float32 (execution_of)."""
+    from ..results import execution_of
+
+    dtypes = sorted({execution_of(r)["dtype"] for r in entry.records.values()})
+    if dtypes in ([], ["float32"]):
+        return []
+    return [" + ".join(dtypes) if len(dtypes) > 1 else dtypes[0]]
 
 
 def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
@@ -89,6 +101,7 @@ def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
         "by sha256), except where an entry is marked **unverified**: the scores listed under the table could not",
         "be re-scored (gold data not at hand: `benchmark submit --unverified`, or a result that recorded no sha256",
         "of its gold data) and rest on the submitter's word.",
+        "**bfloat16** / **float16**: ran in that mixed precision (others: float32); not directly comparable.",
         "",
         "| " + " | ".join(h for _, h, _ in cols) + " |",
         "|" + "|".join(":--" if k in ("model", "device") else "--:" for k, _, _ in cols) + "|",

