@@ -249,13 +249,14 @@ def validate_result(record: Any) -> list[str]:
 
 def load_result(path: str | Path) -> dict[str, Any]:
     """Read and validate a result file; one-line BenchmarkError if it is not a valid v1 result."""
+    from .limits import load_json_file
+
     path = Path(path)
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BenchmarkError(f"{path}: no such result file") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise BenchmarkError(f"{path}: not a JSON result file ({exc})") from None
+    if not path.is_file():
+        raise BenchmarkError(f"{path}: no such result file")
+    record = load_json_file(path)  # size and nesting capped: a hostile file is one line, not a RecursionError
+    if not isinstance(record, dict):
+        raise BenchmarkError(f"{path}: not a JSON result file (not an object)")
     problems = validate_result(record)
     if problems:
         raise BenchmarkError(f"{path}: not a valid {SCHEMA} result: {'; '.join(problems[:3])}")

@@ -166,3 +166,17 @@ def test_budget_flags_are_named_and_finite(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00budget")
     with pytest.raises(BenchmarkError, match=r"b\.yaml: not a text file \(byte 0 is not UTF-8\)"):
         read_config(binary)
+
+
+def test_a_hostile_result_file_is_one_error_not_a_recursion(tmp_path):
+    deep = tmp_path / "conll2003.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(BenchmarkError, match="nested deeper than"):
+        load_result(deep)
+    # a rerun of `benchmark run` finds it in its output folder: not up to date, so the task runs again
+    assert is_up_to_date(deep, spec_hash="x", cfg_hash="y", revision="z") is False
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(BenchmarkError, match="not an object"):
+        load_result(tmp_path / "list.json")
+    with pytest.raises(BenchmarkError, match="no such result file"):
+        load_result(tmp_path / "absent.json")
