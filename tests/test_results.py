@@ -68,7 +68,7 @@ def test_validate_reports_missing_and_wrong_keys():
 def test_load_result_errors_are_one_line(tmp_path):
     broken = tmp_path / "x.json"
     broken.write_text("{")
-    with pytest.raises(BenchmarkError, match="not a JSON result"):
+    with pytest.raises(BenchmarkError, match=r"x\.json: invalid JSON"):
         load_result(broken)
     broken.write_text(json.dumps({"schema": SCHEMA}))
     with pytest.raises(BenchmarkError, match="not a valid"):
