@@ -16,22 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from baselines.errors import BaselinesError
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Appends "(default: X)" only where it says something: not where the help already states its default
-    (that printed "(default: X) (default: None)"), nor for a None default, a required option or an on/off flag."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if (
-            "(default" in text
-            or action.required
-            or action.default is None
-            or isinstance(action.default, bool)
-        ):
-            return text
-        return super()._get_help_string(action)
+from gonerd.help_format import HelpFormatter
 
 
 def _parser() -> argparse.ArgumentParser:

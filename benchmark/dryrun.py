@@ -178,18 +178,23 @@ def dry_run(
     )
     for sub in list(spec.subtasks) or [spec]:
         name = f"{sub.name}/" if spec.subtasks else ""
-        set_seed(seed)
-        model, tokenizer, info = load_model_for_task(
-            model_path,
-            sub,
-            device=device,
-            trust_remote_code=trust_remote_code,
-            tokenizer_from=tokenizer_from,
-            eval_only=eval_only,
-            revision=revision,
-            tokenizer_revision=tokenizer_revision,
-            attn_implementation=attn_implementation,
-        )
+
+        def fresh_model(sub=sub):
+            """The model as the run loads it: seeded, so the head is the same fresh one each time."""
+            set_seed(seed)
+            return load_model_for_task(
+                model_path,
+                sub,
+                device=device,
+                trust_remote_code=trust_remote_code,
+                tokenizer_from=tokenizer_from,
+                eval_only=eval_only,
+                revision=revision,
+                tokenizer_revision=tokenizer_revision,
+                attn_implementation=attn_implementation,
+            )
+
+        model, tokenizer, info = fresh_model()
         length = input_length(sub, info, max_length)
         collator = Collator.for_model(tokenizer.pad_token_id, info, sub.task_type)
         train_seconds = eval_seconds = 0.0
@@ -223,18 +228,7 @@ def dry_run(
             )
             # The calibration trained the weights a little: reload a fresh copy for the inference calibration.
             del model
-            set_seed(seed)
-            model, tokenizer, info = load_model_for_task(
-                model_path,
-                sub,
-                device=device,
-                trust_remote_code=trust_remote_code,
-                tokenizer_from=tokenizer_from,
-                eval_only=eval_only,
-                revision=revision,
-                tokenizer_revision=tokenizer_revision,
-                attn_implementation=attn_implementation,
-            )
+            model, tokenizer, info = fresh_model()
         fit = None
         for split in sub.eval_splits:
             loaded = _load_split(sub, split, data_dir, limit)

@@ -10,6 +10,7 @@ from pathlib import Path
 from . import __version__
 from .annotate import DEFAULT_MODEL
 from .errors import GonerdError
+from .help_format import HelpFormatter
 from .versions import DATASET_VERSION
 
 
@@ -185,22 +186,6 @@ def cmd_publish(args) -> int:
             f"published {len(result.files)} files to {result.url} (commit {result.commit_oid}, tag {result.tag})"
         )
     return 0
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Appends "(default: X)" only where it says something: not where the help already states its default
-    (that printed "(default: X) (default: None)"), nor for a None default, a required option or an on/off flag."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if (
-            "(default" in text
-            or action.required
-            or action.default is None
-            or isinstance(action.default, bool)
-        ):
-            return text
-        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,3 +45,14 @@ def link_fixtures(root: Path, links: dict[str, str]) -> Path:
 @pytest.fixture
 def fixtures_dir() -> Path:
     return fixture_path()
+
+
+def wikitext_source(directory: Path, n: int) -> Path:
+    """The first ``n`` real articles of WikiText-2's test split as a ``gonerd build --source`` file in
+    ``directory`` (their ids are null there)."""
+    lines = (
+        fixture_path("wikipedia", "wikitext2_test_articles.jsonl").read_text(encoding="utf-8").splitlines()
+    )
+    path = directory / "articles.jsonl"
+    path.write_text("\n".join(lines[:n]) + "\n", encoding="utf-8")
+    return path

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import fixture_path
+from conftest import wikitext_source
 from gonerd.annotate import MAX_ARTICLE_CHARS, annotate_articles
 from gonerd.build import STAGING_PREFIX, build
 from gonerd.cli import main as gonerd_main
@@ -27,12 +27,7 @@ N_ARTICLES = 3
 
 @pytest.fixture(scope="module")
 def articles_file(tmp_path_factory) -> Path:
-    lines = (
-        fixture_path("wikipedia", "wikitext2_test_articles.jsonl").read_text(encoding="utf-8").splitlines()
-    )
-    path = tmp_path_factory.mktemp("src") / "articles.jsonl"
-    path.write_text("\n".join(lines[:N_ARTICLES]) + "\n", encoding="utf-8")
-    return path
+    return wikitext_source(tmp_path_factory.mktemp("src"), N_ARTICLES)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ROOT, fixture_path
+from conftest import ROOT, wikitext_source
 from gonerd.annotate import annotate_articles, load_pipeline
 from gonerd.build import build
 from gonerd.cli import main as gonerd_main
@@ -32,12 +32,7 @@ N_ARTICLES = 8
 @pytest.fixture(scope="module")
 def source_file(tmp_path_factory) -> Path:
     """The first 8 real articles of WikiText-2's test split, as a --source file (ids are null there)."""
-    lines = (
-        fixture_path("wikipedia", "wikitext2_test_articles.jsonl").read_text(encoding="utf-8").splitlines()
-    )
-    path = tmp_path_factory.mktemp("src") / "articles.jsonl"
-    path.write_text("\n".join(lines[:N_ARTICLES]) + "\n", encoding="utf-8")
-    return path
+    return wikitext_source(tmp_path_factory.mktemp("src"), N_ARTICLES)
 
 
 @pytest.fixture(scope="module")
