@@ -110,6 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--leaderboard", default="leaderboard", metavar="DIR", help="leaderboard to submit to")
     rp.add_argument("--dry-run", action="store_true", help="print the plan; run and download nothing")
     rp.add_argument(
+        "--report",
+        action="store_true",
+        help="print the retention table (students vs teachers) from the finished results; run nothing",
+    )
+    rp.add_argument(
         "--stop-after", default=None, metavar="STEP", help="stop after this step (a name the plan lists)"
     )
     return p
@@ -154,9 +159,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote {out}: {args.student_layers}-layer student of {args.teacher}, not distilled")
         return 0
     if args.command == "reproduce":
-        from baselines.reproduce import build_plan, describe, execute
+        from baselines.reproduce import build_plan, describe, execute, mini_report
 
         work = Path(args.work or f"runs/reproduce-{args.scale}")
+        if args.report:
+            if args.scale != "mini":
+                raise BaselinesError("--report: only the mini scale has a retention report")
+            print(mini_report(work))
+            return 0
         plan = build_plan(args.scale, work, shared=Path(args.shared), leaderboard=Path(args.leaderboard))
         print(describe(plan))
         if not args.dry_run:

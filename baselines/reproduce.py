@@ -46,15 +46,21 @@ SPEED_LENGTHS = "512,1024,2048,4096"
 STUDENT_LAYERS = 3
 SEED = 0
 
-# Budgets of the mini scale, meant to fit the whole plan in about 90 minutes on an idle 2-core CPU. Not yet
-# calibrated on an idle machine (see README, "Reproducing the paper's comparison").
+# Budgets of the mini scale, calibrated with ``benchmark run --dry-run`` on an idle 2-core CPU so that the whole
+# plan fits in about 90 minutes (README, "Reproducing the paper's comparison"). GONERD dominates: a 4,096-token
+# window costs ~12 s of training for the converted teachers, so the long models see 10 training articles, one window
+# per step (more updates for the same compute). Chosen before any result was seen; never tuned on a test split.
 MINI_DISTILL = {"max_steps": 100, "batch_size": 4, "max_length": 512, "lr": 5e-4, "warmup_steps": 10}
 MINI_BUDGETS = {
     "tasks": {
-        "conll2003": {"epochs": 2, "learning_rate": 5e-5, "batch_size": 32},
-        "gonerd": {"epochs": 2, "learning_rate": 5e-5, "batch_size": 4, "max_train_examples": 30},
+        "conll2003": {"epochs": 2, "learning_rate": 5e-5, "batch_size": 16},
+        "gonerd": {"epochs": 2, "learning_rate": 1e-4, "batch_size": 1, "max_train_examples": 10},
     }
 }
+# Longformer pads every input to a multiple of its window: 256 made each CoNLL sentence (~20 tokens) 256 positions
+# and the converted teacher's CoNLL run alone ~53 minutes here; 64 keeps it to minutes. BigBird falls back to full
+# attention below (5 + 2 x 3) blocks, so short inputs cost it nothing extra.
+MINI_ATTENTION = {"longformer": {"attention_window": 64}, "bigbird": {"block_size": 64}}
 # CoNLL-2003 files of the mini scale: the task spec's names -> the shared samples (SOURCES.md).
 MINI_CONLL = {"eng.train": "train_first2000.txt", "eng.testa": "eng.testa", "eng.testb": "eng.testb"}
 MINI_WIKIPEDIA = ("enwiki_2016_sample40_plaintext.jsonl", "wikitext2_test_articles.jsonl")
@@ -69,6 +75,9 @@ class Step:
     argv: list[str] | None
     what: str
     prepare: Callable[[], None] | None = field(default=None, repr=False)
+    inputs: Any = (
+        None  # what the command reads besides its argv (a budgets file's content): part of the marker
+    )
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", *(self.argv or [])]
@@ -136,10 +145,7 @@ def mini_plan(work: Path, shared: Path, *, leaderboard: Path) -> Plan:
     sources = work / "wikipedia_articles.jsonl"
     corpus = work / "distill_corpus.jsonl"
     minilm = models / "repro-mini-minilm-l6"
-    teachers = {
-        "longformer": models / "repro-mini-minilm-l6-longformer4096",
-        "bigbird": models / "repro-mini-minilm-l6-bigbird4096",
-    }
+    teachers = {arch: _teacher_dir(models, arch) for arch in MINI_ATTENTION}
 
     def prepare_data() -> None:
         for name, sample in MINI_CONLL.items():
@@ -183,7 +189,7 @@ def mini_plan(work: Path, shared: Path, *, leaderboard: Path) -> Plan:
         Step("minilm", None, f"copy the real all-MiniLM-L6-v2 weights to {minilm.name}", prepare=copy_minilm),
     ]
     for arch, out in teachers.items():
-        attention = {"attention_window": 256} if arch == "longformer" else {"block_size": 64}
+        attention = MINI_ATTENTION[arch]
         steps.append(
             Step(
                 f"convert-{arch}",
@@ -202,8 +208,7 @@ def mini_plan(work: Path, shared: Path, *, leaderboard: Path) -> Plan:
     )
     students: list[Path] = []
     for arch, teacher in teachers.items():
-        distilled = models / f"repro-mini-minilm-l3-{arch}4096-distilled"
-        control = models / f"repro-mini-minilm-l3-{arch}4096-control"
+        distilled, control = _student_dir(models, arch, "distilled"), _student_dir(models, arch, "control")
         student = {"teacher": teacher, "student_layers": STUDENT_LAYERS, "seed": SEED}
         steps += [
             Step(
@@ -221,7 +226,7 @@ def mini_plan(work: Path, shared: Path, *, leaderboard: Path) -> Plan:
         students += [distilled, control]
     budgets = work / "budgets.json"
     for model in [minilm, *teachers.values(), *students]:
-        name = f"repro-mini:{model.name.removeprefix('repro-mini-')}"
+        name = _mini_name(model.name)
         slug = model_slug(name)
         results = runs / slug
         steps += [
@@ -231,6 +236,7 @@ def mini_plan(work: Path, shared: Path, *, leaderboard: Path) -> Plan:
                      config=budgets, output=runs, seed=SEED, device="cpu"),
                 f"fine-tune and evaluate {name} on {', '.join(MINI_TASKS)}",
                 prepare=lambda: _write_json(budgets, MINI_BUDGETS),
+                inputs=MINI_BUDGETS,
             ),
             Step(
                 f"speed-{slug}",
@@ -252,6 +258,53 @@ def mini_plan(work: Path, shared: Path, *, leaderboard: Path) -> Plan:
             f"fine-tuning budgets: {MINI_BUDGETS['tasks']}",
             "device: cpu; timing labelled cpu in every result",
         ],
+    )
+
+
+def _teacher_dir(models: Path, arch: str) -> Path:
+    return models / f"repro-mini-minilm-l6-{arch}4096"
+
+
+def _student_dir(models: Path, arch: str, kind: str) -> Path:
+    return models / f"repro-mini-minilm-l{STUDENT_LAYERS}-{arch}4096-{kind}"
+
+
+def _mini_name(folder: str) -> str:
+    """``repro-mini-X`` (a model folder) -> ``repro-mini:X``: the name results and the leaderboard carry."""
+    return f"repro-mini:{folder.removeprefix('repro-mini-')}"
+
+
+def mini_report(work: Path) -> str:
+    """The retention table of the mini scale from the result files under ``work/runs`` (README quotes it)."""
+    from baselines.retention import Pair, paper_lines, retention_table
+
+    models = work / "models"
+
+    def slug(path: Path) -> str:
+        return model_slug(_mini_name(path.name))
+
+    minilm = slug(models / "repro-mini-minilm-l6")
+    pairs = []
+    for arch in MINI_ATTENTION:
+        teacher = slug(_teacher_dir(models, arch))
+        pairs.append(Pair(f"{arch} teacher (converted)", teacher, minilm))
+        for kind in ("distilled", "control"):
+            pairs.append(
+                Pair(f"{arch} {STUDENT_LAYERS}-layer {kind}", slug(_student_dir(models, arch, kind)), teacher)
+            )
+    tables = [
+        retention_table(work / "runs", pairs, list(MINI_TASKS), split=split)
+        for split in ("test", "validation")
+    ]
+    return "\n".join(
+        [
+            tables[0],
+            "",
+            tables[1],
+            "",
+            "The paper's headline figures (quoted, not measured here):",
+            *paper_lines(),
+        ]
     )
 
 
@@ -342,7 +395,8 @@ def _marker(plan: Plan, step: Step) -> Path:
 
 def is_done(plan: Plan, step: Step) -> bool:
     try:
-        return json.loads(_marker(plan, step).read_text(encoding="utf-8")).get("argv") == step.argv
+        marker = json.loads(_marker(plan, step).read_text(encoding="utf-8"))
+        return marker.get("argv") == step.argv and marker.get("inputs") == step.inputs
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -388,7 +442,7 @@ def execute(
                     f"step {step.name} failed (exit {proc.returncode}): {step.shown()}; rerun to resume"
                 )
         seconds = round(time.perf_counter() - started, 1)
-        _write_json(_marker(plan, step), {"argv": step.argv, "seconds": seconds})
+        _write_json(_marker(plan, step), {"argv": step.argv, "inputs": step.inputs, "seconds": seconds})
         log(f"[{i}/{len(plan.steps)}] {step.name}: {seconds} s")
         ran.append(step.name)
         if step.name == stop_after:

@@ -112,6 +112,64 @@ def test_execute_resumes_after_the_last_finished_step(tmp_path):
     plan.steps[1] = Step("list", ["baselines.cli", "list", "--role", "teacher"], "changed command")
     assert execute(plan, log=lambda _: None) == ["list"]  # a changed command is not "done"
     assert "[done] prep" in describe(plan)
+    plan.steps[0] = Step(
+        "prep", None, "in-process", prepare=lambda: calls.append("prep2"), inputs={"epochs": 2}
+    )
+    assert execute(plan, log=lambda _: None) == ["prep"]  # what it reads changed (a budgets file): redone
+    assert calls == ["prep", "prep2"]
+
+
+def _result(runs, slug, task, test, validation):
+    folder = runs / slug
+    folder.mkdir(parents=True, exist_ok=True)
+    metrics = {"test": {"score": test}, "validation": {"score": validation}}
+    (folder / f"{task}.json").write_text(json.dumps({"metrics": metrics}))
+
+
+def _speed(runs, slug, latencies):
+    points = [
+        {"length": n, "status": "ok", "timing": {"latency_ms_per_example_median": ms}}
+        for n, ms in latencies.items()
+    ]
+    points.append({"length": 8192, "status": "skipped", "timing": None})
+    (runs / slug).mkdir(parents=True, exist_ok=True)
+    (runs / slug / "speed.json").write_text(json.dumps({"lengths": points}))
+
+
+def test_retention_table_divides_student_by_teacher(tmp_path):
+    from baselines.retention import Pair, retention_table
+
+    runs = tmp_path / "runs"
+    _result(runs, "t", "conll2003", 80.0, 82.0)
+    _result(runs, "s", "conll2003", 60.0, 41.0)
+    _speed(runs, "t", {512: 10.0, 4096: 200.0})
+    _speed(runs, "s", {512: 5.0, 4096: 90.0})
+    pairs = [Pair("student", "s", "t"), Pair("missing", "nobody", "t")]
+    test = retention_table(runs, pairs, ["conll2003", "gonerd"]).splitlines()
+    assert test[2] == "| student | t | 60.0 / 80.0 | 75.0% | n/a / n/a | n/a | 0.50 | 0.45 |"
+    assert test[3].startswith("| missing | t | n/a / 80.0 | n/a |")
+    validation = retention_table(runs, pairs, ["conll2003"], split="validation").splitlines()
+    assert "41.0 / 82.0 | 50.0%" in validation[2]
+
+    (runs / "s" / "conll2003.json").write_text("{not json")
+    with pytest.raises(BaselinesError, match=r"conll2003.json: not a readable result file"):
+        retention_table(runs, pairs, ["conll2003"])
+
+
+def test_report_reads_a_work_folder(tmp_path, capsys):
+    from baselines.reproduce import mini_report
+
+    runs = tmp_path / "w" / "runs"
+    _result(runs, "repro-mini-minilm-l6-bigbird4096", "gonerd", 50.0, 52.0)
+    _result(runs, "repro-mini-minilm-l3-bigbird4096-distilled", "gonerd", 45.0, 50.0)
+    report = mini_report(tmp_path / "w")
+    assert (
+        "| bigbird 3-layer distilled | repro-mini-minilm-l6-bigbird4096 | n/a / n/a | n/a | 45.0 / 50.0 | 90.0%"
+        in (report)
+    )
+    assert "long NER: up to 98.8%" in report  # the paper's figures, labelled as quoted
+    assert main(["reproduce", "paper", "--report"]) == 2
+    assert "only the mini scale" in capsys.readouterr().err
 
 
 @pytest.mark.fixtures
