@@ -28,6 +28,7 @@ import torch
 from .errors import BenchmarkError
 from .recipe import read_recipe
 from .tasks.spec import TaskSpec
+from .timing import position_offset
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".h5")
@@ -290,9 +291,8 @@ def load_tokenizer(
 
 def usable_length(config: Any, tokenizer: Any = None) -> int:
     """Longest input the model takes, in tokens (position-id offset and fixed-length models considered)."""
-    model_type = getattr(config, "model_type", "")
     length = getattr(config, "max_position_embeddings", None) or 512
-    length -= POSITION_OFFSET.get(model_type, 0)
+    length -= position_offset(config)
     fixed = fixed_length(config)
     if fixed is not None:
         length = min(length, fixed)

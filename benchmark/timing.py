@@ -70,6 +70,19 @@ MEMORY_KINDS = {
 PERCENTILE_METHOD = "linear"  # numpy default / Hyndman-Fan type 7
 # model_type -> positions lost to the padding-index offset of RoBERTa-style position ids.
 POSITION_OFFSET = {"roberta": 2, "xlm-roberta": 2, "camembert": 2, "longformer": 2, "nystromformer": 2}
+# Of those, the ones whose position ids start after ``config.pad_token_id`` (RoBERTa's embeddings): the offset is
+# ``pad_token_id + 1``, 2 for RoBERTa's vocabulary (pad 1) but 1 for a model converted from BERT's (pad 0).
+# Nystromformer's ids start at a fixed 2.
+PAD_INDEXED_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer"}
+
+
+def position_offset(config: Any) -> int:
+    """Positions of ``max_position_embeddings`` that no input token can use (the padding-index offset)."""
+    model_type = getattr(config, "model_type", "")
+    if model_type in PAD_INDEXED_POSITIONS:
+        pad = getattr(config, "pad_token_id", None)
+        return (pad if isinstance(pad, int) and pad >= 0 else 1) + 1
+    return POSITION_OFFSET.get(model_type, 0)
 
 
 @dataclass(frozen=True)
@@ -535,7 +548,7 @@ def max_input_length(model_or_config: Any) -> int:
     offset, capped at ``segment_means_seq_len`` for a landmark Nyströmformer (longer inputs break its reshape)."""
     config = _config_of(model_or_config)
     length = getattr(config, "max_position_embeddings", None) or 512
-    length -= POSITION_OFFSET.get(getattr(config, "model_type", ""), 0)
+    length -= position_offset(config)
     fixed = nystrom_fixed_length(config)
     if fixed is not None:
         length = min(length, fixed)

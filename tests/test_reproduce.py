@@ -178,13 +178,21 @@ def test_mini_plan_names_every_model_and_step(tmp_path):
     plan = build_plan("mini", tmp_path / "w", shared=fixture_path(), leaderboard=tmp_path / "lb")
     names = [s.name for s in plan.steps]
     assert names[:5] == ["gonerd", "minilm", "convert-longformer", "convert-bigbird", "corpus"]
-    runs = [s for s in plan.steps if s.name.startswith("run-")]
-    slugs = [s.name.removeprefix("run-") for s in runs]
+    runs = [s for s in plan.steps if s.name.startswith("run-conll2003-")]
+    slugs = [s.name.removeprefix("run-conll2003-") for s in runs]
     assert len(slugs) == 7 and all(slug.startswith("repro-mini-") for slug in slugs)
     assert sum("distilled" in s for s in slugs) == 2 and sum("control" in s for s in slugs) == 2
-    for slug in slugs:  # every model is run, timed and submitted, in that order
-        assert names.index(f"run-{slug}") < names.index(f"speed-{slug}") < names.index(f"submit-{slug}")
-    assert all("--tasks" in s.argv and "conll2003,gonerd" in s.argv for s in runs)
+    for slug in slugs:  # every model is run on both tasks, timed and submitted, in that order
+        order = [f"run-conll2003-{slug}", f"run-gonerd-{slug}", f"speed-{slug}", f"submit-{slug}"]
+        assert [names.index(n) for n in order] == sorted(names.index(n) for n in order)
+    gonerd = {
+        s.name.removeprefix("run-gonerd-"): s.argv for s in plan.steps if s.name.startswith("run-gonerd-")
+    }
+    # The long models read GONERD in 1,024-token windows; MiniLM in its own 512.
+    assert "--max-length" not in gonerd["repro-mini-minilm-l6"]
+    assert all(
+        argv[argv.index("--max-length") + 1] == "1024" for slug, argv in gonerd.items() if "4096" in slug
+    )
     assert not (tmp_path / "w").exists()  # building the plan writes nothing
 
 

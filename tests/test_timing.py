@@ -418,3 +418,23 @@ def test_max_input_length_offsets() -> None:
     assert max_input_length(BertConfig(max_position_embeddings=512)) == 512
     assert max_input_length(RobertaConfig(max_position_embeddings=514)) == 512
     assert attention_path(BertConfig(), 512) == "full"
+
+
+def test_position_offset_follows_the_padding_index() -> None:
+    """RoBERTa-style position ids start after ``pad_token_id``: a Longformer converted from a BERT vocabulary (pad 0)
+    loses one position, not two. Checked against the model itself: the usable length runs, one more does not."""
+    from transformers import LongformerConfig, LongformerModel
+
+    from benchmark.modeling import usable_length
+
+    config = LongformerConfig(
+        vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+        max_position_embeddings=65, attention_window=8, pad_token_id=0, bos_token_id=2, eos_token_id=3,
+    )  # fmt: skip
+    assert max_input_length(config) == usable_length(config) == 64
+    assert max_input_length(LongformerConfig(max_position_embeddings=4098, pad_token_id=1)) == 4096
+    model = LongformerModel(config).eval()
+    with torch.no_grad():
+        model(input_ids=torch.full((1, 64), 5))
+        with pytest.raises(IndexError):
+            model(input_ids=torch.full((1, 72), 5))
