@@ -14,7 +14,7 @@ import torch
 
 from benchmark.batching import LengthGroupedSampler, length_grouped_batches, padded_positions
 from benchmark.cli import main
-from benchmark.results import LEGACY_EXECUTION, execution_of, load_result, validate_result
+from benchmark.results import LEGACY_EXECUTION, batching_of, execution_of, load_result, validate_result
 from conftest import fixture_path, link_fixtures
 from tiny_models import build_tiny_model
 
@@ -140,6 +140,7 @@ def test_bfloat16_sdpa_run_records_execution_and_padding(models, data_dir, tmp_p
         "attn_implementation": "sdpa",
         "requested_attn_implementation": "sdpa",
         "compiled": False,
+        "batching": "length_grouped",
     }
     assert record["timing"]["dtype"] == "bfloat16"
     training = record["training"]["conll2003"]
@@ -161,6 +162,58 @@ def test_bfloat16_sdpa_run_records_execution_and_padding(models, data_dir, tmp_p
     bad = copy.deepcopy(record)
     bad["execution"]["dtype"] = "int8"
     assert any("execution.dtype" in p for p in validate_result(bad))
+
+
+@pytest.mark.fixtures
+def test_random_batching_pads_more_than_grouped_and_is_recorded(models, data_dir, tmp_path, capsys):
+    """``--batching random`` (the Trainer's random batches) vs the default length-grouped ones, same data."""
+    records = {}
+    for batching in ("random", "grouped"):
+        out = tmp_path / batching
+        assert _run(models["bert"], out, data_dir, "--limit", "32", "--batching", batching) == 0
+        records[batching] = load_result(out / "bert" / "conll2003.json")
+    random_run, grouped = records["random"], records["grouped"]
+    assert random_run["execution"]["batching"] == random_run["training"]["conll2003"]["batching"] == "random"
+    assert (
+        grouped["execution"]["batching"] == grouped["training"]["conll2003"]["batching"] == "length_grouped"
+    )
+    assert batching_of(random_run) == "random" and batching_of(grouped) == "length_grouped"
+    assert (
+        random_run["training"]["conll2003"]["real_tokens"] == grouped["training"]["conll2003"]["real_tokens"]
+    )
+    assert (
+        random_run["training"]["conll2003"]["padding_ratio"]
+        > grouped["training"]["conll2003"]["padding_ratio"]
+    )
+    # the choice is part of the configuration (as a non-default dtype is); the default's config is as before
+    assert (
+        random_run["config"]["train_batches"] == "random"
+        and grouped["config"]["train_batches"] == "length_grouped"
+    )
+    assert "batching" not in grouped["config"] and random_run["config_hash"] != grouped["config_hash"]
+    capsys.readouterr()
+    assert _run(models["bert"], tmp_path / "grouped", data_dir, "--limit", "32") == 0  # default: grouped
+    assert "skipped (up to date)" in capsys.readouterr().err
+    # a result written before --batching existed: its training section says how it was trained
+    old = copy.deepcopy(grouped)
+    del old["execution"]["batching"]
+    assert validate_result(old) == [] and batching_of(old) == "length_grouped"
+    del old["training"]["conll2003"]["batching"]
+    assert batching_of(old) == "random"  # trained before length grouping existed
+    old["training"] = None
+    assert batching_of(old) is None  # nothing trained
+    bad = copy.deepcopy(grouped)
+    bad["execution"]["batching"] = "sorted"
+    assert any("execution.batching" in p for p in validate_result(bad))
+
+
+def test_bad_batching_is_one_argparse_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--model", str(tmp_path), "--batching", "sorted"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and "Traceback" not in "\n".join(err)
+    assert err[-1].startswith("benchmark run: error: argument --batching: invalid choice: 'sorted'")
+    assert not any(line.startswith("benchmark") for line in err[:-1])  # the rest is the usage
 
 
 @pytest.mark.fixtures
