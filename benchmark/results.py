@@ -85,12 +85,12 @@ def batching_of(record: Mapping[str, Any]) -> str | None:
     """How a result's training batches were drawn: ``execution.batching`` (``benchmark run --batching``), else
     what its training sections record (length-grouped, before the flag existed), else ``random`` for a result
     that trained before length grouping existed; None when nothing was trained (``--eval-only``)."""
-    recorded = execution_of(record)["batching"]
-    if recorded is not None:
-        return recorded
     training = record.get("training")
     if not isinstance(training, dict) or not training:
         return None
+    recorded = execution_of(record)["batching"]
+    if recorded is not None:
+        return recorded
     kinds = {t.get("batching") for t in training.values() if isinstance(t, dict)}
     return " + ".join(sorted(k or "random" for k in kinds)) or None
 

@@ -1,6 +1,7 @@
 """``benchmark run``'s speed settings: length-grouped training batches (and their recorded padding ratio),
-``--dtype``, ``--attn-implementation``, ``--compile``, ``--dry-run``, the ``execution`` record (with old result
-files still loading) and the leaderboard's dtype label."""
+``--batching``, ``--dtype``, ``--attn-implementation``, ``--compile``, ``--dry-run``, the ``execution`` record
+(with old result files still loading), the leaderboard's dtype and batching labels and ``benchmark compare``'s
+lines for results that ran differently."""
 
 from __future__ import annotations
 
@@ -293,3 +294,50 @@ def test_leaderboard_labels_bfloat16_entries():
     assert _flags(Entry("a", {"model_id": "a"}, {"conll2003": old})) == []
     assert _flags(Entry("b", {"model_id": "b"}, {"conll2003": bf16})) == ["bfloat16"]
     assert _flags(Entry("c", {"model_id": "c"}, {"conll2003": bf16, "squad": old})) == ["bfloat16 + float32"]
+
+
+@pytest.mark.fixtures
+def test_compare_names_each_way_results_ran_differently(models, data_dir, tmp_path, capsys):
+    """``benchmark compare`` on result files written by two real runs that differ in dtype, attention and
+    batching: one line per difference naming both values; ``--strict`` makes it a one-line error."""
+    from benchmark.leaderboard.compare import load_records, run_differences
+    from benchmark.leaderboard.entries import Entry
+    from benchmark.leaderboard.views import _flags
+
+    plain, other = tmp_path / "plain", tmp_path / "other"
+    assert _run(models["bert"], plain, data_dir) == 0
+    changed = ("--dtype", "bfloat16", "--batching", "random", "--attn-implementation", "eager")
+    assert _run(models["bert"], other, data_dir, *changed) == 0
+    student, teacher = plain / "bert", other / "bert"
+    default_attn = load_result(student / "conll2003.json")["execution"]["attn_implementation"]
+    assert default_attn and default_attn != "eager"  # transformers' pick for BERT (sdpa)
+    capsys.readouterr()
+    assert main(["compare", "--student", str(student), "--teacher", str(teacher)]) == 0
+    captured = capsys.readouterr()
+    assert sorted(captured.err.splitlines()) == [
+        f"note: attention implementation differs: student {default_attn}, teacher eager (conll2003)",
+        "note: batching differs: student length_grouped, teacher random (conll2003)",
+        "note: dtype differs: student float32, teacher bfloat16 (conll2003)",
+    ]
+    assert captured.out.splitlines()[0].startswith("task")  # the table still follows, on stdout
+    # --strict: an error, one line, no table
+    assert main(["compare", "--student", str(student), "--teacher", str(teacher), "--strict"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert captured.out == "" and len(err) == 1 and err[0].startswith("benchmark: error: --strict:")
+    assert "dtype differs: student float32, teacher bfloat16" in err[0] and "batching differs" in err[0]
+    # results that ran alike: no line, and --strict passes
+    assert main(["compare", "--student", str(student), "--teacher", str(student), "--strict", "--json"]) == 0
+    assert capsys.readouterr().err == ""
+    # compiled and device (a CPU-only machine cannot run these differently): the same real records, changed
+    s, t = load_records(student), copy.deepcopy(load_records(student))
+    t["conll2003"]["execution"]["compiled"] = True
+    t["conll2003"]["hardware"].update(device="cuda:0", device_type="cuda", device_name="NVIDIA H200")
+    cpu = s["conll2003"]["hardware"]["device_name"]
+    assert run_differences(s, t) == [
+        "compiled differs: student no, teacher yes (conll2003)",
+        f"device differs: student cpu ({cpu}), teacher cuda (NVIDIA H200) (conll2003)",
+    ]
+    # the leaderboard labels random batches as it labels bfloat16; a default run gets no label
+    assert _flags(Entry("t", {"model_id": "t"}, load_records(teacher))) == ["bfloat16", "random batches"]
+    assert _flags(Entry("s", {"model_id": "s"}, load_records(student))) == []
