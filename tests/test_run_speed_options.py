@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.batching import LengthGroupedSampler, length_grouped_batches, padded_positions
+from benchmark.batching import LengthGroupedSampler, length_grouped_batches, padded_positions, random_batches
 from benchmark.cli import main
 from benchmark.results import LEGACY_EXECUTION, batching_of, execution_of, load_result, validate_result
 from conftest import fixture_path, link_fixtures
@@ -49,6 +49,16 @@ def test_length_grouped_batches_cover_everything_once_and_are_seeded():
     random_batches = [shuffled[i : i + 32] for i in range(0, 1000, 32)]
     assert grouped <= 1.15 < padded_positions(lengths, random_batches) / sum(lengths)
     assert padded_positions(lengths, batches, pad_to=128) == 128 * 1000  # fixed-length models (Nystromformer)
+
+
+def test_random_batches_cover_everything_once_are_seeded_and_pad_more():
+    rng = random.Random(1)
+    lengths = [rng.randint(3, 90) for _ in range(500)]
+    batches = random_batches(lengths, 32, seed=7)
+    assert sorted(i for b in batches for i in b) == list(range(500)) and len(batches) == 16
+    assert batches == random_batches(lengths, 32, seed=7) != random_batches(lengths, 32, seed=8)
+    grouped = length_grouped_batches(lengths, 32, seed=7)
+    assert padded_positions(lengths, batches) > padded_positions(lengths, grouped)
 
 
 def test_sampler_is_the_same_on_every_process_and_new_each_epoch():
@@ -206,6 +216,29 @@ def test_random_batching_pads_more_than_grouped_and_is_recorded(models, data_dir
     bad = copy.deepcopy(grouped)
     bad["execution"]["batching"] = "sorted"
     assert any("execution.batching" in p for p in validate_result(bad))
+    # --dry-run previews random batches too (an estimate of the Trainer's order): more padding than grouped
+    previews = {}
+    for batching in ("random", "grouped"):
+        capsys.readouterr()
+        assert (
+            _run(
+                models["bert"],
+                tmp_path / "dry",
+                data_dir,
+                "--limit",
+                "32",
+                "--dry-run",
+                "--batching",
+                batching,
+            )
+            == 0
+        )
+        out = capsys.readouterr().out
+        previews[batching] = _numbers(next(line for line in out.splitlines() if "(train)" in line))
+        assert ("random training batches" in out) == (batching == "random")
+    assert previews["grouped"]["padded positions"] == grouped["training"]["conll2003"]["padded_positions"]
+    assert previews["random"]["padded positions"] > previews["grouped"]["padded positions"]
+    assert previews["random"]["real tokens"] == previews["grouped"]["real tokens"]
 
 
 def test_bad_batching_is_one_argparse_line(tmp_path, capsys):
