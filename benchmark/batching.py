@@ -22,6 +22,10 @@ from collections.abc import Iterator, Sequence
 import torch
 
 MEGABATCH_FACTOR = 50  # as transformers' get_length_grouped_indices
+# ``benchmark run --batching``: the flag's choices and what a result records for each (execution.batching,
+# training.<task>.batching, config.train_batches). ``random`` is the Trainer's own seeded random sampler, the
+# harness's training batches before length grouping existed.
+BATCHING_CHOICES = {"grouped": "length_grouped", "random": "random"}
 
 
 def length_grouped_batches(
@@ -49,6 +53,16 @@ def length_grouped_batches(
     full = [b for b in shuffled if len(b) == batch_size]
     tail = [i for b in short for i in b]
     return full + [tail[k : k + batch_size] for k in range(0, len(tail), batch_size)]
+
+
+def random_batches(lengths: Sequence[int], batch_size: int, *, seed: int, epoch: int = 0) -> list[list[int]]:
+    """Batches of a seeded random permutation (what ``--batching random`` costs; an estimate of the Trainer's own
+    random order, which depends on its generator, for ``--dry-run``)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    generator = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(epoch))
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    return [order[b : b + batch_size] for b in range(0, len(order), batch_size)]
 
 
 def padded_positions(

@@ -4,7 +4,8 @@ Per task (per GLUE sub-task) it loads the spec, the tokenizer, the model's weigh
 encodes every split exactly as the run would, and prints:
 
 - training: examples, windows, real tokens, padded positions (over the length-grouped batches of
-  :mod:`benchmark.batching`, one epoch) and optimiser steps (the Trainer's count over all epochs and processes);
+  :mod:`benchmark.batching`, one epoch; with ``--batching random`` over a seeded random order like the
+  Trainer's, an estimate) and optimiser steps (the Trainer's count over all epochs and processes);
 - every evaluation split: examples, windows, real tokens and padded positions (the prediction batches);
 - an estimated wall time on the current device, from a short calibration: a few timed training steps
   (forward, backward, AdamW step, in the run's dtype) and inference calls of the actual model on real batches of
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 import torch
 
 from . import distributed
-from .batching import length_grouped_batches, padded_positions
+from .batching import length_grouped_batches, padded_positions, random_batches
 from .budget import Budget
 from .features import Collator, input_length
 from .modeling import load_model_for_task, restore_attention_type
@@ -157,6 +158,7 @@ def dry_run(
     dtype: str = "float32",
     attn_implementation: str | None = None,
     compile_model: bool = False,
+    batching: str = "grouped",
     out=None,
 ) -> float:
     """Print the cost preview of ``spec`` (see module docstring); returns the estimated seconds."""
@@ -175,6 +177,7 @@ def dry_run(
         f"{spec.name} ({spec.task_type}, {spec.context} context) on {device}, dtype {dtype}, "
         f"batch {budget.batch_size} x {world} process(es), {budget.epochs:g} epoch(s)"
         + (", --compile (compilation time not estimated)" if compile_model else "")
+        + (", random training batches (padding estimated)" if batching == "random" else "")
     )
     for sub in list(spec.subtasks) or [spec]:
         name = f"{sub.name}/" if spec.subtasks else ""
@@ -204,7 +207,9 @@ def dry_run(
             encoded = encode(train.examples, tokenizer, sub, info, length)
             features = [f for f in encoded.features if f.label is not None]
             lengths = [len(f) for f in features]
-            batches = length_grouped_batches(lengths, budget.batch_size, seed=seed)
+            batches = (length_grouped_batches if batching == "grouped" else random_batches)(
+                lengths, budget.batch_size, seed=seed
+            )
             positions = padded_positions(lengths, batches, info.fixed_length)
             per_epoch = math.ceil(len(batches) / world)
             steps = math.ceil(budget.epochs * per_epoch)

@@ -116,7 +116,7 @@ def finetune(
     fine-tuned model and tokenizer there (``save_pretrained``). ``dtype``: mixed precision through the Trainer's
     ``bf16`` / ``fp16`` options (:mod:`benchmark.precision`); ``compile_model``: ``torch_compile``.
     ``group_by_length``: length-grouped batches (:mod:`benchmark.batching`); False draws the Trainer's random
-    batches (only benchmarks/bench_finetune.py compares the two).
+    batches (``benchmark run --batching random``).
     """
     from transformers import Trainer, TrainingArguments, set_seed
 

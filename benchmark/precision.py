@@ -111,13 +111,19 @@ def attn_implementation_of(model: Any) -> str | None:
 
 
 def execution_record(
-    *, dtype: str, attn_implementation: str | None, requested_attn: str | None, compiled: bool
+    *,
+    dtype: str,
+    attn_implementation: str | None,
+    requested_attn: str | None,
+    compiled: bool,
+    batching: str = "length_grouped",
 ) -> dict[str, Any]:
-    """The result's ``execution`` section."""
+    """The result's ``execution`` section (``batching``: a value of ``benchmark.batching.BATCHING_CHOICES``)."""
     return {
         "dtype": dtype,
         "mixed_precision": "autocast" if dtype != DEFAULT_DTYPE else None,
         "attn_implementation": attn_implementation,
         "requested_attn_implementation": requested_attn,
         "compiled": compiled,
+        "batching": batching,
     }

@@ -68,8 +68,10 @@ LEGACY_EXECUTION: dict[str, Any] = {
     "attn_implementation": None,
     "requested_attn_implementation": None,
     "compiled": False,
+    "batching": None,  # not recorded in execution before --batching existed: see batching_of
 }
 EXECUTION_DTYPES = ("float32", "bfloat16", "float16")
+EXECUTION_BATCHING = ("length_grouped", "random")
 
 
 def execution_of(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,6 +79,20 @@ def execution_of(record: Mapping[str, Any]) -> dict[str, Any]:
     behaviour (:data:`LEGACY_EXECUTION`) for files written before it was recorded."""
     recorded = record.get("execution")
     return {**LEGACY_EXECUTION, **(recorded if isinstance(recorded, dict) else {})}
+
+
+def batching_of(record: Mapping[str, Any]) -> str | None:
+    """How a result's training batches were drawn: ``execution.batching`` (``benchmark run --batching``), else
+    what its training sections record (length-grouped, before the flag existed), else ``random`` for a result
+    that trained before length grouping existed; None when nothing was trained (``--eval-only``)."""
+    training = record.get("training")
+    if not isinstance(training, dict) or not training:
+        return None
+    recorded = execution_of(record)["batching"]
+    if recorded is not None:
+        return recorded
+    kinds = {t.get("batching") for t in training.values() if isinstance(t, dict)}
+    return " + ".join(sorted(k or "random" for k in kinds)) or None
 
 
 def utc_now() -> str:
@@ -242,6 +258,10 @@ def validate_result(record: Any) -> list[str]:
                 problems.append("execution.compiled should be true or false")
             if not isinstance(execution.get("attn_implementation"), str | type(None)):
                 problems.append("execution.attn_implementation should be a string or null")
+            if execution.get("batching", "length_grouped") not in EXECUTION_BATCHING:
+                problems.append(
+                    f"execution.batching is {execution.get('batching')!r}, not one of {EXECUTION_BATCHING}"
+                )
     if isinstance(record.get("splits"), list) and isinstance(record.get("metrics"), dict):
         problems += [f"no metrics for split {s!r}" for s in record["splits"] if s not in record["metrics"]]
     return problems

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from . import distributed
+from .batching import BATCHING_CHOICES
 from .budget import Budget, read_config, resolve_budget
 from .errors import BenchmarkError
 from .features import Collator, EncodedSplit, encode, input_length
@@ -283,6 +284,7 @@ def _run_task(
     dtype: str = "float32",
     attn_implementation: str | None = None,
     compile_model: bool = False,
+    batching: str = "grouped",
 ) -> dict[str, Any]:
     """Everything a result records for one task except identity and timestamps."""
     from transformers import set_seed
@@ -320,6 +322,7 @@ def _run_task(
             attn_implementation=attn_implementation_of(model),
             requested_attn=attn_implementation,
             compiled=use_compile,
+            batching=BATCHING_CHOICES[batching],
         )
         length = input_length(sub, info, max_length)
         if not eval_only:
@@ -347,6 +350,7 @@ def _run_task(
                 save_to=save_dir / sub.name if save_dir else None,
                 dtype=dtype,
                 compile_model=use_compile,
+                group_by_length=batching == "grouped",
             )
             training[sub.name] = {**summary.to_dict(), **{"windows": encoded.stats}}
         # Prediction, scoring and timing run on the main process alone (timing stays single-process); the
@@ -441,6 +445,7 @@ def run(
     attn_implementation: str | None = None,
     compile_model: bool = False,
     dry_run: bool = False,
+    batching: str = "grouped",
 ) -> list[Path]:
     """Run ``model`` through ``tasks`` (all seven if None); returns the result file of every task.
 
@@ -455,8 +460,9 @@ def run(
     ``config``. ``save_models`` keeps each fine-tuned checkpoint under ``OUTPUT/<slug>/models/<task>/``.
 
     ``dtype``, ``attn_implementation`` and ``compile_model``: how the model runs (:mod:`benchmark.precision`),
-    recorded in each result's ``execution``. ``dry_run``: print what each task would cost
-    (:mod:`benchmark.dryrun`) and write nothing; returns no paths.
+    recorded in each result's ``execution``; so is ``batching`` (``grouped``: length-grouped training batches,
+    :mod:`benchmark.batching`; ``random``: the Trainer's seeded random ones). ``dry_run``: print what each task
+    would cost (:mod:`benchmark.dryrun`) and write nothing; returns no paths.
     """
     if limit is not None and limit < 1:
         raise BenchmarkError(f"--limit must be a positive number of examples, got {limit}")
@@ -466,6 +472,8 @@ def run(
         raise BenchmarkError(f"--seed must be between 0 and 2**32 - 1, got {seed}")
     if data_dir is not None and not Path(data_dir).is_dir():
         raise BenchmarkError(f"--data-dir {data_dir}: no such directory")
+    if batching not in BATCHING_CHOICES:
+        raise BenchmarkError(f"--batching must be one of {', '.join(BATCHING_CHOICES)}, got {batching!r}")
     specs = resolve_tasks(tasks)
     cfg_file = read_config(config)
     overrides = {
@@ -501,7 +509,8 @@ def run(
         total = sum(
             preview(spec, model_path, budget=budgets[spec.name], device=torch_device, data_dir=data,
                     limit=limit, eval_only=eval_only, seed=seed, max_length=max_length,
-                    trust_remote_code=trust_remote_code, tokenizer_from=tokenizer_from, **pins, **execution)
+                    trust_remote_code=trust_remote_code, tokenizer_from=tokenizer_from, batching=batching, **pins,
+                    **execution)
             for spec in specs
         )  # fmt: skip
         if distributed.is_main_process():
@@ -529,7 +538,7 @@ def run(
             "max_length": max_length,
             "tokenizer": tokenizer_from,
             "data_dir": data_dir,
-            "train_batches": "length_grouped",  # benchmark.batching (random batches before it existed)
+            "train_batches": BATCHING_CHOICES[batching],  # --batching (random before grouping existed)
         }
         # Only non-default execution settings enter the config (a default run's hash does not depend on them).
         run_config.update({k: v for k, v in execution.items() if v not in (None, False, "float32")})
@@ -563,6 +572,7 @@ def run(
             trust_remote_code=trust_remote_code,
             tokenizer_from=tokenizer_from,
             save_dir=directory / "models" / spec.name if save_models else None,
+            batching=batching,
             **pins,
             **execution,
         )

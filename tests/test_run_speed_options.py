@@ -1,6 +1,7 @@
 """``benchmark run``'s speed settings: length-grouped training batches (and their recorded padding ratio),
-``--dtype``, ``--attn-implementation``, ``--compile``, ``--dry-run``, the ``execution`` record (with old result
-files still loading) and the leaderboard's dtype label."""
+``--batching``, ``--dtype``, ``--attn-implementation``, ``--compile``, ``--dry-run``, the ``execution`` record
+(with old result files still loading), the leaderboard's dtype and batching labels and ``benchmark compare``'s
+lines for results that ran differently."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.batching import LengthGroupedSampler, length_grouped_batches, padded_positions
+from benchmark.batching import LengthGroupedSampler, length_grouped_batches, padded_positions, random_batches
 from benchmark.cli import main
-from benchmark.results import LEGACY_EXECUTION, execution_of, load_result, validate_result
+from benchmark.results import LEGACY_EXECUTION, batching_of, execution_of, load_result, validate_result
 from conftest import fixture_path, link_fixtures
 from tiny_models import build_tiny_model
 
@@ -48,6 +49,16 @@ def test_length_grouped_batches_cover_everything_once_and_are_seeded():
     random_batches = [shuffled[i : i + 32] for i in range(0, 1000, 32)]
     assert grouped <= 1.15 < padded_positions(lengths, random_batches) / sum(lengths)
     assert padded_positions(lengths, batches, pad_to=128) == 128 * 1000  # fixed-length models (Nystromformer)
+
+
+def test_random_batches_cover_everything_once_are_seeded_and_pad_more():
+    rng = random.Random(1)
+    lengths = [rng.randint(3, 90) for _ in range(500)]
+    batches = random_batches(lengths, 32, seed=7)
+    assert sorted(i for b in batches for i in b) == list(range(500)) and len(batches) == 16
+    assert batches == random_batches(lengths, 32, seed=7) != random_batches(lengths, 32, seed=8)
+    grouped = length_grouped_batches(lengths, 32, seed=7)
+    assert padded_positions(lengths, batches) > padded_positions(lengths, grouped)
 
 
 def test_sampler_is_the_same_on_every_process_and_new_each_epoch():
@@ -140,6 +151,7 @@ def test_bfloat16_sdpa_run_records_execution_and_padding(models, data_dir, tmp_p
         "attn_implementation": "sdpa",
         "requested_attn_implementation": "sdpa",
         "compiled": False,
+        "batching": "length_grouped",
     }
     assert record["timing"]["dtype"] == "bfloat16"
     training = record["training"]["conll2003"]
@@ -161,6 +173,81 @@ def test_bfloat16_sdpa_run_records_execution_and_padding(models, data_dir, tmp_p
     bad = copy.deepcopy(record)
     bad["execution"]["dtype"] = "int8"
     assert any("execution.dtype" in p for p in validate_result(bad))
+
+
+@pytest.mark.fixtures
+def test_random_batching_pads_more_than_grouped_and_is_recorded(models, data_dir, tmp_path, capsys):
+    """``--batching random`` (the Trainer's random batches) vs the default length-grouped ones, same data."""
+    records = {}
+    for batching in ("random", "grouped"):
+        out = tmp_path / batching
+        assert _run(models["bert"], out, data_dir, "--limit", "32", "--batching", batching) == 0
+        records[batching] = load_result(out / "bert" / "conll2003.json")
+    random_run, grouped = records["random"], records["grouped"]
+    assert random_run["execution"]["batching"] == random_run["training"]["conll2003"]["batching"] == "random"
+    assert (
+        grouped["execution"]["batching"] == grouped["training"]["conll2003"]["batching"] == "length_grouped"
+    )
+    assert batching_of(random_run) == "random" and batching_of(grouped) == "length_grouped"
+    assert (
+        random_run["training"]["conll2003"]["real_tokens"] == grouped["training"]["conll2003"]["real_tokens"]
+    )
+    assert (
+        random_run["training"]["conll2003"]["padding_ratio"]
+        > grouped["training"]["conll2003"]["padding_ratio"]
+    )
+    # the choice is part of the configuration (as a non-default dtype is); the default's config is as before
+    assert (
+        random_run["config"]["train_batches"] == "random"
+        and grouped["config"]["train_batches"] == "length_grouped"
+    )
+    assert "batching" not in grouped["config"] and random_run["config_hash"] != grouped["config_hash"]
+    capsys.readouterr()
+    assert _run(models["bert"], tmp_path / "grouped", data_dir, "--limit", "32") == 0  # default: grouped
+    assert "skipped (up to date)" in capsys.readouterr().err
+    # a result written before --batching existed: its training section says how it was trained
+    old = copy.deepcopy(grouped)
+    del old["execution"]["batching"]
+    assert validate_result(old) == [] and batching_of(old) == "length_grouped"
+    del old["training"]["conll2003"]["batching"]
+    assert batching_of(old) == "random"  # trained before length grouping existed
+    old["training"] = None
+    assert batching_of(old) is None  # nothing trained
+    bad = copy.deepcopy(grouped)
+    bad["execution"]["batching"] = "sorted"
+    assert any("execution.batching" in p for p in validate_result(bad))
+    # --dry-run previews random batches too (an estimate of the Trainer's order): more padding than grouped
+    previews = {}
+    for batching in ("random", "grouped"):
+        capsys.readouterr()
+        assert (
+            _run(
+                models["bert"],
+                tmp_path / "dry",
+                data_dir,
+                "--limit",
+                "32",
+                "--dry-run",
+                "--batching",
+                batching,
+            )
+            == 0
+        )
+        out = capsys.readouterr().out
+        previews[batching] = _numbers(next(line for line in out.splitlines() if "(train)" in line))
+        assert ("random training batches" in out) == (batching == "random")
+    assert previews["grouped"]["padded positions"] == grouped["training"]["conll2003"]["padded_positions"]
+    assert previews["random"]["padded positions"] > previews["grouped"]["padded positions"]
+    assert previews["random"]["real tokens"] == previews["grouped"]["real tokens"]
+
+
+def test_bad_batching_is_one_argparse_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--model", str(tmp_path), "--batching", "sorted"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and "Traceback" not in "\n".join(err)
+    assert err[-1].startswith("benchmark run: error: argument --batching: invalid choice: 'sorted'")
+    assert not any(line.startswith("benchmark") for line in err[:-1])  # the rest is the usage
 
 
 @pytest.mark.fixtures
@@ -240,3 +327,50 @@ def test_leaderboard_labels_bfloat16_entries():
     assert _flags(Entry("a", {"model_id": "a"}, {"conll2003": old})) == []
     assert _flags(Entry("b", {"model_id": "b"}, {"conll2003": bf16})) == ["bfloat16"]
     assert _flags(Entry("c", {"model_id": "c"}, {"conll2003": bf16, "squad": old})) == ["bfloat16 + float32"]
+
+
+@pytest.mark.fixtures
+def test_compare_names_each_way_results_ran_differently(models, data_dir, tmp_path, capsys):
+    """``benchmark compare`` on result files written by two real runs that differ in dtype, attention and
+    batching: one line per difference naming both values; ``--strict`` makes it a one-line error."""
+    from benchmark.leaderboard.compare import load_records, run_differences
+    from benchmark.leaderboard.entries import Entry
+    from benchmark.leaderboard.views import _flags
+
+    plain, other = tmp_path / "plain", tmp_path / "other"
+    assert _run(models["bert"], plain, data_dir) == 0
+    changed = ("--dtype", "bfloat16", "--batching", "random", "--attn-implementation", "eager")
+    assert _run(models["bert"], other, data_dir, *changed) == 0
+    student, teacher = plain / "bert", other / "bert"
+    default_attn = load_result(student / "conll2003.json")["execution"]["attn_implementation"]
+    assert default_attn and default_attn != "eager"  # transformers' pick for BERT (sdpa)
+    capsys.readouterr()
+    assert main(["compare", "--student", str(student), "--teacher", str(teacher)]) == 0
+    captured = capsys.readouterr()
+    assert sorted(captured.err.splitlines()) == [
+        f"note: attention implementation differs: student {default_attn}, teacher eager (conll2003)",
+        "note: batching differs: student length_grouped, teacher random (conll2003)",
+        "note: dtype differs: student float32, teacher bfloat16 (conll2003)",
+    ]
+    assert captured.out.splitlines()[0].startswith("task")  # the table still follows, on stdout
+    # --strict: an error, one line, no table
+    assert main(["compare", "--student", str(student), "--teacher", str(teacher), "--strict"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert captured.out == "" and len(err) == 1 and err[0].startswith("benchmark: error: --strict:")
+    assert "dtype differs: student float32, teacher bfloat16" in err[0] and "batching differs" in err[0]
+    # results that ran alike: no line, and --strict passes
+    assert main(["compare", "--student", str(student), "--teacher", str(student), "--strict", "--json"]) == 0
+    assert capsys.readouterr().err == ""
+    # compiled and device (a CPU-only machine cannot run these differently): the same real records, changed
+    s, t = load_records(student), copy.deepcopy(load_records(student))
+    t["conll2003"]["execution"]["compiled"] = True
+    t["conll2003"]["hardware"].update(device="cuda:0", device_type="cuda", device_name="NVIDIA H200")
+    cpu = s["conll2003"]["hardware"]["device_name"]
+    assert run_differences(s, t) == [
+        "compiled differs: student no, teacher yes (conll2003)",
+        f"device differs: student cpu ({cpu}), teacher cuda (NVIDIA H200) (conll2003)",
+    ]
+    # the leaderboard labels random batches as it labels bfloat16; a default run gets no label
+    assert _flags(Entry("t", {"model_id": "t"}, load_records(teacher))) == ["bfloat16", "random batches"]
+    assert _flags(Entry("s", {"model_id": "s"}, load_records(student))) == []

@@ -1,5 +1,8 @@
 """``benchmark compare``: a distilled student against its teacher: per task the student's share of the teacher's
-primary metric and the change in inference time and peak memory, plus the averages."""
+primary metric and the change in inference time and peak memory, plus the averages.
+
+Results that ran differently (dtype, attention implementation, compiled, training batches, device) are not
+compared silently: each difference is one line on stderr naming both values; --strict makes it an error."""
 
 from __future__ import annotations
 
@@ -7,9 +10,16 @@ import argparse
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..leaderboard.compare import compare, format_table, to_json
+    import sys
 
-    rows = compare(args.student, args.teacher)
+    from ..errors import BenchmarkError
+    from ..leaderboard.compare import compare_dirs, format_table, to_json
+
+    rows, differences = compare_dirs(args.student, args.teacher)
+    if differences and args.strict:
+        raise BenchmarkError(f"--strict: the results ran differently: {'; '.join(differences)}")
+    for line in differences:
+        print(f"note: {line}", file=sys.stderr)
     print(to_json(rows) if args.json else format_table(rows))
     return 0
 
@@ -19,4 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--student", required=True, help="results directory (OUTPUT/<slug>) of the student")
     parser.add_argument("--teacher", required=True, help="results directory (OUTPUT/<slug>) of the teacher")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (one line, exit 2) when the results differ in dtype, attention implementation, compiled, "
+        "training batches or device, instead of noting each difference",
+    )
     parser.set_defaults(func=run)

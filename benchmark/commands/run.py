@@ -147,6 +147,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add("--compile", action="store_true", help="torch.compile the model for training and inference")
     add(
+        "--batching",
+        default="grouped",
+        choices=("grouped", "random"),
+        help="training batches: length-grouped (little padding) or drawn at random (seeded), as before grouping "
+        "existed; recorded in each result (default: %(default)s)",
+    )
+    add(
         "--dry-run",
         action="store_true",
         help="print per task the examples, windows, tokens, padded positions, optimiser steps and an estimated "
@@ -185,6 +192,7 @@ def main(args: argparse.Namespace) -> int:
         attn_implementation=args.attn_implementation,
         compile_model=args.compile,
         dry_run=args.dry_run,
+        batching=args.batching,
     )
     if len(models) == 1:
         paths, failed = run(models[0], args.tasks, **kwargs), {}

@@ -10,7 +10,7 @@ from statistics import mean
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..results import SCHEMA, validate_result
+from ..results import SCHEMA, batching_of, execution_of, validate_result
 
 SPLIT_PREFERENCE = ("test", "validation")
 
@@ -85,6 +85,43 @@ def compare_records(student: dict[str, dict[str, Any]], teacher: dict[str, dict[
     return rows
 
 
+def _device_of(record: dict[str, Any]) -> str:
+    """The device a result ran on: its type and, where recorded, its name (``cpu (AMD EPYC)``)."""
+    hardware = record.get("hardware") if isinstance(record.get("hardware"), dict) else {}
+    kind = hardware.get("device_type") or hardware.get("device") or (record.get("config") or {}).get("device")
+    name = hardware.get("device_name")
+    return f"{kind} ({name})" if kind and name else str(kind or name or "not recorded")
+
+
+def how_it_ran(record: dict[str, Any]) -> dict[str, str]:
+    """What of how a result ran makes its numbers incomparable with another's: dtype, attention implementation,
+    compiled, training batches (:func:`benchmark.results.batching_of`) and device; "not recorded" where the
+    file does not say."""
+    execution = execution_of(record)
+    return {
+        "dtype": execution["dtype"],
+        "attention implementation": execution["attn_implementation"] or "not recorded",
+        "compiled": "yes" if execution["compiled"] else "no",
+        "batching": batching_of(record) or "none (nothing trained)",
+        "device": _device_of(record),
+    }
+
+
+def run_differences(student: dict[str, dict[str, Any]], teacher: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per way the tasks both have ran differently, naming both values and the tasks, e.g.
+    ``dtype differs: student bfloat16, teacher float32 (conll2003, squad)``; empty when they ran alike."""
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for task in sorted(set(student) & set(teacher)):
+        s, t = how_it_ran(student[task]), how_it_ran(teacher[task])
+        for key in s:
+            if s[key] != t[key]:
+                found.setdefault((key, s[key], t[key]), []).append(task)
+    return [
+        f"{key} differs: student {s}, teacher {t} ({', '.join(tasks)})"
+        for (key, s, t), tasks in found.items()
+    ]
+
+
 def load_records(directory: str | Path) -> dict[str, dict[str, Any]]:
     """``{task: record}`` of every valid result file in a results directory (one-line error if none)."""
     directory = Path(directory)
@@ -112,10 +149,16 @@ def _load_result(path: Path) -> dict[str, Any]:
 
 def compare(student_dir: str | Path, teacher_dir: str | Path) -> list[dict[str, Any]]:
     """:func:`compare_records` of two results directories; error when they share no task."""
-    rows = compare_records(load_records(student_dir), load_records(teacher_dir))
+    return compare_dirs(student_dir, teacher_dir)[0]
+
+
+def compare_dirs(student_dir: str | Path, teacher_dir: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """:func:`compare`'s rows and the :func:`run_differences` of the two results directories."""
+    student, teacher = load_records(student_dir), load_records(teacher_dir)
+    rows = compare_records(student, teacher)
     if not rows:
         raise BenchmarkError(f"{student_dir} and {teacher_dir} have no task in common")
-    return rows
+    return rows, run_differences(student, teacher)
 
 
 def _f(value: Any, fmt: str) -> str:

@@ -71,6 +71,7 @@ def ordered(entries: list[Entry], tasks: list[str]) -> list[Entry]:
 def _flags(entry: Entry) -> list[str]:
     flags = ["remote code"] if entry.remote_code() else []
     flags += _dtype_flags(entry)
+    flags += _batching_flags(entry)
     flags += ["partial"] if entry.partial else []
     return [*flags, "unverified"] if entry.unverified else flags
 
@@ -84,6 +85,20 @@ def _dtype_flags(entry: Entry) -> list[str]:
     if dtypes in ([], ["float32"]):
         return []
     return [" + ".join(dtypes) if len(dtypes) > 1 else dtypes[0]]
+
+
+def _batching_flags(entry: Entry) -> list[str]:
+    """Label ``random batches`` (or a mix) for results trained with ``benchmark run --batching random``, as the dtype is
+    labelled. Only results whose ``execution`` records the choice are labelled: files written before the flag
+    existed keep their rows as they were (those trained before length grouping drew random batches)."""
+    from ..results import batching_of
+
+    kinds = sorted(
+        {batching_of(r) for r in entry.records.values() if "batching" in (r.get("execution") or {})} - {None}
+    )
+    if kinds in ([], ["length_grouped"]):
+        return []
+    return [" + ".join(kinds) + " batches"]
 
 
 def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
