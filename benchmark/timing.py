@@ -58,6 +58,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from . import architectures
@@ -148,15 +149,13 @@ class TimingReport:
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """``q``-th percentile (0..100) by linear interpolation between closest ranks (numpy's default)."""
+    """``q``-th percentile (0..100) by linear interpolation between closest ranks: ``numpy.percentile`` with
+    ``method="linear"`` (numpy's default)."""
     if not values:
         raise ValueError("percentile of no values")
     if not 0 <= q <= 100:
         raise ValueError(f"percentile q must be in [0, 100], got {q}")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    lo, hi = math.floor(rank), math.ceil(rank)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q, method=PERCENTILE_METHOD))
 
 
 # ---------------------------------------------------------------------------------------------------------------
