@@ -28,7 +28,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ import torch
 
 from baselines.errors import BaselinesError
 from benchmark import architectures
+from benchmark.logs import quiet_transformers
 from benchmark.modeling import content_sha256
 
 PathLike = str | os.PathLike[str]
@@ -54,21 +55,10 @@ DEFAULT_CHECK_TEXTS: tuple[str, ...] = (
 )
 
 
-@contextlib.contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """Silence transformers' load reports and warnings (expected here: heads are absent on purpose)."""
-    from transformers.utils import logging as hf_logging
-
-    previous = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(previous)
-        if bars:
-            hf_logging.enable_progress_bar()
+def _quiet_transformers() -> contextlib.AbstractContextManager[None]:
+    """Silence transformers' load reports, warnings and progress bars (expected here: heads are absent on
+    purpose)."""
+    return quiet_transformers(progress_bars=False)
 
 
 def _read_config(path: Path) -> dict[str, Any]:

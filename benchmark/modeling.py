@@ -432,20 +432,17 @@ def load_model_for_task(
         else:
             kwargs["id2label"] = {0: "start", 1: "end"}
             kwargs["label2id"] = {"start": 0, "end": 1}
-    from transformers.utils import logging as hf_logging
+    from .logs import quiet_transformers
 
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # "newly initialized head" warnings are expected here
-    try:
-        if attn_implementation:
-            model = _load_with_attn(spec, source, kwargs, attn_implementation)
-        else:
-            model = _auto_class(spec.task_type).from_pretrained(source, **kwargs)
-    except load_errors() as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise BenchmarkError(f"cannot load the weights of {model_path}: {first}") from None
-    finally:
-        hf_logging.set_verbosity(verbosity)
+    with quiet_transformers():  # "newly initialized head" warnings are expected here
+        try:
+            if attn_implementation:
+                model = _load_with_attn(spec, source, kwargs, attn_implementation)
+            else:
+                model = _auto_class(spec.task_type).from_pretrained(source, **kwargs)
+        except load_errors() as exc:
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise BenchmarkError(f"cannot load the weights of {model_path}: {first}") from None
     model.to(device)
     model.eval()
     cfg = model.config

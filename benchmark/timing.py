@@ -46,7 +46,6 @@ Helpers shared with the task runner: :func:`speed_batches` (synthetic inputs of 
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -64,6 +63,7 @@ import torch
 from . import architectures
 from .errors import BenchmarkError
 from .hardware import device_name, resolve_device
+from .logs import quiet_transformers  # noqa: F401 (re-exported: speed and the tests use it from here)
 
 MEMORY_KINDS = {
     "cuda_max_allocated": "absolute peak of torch.cuda.max_memory_allocated over the timed calls, MiB",
@@ -615,16 +615,3 @@ def prepare_model_inputs(model: torch.nn.Module, batch: Mapping[str, Any]) -> di
     if arch.sticky_attention_type:
         reset_attention_type(model)
     return out
-
-
-@contextlib.contextmanager
-def quiet_transformers() -> Any:
-    """Silence transformers' logging (e.g. BigBird's fallback warning) inside the block."""
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
