@@ -28,13 +28,15 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from baselines.errors import BaselinesError
+from benchmark import architectures
+from benchmark.logs import quiet_transformers
 from benchmark.modeling import content_sha256
 
 PathLike = str | os.PathLike[str]
@@ -42,7 +44,6 @@ TARGETS = ("longformer", "bigbird")
 SOURCE_TYPES = ("bert", "roberta")
 _TARGET_MODEL_TYPE = {"longformer": "longformer", "bigbird": "big_bird"}
 # RoBERTa-style embeddings number positions from padding_idx + 1.
-_OFFSET_STYLE = {"bert": False, "roberta": True, "longformer": True, "big_bird": False}
 
 DEFAULT_CHECK_TEXTS: tuple[str, ...] = (
     "Marie Curie was a physicist and chemist who conducted pioneering research on radioactivity.",
@@ -54,21 +55,10 @@ DEFAULT_CHECK_TEXTS: tuple[str, ...] = (
 )
 
 
-@contextlib.contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """Silence transformers' load reports and warnings (expected here: heads are absent on purpose)."""
-    from transformers.utils import logging as hf_logging
-
-    previous = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(previous)
-        if bars:
-            hf_logging.enable_progress_bar()
+def _quiet_transformers() -> contextlib.AbstractContextManager[None]:
+    """Silence transformers' load reports, warnings and progress bars (expected here: heads are absent on
+    purpose)."""
+    return quiet_transformers(progress_bars=False)
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -296,7 +286,7 @@ def convert(
         raise BaselinesError(f"{src_path}/config.json has no integer pad_token_id")
     src_positions = raw_cfg.get("max_position_embeddings")
     if isinstance(src_positions, int):
-        src_positions -= raw_cfg["pad_token_id"] + 1 if _OFFSET_STYLE[model_type] else 0
+        src_positions -= raw_cfg["pad_token_id"] + 1 if _offset_style(model_type) else 0
         if max_length < src_positions:
             raise BaselinesError(
                 f"--max-length {max_length} is below the {src_positions} positions of {src_path}: a conversion "
@@ -332,8 +322,8 @@ def convert(
 
     tgt_cfg = _target_config(src_cfg, to, max_length, attention_window, block_size, num_random_blocks)
     tgt_type = _TARGET_MODEL_TYPE[to]
-    src_offset = src_cfg.pad_token_id + 1 if _OFFSET_STYLE[model_type] else 0
-    tgt_offset = tgt_cfg.pad_token_id + 1 if _OFFSET_STYLE[tgt_type] else 0
+    src_offset = src_cfg.pad_token_id + 1 if _offset_style(model_type) else 0
+    tgt_offset = tgt_cfg.pad_token_id + 1 if _offset_style(tgt_type) else 0
     positions, pos_summary = extend_position_embeddings(
         src_base_sd["embeddings.position_embeddings.weight"],
         source_offset=src_offset,
@@ -401,15 +391,13 @@ def convert(
 
 def _full_attention_limit(config: Any, source_limit: int) -> int:
     """Longest input on which the converted model still lets every token see every other token."""
-    if config.model_type == "longformer":
-        window = config.attention_window
-        window = min(window) if isinstance(window, (list, tuple)) else window
-        limit = window // 2
-    elif config.model_type == "big_bird":
-        limit = (5 + 2 * config.num_random_blocks) * config.block_size
-    else:
-        limit = source_limit
-    return min(limit, source_limit)
+    limit = architectures.full_attention_limit(config)
+    return source_limit if limit is None else min(limit, source_limit)
+
+
+def _offset_style(model_type: str) -> bool:
+    """Whether positions start at ``padding_idx + 1`` (RoBERTa-style) for this ``model_type``."""
+    return architectures.get(model_type).position_offset > 0
 
 
 def check_equivalence(
@@ -435,7 +423,7 @@ def check_equivalence(
         conv_model = AutoModel.from_pretrained(converted).eval()
         src_cfg = src_model.config
         src_limit = src_cfg.max_position_embeddings - (
-            src_cfg.pad_token_id + 1 if _OFFSET_STYLE.get(src_cfg.model_type) else 0
+            src_cfg.pad_token_id + 1 if _offset_style(src_cfg.model_type) else 0
         )
         limit = _full_attention_limit(conv_cfg, src_limit)
         enc = tokenizer(list(texts), padding=True, truncation=True, max_length=limit, return_tensors="pt")

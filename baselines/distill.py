@@ -52,6 +52,7 @@ import torch.nn.functional as F
 
 from baselines.convert import _quiet_transformers, _read_config, load_pretrained
 from baselines.errors import BaselinesError
+from benchmark import architectures
 from benchmark.modeling import content_sha256
 from benchmark.results import file_sha256
 
@@ -469,7 +470,8 @@ def distill(
     head_missing = [k for k in info.get("missing_keys", []) if "position_ids" not in k]
     kl_used = alpha_kl > 0 and not head_missing
     layer_map = layer_map_for(t_layers, student_layers)
-    pad_multiple = getattr(teacher_model.config, "num_landmarks", None)  # Nyströmformer pads to its landmarks
+    teacher_cfg = teacher_model.config
+    pad_multiple = architectures.of(teacher_cfg).input_multiple(teacher_cfg)  # Nyströmformer: its landmarks
 
     with _quiet_transformers():
         if checkpoint is not None:

@@ -1,17 +1,10 @@
 """Loading any Hugging Face encoder with the right head for a task, after cheap checks that turn user mistakes
 into one-line errors.
 
-What differs between the supported architectures, and where it is handled:
-
-- **Longformer** needs a ``global_attention_mask``: :mod:`benchmark.features` sets it on CLS (classification,
-  NER) or on CLS and the question tokens (QA); ``ModelInfo.global_attention`` says when.
-- **BigBird** (``block_sparse``) silently switches to full attention for inputs of at most
-  ``(5 + 2 * num_random_blocks) * block_size`` tokens and *stays* switched (transformers #20031).
-  :func:`attention_path` says which path a length takes; :func:`restore_attention_type` undoes the sticky switch
-  before each forward, so long windows after a short batch still run block-sparse.
-- **Nyströmformer** with landmarks only runs on inputs of exactly ``segment_means_seq_len`` tokens:
-  ``ModelInfo.fixed_length`` makes the collator pad every batch to it, and caps the usable length.
-- **RoBERTa / Longformer / Nyströmformer** offset position ids by ``padding_idx + 1``: two fewer usable positions.
+What differs between the supported architectures (position offset, Longformer's global attention, BigBird's
+sticky fallback to full attention, Nyströmformer's fixed length...) is recorded once in
+:mod:`benchmark.architectures`; here it becomes ``ModelInfo`` (``global_attention``, ``fixed_length``,
+``max_positions``, ``attention_type``), and :func:`attention_path` / :func:`restore_attention_type` apply it.
 """
 
 from __future__ import annotations
@@ -25,16 +18,13 @@ from typing import Any
 
 import torch
 
+from . import architectures
 from .errors import BenchmarkError
 from .recipe import read_recipe
 from .tasks.spec import TaskSpec
-from .timing import position_offset
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".h5")
-# model_type -> positions lost to the padding-index offset of the position ids.
-POSITION_OFFSET = {"roberta": 2, "xlm-roberta": 2, "camembert": 2, "longformer": 2, "nystromformer": 2}
-GLOBAL_ATTENTION_TYPES = {"longformer"}
 # Files that hold a tokenizer's vocabulary (transformers 5 builds an empty tokenizer when none is there).
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model")
 
@@ -291,51 +281,24 @@ def load_tokenizer(
 
 def usable_length(config: Any, tokenizer: Any = None) -> int:
     """Longest input the model takes, in tokens (position-id offset and fixed-length models considered)."""
-    length = getattr(config, "max_position_embeddings", None) or 512
-    length -= position_offset(config)
-    fixed = fixed_length(config)
-    if fixed is not None:
-        length = min(length, fixed)
-    return int(length)
+    return architectures.max_input_length(config)
 
 
 def fixed_length(config: Any) -> int | None:
-    """Nyströmformer with landmarks (``num_landmarks != segment_means_seq_len``) only runs on inputs of exactly
-    ``segment_means_seq_len`` tokens; with ``num_landmarks == segment_means_seq_len`` it is full attention and
-    takes any length."""
-    if getattr(config, "model_type", "") != "nystromformer":
-        return None
-    if config.num_landmarks == config.segment_means_seq_len:
-        return None
-    return int(config.segment_means_seq_len)
+    """Length every input must have (Nyströmformer with landmarks: ``segment_means_seq_len``), else ``None``."""
+    return architectures.fixed_length(config)
 
 
 def attention_path(model: torch.nn.Module, seq_len: int) -> str:
-    """Attention actually computed for inputs of ``seq_len`` tokens: ``block_sparse`` or ``original_full``
-    for BigBird (full below ``(5 + 2 * num_random_blocks) * block_size`` tokens), ``nystrom`` / ``full`` for
-    Nyströmformer, ``sliding_window+global`` for Longformer, else ``full``."""
-    config = model.config
-    model_type = config.model_type
-    if model_type == "big_bird":
-        configured = getattr(config, "attention_type", "block_sparse")
-        if configured != "block_sparse":
-            return configured
-        limit = (5 + 2 * config.num_random_blocks) * config.block_size
-        return "block_sparse" if seq_len > limit else "original_full"
-    if model_type == "nystromformer":
-        return "full" if config.num_landmarks == config.segment_means_seq_len else "nystrom"
-    if model_type == "longformer":
-        return "sliding_window+global"
-    return "full"
+    """Attention actually computed for inputs of ``seq_len`` tokens (result-file vocabulary, e.g.
+    ``block_sparse`` / ``original_full`` for BigBird): :func:`benchmark.architectures.attention_path`."""
+    return architectures.attention_path(model, seq_len)
 
 
 def restore_attention_type(model: torch.nn.Module, info: ModelInfo) -> None:
     """Undo BigBird's sticky fallback to full attention so the next (longer) batch runs as configured."""
-    if info.model_type != "big_bird" or not info.attention_type:
-        return
-    base = getattr(model, model.base_model_prefix, model)
-    if getattr(base, "attention_type", info.attention_type) != info.attention_type:
-        base.set_attention_type(info.attention_type)
+    if info.attention_type:
+        architectures.reset_sticky_attention(model, info.attention_type)
 
 
 def _check_eval_only_head(config: Any, spec: TaskSpec, model_path: str) -> None:
@@ -388,7 +351,7 @@ def check_model_for_task(
             f"task {spec.name!r} cannot run on {model_path}"
         )
     kwargs: dict[str, Any] = {}
-    if spec.task_type == "token_classification" and model_type in POSITION_OFFSET:
+    if spec.task_type == "token_classification" and architectures.get(model_type).prefix_space:
         kwargs["add_prefix_space"] = True  # byte-level BPE needs it for pre-split words
     tokenizer = load_tokenizer(
         model_path,
@@ -469,20 +432,17 @@ def load_model_for_task(
         else:
             kwargs["id2label"] = {0: "start", 1: "end"}
             kwargs["label2id"] = {"start": 0, "end": 1}
-    from transformers.utils import logging as hf_logging
+    from .logs import quiet_transformers
 
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # "newly initialized head" warnings are expected here
-    try:
-        if attn_implementation:
-            model = _load_with_attn(spec, source, kwargs, attn_implementation)
-        else:
-            model = _auto_class(spec.task_type).from_pretrained(source, **kwargs)
-    except load_errors() as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise BenchmarkError(f"cannot load the weights of {model_path}: {first}") from None
-    finally:
-        hf_logging.set_verbosity(verbosity)
+    with quiet_transformers():  # "newly initialized head" warnings are expected here
+        try:
+            if attn_implementation:
+                model = _load_with_attn(spec, source, kwargs, attn_implementation)
+            else:
+                model = _auto_class(spec.task_type).from_pretrained(source, **kwargs)
+        except load_errors() as exc:
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise BenchmarkError(f"cannot load the weights of {model_path}: {first}") from None
     model.to(device)
     model.eval()
     cfg = model.config
@@ -493,9 +453,11 @@ def load_model_for_task(
         max_positions=usable_length(cfg, tokenizer),
         n_params=sum(p.numel() for p in model.parameters()),
         needs_remote_code=needs_remote,
-        global_attention=cfg.model_type in GLOBAL_ATTENTION_TYPES,
+        global_attention=architectures.of(cfg).global_attention,
         fixed_length=fixed_length(cfg),
-        attention_type=getattr(cfg, "attention_type", None) if cfg.model_type == "big_bird" else None,
+        attention_type=getattr(cfg, "attention_type", None)
+        if architectures.of(cfg).sticky_attention_type
+        else None,
         model_class=type(model).__name__,
         recipe=read_recipe(Path(model_path)) if Path(model_path).is_dir() else None,
     )

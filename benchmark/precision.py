@@ -26,13 +26,12 @@ from typing import Any
 
 import torch
 
+from . import architectures
 from .errors import BenchmarkError
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 DEFAULT_DTYPE = "float32"
 ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
-# Architectures whose attention is their own code (no attn_implementation choice) and that are not compiled.
-OWN_ATTENTION = frozenset({"longformer", "big_bird", "nystromformer", "reformer"})
 _warned: set[str] = set()
 
 
@@ -91,7 +90,7 @@ def trainer_precision(dtype: str) -> dict[str, bool]:
 
 def can_compile(model_type: str) -> bool:
     """Whether ``--compile`` applies to this architecture (warns once when it does not)."""
-    if model_type in OWN_ATTENTION:
+    if architectures.get(model_type).own_attention:  # its attention is its own code
         warn_once(
             f"--compile: {model_type} is not compiled (its attention is data-dependent Python); ran eager"
         )

@@ -46,7 +46,6 @@ Helpers shared with the task runner: :func:`speed_batches` (synthetic inputs of 
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -58,31 +57,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
+from . import architectures
 from .errors import BenchmarkError
 from .hardware import device_name, resolve_device
+from .logs import quiet_transformers  # noqa: F401 (re-exported: speed and the tests use it from here)
 
 MEMORY_KINDS = {
     "cuda_max_allocated": "absolute peak of torch.cuda.max_memory_allocated over the timed calls, MiB",
     "cpu_peak_rss_delta": "peak process RSS sampled every 5 ms during one extra untimed call minus the RSS before it, MiB",
 }
 PERCENTILE_METHOD = "linear"  # numpy default / Hyndman-Fan type 7
-# model_type -> positions lost to the padding-index offset of RoBERTa-style position ids.
-POSITION_OFFSET = {"roberta": 2, "xlm-roberta": 2, "camembert": 2, "longformer": 2, "nystromformer": 2}
-# Of those, the ones whose position ids start after ``config.pad_token_id`` (RoBERTa's embeddings): the offset is
-# ``pad_token_id + 1``, 2 for RoBERTa's vocabulary (pad 1) but 1 for a model converted from BERT's (pad 0).
-# Nystromformer's ids start at a fixed 2.
-PAD_INDEXED_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer"}
-
-
-def position_offset(config: Any) -> int:
-    """Positions of ``max_position_embeddings`` that no input token can use (the padding-index offset)."""
-    model_type = getattr(config, "model_type", "")
-    if model_type in PAD_INDEXED_POSITIONS:
-        pad = getattr(config, "pad_token_id", None)
-        return (pad if isinstance(pad, int) and pad >= 0 else 1) + 1
-    return POSITION_OFFSET.get(model_type, 0)
 
 
 @dataclass(frozen=True)
@@ -162,15 +149,13 @@ class TimingReport:
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """``q``-th percentile (0..100) by linear interpolation between closest ranks (numpy's default)."""
+    """``q``-th percentile (0..100) by linear interpolation between closest ranks: ``numpy.percentile`` with
+    ``method="linear"`` (numpy's default)."""
     if not values:
         raise ValueError("percentile of no values")
     if not 0 <= q <= 100:
         raise ValueError(f"percentile q must be in [0, 100], got {q}")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    lo, hi = math.floor(rank), math.ceil(rank)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q, method=PERCENTILE_METHOD))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -532,74 +517,39 @@ def _config_of(model_or_config: Any) -> Any:
 
 
 def nystrom_fixed_length(model_or_config: Any) -> int | None:
-    """Length every Nyströmformer input must have (``segment_means_seq_len``) when it really uses landmarks;
+    """Length every input must have (a Nyströmformer that really uses landmarks: ``segment_means_seq_len``);
     ``None`` for other models and for Nyströmformers configured with as many landmarks as segment positions
-    (those compute full attention and take any length)."""
-    config = _config_of(model_or_config)
-    if getattr(config, "model_type", "") != "nystromformer":
-        return None
-    if config.num_landmarks == config.segment_means_seq_len:
-        return None
-    return int(config.segment_means_seq_len)
+    (those compute full attention and take any length). See :mod:`benchmark.architectures`."""
+    return architectures.fixed_length(model_or_config)
 
 
 def max_input_length(model_or_config: Any) -> int:
     """Longest input the model takes, in tokens: ``max_position_embeddings`` minus the RoBERTa-style position
     offset, capped at ``segment_means_seq_len`` for a landmark Nyströmformer (longer inputs break its reshape)."""
-    config = _config_of(model_or_config)
-    length = getattr(config, "max_position_embeddings", None) or 512
-    length -= position_offset(config)
-    fixed = nystrom_fixed_length(config)
-    if fixed is not None:
-        length = min(length, fixed)
-    return int(length)
+    return architectures.max_input_length(model_or_config)
 
 
 def bigbird_full_attention_limit(model_or_config: Any) -> int:
     """BigBird computes full attention for inputs of at most this many tokens (transformers' fallback)."""
-    config = _config_of(model_or_config)
-    return (5 + 2 * int(config.num_random_blocks)) * int(config.block_size)
+    return architectures.bigbird_fallback_limit(_config_of(model_or_config))
 
 
 def attention_path(model_or_config: Any, seq_len: int) -> str:
-    """Attention actually computed for inputs of ``seq_len`` tokens (after :func:`prepare_model_inputs`).
+    """Attention actually computed for inputs of ``seq_len`` tokens (after :func:`prepare_model_inputs`), in the
+    ``speed.json`` vocabulary (:func:`benchmark.architectures.describe_attention`).
 
     ``"block_sparse"`` or ``"full (BigBird fallback at <= N tokens)"`` for a block-sparse BigBird (``"full"`` when
     configured ``original_full``); ``"nystrom"`` or ``"full"`` (as many landmarks as segment positions) for
     Nyströmformer; ``"sliding_window+global"`` for Longformer; ``"local+sparse (LSG ...)"`` for LSG models;
     ``"lsh+local"`` for Reformer; ``"full"`` otherwise.
     """
-    config = _config_of(model_or_config)
-    model_type = getattr(config, "model_type", "")
-    if model_type == "big_bird":
-        if getattr(config, "attention_type", "block_sparse") != "block_sparse":
-            return "full"
-        limit = bigbird_full_attention_limit(config)
-        return "block_sparse" if seq_len > limit else f"full (BigBird fallback at <= {limit} tokens)"
-    if model_type == "nystromformer":
-        return "full" if nystrom_fixed_length(config) is None else "nystrom"
-    if model_type == "longformer":
-        return "sliding_window+global"
-    if model_type == "reformer":
-        return "lsh+local"
-    sparsity = getattr(config, "sparsity_type", None)
-    if model_type.startswith("lsg") or sparsity is not None:
-        return f"local+sparse (LSG {sparsity or 'none'})"
-    return "full"
+    return architectures.describe_attention(model_or_config, seq_len)
 
 
 def reset_attention_type(model: torch.nn.Module) -> bool:
     """Undo BigBird's sticky switch to full attention (after one short input it stays ``original_full``, even
     for long inputs) so the next forward runs as configured. True when something was reset."""
-    config = _config_of(model)
-    if getattr(config, "model_type", "") != "big_bird":
-        return False
-    configured = getattr(config, "attention_type", None)
-    base = getattr(model, getattr(model, "base_model_prefix", ""), model)
-    if configured and getattr(base, "attention_type", configured) != configured:
-        base.set_attention_type(configured)
-        return True
-    return False
+    return architectures.reset_sticky_attention(model)
 
 
 def _pad_to(batch: dict[str, Any], length: int, pad_id: int) -> dict[str, Any]:
@@ -644,37 +594,24 @@ def prepare_model_inputs(model: torch.nn.Module, batch: Mapping[str, Any]) -> di
     """
     out = dict(batch)
     config = _config_of(model)
-    model_type = getattr(config, "model_type", "")
+    arch = architectures.of(config)
     ids = out.get("input_ids")
-    if model_type == "longformer" and "global_attention_mask" not in out and isinstance(ids, torch.Tensor):
+    if arch.global_attention and "global_attention_mask" not in out and isinstance(ids, torch.Tensor):
         glob = torch.zeros_like(ids)
         glob[:, 0] = 1
         out["global_attention_mask"] = glob
-    fixed = nystrom_fixed_length(config)
+    fixed = arch.fixed_length(config)
     if fixed is not None and isinstance(ids, torch.Tensor):
         length = ids.shape[1]
         if length > fixed:
             raise BenchmarkError(
-                f"nystromformer takes at most segment_means_seq_len={fixed} tokens, got an input of {length}"
+                f"{arch.model_type} takes at most segment_means_seq_len={fixed} tokens, got an input of {length}"
             )
         if length < fixed:
             out = _pad_to(out, fixed, int(getattr(config, "pad_token_id", 0) or 0))
         mask = out.get("attention_mask")
         if isinstance(mask, torch.Tensor) and mask.dim() == 2 and bool((mask == 0).any()):
             out["attention_mask"] = additive_mask(mask, _param_dtype(model))
-    if model_type == "big_bird":
+    if arch.sticky_attention_type:
         reset_attention_type(model)
     return out
-
-
-@contextlib.contextmanager
-def quiet_transformers() -> Any:
-    """Silence transformers' logging (e.g. BigBird's fallback warning) inside the block."""
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)

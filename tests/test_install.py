@@ -55,7 +55,12 @@ def test_wheel_carries_the_data_files_the_code_reads(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     tasks = {n for n in names if n.startswith("benchmark/tasks/") and n.endswith(".yaml")}
     assert len(tasks) == len(list((ROOT / "benchmark" / "tasks").glob("*.yaml"))) >= 7
-    for needed in ("baselines/registry.yaml", "gonerd/seed_categories.json", "gonerd/README.md"):
+    for needed in (
+        "baselines/registry.yaml",
+        "gonerd/seed_categories.json",
+        "gonerd/README.md",
+        "benchmark/leaderboard/page.html",
+    ):
         assert needed in names, needed
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     requires = [

@@ -64,6 +64,24 @@ def test_percentile_is_linear_interpolation() -> None:
         percentile([], 50)
 
 
+def _closest_ranks(values: list[float], q: float) -> float:
+    """The hand-written formula timing.percentile used before numpy: rank (n - 1) * q / 100, interpolated."""
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    lo, hi = int(rank // 1), -int(-rank // 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
+
+
+def test_percentile_gives_the_numbers_of_the_former_formula() -> None:
+    import random
+
+    rng = random.Random(7)
+    for n in (1, 2, 3, 5, 10, 37, 200):
+        values = [rng.lognormvariate(0, 1) * 10 for _ in range(n)]
+        for q in (0, 10, 25, 50, 75, 90, 99, 100):
+            assert percentile(values, q) == pytest.approx(_closest_ranks(values, q), rel=1e-12, abs=0), (n, q)
+
+
 @pytest.mark.parametrize(
     "kwargs", [{"warmup": -1}, {"min_iterations": 0}, {"min_seconds": -1.0}, {"rss_interval_s": 0.0}]
 )

@@ -1,5 +1,8 @@
 """Datasets this project builds itself (GONERD): what the benchmark reads when no ``--data-dir`` is given.
 
+A task declares its build in its YAML (``build: {command, default_dir, how, estimate}``, parsed into
+:class:`benchmark.tasks.spec.LocalBuild`); nothing here is specific to one task.
+
 Order: ``--data-dir`` (handled by the loader); else the published Hub copy at the spec's pinned revision when it
 can be loaded; else the dataset ``gonerd build`` wrote to its default location (the ``gonerd/`` package folder,
 the folder ``datasets.load_dataset("gonerd")`` reads from the repository root). The split's ``source`` records
@@ -9,33 +12,14 @@ re-scored against the same data. When none exists, one line says so and gives bo
 
 from __future__ import annotations
 
-import importlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
+from ..tasks import hooks
 from ..tasks.spec import TaskSpec
 from . import hub
-
-
-@dataclass(frozen=True)
-class LocalBuild:
-    """Where a project-built dataset lands by default, and how a user makes it."""
-
-    default_dir: str  # "module:function" returning the folder
-    how: str  # the commands that build it, for the message when nothing is found
-    estimate: str = ""  # "module:function" returning a one-phrase time estimate, or ""
-
-
-LOCAL_BUILDS: dict[str, LocalBuild] = {
-    "gonerd": LocalBuild(
-        default_dir="gonerd.build:default_out_dir",
-        how="`gonerd select --out selection.jsonl` then `gonerd build --selection selection.jsonl`",
-        estimate="gonerd.estimate:build_time_phrase",
-    )
-}
 
 # Hub loads tried in this process: (path, revision, config) -> None when it loaded, else the reason it did not.
 # The decision is made once per process, so three splits do not each wait for an unreachable Hub.
@@ -43,17 +27,21 @@ _HUB_TRIED: dict[tuple[str, str, str | None], str | None] = {}
 
 
 def has_local_build(spec: TaskSpec) -> bool:
-    return spec.name in LOCAL_BUILDS and spec.local.format == "hub_folder"
+    """Whether the task's YAML declares a ``build:`` (a dataset built by a command of its own)."""
+    return spec.build is not None and spec.local.format == "hub_folder"
 
 
-def _call(ref: str) -> Any:
-    module, func = ref.split(":")
-    return getattr(importlib.import_module(module), func)()
+def _call(spec: TaskSpec, key: str) -> Any:
+    """Call the ``build.<key>`` hook of the task's YAML (looked up beside the YAML first)."""
+    where = (
+        f"{spec.name}.yaml" if spec.source_dir is None else str(Path(spec.source_dir) / f"{spec.name}.yaml")
+    )
+    return hooks.resolve(getattr(spec.build, key), spec.source_dir, where, f"build.{key}")()
 
 
 def build_folder(spec: TaskSpec) -> Path:
     """The default output folder of the task's own build command (it may hold no data yet)."""
-    return Path(_call(LOCAL_BUILDS[spec.name].default_dir))
+    return Path(_call(spec, "default_dir"))
 
 
 def _manifest(folder: Path) -> dict[str, Any] | None:
@@ -100,17 +88,17 @@ def _hub_manifest(spec: TaskSpec) -> dict[str, Any] | None:
 
 
 def missing_message(spec: TaskSpec, hub_reason: str | None) -> str:
-    build = LOCAL_BUILDS[spec.name]
+    build = spec.build
     when = ""
     if build.estimate:
         try:
-            when = f" ({_call(build.estimate)})"
+            when = f" ({_call(spec, 'estimate')})"
         except Exception:  # an estimate is a courtesy: the message stands without it
             when = ""
     reason = f" ({hub_reason})" if hub_reason else ""
     return (
         f"{spec.name}: no dataset to read: the published copy {spec.hub.path}@{spec.hub.revision} cannot be "
-        f"loaded{reason} and `gonerd build` has written nothing to {build_folder(spec)}; build it with "
+        f"loaded{reason} and `{build.command}` has written nothing to {build_folder(spec)}; build it with "
         f"{build.how}{when}, or pass --data-dir DIR with a copy of the dataset at DIR/{spec.name}/"
     )
 
@@ -149,7 +137,7 @@ def load_split(spec: TaskSpec, role: str, cache_dir: Any = None) -> tuple[Any, d
     if not _built(folder):
         raise BenchmarkError(missing_message(spec, got))
     ds, source = hub.load_hub_split(spec, role, path=folder, cache_dir=cache_dir)
-    source["origin"] = "gonerd_build"
+    source["origin"] = f"{spec.name}_build"  # "gonerd_build"
     source["manifest"] = _manifest_record(folder)
     source["hub_unavailable"] = got
     return ds, source

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import html
 import re
+import string
 from collections.abc import Callable
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -142,29 +145,15 @@ def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
     return "\n".join(lines)
 
 
-CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;font-size:14px}
-th,td{border:1px solid #ccc;padding:4px 8px}td.num{text-align:right}th{cursor:pointer;background:#f3f3f3}
-th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
-.flag{font-size:11px;background:#fde68a;border-radius:3px;padding:0 3px;margin-left:4px}img{max-width:100%}"""
+# The page: HTML skeleton, CSS and the sorting script, shipped as package data; ``$name`` fields are filled in.
+PAGE_TEMPLATE = "page.html"
 
-JS = """(function(){
-var table=document.getElementById('leaderboard'),body=table.tBodies[0],heads=table.tHead.rows[0].cells;
-function val(row,i){var c=row.cells[i],v=c.getAttribute('data-value');
- if(v===null||v===''){return null}var n=parseFloat(v);return isNaN(n)?v.toLowerCase():n}
-function sortBy(key,dir){var i=-1;for(var k=0;k<heads.length;k++){if(heads[k].getAttribute('data-key')===key){i=k}}
- if(i<0){return}var rows=Array.prototype.slice.call(body.rows),sign=dir==='desc'?-1:1;
- rows.sort(function(a,b){var x=val(a,i),y=val(b,i);if(x===null&&y===null){return 0}
-  if(x===null){return 1}if(y===null){return -1}return (x<y?-1:x>y?1:0)*sign});
- rows.forEach(function(r){body.appendChild(r)});
- for(var k=0;k<heads.length;k++){heads[k].removeAttribute('aria-sort')}
- heads[i].setAttribute('aria-sort',dir==='desc'?'descending':'ascending')}
-for(var k=0;k<heads.length;k++){heads[k].addEventListener('click',function(){
- var key=this.getAttribute('data-key'),dir=this.getAttribute('aria-sort')==='ascending'?'desc':'asc';
- sortBy(key,dir);if(window.history&&history.replaceState){
-  history.replaceState(null,'','?sort='+encodeURIComponent(key)+'&dir='+dir)}})}
-var q=new URLSearchParams(window.location.search);
-if(q.get('sort')){sortBy(q.get('sort'),q.get('dir')==='desc'?'desc':'asc')}
-})();"""
+
+@cache
+def page_template() -> string.Template:
+    """The leaderboard page's template (``benchmark/leaderboard/page.html``)."""
+    text = resources.files(__package__).joinpath(PAGE_TEMPLATE).read_text(encoding="utf-8")
+    return string.Template(text)
 
 
 def _html_value(key: str, value: Any) -> str:
@@ -204,24 +193,14 @@ def render_html(entries: list[Entry], tasks: list[str]) -> str:
         if e.unverified
     )
     unverified = f"<p><b>unverified</b> (not re-scored):</p><ul>{marked}</ul>\n" if marked else ""
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>gonerd-bench leaderboard</title><style>{CSS}</style></head><body>\n"
-        "<h1>gonerd-bench leaderboard</h1>\n"
-        "<p>Primary metric (0-100) per task on its test split where scored, else validation. Click a column "
-        "header to sort; the URL (<code>?sort=KEY&amp;dir=asc|desc</code>) keeps the order. Every score was "
-        "recomputed from the submitted predictions against the gold data the run read (identified by sha256), "
-        'except where an entry is marked <span class="flag">unverified</span>: the scores listed under the '
-        "table could not be re-scored (gold data not at hand: <code>benchmark submit --unverified</code>, or a "
-        "result that recorded no sha256 of its gold data) and rest on the submitter's word.</p>\n"
-        f'<table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>\n'
-        + "\n".join(rows)
-        + "\n</tbody></table>\n"
-        + unverified
-        + f"<h2>Plots</h2>{plots}\n"
-        f"<h2>Reference: published headline figures</h2><p>From {esc(PAPER)} ({esc(PAPER_LABEL)}):</p><ul>{refs}</ul>\n"
-        f"<script>{JS}</script>\n</body></html>\n"
+    return page_template().substitute(
+        table_head=head,
+        table_rows="\n".join(rows),
+        unverified=unverified,
+        plots=plots,
+        paper=esc(PAPER),
+        paper_label=esc(PAPER_LABEL),
+        references=refs,
     )
 
 

@@ -11,7 +11,10 @@ mappings for :class:`HubSource` / :class:`LocalSource`), plus:
   eval_batch_size}``: the task's default fine-tuning budget (:func:`benchmark.budget.default_budget`); keys left
   out take the defaults of the task's context (:data:`CONTEXT_BUDGETS`);
 - ``reader: module.function``: reads the task's local files (see :mod:`benchmark.tasks.hooks`); ``local.format``
-  may then be left out. ``hub`` may be left out for a task that only has local files (``--data-dir``).
+  may then be left out. ``hub`` may be left out for a task that only has local files (``--data-dir``);
+- ``build: {command, default_dir: module.function, how, estimate: module.function}``: a dataset built by a command
+  of its own, read from that command's default folder when there is no ``--data-dir`` and the Hub copy does not
+  load (:class:`LocalBuild`, :mod:`benchmark.data.builds`); needs ``local.format: hub_folder``.
 
 Hooks (``reader``, ``label_names_from``) are looked up first in a module beside the YAML. ``--include-path DIR``
 (:func:`set_include_paths`) adds the YAML files of a user's folder: :func:`get_task` and :func:`known_tasks` see
@@ -36,7 +39,7 @@ import yaml
 from ..errors import BenchmarkError
 from . import hooks
 from .metric_names import registered_metrics, unregistered
-from .spec import TASK_TYPES, HubSource, LocalSource, TaskSpec
+from .spec import TASK_TYPES, HubSource, LocalBuild, LocalSource, TaskSpec
 
 TASKS_DIR = Path(__file__).resolve().parent
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -101,7 +104,7 @@ def _resolve_label_names(raw: Mapping[str, Any], where: str, base_dir: Path | No
 _KINDS: dict[str, tuple[type, ...]] = {
     **{k: (str,) for k in ("name", "task_type", "context", "primary_metric", "reader", "aggregate")},
     **{k: (str, int, float) for k in ("description", "version", "license", "citation", "notes")},
-    **{k: (Mapping,) for k in ("hub", "local", "fields", "budget", "label_names_from")},
+    **{k: (Mapping,) for k in ("hub", "local", "fields", "budget", "label_names_from", "build")},
     **{k: (list,) for k in ("metrics", "label_names", "eval_splits", "subtasks")},
     "train_split": (str,),
     "max_length": (int,),
@@ -113,7 +116,9 @@ def _check_kinds(raw: Mapping[str, Any], where: str) -> None:
     """Each key's value has the right kind (null only where a key may be left out), before anything reads it."""
     for key, kinds in _KINDS.items():
         value = raw.get(key)
-        if key not in raw or (value is None and key in ("train_split", "budget", "reader", "aggregate")):
+        if key not in raw or (
+            value is None and key in ("train_split", "budget", "reader", "aggregate", "build")
+        ):
             continue
         if value is None and key in ("license", "citation", "notes"):
             continue
@@ -140,6 +145,34 @@ def _budget(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
                 given[key] = float(given[key])
     given = _check_keys(given, f"task spec {where}, budget")
     return {**asdict(Budget()), **CONTEXT_BUDGETS.get(raw["context"], {}), **given}
+
+
+def _local_build(
+    raw: Mapping[str, Any], local: LocalSource, where: str, base_dir: Path | None
+) -> LocalBuild | None:
+    """The YAML's ``build:`` mapping as a :class:`LocalBuild`; its hooks are resolved now (a missing one fails
+    here, not mid-run)."""
+    if raw.get("build") is None:
+        return None
+    given = _mapping(raw, "build", where)
+    fields = LocalBuild.__dataclass_fields__
+    unknown = sorted(str(k) for k in set(given) - set(fields))
+    if unknown:
+        raise _fail(where, f"unknown key(s) build.{', build.'.join(unknown)}")
+    for key in fields:
+        value = given.get(key)
+        if key == "estimate" and value is None:  # optional
+            continue
+        if not (isinstance(value, str) and value.strip()):
+            raise _fail(where, f"build.{key} must be a non-empty text, got {value!r}")
+        if key in ("default_dir", "estimate"):
+            hooks.resolve(value, base_dir, where, f"build.{key}")
+    if local.format != "hub_folder":
+        raise _fail(
+            where,
+            f"build needs local.format hub_folder (the build is read as a copy of the Hub repository), got {local.format!r}",
+        )
+    return LocalBuild(**given)
 
 
 def _build(
@@ -205,6 +238,7 @@ def _build(
         reader=raw.get("reader"),
         reader_sha256=hooks.module_sha256(raw.get("reader"), base_dir),
         source_dir=None if base_dir is None else str(base_dir),
+        build=_local_build(raw, local, where, base_dir),
     )
     validate(spec, where)
     return spec

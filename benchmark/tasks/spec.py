@@ -5,8 +5,9 @@ metrics to report and how long its inputs may be. The spec's hash goes into ever
 changed spec never mix with old ones.
 
 Not hashed: ``budget`` (how a task fine-tunes by default; the config hash of every run records the budget it
-used, so a budget change reruns a task without making its results incomparable) and ``source_dir`` (where the
-YAML was read from). ``reader`` and ``reader_sha256`` (the content of a reader module beside the YAML, so editing
+used, so a budget change reruns a task without making its results incomparable), ``build`` (where a dataset the
+project builds itself lands by default; the split's ``source`` records which files were read, by sha256) and
+``source_dir`` (where the YAML was read from). ``reader`` and ``reader_sha256`` (the content of a reader module beside the YAML, so editing
 it reruns the task) are hashed only when set, so the specs without one keep the hash they had before these keys
 existed.
 """
@@ -45,6 +46,20 @@ class LocalSource:
 
 
 @dataclass(frozen=True)
+class LocalBuild:
+    """A dataset built by a command of its own (GONERD: ``gonerd build``), read when no ``--data-dir`` is given
+    and the published Hub copy cannot be loaded (:mod:`benchmark.data.builds`). Hooks are ``module.function``
+    references, looked up first beside the YAML like ``reader``."""
+
+    command: str  # the build command, as the message names it ("gonerd build")
+    default_dir: (
+        str  # hook returning the folder the command writes to by default (a copy of the Hub repository)
+    )
+    how: str  # the commands that build it, for the message when nothing is found
+    estimate: str | None = None  # hook returning a one-phrase time estimate for that message
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     name: str
     description: str
@@ -73,6 +88,7 @@ class TaskSpec:
     reader: str | None = None
     reader_sha256: str | None = None  # sha256 of the reader's module file when it lies beside the YAML
     source_dir: str | None = field(default=None, compare=False)  # folder of the YAML; not hashed
+    build: LocalBuild | None = None  # how the project builds the dataset itself; not hashed
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,7 +99,7 @@ class TaskSpec:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-_UNHASHED = ("budget", "source_dir")
+_UNHASHED = ("budget", "source_dir", "build")
 _HASHED_WHEN_SET = ("reader", "reader_sha256")
 
 

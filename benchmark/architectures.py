@@ -1,0 +1,281 @@
+"""What each encoder architecture needs from the harness, in one place: one :class:`Architecture` entry per
+``model_type``. ``benchmark run`` (:mod:`benchmark.modeling`, :mod:`benchmark.features` through ``ModelInfo``),
+the timing protocol and ``benchmark speed`` (:mod:`benchmark.timing`), the execution options
+(:mod:`benchmark.precision`) and ``baselines convert`` / ``baselines distill`` read it through the functions below.
+Adding an architecture is one entry in :data:`ARCHITECTURES` (or :data:`OVERLAYS` for remote-code attention).
+
+The quirks recorded here (transformers 5.23):
+
+- **RoBERTa-style position ids** (RoBERTa, XLM-R, CamemBERT, Longformer, Nyströmformer) start at
+  ``padding_idx + 1``: two fewer usable positions than ``max_position_embeddings``.
+- **Longformer** needs a ``global_attention_mask`` (CLS; CLS and the question tokens for QA) and pads every input
+  itself to a multiple of its (largest) ``attention_window``; every token sees every other only up to half the
+  (smallest) window.
+- **BigBird** (``block_sparse``) pads to a multiple of ``block_size`` and silently switches to full attention for
+  inputs of at most ``(5 + 2 * num_random_blocks) * block_size`` tokens, and *stays* switched (transformers
+  #20031): the switch is undone before each forward (:func:`reset_sticky_attention`).
+- **Nyströmformer** with landmarks (``num_landmarks != segment_means_seq_len``) only runs on inputs of exactly
+  ``segment_means_seq_len`` tokens (caller-padded; training batches are padded to a multiple of
+  ``num_landmarks``); with as many landmarks as segment positions it is full attention at any length.
+- **LSG** (remote code, ``model_type`` of its base, e.g. ``roberta``) is recognised by its ``sparsity_type``; only
+  its attention description differs from its base (:data:`OVERLAYS`).
+- Architectures with their own attention code (Longformer, BigBird, Nyströmformer, Reformer) have no
+  ``attn_implementation`` choice and are not ``torch.compile``-d.
+
+Attention paths have two vocabularies, both kept as they were written before this module existed:
+:func:`attention_path` (result files: ``full``, ``block_sparse``, ``original_full``, ``nystrom``,
+``sliding_window+global``) and :func:`describe_attention` (``speed.json``: the same, but BigBird's fallback is
+``full (BigBird fallback at <= N tokens)``, and Reformer / LSG are named).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+
+def _none(config: Any) -> int | None:
+    return None
+
+
+def _full(config: Any, seq_len: int) -> str:
+    return "full"
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One architecture's quirks. Callables take a transformers config (``fixed_length(config)``...).
+
+    ``position_offset``: positions lost to the ``padding_idx + 1`` offset of the position ids (RoBERTa's pad 1).
+    ``positions_after_pad``: the ids start after ``config.pad_token_id`` (RoBERTa's embeddings), so the offset is
+    ``pad_token_id + 1``: 2 with RoBERTa's vocabulary, 1 for a model converted from BERT's (pad 0).
+    ``prefix_space``: the tokenizer is byte-level BPE and needs ``add_prefix_space=True`` for pre-split words.
+    ``global_attention``: needs a ``global_attention_mask`` (set on CLS, and on the question for QA).
+    ``own_attention``: its attention is its own code: no ``attn_implementation`` choice, not compiled.
+    ``sticky_attention_type``: a short input switches the model to full attention for good; undo before a forward.
+    ``pad_multiple``: the model pads every input itself to a multiple of this (``None``: it does not pad).
+    ``full_attention_limit``: longest input on which every token still attends to every other token (``None``:
+    any length).
+    ``fixed_length``: every input must be exactly this long (the caller pads), ``None`` for any length.
+    ``input_multiple``: training batches must be padded by the caller to a multiple of this.
+    ``attention_path`` / ``describe_attention``: the attention computed at a length, in the result-file and the
+    ``speed.json`` vocabulary (``describe_attention`` ``None``: same as ``attention_path``).
+    ``detect``: for an overlay (remote code under its base's ``model_type``), recognises its config.
+    """
+
+    model_type: str
+    position_offset: int = 0
+    positions_after_pad: bool = False
+    prefix_space: bool = False
+    global_attention: bool = False
+    own_attention: bool = False
+    sticky_attention_type: bool = False
+    pad_multiple: Callable[[Any], int | None] = _none
+    full_attention_limit: Callable[[Any], int | None] = _none
+    fixed_length: Callable[[Any], int | None] = _none
+    input_multiple: Callable[[Any], int | None] = _none
+    attention_path: Callable[[Any, int], str] = _full
+    describe_attention: Callable[[Any, int], str] | None = None
+    detect: Callable[[Any], bool] | None = None
+
+
+# --- Longformer ---------------------------------------------------------------------------------------------
+
+
+def _windows(config: Any) -> list[int]:
+    window = config.attention_window
+    return [int(w) for w in window] if isinstance(window, (list, tuple)) else [int(window)]
+
+
+# --- BigBird ------------------------------------------------------------------------------------------------
+
+
+def bigbird_fallback_limit(config: Any) -> int:
+    """BigBird computes full attention for inputs of at most this many tokens (transformers' fallback)."""
+    return (5 + 2 * int(config.num_random_blocks)) * int(config.block_size)
+
+
+def _block_sparse(config: Any) -> bool:
+    return getattr(config, "attention_type", "block_sparse") == "block_sparse"
+
+
+def _bigbird_path(config: Any, seq_len: int) -> str:
+    configured = getattr(config, "attention_type", "block_sparse")
+    if configured != "block_sparse":
+        return configured
+    return "block_sparse" if seq_len > bigbird_fallback_limit(config) else "original_full"
+
+
+def _bigbird_description(config: Any, seq_len: int) -> str:
+    if not _block_sparse(config):
+        return "full"
+    limit = bigbird_fallback_limit(config)
+    return "block_sparse" if seq_len > limit else f"full (BigBird fallback at <= {limit} tokens)"
+
+
+# --- Nyströmformer ------------------------------------------------------------------------------------------
+
+
+def _nystrom_fixed_length(config: Any) -> int | None:
+    if config.num_landmarks == config.segment_means_seq_len:
+        return None
+    return int(config.segment_means_seq_len)
+
+
+def _nystrom_path(config: Any, seq_len: int) -> str:
+    return "full" if _nystrom_fixed_length(config) is None else "nystrom"
+
+
+# --- LSG (remote code) --------------------------------------------------------------------------------------
+
+
+def _is_lsg(config: Any) -> bool:
+    return str(getattr(config, "model_type", "") or "").startswith("lsg") or (
+        getattr(config, "sparsity_type", None) is not None
+    )
+
+
+def _lsg_description(config: Any, seq_len: int) -> str:
+    return f"local+sparse (LSG {getattr(config, 'sparsity_type', None) or 'none'})"
+
+
+ROBERTA_STYLE = {"position_offset": 2, "positions_after_pad": True, "prefix_space": True}
+
+ARCHITECTURES: dict[str, Architecture] = {
+    entry.model_type: entry
+    for entry in (
+        Architecture("bert"),
+        Architecture("distilbert"),
+        Architecture("roberta", **ROBERTA_STYLE),
+        Architecture("xlm-roberta", **ROBERTA_STYLE),
+        Architecture("camembert", **ROBERTA_STYLE),
+        Architecture(
+            "longformer",
+            **ROBERTA_STYLE,
+            global_attention=True,
+            own_attention=True,
+            pad_multiple=lambda config: max(_windows(config)),
+            full_attention_limit=lambda config: min(_windows(config)) // 2,
+            attention_path=lambda config, seq_len: "sliding_window+global",
+        ),
+        Architecture(
+            "big_bird",
+            own_attention=True,
+            sticky_attention_type=True,
+            pad_multiple=lambda config: int(config.block_size) if _block_sparse(config) else None,
+            full_attention_limit=bigbird_fallback_limit,
+            attention_path=_bigbird_path,
+            describe_attention=_bigbird_description,
+        ),
+        Architecture(
+            "nystromformer",
+            **{**ROBERTA_STYLE, "positions_after_pad": False},  # its ids start at a fixed 2
+            own_attention=True,
+            fixed_length=_nystrom_fixed_length,
+            input_multiple=lambda config: getattr(config, "num_landmarks", None),
+            attention_path=_nystrom_path,
+        ),
+        Architecture("reformer", own_attention=True, describe_attention=lambda config, seq_len: "lsh+local"),
+    )
+}
+# Remote-code attention living under its base's model_type: what such an entry sets replaces the base's.
+OVERLAYS: tuple[Architecture, ...] = (
+    Architecture("lsg", describe_attention=_lsg_description, detect=_is_lsg),
+)
+DEFAULT = Architecture("")
+_OVERLAY_SKIP = {"model_type", "detect"}
+
+
+def _config_of(model_or_config: Any) -> Any:
+    return getattr(model_or_config, "config", model_or_config)
+
+
+def get(model_type: str | None) -> Architecture:
+    """The entry of a ``model_type`` (an empty entry, full attention and no quirks, for unknown ones)."""
+    return ARCHITECTURES.get(str(model_type or ""), DEFAULT)
+
+
+def of(model_or_config: Any) -> Architecture:
+    """The entry for a model or its config: its ``model_type``'s, with a matching overlay's fields on top."""
+    config = _config_of(model_or_config)
+    entry = get(getattr(config, "model_type", ""))
+    for overlay in OVERLAYS:
+        if overlay.detect is not None and overlay.detect(config):
+            changes = {
+                f.name: getattr(overlay, f.name)
+                for f in dataclasses.fields(Architecture)
+                if f.name not in _OVERLAY_SKIP and getattr(overlay, f.name) != getattr(DEFAULT, f.name)
+            }
+            entry = dataclasses.replace(entry, **changes)
+    return entry
+
+
+def fixed_length(model_or_config: Any) -> int | None:
+    """Length every input must have (Nyströmformer with landmarks), ``None`` when any length works."""
+    config = _config_of(model_or_config)
+    return of(config).fixed_length(config)
+
+
+def position_offset(model_or_config: Any) -> int:
+    """Positions of ``max_position_embeddings`` no input token can use (the padding-index offset of the ids)."""
+    config = _config_of(model_or_config)
+    entry = of(config)
+    pad = getattr(config, "pad_token_id", None)
+    if entry.positions_after_pad and isinstance(pad, int) and pad >= 0:
+        return pad + 1
+    return entry.position_offset
+
+
+def max_input_length(model_or_config: Any) -> int:
+    """Longest input the model takes, in tokens: ``max_position_embeddings`` (512 when unset) minus the position
+    offset, capped at the fixed length of a model that has one."""
+    config = _config_of(model_or_config)
+    length = getattr(config, "max_position_embeddings", None) or 512
+    length -= position_offset(config)
+    fixed = fixed_length(config)
+    if fixed is not None:
+        length = min(length, fixed)
+    return int(length)
+
+
+def pad_multiple(model_or_config: Any) -> int | None:
+    """The multiple the model pads each input to itself (Longformer's window, BigBird's block), else ``None``."""
+    config = _config_of(model_or_config)
+    return of(config).pad_multiple(config)
+
+
+def full_attention_limit(model_or_config: Any) -> int | None:
+    """Longest input on which every token attends to every other token (``None``: any length)."""
+    config = _config_of(model_or_config)
+    return of(config).full_attention_limit(config)
+
+
+def attention_path(model_or_config: Any, seq_len: int) -> str:
+    """Attention computed for inputs of ``seq_len`` tokens, in the result-file vocabulary."""
+    config = _config_of(model_or_config)
+    return of(config).attention_path(config, seq_len)
+
+
+def describe_attention(model_or_config: Any, seq_len: int) -> str:
+    """Attention computed for inputs of ``seq_len`` tokens, in the ``speed.json`` vocabulary."""
+    config = _config_of(model_or_config)
+    entry = of(config)
+    return (entry.describe_attention or entry.attention_path)(config, seq_len)
+
+
+def reset_sticky_attention(model: torch.nn.Module, configured: str | None = None) -> bool:
+    """Undo BigBird's sticky switch to full attention so the next forward runs as configured (``configured``, by
+    default the config's ``attention_type``). True when something was reset."""
+    config = _config_of(model)
+    if not of(config).sticky_attention_type:
+        return False
+    configured = configured or getattr(config, "attention_type", None)
+    base = getattr(model, getattr(model, "base_model_prefix", ""), model)
+    if configured and getattr(base, "attention_type", configured) != configured:
+        base.set_attention_type(configured)
+        return True
+    return False

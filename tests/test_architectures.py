@@ -1,0 +1,114 @@
+"""benchmark.architectures: every entry is consistent with the registry and with what transformers does."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import AutoModel, NystromformerConfig, ReformerConfig, RobertaConfig
+
+from baselines.registry import load_registry
+from benchmark import architectures, precision
+from benchmark.timing import quiet_transformers
+from tiny_models import tiny_config
+
+
+def test_every_registry_baseline_has_an_entry() -> None:
+    for entry in load_registry():
+        assert entry.architecture in architectures.ARCHITECTURES, (entry.name, entry.architecture)
+
+
+def test_entries_are_keyed_by_their_model_type() -> None:
+    for key, entry in architectures.ARCHITECTURES.items():
+        assert entry.model_type == key
+        assert entry.detect is None  # model_type entries are found by key; only overlays detect
+        assert entry.position_offset in (0, 2)
+    for overlay in architectures.OVERLAYS:
+        assert overlay.detect is not None and overlay.model_type not in architectures.ARCHITECTURES
+    assert architectures.get("no-such-type") == architectures.DEFAULT
+
+
+def _pads_to(model: torch.nn.Module, length: int) -> int:
+    """Width of the ids the model's embeddings actually receive for an input of ``length`` tokens."""
+    seen: list[int] = []
+    hook = model.embeddings.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append(
+            int((kwargs.get("input_ids") if not args else args[0]).shape[1])
+        ),
+        with_kwargs=True,
+    )
+    ids = torch.randint(5, 100, (1, length))
+    extra = (
+        {"global_attention_mask": torch.zeros_like(ids)} if architectures.of(model).global_attention else {}
+    )
+    try:
+        with torch.inference_mode(), quiet_transformers():
+            model(input_ids=ids, attention_mask=torch.ones_like(ids), **extra)
+    finally:
+        hook.remove()
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    ("kind", "overrides", "multiple"),
+    [
+        ("longformer", {"attention_window": 16}, 16),
+        ("longformer", {"attention_window": [8, 24]}, 24),  # per-layer windows: the largest
+        ("bigbird", {"block_size": 8, "num_random_blocks": 2}, 8),
+    ],
+)
+def test_pad_multiple_is_what_the_model_pads_to(kind: str, overrides: dict, multiple: int) -> None:
+    config = tiny_config(kind, vocab_size=100, pad_token_id=1, max_length=256, **overrides)
+    model = AutoModel.from_config(config).eval()
+    assert architectures.pad_multiple(config) == multiple
+    length = architectures.full_attention_limit(config) + 3  # past BigBird's fallback (which does not pad)
+    assert _pads_to(model, length) == -(-length // multiple) * multiple
+    if kind == "bigbird":
+        assert architectures.attention_path(model, length) == "block_sparse"
+
+
+def test_bigbird_fallback_limit_is_where_the_model_switches() -> None:
+    config = tiny_config("bigbird", vocab_size=100, pad_token_id=0, max_length=256, block_size=8)
+    model = AutoModel.from_config(config).eval()
+    limit = architectures.full_attention_limit(config)
+    assert limit == (5 + 2 * config.num_random_blocks) * config.block_size
+    for length, path in ((limit, "original_full"), (limit + 1, "block_sparse")):
+        assert architectures.reset_sticky_attention(model) in (True, False)
+        _pads_to(model, length)
+        assert model.attention_type == path == architectures.attention_path(model, length)
+    assert architectures.describe_attention(model, limit) == f"full (BigBird fallback at <= {limit} tokens)"
+    _pads_to(model, limit)  # switches to full attention, and it sticks
+    assert architectures.reset_sticky_attention(model) is True and model.attention_type == "block_sparse"
+
+
+def test_longformer_full_attention_limit_is_half_the_smallest_window() -> None:
+    config = tiny_config("longformer", vocab_size=100, pad_token_id=1, attention_window=[8, 24])
+    assert architectures.full_attention_limit(config) == 4
+    assert architectures.of(config).global_attention
+    assert architectures.attention_path(config, 100) == "sliding_window+global"
+
+
+def test_nystromformer_fixed_length_and_offset() -> None:
+    landmarks = NystromformerConfig(num_landmarks=8, segment_means_seq_len=32, max_position_embeddings=66)
+    assert architectures.fixed_length(landmarks) == 32 and architectures.max_input_length(landmarks) == 32
+    assert architectures.attention_path(landmarks, 32) == "nystrom"
+    assert architectures.of(landmarks).input_multiple(landmarks) == 8
+    same = NystromformerConfig(num_landmarks=64, segment_means_seq_len=64, max_position_embeddings=66)
+    assert architectures.fixed_length(same) is None and architectures.max_input_length(same) == 64
+    assert architectures.attention_path(same, 20) == "full"
+
+
+def test_lsg_overlay_keeps_its_base_and_names_its_attention() -> None:
+    lsg = RobertaConfig(max_position_embeddings=4098)
+    lsg.sparsity_type = "norm"
+    entry = architectures.of(lsg)
+    assert entry.position_offset == 2 and entry.prefix_space  # from roberta
+    assert architectures.max_input_length(lsg) == 4096
+    assert architectures.describe_attention(lsg, 4096) == "local+sparse (LSG norm)"
+    assert architectures.attention_path(lsg, 4096) == "full"  # result-file vocabulary, as before
+    assert architectures.describe_attention(RobertaConfig(), 100) == "full"
+
+
+def test_own_attention_is_not_compiled() -> None:
+    assert architectures.describe_attention(ReformerConfig(), 64) == "lsh+local"
+    for model_type, entry in architectures.ARCHITECTURES.items():
+        assert precision.can_compile(model_type) is (not entry.own_attention)
