@@ -266,7 +266,8 @@ def mini_plan(work: Path, shared: Path, *, leaderboard: Path) -> Plan:
             ),
             Step(
                 f"submit-{slug}",
-                argv("benchmark", "submit", results, partial=True, data_dir=data, leaderboard=leaderboard),
+                argv("benchmark", "submit", results, partial=True, data_dir=data, leaderboard=leaderboard,
+                     ok_if_listed=True),
                 f"submit {name} (re-scored from its predictions)",
             ),
         ]  # fmt: skip
@@ -379,7 +380,7 @@ def paper_plan(work: Path, *, leaderboard: Path) -> Plan:
             Step(f"speed-{entry.name}",
                  argv("benchmark", "speed", model=model, lengths=SPEED_LENGTHS, output=runs / slug, **flags),
                  f"{entry.name}: inference cost from 512 to 4,096 tokens"),
-            Step(f"submit-{entry.name}", argv("benchmark", "submit", runs / slug, leaderboard=leaderboard),
+            Step(f"submit-{entry.name}", argv("benchmark", "submit", runs / slug, leaderboard=leaderboard, ok_if_listed=True),
                  f"{entry.name}: submit (re-scored against the Hub gold)"),
         ]  # fmt: skip
     notes += _task_notes()

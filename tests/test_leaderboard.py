@@ -301,7 +301,24 @@ def test_resubmitting_a_model_with_a_new_task_updates_its_entry(tmp_path):
     assert (entry / "conll2003.json").read_bytes() == kept and (entry / "squad.json").is_file()
     assert "squad.json" in json.loads((entry / "submission.json").read_text())["files"]
     # The same folder again adds nothing: a duplicate.
-    assert any("nothing new" in p for p in submit(first, leaderboard, partial=True).problems)
+    again = submit(first, leaderboard, partial=True)
+    assert any("nothing new" in p for p in again.problems) and again.already_listed
+    # A resumed script may resubmit: --ok-if-listed makes exactly that a success, and changes nothing.
+    before = snapshot(leaderboard)
+    args = [
+        "submit",
+        str(first),
+        "--leaderboard",
+        str(leaderboard),
+        "--partial",
+        "--data-dir",
+        str(fixture_path()),
+    ]
+    assert main([*args, "--ok-if-listed"]) == 0
+    assert main(args) == 1
+    other = ["submit", str(only_new), "--leaderboard", str(leaderboard), "--partial", "--ok-if-listed"]
+    assert main(other) == 1  # any other problem still fails
+    assert snapshot(leaderboard) == before
 
 
 def test_main_submit_exit_codes(board, capsys):

@@ -21,6 +21,9 @@ def run(args: argparse.Namespace) -> int:
     text = report.format()
     if text:
         print(text)
+    if report.already_listed and args.ok_if_listed:
+        print(f"{args.results_dir}: already on the leaderboard, nothing new (--ok-if-listed)")
+        return 0
     if not report.ok:
         print(report.format_problems("benchmark submit", "nothing was copied"), file=sys.stderr)
         return 1
@@ -34,6 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("results_dir", help="OUTPUT/<model-slug> directory written by `benchmark run`")
     parser.add_argument(
         "--leaderboard", default=DEFAULT_DIR, help=f"leaderboard directory (default ./{DEFAULT_DIR})"
+    )
+    parser.add_argument(
+        "--ok-if-listed",
+        action="store_true",
+        help="exit 0 when these very results are already on the leaderboard (a resumed script's resubmission); "
+        "any other problem still fails",
     )
     parser.add_argument(
         "--data-dir",

@@ -48,6 +48,7 @@ class Report:
     slug: str | None = None
     copied: list[str] = field(default_factory=list)
     regenerated: list[str] = field(default_factory=list)
+    already_listed: bool = False  # every problem is that these very results are on the board already
 
     @property
     def ok(self) -> bool:
@@ -125,7 +126,11 @@ def submit(
     checked = check_results_dir(results_dir, data_dir=data_dir, allow_partial=partial)
     report = Report(problems=list(checked.problems), warnings=list(checked.warnings), slug=checked.slug)
     target = board / RESULTS / checked.slug if checked.slug else None
-    report.problems += _duplicates(checked, board, target)
+    duplicates = _duplicates(checked, board, target)
+    report.already_listed = (
+        bool(duplicates) and not report.problems and all(p.endswith(NOTHING_NEW) for p in duplicates)
+    )
+    report.problems += duplicates
     if target is not None and target.exists():
         owner = _owner(target)
         if owner is None or (owner.get("model_id"), owner.get("revision")) != (
@@ -199,6 +204,9 @@ def _unverified(checked: Checked, target: Path | None, allowed: bool, report: Re
     return marked
 
 
+NOTHING_NEW = "; nothing new"
+
+
 def _duplicates(checked: Checked, board: Path, target: Path | None) -> list[str]:
     """A run already on the board is refused, except that resubmitting a model's folder may carry its earlier
     runs over when it adds something new (an update); an update must keep every task already on the board."""
@@ -216,7 +224,7 @@ def _duplicates(checked: Checked, board: Path, target: Path | None) -> list[str]
     clears = not set(board_unverified(target)) <= set(checked.unverified)  # re-scores what was unverified
     if carried and carried == set(checked.records) and set(checked.files) <= _listed(target) and not clears:
         problems += [
-            f"{task}.json: duplicate of {found[task]} (same model, task, config and spec hash); nothing new"
+            f"{task}.json: duplicate of {found[task]} (same model, task, config and spec hash){NOTHING_NEW}"
             for task in sorted(carried)
         ]
     on_board = {p.name for p in target.glob("*.json") if p.name not in (MANIFEST, OWNER_FILE)}
