@@ -108,7 +108,11 @@ def test_lsg_overlay_keeps_its_base_and_names_its_attention() -> None:
     assert architectures.describe_attention(RobertaConfig(), 100) == "full"
 
 
-def test_own_attention_is_not_compiled() -> None:
+def test_own_attention_is_not_compiled(monkeypatch, capsys) -> None:
+    # warn_once remembers what it said for the whole process: a private set keeps other tests' warnings intact.
+    monkeypatch.setattr(precision, "_warned", set())
     assert architectures.describe_attention(ReformerConfig(), 64) == "lsh+local"
     for model_type, entry in architectures.ARCHITECTURES.items():
         assert precision.can_compile(model_type) is (not entry.own_attention)
+    own = [t for t, e in architectures.ARCHITECTURES.items() if e.own_attention]
+    assert capsys.readouterr().err.count("is not compiled") == len(own)
