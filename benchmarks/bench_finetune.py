@@ -152,33 +152,55 @@ def part_settings(args) -> None:
     ]
     if args.skip_bf16:  # e.g. a CPU without native bf16, where emulated autocast is far slower than fp32
         runs = runs[:2]
+    seeds = args.seeds or [args.seed]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = data_dir(Path(tmp) / "data", args.train_sentences, args.eval_sentences)
-        for i, (label, dtype, batching) in enumerate(runs):
-            start = time.perf_counter()
-            (path,) = run_module.run(
-                model_path, ["conll2003"], output=Path(tmp) / f"runs{i}", data_dir=root, epochs=args.epochs,
-                batch_size=args.batch_size, device="cpu", dtype=dtype, seed=args.seed, batching=batching,
-            )  # fmt: skip
-            wall = time.perf_counter() - start
-            record = load_result(path)
-            training = record["training"]["conll2003"]
-            rows.append((label, training["seconds"], wall, training["padding_ratio"],
-                         record["metrics"]["validation"]["score"], record["metrics"]["test"]["score"]))  # fmt: skip
-    base = rows[0]
+        for seed in seeds:  # settings interleaved per seed, so drifting machine load hits each alike
+            for i, (label, dtype, batching) in enumerate(runs):
+                start = time.perf_counter()
+                (path,) = run_module.run(
+                    model_path, ["conll2003"], output=Path(tmp) / f"runs{i}-{seed}", data_dir=root,
+                    epochs=args.epochs, batch_size=args.batch_size, device="cpu", dtype=dtype, seed=seed,
+                    batching=batching,
+                )  # fmt: skip
+                wall = time.perf_counter() - start
+                record = load_result(path)
+                training = record["training"]["conll2003"]
+                rows.append((label, seed, training["seconds"], wall, training["padding_ratio"],
+                             record["metrics"]["validation"]["score"], record["metrics"]["test"]["score"]))  # fmt: skip
     print(f"MiniLM on CoNLL-2003 ({args.train_sentences or 'all 2000'} training sentences, "
           f"{args.eval_sentences or 'all'} validation/test sentences), {args.epochs:g} epochs, batch "
-          f"{args.batch_size}, {torch.get_num_threads()} threads, one run each")  # fmt: skip
-    print(f"  {'setting':<26} {'train s':>8} {'speed-up':>8} {'total s':>8} {'speed-up':>8} {'pad':>5} "
-          f"{'val F1':>7} {'test F1':>7}")  # fmt: skip
-    for label, train_s, wall, pad, val, test in rows:
-        print(f"  {label:<26} {train_s:8.1f} {base[1] / train_s:7.2f}x {wall:8.1f} {base[2] / wall:7.2f}x "
-              f"{pad:5.2f} {val:7.2f} {test:7.2f}")  # fmt: skip
+          f"{args.batch_size}, {torch.get_num_threads()} threads, seeds {', '.join(map(str, seeds))}")  # fmt: skip
+    print(f"  {'setting':<26} {'seed':>5} {'train s':>8} {'speed-up':>8} {'total s':>8} {'speed-up':>8} "
+          f"{'pad':>5} {'val F1':>7} {'test F1':>7}")  # fmt: skip
+    for label, seed, train_s, wall, pad, val, test in rows:
+        base = next(r for r in rows if r[1] == seed)  # the first setting, same seed
+        print(f"  {label:<26} {seed:5d} {train_s:8.1f} {base[2] / train_s:7.2f}x {wall:8.1f} "
+              f"{base[3] / wall:7.2f}x {pad:5.2f} {val:7.2f} {test:7.2f}")  # fmt: skip
+    if len(seeds) > 1:
+        print(f"  mean (sd) over {len(seeds)} seeds")
+        for label, *_ in runs:
+            mine = [r for r in rows if r[0] == label]
+            cells = [_mean_sd([r[k] for r in mine]) for k in (2, 5, 6)]
+            print(f"  {label:<26} train s {cells[0]}   val F1 {cells[1]}   test F1 {cells[2]}")
+        first = runs[0][0]
+        for label, *_ in runs[1:]:
+            for name, k in (("val", 5), ("test", 6)):
+                diffs = [r[k] - next(b for b in rows if b[0] == first and b[1] == r[1])[k]
+                         for r in rows if r[0] == label]  # fmt: skip
+                print(f"  {label} - {first}, {name} F1: {_mean_sd(diffs)} (per seed: "
+                      f"{', '.join(f'{d:+.2f}' for d in diffs)})")  # fmt: skip
     print(
         "  goals: >= 2x (grouped) and >= 2.5x (bf16) training speed-up; F1 within 1.5 points of the first row"
     )
     print(json.dumps({"rows": rows}))
+
+
+def _mean_sd(values: list[float]) -> str:
+    mean = sum(values) / len(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+    return f"{mean:+.2f} ({sd:.2f})" if min(values) < 0 else f"{mean:.2f} ({sd:.2f})"
 
 
 def main() -> None:
@@ -192,6 +214,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=2)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--seeds", type=lambda v: [int(x) for x in v.split(",")], default=None,
+        help="settings: comma-separated seeds, each setting run once per seed, with mean (sd) and the per-seed "
+        "F1 differences to the first setting (default: --seed only)",
+    )  # fmt: skip
     parser.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
     )
