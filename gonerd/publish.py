@@ -249,7 +249,7 @@ def _hub_error(
     exc: BaseException, *, step: str, repo_id: str, endpoint: str, tag: str, token: str
 ) -> GonerdError:
     """One line for a failed Hub call, never containing the token."""
-    import httpx2
+    http = _hub_http()
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
     if isinstance(exc, OfflineModeIsEnabled):
@@ -279,7 +279,7 @@ def _hub_error(
     elif isinstance(exc, ValueError) and "README.md" in str(exc):
         reason = " ".join(str(exc).split())
         message = f"{CARD_NAME}: the Hub refused the dataset card metadata: {reason}"
-    elif isinstance(exc, (httpx2.TransportError, ConnectionError)):
+    elif isinstance(exc, (http.TransportError, ConnectionError)):
         message = f"cannot reach the Hub at {endpoint} while {step} ({type(exc).__name__})"
     else:
         message = f"{repo_id}: the Hub request failed while {step} ({type(exc).__name__})"
@@ -344,6 +344,16 @@ def publish(
     return _upload(root, repo_id, files, sizes, tag, private, secret, base, message)
 
 
+def _hub_http():
+    """The HTTP client package huggingface_hub raises the errors of: ``httpx2`` (huggingface-hub 2.x) or
+    ``httpx`` (1.x; pyproject admits both). Both have ``HTTPError`` and ``TransportError``."""
+    try:
+        import httpx2 as http
+    except ImportError:  # huggingface-hub 1.x
+        import httpx as http
+    return http
+
+
 def _upload(
     root: Path,
     repo_id: str,
@@ -355,14 +365,14 @@ def _upload(
     endpoint: str,
     message: str,
 ) -> PublishResult:
-    import httpx2
+    http = _hub_http()
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError
 
     from . import __version__
 
     api = HfApi(endpoint=endpoint, token=token, library_name="gonerd", library_version=__version__)
-    failures = (HfHubHTTPError, OfflineModeIsEnabled, httpx2.HTTPError, ConnectionError, ValueError)
+    failures = (HfHubHTTPError, OfflineModeIsEnabled, http.HTTPError, ConnectionError, ValueError)
 
     def call(step: str, fn: Callable[[], T]) -> T:
         try:
