@@ -140,7 +140,9 @@ def test_a_new_type_is_one_registered_class(fake_type, tmp_path):
     (tmp_path / "fake_task.yaml").write_text(textwrap.dedent(FAKE_YAML))
     (spec,) = registry.set_include_paths([tmp_path])
     assert spec.task_type == "fake_choice" and "fake_choice" in task_types.names()
-    examples = fake_type.rows_to_examples(spec, "validation", [{"a": "x", "b": "pos"}, {"a": "y", "b": "neg"}])
+    examples = fake_type.rows_to_examples(
+        spec, "validation", [{"a": "x", "b": "pos"}, {"a": "y", "b": "neg"}]
+    )
     batch = Collator(0, task_type="fake_choice")([Feature(0, [1, 2], label=1), Feature(1, [3], label=0)])
     assert batch["fake"].tolist() == [1.0, 1.0] and batch["labels"].tolist() == [1, 0]
     result = score_predictions(spec, examples, gold_as_predictions(examples))
