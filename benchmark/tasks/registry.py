@@ -210,14 +210,14 @@ def _build(
     if raw.get("reader") is not None:
         local_raw.setdefault("format", "reader")
         hooks.resolve(raw["reader"], base_dir, where, "reader")  # a missing hook fails now, not mid-run
-    if raw.get("scorer") is not None:
-        hooks.resolve(raw["scorer"], base_dir, where, "scorer")
     elif local_raw.get("format") not in LOCAL_FORMATS:
         raise _fail(
             where,
             f"local.format {local_raw.get('format')!r} is not one of {', '.join(LOCAL_FORMATS)} "
             "(or give reader: module.function)",
         )
+    if raw.get("scorer") is not None:
+        hooks.resolve(raw["scorer"], base_dir, where, "scorer")
     try:
         pins = {
             k: str(hub_raw[k]) for k in ("path", "revision") if k in hub_raw
