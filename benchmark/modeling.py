@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from . import architectures
+from . import architectures, task_types
 from .errors import BenchmarkError
 from .recipe import read_recipe
 from .tasks.spec import TaskSpec
@@ -51,36 +51,15 @@ class ModelInfo:
 
 def num_labels_for(spec: TaskSpec) -> int:
     """Output size of the task's head: one per label, 1 for regression, 2 (start/end) for extractive QA."""
-    if spec.task_type == "regression":
-        return 1
-    if spec.task_type == "extractive_qa":
-        return 2
-    if not spec.label_names:
-        raise BenchmarkError(f"task {spec.name!r} ({spec.task_type}) has no label_names in its spec")
-    return len(spec.label_names)
+    return task_types.get(spec.task_type).num_labels(spec)
 
 
 def _auto_class(task_type: str):
-    import transformers
-
-    return {
-        "classification": transformers.AutoModelForSequenceClassification,
-        "regression": transformers.AutoModelForSequenceClassification,
-        "extractive_qa": transformers.AutoModelForQuestionAnswering,
-        "token_classification": transformers.AutoModelForTokenClassification,
-    }[task_type]
+    return task_types.get(task_type).auto_model_class()
 
 
 def _head_supported(model_type: str, task_type: str) -> bool:
-    from transformers.models.auto import modeling_auto as ma
-
-    mapping = {
-        "classification": ma.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES,
-        "regression": ma.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES,
-        "extractive_qa": ma.MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES,
-        "token_classification": ma.MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES,
-    }[task_type]
-    return model_type in mapping
+    return task_types.get(task_type).head_supported(model_type)
 
 
 def content_sha256(model_dir: Path) -> str:
@@ -303,29 +282,13 @@ def restore_attention_type(model: torch.nn.Module, info: ModelInfo) -> None:
 
 def _check_eval_only_head(config: Any, spec: TaskSpec, model_path: str) -> None:
     architectures = list(getattr(config, "architectures", None) or [])
-    suffix = {
-        "classification": "ForSequenceClassification",
-        "regression": "ForSequenceClassification",
-        "extractive_qa": "ForQuestionAnswering",
-        "token_classification": "ForTokenClassification",
-    }[spec.task_type]
-    if not any(a.endswith(suffix) for a in architectures):
+    impl = task_types.get(spec.task_type)
+    if not any(a.endswith(impl.head_suffix) for a in architectures):
         raise BenchmarkError(
-            f"--eval-only: {model_path} has no {suffix} head (architectures={architectures}); "
+            f"--eval-only: {model_path} has no {impl.head_suffix} head (architectures={architectures}); "
             f"fine-tune it first or drop --eval-only"
         )
-    if spec.task_type in ("classification", "token_classification"):
-        id2label = {int(k): v for k, v in (config.id2label or {}).items()}
-        have = tuple(id2label[i] for i in sorted(id2label))
-        if have != tuple(spec.label_names):
-            raise BenchmarkError(
-                f"--eval-only: {model_path} predicts labels {list(have)[:6]}... but task {spec.name!r} needs "
-                f"{list(spec.label_names)[:6]}..."
-            )
-    if spec.task_type == "regression" and config.num_labels != 1:
-        raise BenchmarkError(
-            f"--eval-only: {model_path} has {config.num_labels} outputs; {spec.name} needs 1"
-        )
+    impl.check_head_labels(config, spec, model_path)
 
 
 def check_model_for_task(
@@ -350,9 +313,7 @@ def check_model_for_task(
             f"{model_type} models have no {spec.task_type.replace('_', ' ')} head in transformers; "
             f"task {spec.name!r} cannot run on {model_path}"
         )
-    kwargs: dict[str, Any] = {}
-    if spec.task_type == "token_classification" and architectures.get(model_type).prefix_space:
-        kwargs["add_prefix_space"] = True  # byte-level BPE needs it for pre-split words
+    kwargs = task_types.get(spec.task_type).tokenizer_kwargs(spec, model_type)
     tokenizer = load_tokenizer(
         model_path,
         tokenizer_from=tokenizer_from,
@@ -422,16 +383,7 @@ def load_model_for_task(
     if not eval_only:
         kwargs["num_labels"] = num_labels_for(spec)
         kwargs["ignore_mismatched_sizes"] = True
-        if spec.task_type in ("classification", "token_classification"):
-            kwargs["id2label"] = dict(enumerate(spec.label_names))
-            kwargs["label2id"] = {name: i for i, name in enumerate(spec.label_names)}
-        elif spec.task_type == "regression":
-            kwargs["problem_type"] = "regression"
-            kwargs["id2label"] = {0: "score"}
-            kwargs["label2id"] = {"score": 0}
-        else:
-            kwargs["id2label"] = {0: "start", 1: "end"}
-            kwargs["label2id"] = {"start": 0, "end": 1}
+        kwargs.update(task_types.get(spec.task_type).head_labels(spec))
     from .logs import quiet_transformers
 
     with quiet_transformers():  # "newly initialized head" warnings are expected here

@@ -14,18 +14,17 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-import math
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import task_types
 from .errors import BenchmarkError
-from .examples import ClassificationExample, Example, QAExample, TokenExample
+from .examples import Example
 from .tasks.spec import TaskSpec
 
 MAX_LISTED = 3
-MISSING_AS_ZERO = ("extractive_qa", "token_classification")  # task types --allow-missing applies to
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -97,15 +96,7 @@ def write_predictions(path: str | Path, predictions: Mapping[str, Any]) -> Path:
 
 def gold_as_predictions(examples: Sequence[Example]) -> dict[str, Any]:
     """Predictions equal to the gold (first gold answer for QA): a perfect submission, for sanity checks."""
-    out: dict[str, Any] = {}
-    for ex in examples:
-        if isinstance(ex, ClassificationExample):
-            out[ex.id] = ex.label
-        elif isinstance(ex, QAExample):
-            out[ex.id] = ex.answers[0] if ex.answers else ""
-        elif isinstance(ex, TokenExample):
-            out[ex.id] = list(ex.tags or ())
-    return out
+    return {ex.id: task_types.for_example(ex).gold_as_prediction(ex) for ex in examples}
 
 
 # --------------------------------------------------------------------------------------------- validation
@@ -117,22 +108,7 @@ def _listed(ids: Sequence[str]) -> str:
 
 def _shape_problem(spec: TaskSpec, ex: Example, pred: Any) -> str | None:
     """Why ``pred`` is not a valid prediction for ``ex`` (None when it is), phrased to follow "N predictions"."""
-    if spec.task_type == "regression":
-        ok = isinstance(pred, int | float) and not isinstance(pred, bool) and math.isfinite(pred)
-        return None if ok else "are not a finite number"
-    if spec.task_type == "classification":
-        return None if isinstance(pred, str) and pred in spec.label_names else "are not a known label name"
-    if spec.task_type == "extractive_qa":
-        return None if isinstance(pred, str) else "are not a string"
-    assert isinstance(ex, TokenExample)
-    if not isinstance(pred, list) or not all(isinstance(t, str) for t in pred):
-        return "are not a list of tag strings"
-    if len(pred) != len(ex.tokens):
-        return "have a tag count different from the number of words"
-    unknown = next((t for t in pred if t not in spec.label_names), None)
-    if unknown is not None:
-        return f"contain a tag that is not one of the task's labels ({', '.join(spec.label_names)})"
-    return None
+    return task_types.get(spec.task_type).shape_problem(spec, ex, pred)
 
 
 def _validate(
@@ -178,34 +154,21 @@ def _spec_for(spec: TaskSpec, example_id: str) -> TaskSpec:
 
 
 def _score_single(spec: TaskSpec, examples: Sequence[Example], preds: Mapping[str, Any]) -> dict[str, Any]:
-    from .metrics import classification, hotpotqa, ner, squad, triviaqa
+    """The metrics of one (sub-)task: its YAML ``scorer:`` hook when it has one, else the scorers registered for
+    its type (:meth:`benchmark.task_types.TaskType.scorers`) that report a metric its ``metrics:`` list names,
+    each scorer's whole output, in registration order."""
+    if spec.scorer:
+        from .tasks.hooks import call_scorer
 
-    if spec.task_type == "token_classification":
-        gold = [list(ex.tags or ()) for ex in examples]
-        pred = [list(preds[ex.id]) for ex in examples]
-        metrics = dict(ner.conlleval(gold, pred))
-        metrics["strict_f1"] = ner.strict_f1(gold, pred)["f1"]
-        return metrics
-    if spec.task_type == "extractive_qa":
-        layout = spec.fields.get("layout")
-        answers = {ex.id: preds[ex.id] for ex in examples if ex.id in preds}  # missing: 0, as officially
-        if layout == "hotpotqa":
-            return hotpotqa.evaluate({ex.id: ex.answers[0] for ex in examples}, answers)
-        module = triviaqa if layout == "triviaqa" else squad
-        return module.evaluate({ex.id: list(ex.answers) for ex in examples}, answers)
-    gold = [ex.label for ex in examples]
-    pred = [preds[ex.id] for ex in examples]
-    if spec.name in _glue_subtasks():
-        from .metrics import glue
-
-        return glue.score_subtask(spec.name, gold, pred)
-    return {"accuracy": classification.accuracy(gold, pred), "macro_f1": classification.macro_f1(gold, pred)}
-
-
-def _glue_subtasks() -> set[str]:
-    from .metrics import glue
-
-    return set(glue.SUBTASKS)
+        return call_scorer(spec, examples, preds)
+    wanted = set(spec.metrics)
+    chosen = [s for s in task_types.get(spec.task_type).scorers(spec) if s.reports & wanted]
+    if not chosen:
+        raise BenchmarkError(f"{spec.name}: no registered scorer reports {', '.join(spec.metrics)}")
+    metrics: dict[str, Any] = {}
+    for scorer in chosen:
+        metrics.update(scorer.score(spec, examples, preds))
+    return metrics
 
 
 def _score_glue(spec: TaskSpec, examples: Sequence[Example], preds: Mapping[str, Any]) -> dict[str, Any]:
@@ -251,14 +214,16 @@ def score_predictions(
             "score a split with public labels"
         )
     missing = _validate(spec, examples, predictions, allow_missing=allow_missing)
-    if missing and spec.task_type == "token_classification":
+    if missing:
+        impl = task_types.get(spec.task_type)
+        if not impl.allows_missing:
+            raise BenchmarkError(
+                f"--allow-missing: {spec.name} is a {spec.task_type} task, which has no official score for a "
+                f"missing prediction; predictions lack {len(missing)} ids (e.g. {_listed(missing)})"
+            )
         by_id = {ex.id: ex for ex in examples}
-        predictions = {**predictions, **{i: ["O"] * len(by_id[i].tokens) for i in missing}}  # type: ignore[union-attr]
-    elif missing and spec.task_type not in MISSING_AS_ZERO:
-        raise BenchmarkError(
-            f"--allow-missing: {spec.name} is a {spec.task_type} task, which has no official score for a missing "
-            f"prediction; predictions lack {len(missing)} ids (e.g. {_listed(missing)})"
-        )
+        filled = {i: impl.missing_prediction(_spec_for(spec, i), by_id[i]) for i in missing}
+        predictions = {**predictions, **{i: p for i, p in filled.items() if p is not None}}
     metrics = (
         _score_glue(spec, examples, predictions)
         if spec.subtasks
@@ -278,11 +243,7 @@ def score_predictions(
 
 
 def _gold_missing(ex: Example) -> bool:
-    if isinstance(ex, ClassificationExample):
-        return ex.label is None
-    if isinstance(ex, QAExample):
-        return not ex.answers
-    return ex.tags is None
+    return task_types.for_example(ex).gold_missing(ex)
 
 
 def score(
@@ -307,7 +268,7 @@ def score(
     try:
         result = score_predictions(spec, loaded.examples, preds, allow_missing=allow_missing)
     except BenchmarkError as exc:
-        if str(exc).startswith("predictions lack") and spec.task_type in MISSING_AS_ZERO:
+        if str(exc).startswith("predictions lack") and task_types.get(spec.task_type).allows_missing:
             raise BenchmarkError(f"{exc}; --allow-missing scores them as 0 (official scripts)") from None
         raise
     result.update(

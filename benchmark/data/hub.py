@@ -2,8 +2,9 @@
 
 Every task's rows are handled in the schema its Hub dataset uses (ClassLabel columns as ints, ``sequence`` of
 structs as a dict of lists). The official-file readers in :mod:`benchmark.data.local` produce rows in the same
-schema, so one converter per layout serves both sources. Converters are chosen by task type, and for extractive
-QA by ``spec.fields["layout"]`` (``squad``, ``hotpotqa``, ``triviaqa``).
+schema, so one converter per layout serves both sources. The task type's module (:mod:`benchmark.task_types`)
+converts rows; for extractive QA it calls the converter of ``spec.fields["layout"]`` here (``squad``,
+``hotpotqa``, ``triviaqa``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..examples import ClassificationExample, Example, QAExample, TokenExample
+from ..examples import Example, QAExample
 from ..tasks.spec import TaskSpec
 
 Row = Mapping[str, Any]
@@ -46,48 +47,6 @@ def label_name(spec: TaskSpec, value: Any, where: str) -> str | None:
     if isinstance(value, int) and 0 <= value < len(names):
         return names[value]
     raise BenchmarkError(f"{where}: label id {value!r} is outside 0..{len(names) - 1}")
-
-
-def _regression_label(value: Any, where: str) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise BenchmarkError(f"{where}: regression label {value!r} is not a number") from None
-
-
-# --------------------------------------------------------------------------------------------- converters
-
-
-def _classification(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
-    f = spec.fields
-    out: list[Example] = []
-    for i, row in enumerate(rows):
-        ex_id = make_id(spec, role, i, row)
-        raw = row.get(f.get("label", "label"))
-        label = (
-            _regression_label(raw, ex_id) if spec.task_type == "regression" else label_name(spec, raw, ex_id)
-        )
-        pair = row[f["text_pair"]] if "text_pair" in f else None
-        out.append(ClassificationExample(id=ex_id, text=row[f["text"]], text_pair=pair, label=label))
-    return out
-
-
-def _tokens(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
-    f = spec.fields
-    out: list[Example] = []
-    for i, row in enumerate(rows):
-        ex_id = make_id(spec, role, i, row)
-        tokens = tuple(row[f.get("tokens", "tokens")])
-        raw_tags = row.get(f.get("tags", "ner_tags"))
-        tags = None
-        if raw_tags is not None and len(raw_tags) and raw_tags[0] != -1:
-            tags = tuple(label_name(spec, t, ex_id) for t in raw_tags)
-            if len(tags) != len(tokens):
-                raise BenchmarkError(f"{ex_id}: {len(tokens)} tokens but {len(tags)} tags")
-        out.append(TokenExample(id=ex_id, tokens=tokens, tags=tags))
-    return out
 
 
 def find_all(context: str, text: str, *, ignore_case: bool = False) -> list[int]:
@@ -203,11 +162,15 @@ _QA_LAYOUTS: dict[str, Callable[[TaskSpec, str, Iterable[Row]], list[Example]]] 
 
 
 def rows_to_examples(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
-    """Convert rows in the task's Hub schema to examples (ids per ``fields.id_format``)."""
-    if spec.task_type in ("classification", "regression"):
-        return _classification(spec, role, rows)
-    if spec.task_type == "token_classification":
-        return _tokens(spec, role, rows)
+    """Convert rows in the task's Hub schema to examples (ids per ``fields.id_format``), with the converter of
+    the task's type (:meth:`benchmark.task_types.TaskType.rows_to_examples`)."""
+    from .. import task_types
+
+    return task_types.get(spec.task_type).rows_to_examples(spec, role, rows)
+
+
+def qa_rows_to_examples(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
+    """Extractive QA rows by ``fields.layout`` (squad / hotpotqa / triviaqa)."""
     layout = spec.fields.get("layout", "")
     if layout not in _QA_LAYOUTS:
         raise BenchmarkError(f"{spec.name}: fields.layout {layout!r} is not one of {', '.join(_QA_LAYOUTS)}")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..examples import Example, QAExample, TokenExample
+from ..examples import Example
 from ..tasks.spec import TaskSpec
 from . import arxiv_cleaning, builds, hub, local
 
@@ -130,14 +130,11 @@ def gold_sha256(examples: list[Example]) -> str:
     one JSON line each, sorted (scores do not depend on the order). The same for a split read from the Hub or
     from the official files, so a leaderboard can tell that the gold it re-scores against is the one the run
     scored against."""
+    from .. import task_types
+
     lines = []
     for ex in examples:
-        if isinstance(ex, TokenExample):
-            gold: Any = [len(ex.tokens), ex.tags]
-        elif isinstance(ex, QAExample):
-            gold = list(ex.answers)
-        else:
-            gold = ex.label
+        gold = task_types.for_example(ex).gold_fingerprint(ex)
         lines.append(json.dumps([ex.id, gold], ensure_ascii=False) + "\n")
     return hashlib.sha256("".join(sorted(lines)).encode("utf-8")).hexdigest()
 

@@ -1,4 +1,4 @@
-"""Task-specific code referenced from a task YAML by import path (``label_names_from``, ``reader``).
+"""Task-specific code referenced from a task YAML by import path (``label_names_from``, ``reader``, ``scorer``).
 
 A reference is ``module.function``. The module is looked up first *beside the YAML* (``<dir>/module.py``, loaded
 under a private name so two folders may both have a ``utils.py``; while it is imported, ``<dir>`` is on
@@ -10,6 +10,12 @@ under a private name so two folders may both have a ``utils.py``; while it is im
 example in the task's *Hub schema* (the fields the YAML's ``fields:`` name, e.g. ``tokens`` and ``ner_tags`` for
 token classification, tags as label names or ids). The rows then pass through the same converter as every
 other task's, so ids, examples and scores follow the spec like for a built-in format.
+
+``scorer: module.function`` replaces the scorers of the task's type (:mod:`benchmark.task_types`): it is called
+as ``function(examples, predictions)`` with the gold examples (:mod:`benchmark.examples`) and ``{id:
+prediction}`` (every id present, shapes checked; under ``--allow-missing`` a missing QA answer is absent and a
+missing token-classification document is all "O"), and returns the metrics dict (0-100), which must hold every
+name of the YAML's ``metrics:``. A scorer such as the official TriviaQA script's belongs here.
 """
 
 from __future__ import annotations
@@ -105,12 +111,14 @@ def resolve(ref: Any, base_dir: str | Path | None, where: str, key: str) -> Call
 # --------------------------------------------------------------------------------------------- reader
 
 
-_NEEDED_FIELDS = {
-    "token_classification": ("tokens",),
-    "classification": ("text",),
-    "regression": ("text",),
-}
-_DEFAULT_FIELD = {"tokens": "tokens"}
+def spec_file(spec: Any) -> str:
+    """The YAML file a spec was read from, as messages name it (the bare file name for a package task)."""
+    from .registry import TASKS_DIR
+
+    name = f"{spec.name}.yaml"
+    if spec.source_dir is None or Path(spec.source_dir).resolve() == TASKS_DIR:
+        return name
+    return str(Path(spec.source_dir) / name)
 
 
 def _file_sha256(path: Path) -> str:
@@ -124,9 +132,7 @@ def read_with_reader(
     with their sha256, the reader and the sha256 of its module when it lies beside the YAML)."""
     from ..data import local
 
-    where = (
-        f"{spec.name}.yaml" if spec.source_dir is None else str(Path(spec.source_dir) / f"{spec.name}.yaml")
-    )
+    where = spec_file(spec)
     func = resolve(spec.reader, spec.source_dir, where, "reader")
     path = local.locate_local(spec, role, data_dir, data_file=data_file)
     what = f"{spec.name} {role}: reader {spec.reader}"
@@ -137,12 +143,9 @@ def read_with_reader(
     except Exception as exc:  # the user's reader failed on their file: one line naming both
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise BenchmarkError(f"{what} failed on {path} ({exc.__class__.__name__}: {first})") from None
-    needed = [
-        spec.fields.get(role_name, _DEFAULT_FIELD.get(role_name, role_name))
-        for role_name in _NEEDED_FIELDS.get(spec.task_type, ())
-    ]
-    if spec.task_type in ("classification", "regression") and "text_pair" in spec.fields:
-        needed.append(spec.fields["text_pair"])
+    from .. import task_types
+
+    needed = task_types.get(spec.task_type).needed_row_fields(spec)
     for i, row in enumerate(rows):
         if not isinstance(row, Mapping):
             raise BenchmarkError(f"{what}: row {i} of {path} is a {type(row).__name__}, not a mapping")
@@ -160,3 +163,27 @@ def read_with_reader(
     if spec.reader_sha256 is not None:
         source["reader_sha256"] = spec.reader_sha256
     return rows, source
+
+
+# --------------------------------------------------------------------------------------------- scorer
+
+
+def call_scorer(spec: Any, examples: Any, predictions: Mapping[str, Any]) -> dict[str, Any]:
+    """The metrics the spec's ``scorer`` hook returns for ``examples`` and ``predictions``; one-line
+    :class:`BenchmarkError` naming the YAML when it fails, returns no mapping or lacks a listed metric."""
+    where = spec_file(spec)
+    func = resolve(spec.scorer, spec.source_dir, where, "scorer")
+    what = f"task spec {where}: scorer {spec.scorer}"
+    try:
+        metrics = func(list(examples), dict(predictions))
+    except BenchmarkError:
+        raise
+    except Exception as exc:  # the user's scorer failed: one line naming it and its YAML
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise BenchmarkError(f"{what} failed ({exc.__class__.__name__}: {first})") from None
+    if not isinstance(metrics, Mapping):
+        raise BenchmarkError(f"{what} returned a {type(metrics).__name__}, not a mapping of metrics")
+    lacking = [m for m in spec.metrics if m not in metrics]
+    if lacking:
+        raise BenchmarkError(f"{what} gave no {', '.join(lacking)} (listed in metrics:)")
+    return dict(metrics)

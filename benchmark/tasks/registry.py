@@ -12,11 +12,21 @@ mappings for :class:`HubSource` / :class:`LocalSource`), plus:
   out take the defaults of the task's context (:data:`CONTEXT_BUDGETS`);
 - ``reader: module.function``: reads the task's local files (see :mod:`benchmark.tasks.hooks`); ``local.format``
   may then be left out. ``hub`` may be left out for a task that only has local files (``--data-dir``);
+- ``metrics: [...]``: metric names registered for the task's type (:mod:`benchmark.task_types`; extractive QA per
+  ``fields.layout``: squad / triviaqa / hotpotqa; GLUE sub-tasks: :mod:`benchmark.metrics.glue`); scoring runs
+  the registered scorers that report them;
+- ``scorer: module.function``: the task's own scorer, called with the gold examples and the predictions, returning
+  the metrics dict (e.g. an official script's port); it replaces the type's scorers, and ``metrics:`` then names
+  what it returns (:func:`benchmark.tasks.hooks.call_scorer`);
+- ``fields.yes_no: true | false`` (extractive QA): answers may be "yes" / "no" (the context gets a ``"yes no "``
+  prefix); the default is the layout's (hotpotqa: yes);
 - ``build: {command, default_dir: module.function, how, estimate: module.function}``: a dataset built by a command
   of its own, read from that command's default folder when there is no ``--data-dir`` and the Hub copy does not
   load (:class:`LocalBuild`, :mod:`benchmark.data.builds`); needs ``local.format: hub_folder``.
 
-Hooks (``reader``, ``label_names_from``) are looked up first in a module beside the YAML. ``--include-path DIR``
+Hooks (``reader``, ``scorer``, ``label_names_from``) are looked up first in a module beside the YAML; a module
+beside the YAML is hashed into the spec (editing it changes the spec hash). ``scorer`` and ``reader`` are
+hashed only when set, so specs without them keep their hash. ``--include-path DIR``
 (:func:`set_include_paths`) adds the YAML files of a user's folder: :func:`get_task` and :func:`known_tasks` see
 them; :func:`all_tasks` and :func:`task_names` stay the package's tasks (the benchmark, its average and the
 leaderboard).
@@ -36,10 +46,11 @@ from typing import Any
 
 import yaml
 
+from .. import task_types
 from ..errors import BenchmarkError
 from . import hooks
 from .metric_names import registered_metrics, unregistered
-from .spec import TASK_TYPES, HubSource, LocalBuild, LocalSource, TaskSpec
+from .spec import HubSource, LocalBuild, LocalSource, TaskSpec
 
 TASKS_DIR = Path(__file__).resolve().parent
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -73,6 +84,7 @@ _INHERITED = (
     "eval_splits",
     "budget",
     "reader",
+    "scorer",
 )
 
 
@@ -102,7 +114,9 @@ def _resolve_label_names(raw: Mapping[str, Any], where: str, base_dir: Path | No
 
 
 _KINDS: dict[str, tuple[type, ...]] = {
-    **{k: (str,) for k in ("name", "task_type", "context", "primary_metric", "reader", "aggregate")},
+    **{
+        k: (str,) for k in ("name", "task_type", "context", "primary_metric", "reader", "scorer", "aggregate")
+    },
     **{k: (str, int, float) for k in ("description", "version", "license", "citation", "notes")},
     **{k: (Mapping,) for k in ("hub", "local", "fields", "budget", "label_names_from", "build")},
     **{k: (list,) for k in ("metrics", "label_names", "eval_splits", "subtasks")},
@@ -117,7 +131,7 @@ def _check_kinds(raw: Mapping[str, Any], where: str) -> None:
     for key, kinds in _KINDS.items():
         value = raw.get(key)
         if key not in raw or (
-            value is None and key in ("train_split", "budget", "reader", "aggregate", "build")
+            value is None and key in ("train_split", "budget", "reader", "scorer", "aggregate", "build")
         ):
             continue
         if value is None and key in ("license", "citation", "notes"):
@@ -184,7 +198,9 @@ def _build(
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
         raise _fail(where, f"missing key(s) {', '.join(missing)}")
-    known = set(TaskSpec.__dataclass_fields__) - {"source_dir"} | {"label_names_from"}
+    known = set(TaskSpec.__dataclass_fields__) - {"source_dir", "reader_sha256", "scorer_sha256"} | {
+        "label_names_from"
+    }
     unknown = sorted(set(raw) - known)
     if unknown:
         raise _fail(where, f"unknown key(s) {', '.join(unknown)}")
@@ -200,6 +216,8 @@ def _build(
             f"local.format {local_raw.get('format')!r} is not one of {', '.join(LOCAL_FORMATS)} "
             "(or give reader: module.function)",
         )
+    if raw.get("scorer") is not None:
+        hooks.resolve(raw["scorer"], base_dir, where, "scorer")
     try:
         pins = {
             k: str(hub_raw[k]) for k in ("path", "revision") if k in hub_raw
@@ -237,6 +255,8 @@ def _build(
         budget=_budget(raw, where),
         reader=raw.get("reader"),
         reader_sha256=hooks.module_sha256(raw.get("reader"), base_dir),
+        scorer=raw.get("scorer"),
+        scorer_sha256=hooks.module_sha256(raw.get("scorer"), base_dir),
         source_dir=None if base_dir is None else str(base_dir),
         build=_local_build(raw, local, where, base_dir),
     )
@@ -247,8 +267,8 @@ def _build(
 def validate(spec: TaskSpec, where: str | None = None) -> None:
     """Check a spec's internal consistency; raise :class:`BenchmarkError` naming the first problem."""
     where = where or spec.name
-    if spec.task_type not in TASK_TYPES:
-        raise _fail(where, f"task_type {spec.task_type!r} is not one of {', '.join(TASK_TYPES)}")
+    if spec.task_type not in task_types.names():
+        raise _fail(where, f"task_type {spec.task_type!r} is not one of {', '.join(task_types.names())}")
     if spec.context not in ("short", "long"):
         raise _fail(where, f"context {spec.context!r} must be 'short' or 'long'")
     if not isinstance(spec.max_length, int) or spec.max_length <= 0:
@@ -274,8 +294,12 @@ def validate(spec: TaskSpec, where: str | None = None) -> None:
             raise _fail(where, f"split role {role!r} has no entry in hub.splits")
         if not spec.hub.path and role not in spec.local.files:
             raise _fail(where, f"split role {role!r} has no entry in local.files (and the task has no hub)")
-    if spec.task_type in ("classification", "token_classification") and not spec.label_names:
+    impl = task_types.get(spec.task_type)
+    if impl.needs_label_names and not spec.label_names:
         raise _fail(where, f"a {spec.task_type} task needs label_names")
+    problem = impl.check_spec(spec)
+    if problem:
+        raise _fail(where, problem)
     if len(set(spec.label_names)) != len(spec.label_names):
         raise _fail(where, "label_names has duplicates")
     if "id_format" not in spec.fields:

@@ -8,8 +8,8 @@ Not hashed: ``budget`` (how a task fine-tunes by default; the config hash of eve
 used, so a budget change reruns a task without making its results incomparable), ``build`` (where a dataset the
 project builds itself lands by default; the split's ``source`` records which files were read, by sha256) and
 ``source_dir`` (where the YAML was read from). ``reader`` and ``reader_sha256`` (the content of a reader module beside the YAML, so editing
-it reruns the task) are hashed only when set, so the specs without one keep the hash they had before these keys
-existed.
+it reruns the task), and likewise ``scorer`` and ``scorer_sha256``, are hashed only when set, so the specs without
+one keep the hash they had before these keys existed.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-TaskType = Literal["classification", "regression", "extractive_qa", "token_classification"]
-TASK_TYPES = ("classification", "regression", "extractive_qa", "token_classification")
+# A registered task type (benchmark.task_types.names()): classification, regression, extractive_qa,
+# token_classification, or one a new module registers.
+TaskType = str
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,10 @@ class TaskSpec:
     # first in a module beside the YAML (see benchmark.tasks.hooks).
     reader: str | None = None
     reader_sha256: str | None = None  # sha256 of the reader's module file when it lies beside the YAML
+    # Import path of a function ``scorer(examples, predictions) -> metrics`` replacing the type's scorers
+    # (benchmark.tasks.hooks.call_scorer); hashed only when set, like ``reader``.
+    scorer: str | None = None
+    scorer_sha256: str | None = None  # sha256 of the scorer's module file when it lies beside the YAML
     source_dir: str | None = field(default=None, compare=False)  # folder of the YAML; not hashed
     build: LocalBuild | None = None  # how the project builds the dataset itself; not hashed
 
@@ -100,7 +105,7 @@ class TaskSpec:
 
 
 _UNHASHED = ("budget", "source_dir", "build")
-_HASHED_WHEN_SET = ("reader", "reader_sha256")
+_HASHED_WHEN_SET = ("reader", "reader_sha256", "scorer", "scorer_sha256")
 
 
 def _hashed(data: dict[str, Any]) -> dict[str, Any]:
