@@ -53,7 +53,8 @@ def test_every_committed_result_round_trips_byte_for_byte(path):
 def test_every_committed_owner_file_round_trips(path):
     data = json.loads(path.read_text(encoding="utf-8"))
     assert Owner.problems(data) == []
-    assert json.dumps(Owner.parse(data, "", []).to_dict(), indent=2) + "\n" == path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    assert json.dumps(Owner.parse(data, "", []).to_dict(), indent=2) + "\n" == text
 
 
 def test_write_result_writes_the_bytes_of_a_committed_file(tmp_path):
@@ -93,13 +94,18 @@ def _bad(change) -> dict:
         (lambda d: d["splits"].append("test2"), "no metrics for split 'test2'"),
         (lambda d: d.update(metrics=[]), "metrics must be an object, got a list"),
         (lambda d: d.update(schema="gonerd-bench/result/v9"), "schema must be 'gonerd-bench/result/v1'"),
-        (lambda d: d.update(config={"budget": {"batch_size": 0}}), "config.budget.batch_size must be a positive"),
+        (
+            lambda d: d.update(config={"budget": {"batch_size": 0}}),
+            "config.budget.batch_size must be a positive",
+        ),
     ],
 )
 def test_a_bad_record_is_one_line_naming_the_file_and_key_path(tmp_path, change, message):
     data = _bad(change)
     assert any(message in p for p in ResultRecord.problems(data)), ResultRecord.problems(data)
-    with pytest.raises(RecordError, match="^bad.json: not a valid gonerd-bench/result/v1 result: ") as caught:
+    with pytest.raises(
+        RecordError, match=r"^bad\.json: not a valid gonerd-bench/result/v1 result: "
+    ) as caught:
         ResultRecord.from_dict(data, "bad.json")
     assert "\n" not in str(caught.value) and message in str(caught.value)
     path = tmp_path / "conll2003.json"
