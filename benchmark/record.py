@@ -61,7 +61,7 @@ class Section:
     def parse(cls, data: Any, path: str, problems: list[str]) -> Any:
         """The section read from ``data``; each problem found is appended (``path``: where ``data`` sits)."""
         if not isinstance(data, dict):
-            problems.append(f"{path or 'the result'} must be an object, got {_show(data)}")
+            problems.append(f"{path or 'the file'} must be an object, got {_show(data)}")
             return None
         values: dict[str, Any] = {}
         known = set()
@@ -85,6 +85,15 @@ class Section:
 
     def check(self, path: str, problems: list[str]) -> None:
         """Checks across fields (the types are checked already); appends problems."""
+
+    @classmethod
+    def problems(cls, data: Any) -> list[str]:
+        """Every problem of ``data`` as this section (empty: valid)."""
+        if not isinstance(data, dict):
+            return [f"not a JSON object (got {_show(data)})"]
+        found: list[str] = []
+        cls.parse(data, "", found)
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         """The section as JSON data, keys in the order they were read (declared order for a new section)."""
@@ -421,11 +430,7 @@ class ResultRecord(Section):
     @classmethod
     def problems(cls, data: Any) -> list[str]:
         """Every problem of ``data`` as a result (empty: a valid record)."""
-        if not isinstance(data, dict):
-            return ["a result must be a JSON object"]
-        found: list[str] = []
-        cls.parse(data, "", found)
-        return found
+        return super().problems(data) if isinstance(data, dict) else ["a result must be a JSON object"]
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "result") -> ResultRecord:
@@ -476,9 +481,3 @@ class Owner(Section):
     model_id: str
     revision: str | None
     created_at: str | None = None
-
-    @classmethod
-    def problems(cls, data: Any) -> list[str]:
-        found: list[str] = []
-        cls.parse(data, "", found)
-        return found

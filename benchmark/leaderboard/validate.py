@@ -3,11 +3,11 @@
 Only JSON files and gzipped JSON-lines predictions are read, within the limits of :mod:`benchmark.limits`;
 nothing from a submission is imported or run. Checks: file names (known tasks only, no symlinks), the shape of
 every result and owner file (:class:`benchmark.record.ResultRecord`, :class:`benchmark.record.Owner`: keys,
-types, allowed values; nothing about shape is checked here again), one model per directory, a Hub-id-like model name, task spec
-hashes and dataset revisions equal to the current specs, metric ranges, recorded data paths inside the data
-folder, predictions files present with one prediction per example, and every split re-scored from its saved
-predictions against its gold data identified by sha256 (:mod:`.rescore`). Splits whose gold is not at hand are
-listed in ``Checked.unverified``; the caller decides (submit refuses them unless ``--unverified``).
+types, allowed values; nothing about shape is checked here again), one model per directory, a Hub-id-like model
+name, task spec hashes and dataset revisions equal to the current specs, metric ranges, recorded data paths inside
+the data folder, predictions files present with one prediction per example, and every split re-scored from its
+saved predictions against its gold data identified by sha256 (:mod:`.rescore`). Splits whose gold is not at hand
+are listed in ``Checked.unverified``; the caller decides (submit refuses them unless ``--unverified``).
 """
 
 from __future__ import annotations
