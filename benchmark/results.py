@@ -8,7 +8,8 @@ Layout::
 
 Every file is written to a temporary name and renamed (``os.replace``), so an interrupted run never leaves half a
 file and a rerun resumes with the tasks that are missing. Predictions are gzipped with ``mtime=0``, so equal
-predictions give equal bytes. :func:`load_result` and :func:`validate_result` are for the leaderboard.
+predictions give equal bytes. The shape of a result is :class:`benchmark.record.ResultRecord`: checked when a
+result is written (:func:`write_result`) and read (:func:`load_record`, :func:`load_result`).
 """
 
 from __future__ import annotations
@@ -29,70 +30,18 @@ from typing import Any
 
 from . import __version__
 from .errors import BenchmarkError
+from .record import (  # noqa: F401  (re-exported: the record's schema and migrations are read from here too)
+    EXECUTION_BATCHING,
+    EXECUTION_DTYPES,
+    LEGACY_EXECUTION,
+    SCHEMA,
+    RecordError,
+    ResultRecord,
+    batching_of,
+    execution_of,
+)
 
-SCHEMA = "gonerd-bench/result/v1"
 OWNER_FILE = "model.json"
-
-# key -> accepted types; nested keys are checked in validate_result.
-REQUIRED: dict[str, tuple[type, ...]] = {
-    "schema": (str,),
-    "model": (dict,),
-    "harness": (dict,),
-    "task": (dict,),
-    "dataset": (dict,),
-    "splits": (list,),
-    "n_examples": (dict,),
-    "metrics": (dict,),
-    "windows": (dict,),
-    "attention": (dict,),
-    "timing": (dict, type(None)),
-    "hardware": (dict,),
-    "seed": (int,),
-    "config": (dict,),
-    "config_hash": (str,),
-    "started_at": (str,),
-    "finished_at": (str,),
-}
-NESTED = {
-    "model": ("model_id", "revision", "model_type", "n_params"),
-    "harness": ("version", "git_commit"),
-    "task": ("name", "version", "spec_hash", "task_type", "primary_metric"),
-}
-
-
-# What a result written before ``--dtype`` / ``--attn-implementation`` / ``--compile`` existed ran with: float32,
-# transformers' default attention (not recorded then), not compiled. Such files have no ``execution`` section.
-LEGACY_EXECUTION: dict[str, Any] = {
-    "dtype": "float32",
-    "mixed_precision": None,
-    "attn_implementation": None,
-    "requested_attn_implementation": None,
-    "compiled": False,
-    "batching": None,  # not recorded in execution before --batching existed: see batching_of
-}
-EXECUTION_DTYPES = ("float32", "bfloat16", "float16")
-EXECUTION_BATCHING = ("length_grouped", "random")
-
-
-def execution_of(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``execution`` section of a result (dtype, attention implementation, compiled), with the old
-    behaviour (:data:`LEGACY_EXECUTION`) for files written before it was recorded."""
-    recorded = record.get("execution")
-    return {**LEGACY_EXECUTION, **(recorded if isinstance(recorded, dict) else {})}
-
-
-def batching_of(record: Mapping[str, Any]) -> str | None:
-    """How a result's training batches were drawn: ``execution.batching`` (``benchmark run --batching``), else
-    what its training sections record (length-grouped, before the flag existed), else ``random`` for a result
-    that trained before length grouping existed; None when nothing was trained (``--eval-only``)."""
-    training = record.get("training")
-    if not isinstance(training, dict) or not training:
-        return None
-    recorded = execution_of(record)["batching"]
-    if recorded is not None:
-        return recorded
-    kinds = {t.get("batching") for t in training.values() if isinstance(t, dict)}
-    return " + ".join(sorted(k or "random" for k in kinds)) or None
 
 
 def utc_now() -> str:
@@ -198,17 +147,20 @@ def read_predictions(path: Path) -> dict[str, Any]:
 
 
 def write_result(path: Path, record: dict[str, Any], predictions: Mapping[str, Mapping[str, Any]]) -> Path:
-    """Write the predictions of every split, then the result JSON (last, so it only exists when complete)."""
-    problems = validate_result(record)
-    if problems:
-        raise ValueError(f"refusing to write an invalid result {path}: {problems}")
+    """Write the predictions of every split, then the result JSON (last, so it only exists when complete).
+    ``record``: the result's JSON data, checked as a :class:`~benchmark.record.ResultRecord` (ValueError when it
+    is not one: a bug of the caller) and written as the record gives it back (the same keys, in the same order)."""
     bad = non_finite_fields(record)
     if bad:  # e.g. a diverged training's loss: JSON has no NaN or Infinity, so no result is written
         raise BenchmarkError(
             f"refusing to write {path}: {', '.join(bad[:3])}: not a finite number (JSON has no NaN or Infinity)"
         )
+    try:
+        typed = ResultRecord.from_dict(record, str(path))
+    except RecordError as exc:
+        raise ValueError(f"refusing to write an invalid result {exc}") from None
     blobs = {predictions_path(path, split): predictions_bytes(preds) for split, preds in predictions.items()}
-    text = json.dumps(record, indent=2, ensure_ascii=False, sort_keys=False, allow_nan=False) + "\n"
+    text = json.dumps(typed.to_dict(), indent=2, ensure_ascii=False, sort_keys=False, allow_nan=False) + "\n"
     for target, blob in blobs.items():
         atomic_write_bytes(target, blob)
     atomic_write_bytes(path, text.encode())
@@ -231,56 +183,26 @@ def non_finite_fields(value: Any, where: str = "") -> list[str]:
 
 
 def validate_result(record: Any) -> list[str]:
-    """Problems with a result dict against schema v1 (empty list: valid)."""
-    if not isinstance(record, dict):
-        return ["a result must be a JSON object"]
-    problems = []
-    for key, types in REQUIRED.items():
-        if key not in record:
-            problems.append(f"missing key {key!r}")
-        elif not isinstance(record[key], types):
-            problems.append(f"{key!r} should be {' or '.join(t.__name__ for t in types)}")
-    if record.get("schema") not in (None, SCHEMA):
-        problems.append(f"schema is {record.get('schema')!r}, expected {SCHEMA!r}")
-    for key, subkeys in NESTED.items():
-        if isinstance(record.get(key), dict):
-            problems += [f"missing key {key}.{sub}" for sub in subkeys if sub not in record[key]]
-    execution = record.get("execution")  # optional: absent in results written before it existed
-    if execution is not None:
-        if not isinstance(execution, dict):
-            problems.append("'execution' should be dict")
-        else:
-            if execution.get("dtype") not in EXECUTION_DTYPES:
-                problems.append(
-                    f"execution.dtype is {execution.get('dtype')!r}, not one of {EXECUTION_DTYPES}"
-                )
-            if not isinstance(execution.get("compiled"), bool):
-                problems.append("execution.compiled should be true or false")
-            if not isinstance(execution.get("attn_implementation"), str | type(None)):
-                problems.append("execution.attn_implementation should be a string or null")
-            if execution.get("batching", "length_grouped") not in EXECUTION_BATCHING:
-                problems.append(
-                    f"execution.batching is {execution.get('batching')!r}, not one of {EXECUTION_BATCHING}"
-                )
-    if isinstance(record.get("splits"), list) and isinstance(record.get("metrics"), dict):
-        problems += [f"no metrics for split {s!r}" for s in record["splits"] if s not in record["metrics"]]
-    return problems
+    """Problems with a result's JSON data as a :class:`~benchmark.record.ResultRecord` (empty list: valid)."""
+    return ResultRecord.problems(record)
 
 
-def load_result(path: str | Path) -> dict[str, Any]:
-    """Read and validate a result file; one-line BenchmarkError if it is not a valid v1 result."""
+def load_record(path: str | Path) -> ResultRecord:
+    """Read a result file into its typed record; one-line BenchmarkError naming the file when it is not one."""
     from .limits import load_json_file
 
     path = Path(path)
     if not path.is_file():
         raise BenchmarkError(f"{path}: no such result file")
-    record = load_json_file(path)  # size and nesting capped: a hostile file is one line, not a RecursionError
-    if not isinstance(record, dict):
+    data = load_json_file(path)  # size and nesting capped: a hostile file is one line, not a RecursionError
+    if not isinstance(data, dict):
         raise BenchmarkError(f"{path}: not a JSON result file (not an object)")
-    problems = validate_result(record)
-    if problems:
-        raise BenchmarkError(f"{path}: not a valid {SCHEMA} result: {'; '.join(problems[:3])}")
-    return record
+    return ResultRecord.from_dict(data, str(path))
+
+
+def load_result(path: str | Path) -> dict[str, Any]:
+    """Read and validate a result file (:func:`load_record`); its JSON data, as in the file."""
+    return load_record(path).to_dict()
 
 
 def is_up_to_date(path: Path, *, spec_hash: str, cfg_hash: str, revision: str) -> bool:
@@ -288,14 +210,14 @@ def is_up_to_date(path: Path, *, spec_hash: str, cfg_hash: str, revision: str) -
     if not path.is_file():
         return False
     try:
-        record = load_result(path)
+        record = load_record(path)
     except BenchmarkError:
         return False
     return (
-        record["task"]["spec_hash"] == spec_hash
-        and record["config_hash"] == cfg_hash
-        and record["model"]["revision"] == revision
-        and all(predictions_path(path, s).is_file() for s in record["splits"])
+        record.task.spec_hash == spec_hash
+        and record.config_hash == cfg_hash
+        and record.model.revision == revision
+        and all(predictions_path(path, s).is_file() for s in record.splits)
     )
 
 

@@ -222,6 +222,10 @@ BAD = {
         "missing key 'config_hash'",
     ),
     "unknown task": (lambda r: (r / "imdb.json").write_text("{}"), "unknown task 'imdb'"),
+    "negative latency": (  # the shape of a result is the typed record's (benchmark.record), named by key path
+        lambda r: edit_json(r / "squad.json", lambda d: d["timing"].update(latency_ms_per_example_median=-1)),
+        "squad.json: timing.latency_ms_per_example_median must be a non-negative number, got -1",
+    ),
     "score out of range": (
         lambda r: edit_json(r / "squad.json", lambda d: _score_plus(d, 150.0)),
         "is outside 0..100",

@@ -30,7 +30,8 @@ def _record(**changes):
         "task": {"name": "squad", "version": "1.0", "spec_hash": "h1", "task_type": "extractive_qa",
                  "primary_metric": "f1"},
         "dataset": {}, "splits": ["validation"], "n_examples": {"validation": 2},
-        "metrics": {"validation": {"score": 50.0}}, "windows": {}, "attention": {}, "timing": None,
+        "metrics": {"validation": {"metrics": {"f1": 50.0}, "primary_metric": "f1", "score": 50.0}},
+        "windows": {}, "attention": {}, "timing": None,
         "hardware": {}, "seed": 42, "config": {}, "config_hash": "c1",
         "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:01:00Z",
     }  # fmt: skip
@@ -60,8 +61,8 @@ def test_validate_reports_missing_and_wrong_keys():
     del bad["task"]["spec_hash"]
     problems = validate_result(bad)
     assert "missing key 'timing'" in problems
-    assert "'seed' should be int" in problems
-    assert "missing key task.spec_hash" in problems
+    assert "seed must be an integer, got '42'" in problems
+    assert "missing key 'task.spec_hash'" in problems
     assert validate_result(_record(schema="other/v9"))
 
 

@@ -10,7 +10,7 @@ from statistics import mean
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..results import SCHEMA, batching_of, execution_of, validate_result
+from ..record import ResultRecord, batching_of, execution_of
 
 SPLIT_PREFERENCE = ("test", "validation")
 
@@ -140,11 +140,7 @@ def _load_result(path: Path) -> dict[str, Any]:
     """A result file read within the limits of :mod:`benchmark.limits` (size, nesting); one-line errors."""
     from ..limits import load_json_file
 
-    record = load_json_file(path)
-    problems = validate_result(record)
-    if problems:
-        raise BenchmarkError(f"{path}: not a valid {SCHEMA} result: {'; '.join(problems[:3])}")
-    return record
+    return ResultRecord.from_dict(load_json_file(path), str(path)).to_dict()
 
 
 def compare(student_dir: str | Path, teacher_dir: str | Path) -> list[dict[str, Any]]:

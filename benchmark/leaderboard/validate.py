@@ -1,12 +1,13 @@
 """Check one model's result directory before it goes on the leaderboard; every problem found is listed.
 
 Only JSON files and gzipped JSON-lines predictions are read, within the limits of :mod:`benchmark.limits`;
-nothing from a submission is imported or run. Checks: file names (known tasks only, no symlinks), the result
-schema (:func:`benchmark.results.validate_result`), one model per directory, a Hub-id-like model name, task spec
-hashes and dataset revisions equal to the current specs, metric ranges, recorded data paths inside the data
-folder, predictions files present with one prediction per example, and every split re-scored from its saved
-predictions against its gold data identified by sha256 (:mod:`.rescore`). Splits whose gold is not at hand are
-listed in ``Checked.unverified``; the caller decides (submit refuses them unless ``--unverified``).
+nothing from a submission is imported or run. Checks: file names (known tasks only, no symlinks), the shape of
+every result and owner file (:class:`benchmark.record.ResultRecord`, :class:`benchmark.record.Owner`: keys,
+types, allowed values; nothing about shape is checked here again), one model per directory, a Hub-id-like model
+name, task spec hashes and dataset revisions equal to the current specs, metric ranges, recorded data paths inside
+the data folder, predictions files present with one prediction per example, and every split re-scored from its
+saved predictions against its gold data identified by sha256 (:mod:`.rescore`). Splits whose gold is not at hand
+are listed in ``Checked.unverified``; the caller decides (submit refuses them unless ``--unverified``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..results import OWNER_FILE, model_slug, predictions_path, validate_result
-from .rescore import TOLERANCE, GoldUnavailable, recorded_path_problems, verify
+from ..record import Owner, ResultRecord, SplitScore
+from ..results import OWNER_FILE, model_slug, predictions_path
+from .rescore import GoldUnavailable, recorded_path_problems, verify
 
-__all__ = ["TOLERANCE", "Checked", "check_record", "check_results_dir", "safe_slug"]
+__all__ = ["Checked", "check_record", "check_results_dir", "safe_slug"]
 
 SPEED_FILE = "speed.json"
 SPEED_SCHEMA = "gonerd-bench/speed/v1"
@@ -118,20 +120,21 @@ def check_results_dir(
     names = _scan(directory, out, specs)
     owner = _check_owner(directory, names, out)
     for task in sorted(t for t in names["tasks"]):
-        record = _read_json(directory / f"{task}.json", out.problems)
-        if record is None:
+        data = _read_json(directory / f"{task}.json", out.problems)
+        if data is None:
             continue
-        schema_problems = validate_result(record)
-        if schema_problems:
-            out.problems += [f"{task}.json: {p}" for p in schema_problems]
+        shape = ResultRecord.problems(data)
+        if shape:
+            out.problems += [f"{task}.json: {p}" for p in shape]
             continue
+        record = ResultRecord.from_dict(data, f"{task}.json")
         before = len(out.problems)
         check_record(record, task, specs, out.problems, owner=owner)
-        out.problems += [f"{task}.json: {p}" for p in recorded_path_problems(record)]
+        out.problems += [f"{task}.json: {p}" for p in recorded_path_problems(data)]
         sound = len(out.problems) == before  # re-score only a record that passed the checks above
-        _check_predictions(directory / f"{task}.json", record, out, data_dir, specs.get(task), sound)
+        _check_predictions(directory / f"{task}.json", data, out, data_dir, specs.get(task), sound)
         if len(out.problems) == before:
-            out.records[task] = record
+            out.records[task] = data
         out.files.append(f"{task}.json")
     missing = [t for t in specs if t not in names["tasks"]]
     if missing and not allow_partial:
@@ -184,92 +187,80 @@ def _scan(directory: Path, out: Checked, specs: dict[str, Any]) -> dict[str, Any
     return names
 
 
-def _check_owner(directory: Path, names: dict[str, Any], out: Checked) -> dict[str, Any] | None:
+def _check_owner(directory: Path, names: dict[str, Any], out: Checked) -> Owner | None:
     if not names["owner"]:
         out.problems.append(f"{OWNER_FILE}: missing (written by `benchmark run` beside the result files)")
         return None
-    owner = _read_json(directory / OWNER_FILE, out.problems)
-    if not isinstance(owner, dict) or not {"model_id", "revision"} <= set(owner):
-        if owner is not None:
-            out.problems.append(f"{OWNER_FILE}: expected an object with model_id and revision")
+    data = _read_json(directory / OWNER_FILE, out.problems)
+    if data is None:
         return None
-    why = check_model_id(owner["model_id"])
+    shape = Owner.problems(data)
+    if shape:
+        out.problems += [f"{OWNER_FILE}: {p}" for p in shape]
+        return None
+    owner = Owner.parse(data, "", [])
+    why = check_model_id(owner.model_id)
     if why:
         out.problems.append(f"{OWNER_FILE}: {why}")
-    out.model = {"model_id": owner["model_id"], "revision": owner["revision"]}
+    out.model = {"model_id": owner.model_id, "revision": owner.revision}
     return owner
 
 
 def check_record(
-    record: dict[str, Any],
+    record: ResultRecord,
     task: str,
     specs: dict[str, Any],
     problems: list[str],
     *,
-    owner: dict[str, Any] | None = None,
+    owner: Owner | None = None,
 ) -> None:
-    """Semantic checks of a schema-valid result against the current task specs (appends to ``problems``)."""
+    """What a valid record must also be to go on the leaderboard: of the current task spec (hash, dataset
+    revision, primary metric), of the directory's model, with scores in range (appends to ``problems``)."""
     where = f"{task}.json"
     spec = specs.get(task)
-    if record["task"]["name"] != task:
-        problems.append(
-            f"{where}: task.name is {record['task']['name']!r}, expected {task!r} (the file name)"
-        )
+    if record.task.name != task:
+        problems.append(f"{where}: task.name is {record.task.name!r}, expected {task!r} (the file name)")
     if spec is None:
         problems.append(f"{where}: unknown task {task!r}")
         return
-    if record["task"]["spec_hash"] != spec.spec_hash():
+    if record.task.spec_hash != spec.spec_hash():
         problems.append(
-            f"{where}: task spec hash {record['task']['spec_hash']!r} (version {record['task']['version']!r}) "
+            f"{where}: task spec hash {record.task.spec_hash!r} (version {record.task.version!r}) "
             f"is not the current one {spec.spec_hash()!r} (version {spec.version!r}); rerun the task"
         )
-    hub = record["dataset"].get("hub")
+    hub = record.dataset.hub
     if isinstance(hub, dict) and hub.get("revision") != spec.hub.revision:
         problems.append(
             f"{where}: dataset revision {hub.get('revision')!r} is not the spec's {spec.hub.revision!r}"
         )
-    model = record["model"]
-    if owner is not None and (model["model_id"], model["revision"]) != (owner["model_id"], owner["revision"]):
-        problems.append(
-            f"{where}: model {model['model_id']!r} differs from {OWNER_FILE}'s {owner['model_id']!r}"
-        )
-    why = check_model_id(model["model_id"])
-    if why and (owner is None or model["model_id"] != owner["model_id"]):
+    model = record.model
+    if owner is not None and (model.model_id, model.revision) != (owner.model_id, owner.revision):
+        problems.append(f"{where}: model {model.model_id!r} differs from {OWNER_FILE}'s {owner.model_id!r}")
+    why = check_model_id(model.model_id)
+    if why and (owner is None or model.model_id != owner.model_id):
         problems.append(f"{where}: {why}")
-    for split in record["splits"]:
-        _check_split_metrics(where, split, record, spec, problems)
-    _check_timing(where, record.get("timing"), problems)
+    for split in record.splits:
+        _check_split_metrics(where, split, record.metrics[split], spec, problems)
 
 
-def _check_split_metrics(
-    where: str, split: str, record: dict[str, Any], spec: Any, problems: list[str]
-) -> None:
-    scored = record["metrics"].get(split)
-    if not isinstance(scored, dict) or not isinstance(scored.get("metrics"), dict):
-        problems.append(f"{where}: metrics.{split} should be the score_predictions result (with 'metrics')")
-        return
-    if scored.get("primary_metric") != spec.primary_metric:
+def _check_split_metrics(where: str, split: str, scored: SplitScore, spec: Any, problems: list[str]) -> None:
+    if scored.primary_metric != spec.primary_metric:
         problems.append(
-            f"{where}: {split} primary_metric {scored.get('primary_metric')!r} is not {spec.primary_metric!r}"
+            f"{where}: {split} primary_metric {scored.primary_metric!r} is not {spec.primary_metric!r}"
         )
-    if scored.get("spec_hash") not in (None, spec.spec_hash()):
-        problems.append(f"{where}: {split} was scored with spec hash {scored.get('spec_hash')!r}")
-    score = scored.get("score")
-    if not _is_number(score):
-        problems.append(f"{where}: {split} score {score!r} is not a number")
-    elif scored["metrics"].get(spec.primary_metric) != score:
+    if scored.spec_hash not in (None, spec.spec_hash()):
+        problems.append(f"{where}: {split} was scored with spec hash {scored.spec_hash!r}")
+    score = scored.score
+    if scored.metrics.get(spec.primary_metric) != score:
         problems.append(f"{where}: {split} score {score} differs from metrics.{spec.primary_metric}")
-    for path, value in _numbers(scored["metrics"]):
+    for path, value in _numbers(scored.metrics):
         if path[-1] not in SCORES:  # counts (tokens, support, ...)
             continue
         low = -100.0 if path[-1] in SIGNED else 0.0
         if not math.isfinite(value) or not low <= value <= 100.0:
             problems.append(f"{where}: {split} {'.'.join(path)} = {value} is outside {low:g}..100")
-    if _is_number(score) and not 0.0 <= score <= 100.0 and spec.primary_metric not in SIGNED:
+    if not 0.0 <= score <= 100.0 and spec.primary_metric not in SIGNED:
         problems.append(f"{where}: {split} score {score} is outside 0..100")
-    count = record["n_examples"].get(split)
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        problems.append(f"{where}: n_examples.{split} should be a positive integer, got {count!r}")
 
 
 def _is_number(value: Any) -> bool:
@@ -281,17 +272,6 @@ def _numbers(tree: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...
     if isinstance(tree, dict):
         return [item for key, value in sorted(tree.items()) for item in _numbers(value, (*path, str(key)))]
     return [(path, float(tree))] if _is_number(tree) and path else []
-
-
-def _check_timing(where: str, timing: Any, problems: list[str]) -> None:
-    if timing is None:
-        return
-    for key in ("latency_ms_per_example_median", "peak_memory_mb"):
-        value = timing.get(key)
-        if value is not None and (not _is_number(value) or not math.isfinite(value) or value < 0):
-            problems.append(f"{where}: timing.{key} = {value!r} is not a non-negative number")
-    if not isinstance(timing.get("device"), str):
-        problems.append(f"{where}: timing.device is missing")
 
 
 def _check_predictions(

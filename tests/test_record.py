@@ -1,0 +1,159 @@
+"""The typed result record (benchmark.record): every committed result file round-trips byte for byte, a bad one is
+one line naming the file and the key path, and files written before a section existed still load."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmark.errors import BenchmarkError
+from benchmark.record import LEGACY_EXECUTION, Owner, RecordError, ResultRecord, batching_of, execution_of
+from benchmark.results import OWNER_FILE, load_record, load_result, write_result
+from conftest import ROOT
+
+BOARD = ROOT / "leaderboard"
+NOT_RESULTS = {"submission.json", "speed.json"}  # their own schemas (benchmark.leaderboard.validate)
+
+
+def _committed(name_is_owner: bool) -> list[Path]:
+    """Every result (or owner) file under leaderboard/, found by walking it (not a pinned list)."""
+    return sorted(
+        p
+        for p in BOARD.rglob("*.json")
+        if p.name not in NOT_RESULTS and (p.name == OWNER_FILE) == name_is_owner
+    )
+
+
+def _one_committed() -> Path:
+    found = _committed(False)
+    if not found:
+        pytest.skip("no result files under leaderboard/")
+    return found[0]
+
+
+def test_the_board_holds_result_files_to_check():
+    assert len(_committed(False)) >= 2 and len(_committed(True)) >= 1
+
+
+@pytest.mark.parametrize("path", _committed(False), ids=lambda p: str(p.relative_to(BOARD)))
+def test_every_committed_result_round_trips_byte_for_byte(path):
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text)
+    record = ResultRecord.from_dict(data, path.name)
+    assert record.to_dict() == data
+    assert json.dumps(record.to_dict(), indent=2, ensure_ascii=False) + "\n" == text  # as write_result writes
+    assert record.task.name == path.stem and record.model.model_id == data["model"]["model_id"]
+    assert set(record.metrics) == set(record.splits)
+
+
+@pytest.mark.parametrize("path", _committed(True), ids=lambda p: str(p.relative_to(BOARD)))
+def test_every_committed_owner_file_round_trips(path):
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert Owner.problems(data) == []
+    text = path.read_text(encoding="utf-8")
+    assert json.dumps(Owner.parse(data, "", []).to_dict(), indent=2) + "\n" == text
+
+
+def test_write_result_writes_the_bytes_of_a_committed_file(tmp_path):
+    source = _one_committed()
+    target = tmp_path / source.parent.name / source.name
+    record = json.loads(source.read_text(encoding="utf-8"))
+    write_result(target, record, {})
+    assert target.read_bytes() == source.read_bytes()
+    assert load_result(target) == record and load_record(target).to_dict() == record
+
+
+def _bad(change) -> dict:
+    data = json.loads(_one_committed().read_text(encoding="utf-8"))
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d.update(execution={"dtype": "int8", "compiled": False}),
+            "execution.dtype must be one of 'float32', 'bfloat16', 'float16', got 'int8'",
+        ),
+        (lambda d: d["task"].pop("spec_hash"), "missing key 'task.spec_hash'"),
+        (lambda d: d.update(seed=True), "seed must be an integer, got True"),
+        (lambda d: d["model"].update(n_params=-3), "model.n_params must be a non-negative number, got -3"),
+        (
+            lambda d: next(iter(d["dataset"]["sources"].values()))["files"][0].update(sha256=None),
+            ".files[0].sha256 must be a string, got None",
+        ),
+        (lambda d: d["timing"].pop("device"), "missing key 'timing.device'"),
+        (
+            lambda d: d["timing"].update(peak_memory_mb="12"),
+            "timing.peak_memory_mb must be a number or null, got '12'",
+        ),
+        (lambda d: d["splits"].append("test2"), "no metrics for split 'test2'"),
+        (lambda d: d.update(metrics=[]), "metrics must be an object, got a list"),
+        (lambda d: d.update(schema="gonerd-bench/result/v9"), "schema must be 'gonerd-bench/result/v1'"),
+        (
+            lambda d: d.update(config={"budget": {"batch_size": 0}}),
+            "config.budget.batch_size must be a positive",
+        ),
+    ],
+)
+def test_a_bad_record_is_one_line_naming_the_file_and_key_path(tmp_path, change, message):
+    data = _bad(change)
+    assert any(message in p for p in ResultRecord.problems(data)), ResultRecord.problems(data)
+    with pytest.raises(
+        RecordError, match=r"^bad\.json: not a valid gonerd-bench/result/v1 result: "
+    ) as caught:
+        ResultRecord.from_dict(data, "bad.json")
+    assert "\n" not in str(caught.value) and message in str(caught.value)
+    path = tmp_path / "conll2003.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BenchmarkError, match=f"^{path}: ") as caught:
+        load_record(path)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(ValueError, match="refusing to write an invalid result"):
+        write_result(tmp_path / "out" / "conll2003.json", data, {})
+    assert not (tmp_path / "out" / "conll2003.json").exists()
+
+
+def test_not_an_object_and_long_values_stay_one_short_line():
+    assert ResultRecord.problems([1, 2]) == ["a result must be a JSON object"]
+    data = _bad(lambda d: d["task"].update(name="x" * 10_000))
+    data["task"]["version"] = ["x" * 10_000]
+    (problem,) = ResultRecord.problems(data)
+    assert problem == "task.version must be a string, got a list"
+    data["task"]["version"] = "y" * 10_000
+    data["harness"]["git_commit"] = "z" * 10_000
+    data["seed"] = "s" * 10_000
+    (problem,) = ResultRecord.problems(data)
+    assert problem.startswith("seed must be an integer, got 'sss") and len(problem) < 100
+
+
+def test_unknown_keys_and_key_order_are_kept():
+    data = _bad(lambda d: d["model"].update(future_key={"a": 1}))
+    data = {"added_later": [1], **data}
+    back = ResultRecord.from_dict(data).to_dict()
+    assert list(back) == list(data) and list(back["model"]) == list(data["model"])
+    assert back["model"]["future_key"] == {"a": 1} and back["added_later"] == [1]
+
+
+def test_a_result_from_before_the_execution_section_loads_as_it_ran():
+    data = _bad(lambda d: d.pop("execution", None))
+    record = ResultRecord.from_dict(data)
+    assert record.execution is None and "execution" not in record.to_dict()  # migrated on read, not rewritten
+    assert execution_of(data) == record.execution_or_legacy() == LEGACY_EXECUTION
+    old = copy.deepcopy(data)
+    for run in (old.get("training") or {}).values():
+        run.pop("batching", None)
+    if old.get("training"):
+        assert batching_of(old) == ResultRecord.from_dict(old).batching() == "random"
+    old["training"] = None  # --eval-only: nothing trained
+    assert ResultRecord.from_dict(old).training is None and batching_of(old) is None
+
+
+def test_a_new_section_without_a_file_writes_its_keys_in_declared_order():
+    owner = Owner(model_id="org/m", revision="abc")
+    assert owner.to_dict() == {"model_id": "org/m", "revision": "abc", "created_at": None}
+    assert Owner.problems({"model_id": "org/m"}) == ["missing key 'revision'"]
