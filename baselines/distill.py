@@ -659,10 +659,11 @@ def distill(
 
 
 def _quiet_save(accelerator) -> str:
-    """``accelerator.save_state()`` without its log line about pruning old checkpoints; returns the folder."""
+    """``accelerator.save_state()`` without accelerate's warnings on every save (pruning old checkpoints, the
+    tied masked-LM head left out of the safetensors file and tied again on load); returns the folder."""
     import logging
 
-    log = logging.getLogger("accelerate.accelerator")
+    log = logging.getLogger("accelerate")
     level = log.level
     log.setLevel(logging.ERROR)
     try:
