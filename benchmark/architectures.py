@@ -45,6 +45,10 @@ def _none(config: Any) -> int | None:
 def _full(config: Any, seq_len: int) -> str:
     return "full"
 
+def _none_at(config: Any, seq_len: int) -> int | None:
+    return None
+
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -57,7 +61,8 @@ class Architecture:
     ``global_attention``: needs a ``global_attention_mask`` (set on CLS, and on the question for QA).
     ``own_attention``: its attention is its own code: no ``attn_implementation`` choice, not compiled.
     ``sticky_attention_type``: a short input switches the model to full attention for good; undo before a forward.
-    ``pad_multiple``: the model pads every input itself to a multiple of this (``None``: it does not pad).
+    ``pad_multiple``: the model pads an input of a length itself to a multiple of this (``None``: it does not pad
+    it; BigBird pads only when it runs block-sparse attention, not in its full-attention fallback).
     ``full_attention_limit``: longest input on which every token still attends to every other token (``None``:
     any length).
     ``fixed_length``: every input must be exactly this long (the caller pads), ``None`` for any length.
@@ -74,7 +79,7 @@ class Architecture:
     global_attention: bool = False
     own_attention: bool = False
     sticky_attention_type: bool = False
-    pad_multiple: Callable[[Any], int | None] = _none
+    pad_multiple: Callable[[Any, int], int | None] = _none_at
     full_attention_limit: Callable[[Any], int | None] = _none
     fixed_length: Callable[[Any], int | None] = _none
     input_multiple: Callable[[Any], int | None] = _none
@@ -158,7 +163,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             **ROBERTA_STYLE,
             global_attention=True,
             own_attention=True,
-            pad_multiple=lambda config: max(_windows(config)),
+            pad_multiple=lambda config, seq_len: max(_windows(config)),
             full_attention_limit=lambda config: min(_windows(config)) // 2,
             attention_path=lambda config, seq_len: "sliding_window+global",
         ),
@@ -166,7 +171,9 @@ ARCHITECTURES: dict[str, Architecture] = {
             "big_bird",
             own_attention=True,
             sticky_attention_type=True,
-            pad_multiple=lambda config: int(config.block_size) if _block_sparse(config) else None,
+            pad_multiple=lambda config, seq_len: (
+                int(config.block_size) if _bigbird_path(config, seq_len) == "block_sparse" else None
+            ),
             full_attention_limit=bigbird_fallback_limit,
             attention_path=_bigbird_path,
             describe_attention=_bigbird_description,
@@ -242,10 +249,18 @@ def max_input_length(model_or_config: Any) -> int:
     return int(length)
 
 
-def pad_multiple(model_or_config: Any) -> int | None:
-    """The multiple the model pads each input to itself (Longformer's window, BigBird's block), else ``None``."""
+def pad_multiple(model_or_config: Any, seq_len: int) -> int | None:
+    """The multiple the model pads an input of ``seq_len`` tokens to itself (Longformer's largest window;
+    BigBird's block when it runs block-sparse attention), else ``None``."""
     config = _config_of(model_or_config)
-    return of(config).pad_multiple(config)
+    return of(config).pad_multiple(config, seq_len)
+
+
+def computed_length(model_or_config: Any, seq_len: int) -> int:
+    """Positions a sequence of ``seq_len`` tokens (padding included) costs inside the model: ``seq_len`` rounded
+    up to :func:`pad_multiple` (Longformer window 64: 100 -> 128)."""
+    multiple = pad_multiple(model_or_config, seq_len)
+    return -(-seq_len // multiple) * multiple if multiple else seq_len
 
 
 def full_attention_limit(model_or_config: Any) -> int | None:

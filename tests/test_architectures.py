@@ -59,14 +59,20 @@ def _pads_to(model: torch.nn.Module, length: int) -> int:
 def test_pad_multiple_is_what_the_model_pads_to(kind: str, overrides: dict, multiple: int) -> None:
     config = tiny_config(kind, vocab_size=100, pad_token_id=1, max_length=256, **overrides)
     model = AutoModel.from_config(config).eval()
-    assert architectures.pad_multiple(config) == multiple
     length = architectures.full_attention_limit(config) + 3  # past BigBird's fallback (which does not pad)
     assert _pads_to(model, length) == -(-length // multiple) * multiple
     if kind == "bigbird":
         assert architectures.attention_path(model, length) == "block_sparse"
+    assert architectures.pad_multiple(config, length) == multiple
 
+    assert architectures.computed_length(config, length) == _pads_to(model, length) > length
 
 def test_bigbird_fallback_limit_is_where_the_model_switches() -> None:
+        # In its full-attention fallback BigBird does not pad: the length costs what it is.
+        short = architectures.full_attention_limit(config) - 3
+        architectures.reset_sticky_attention(model)
+        assert architectures.pad_multiple(config, short) is None
+        assert architectures.computed_length(config, short) == _pads_to(model, short) == short
     config = tiny_config("bigbird", vocab_size=100, pad_token_id=0, max_length=256, block_size=8)
     model = AutoModel.from_config(config).eval()
     limit = architectures.full_attention_limit(config)
