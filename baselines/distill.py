@@ -23,8 +23,15 @@ tokenised once and cut into long chunks of ``max_length`` tokens and short chunk
 (the paper found a mix of long and short sequences best); batches are drawn at random from the mix, deterministically
 from ``(seed, step)``, so a resumed run sees the batches it would have seen.
 
-Checkpoints every ``save_every`` steps in ``out/checkpoints/step-N`` (student, tokenizer, optimizer, scheduler,
-``state.json`` written last); ``resume=True`` continues from the newest complete one.
+Checkpoints every ``save_every`` steps through accelerate's ``save_state`` with a ``ProjectConfiguration``
+(``automatic_checkpoint_naming``, ``total_limit = keep_checkpoints``): ``out/checkpoints/checkpoint_N`` holds the
+student's weights, the optimizer, the scheduler and every process's RNG states (Python, NumPy, torch: dropout), and
+``state.json`` (step, student layers, teacher, seed), written last by process 0: a folder without it is incomplete,
+ignored and deleted on resume. ``resume=True`` checks ``state.json`` against the arguments before any model is
+loaded, then ``load_state`` restores the newest complete checkpoint, so an interrupted run that is resumed ends with
+the weights of an uninterrupted one. There is no data loader or sampler to restore: a batch is a function of
+``(seed, step, process)``. Checkpoints of releases before this layout (``out/checkpoints/step-N``) are not resumed:
+``distill`` refuses them in one line that says to pass ``overwrite=True`` (``--overwrite``) to restart.
 
 Several processes (``accelerate launch --multi_gpu --num_processes N -m baselines distill ...`` or ``torchrun``;
 on a machine without CUDA they train on CPU over gloo): device placement and backward go through an
@@ -38,8 +45,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import pickle
 import random
+import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -57,7 +64,8 @@ from benchmark.modeling import content_sha256
 from benchmark.results import file_sha256
 
 PathLike = str | os.PathLike[str]
-CHECKPOINT_DIR = "checkpoints"
+CHECKPOINT_DIR = "checkpoints"  # accelerate's folder under its project_dir (ProjectConfiguration)
+STATE_FILE = "state.json"
 REPORT_FILE = "distill_report.json"
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -311,15 +319,15 @@ def teacher_fingerprint(teacher: Path) -> dict[str, str]:
     return {"path": str(teacher.resolve()), "sha256": content_sha256(teacher)}
 
 
-def _check_resumable(checkpoint: Path, student_layers: int, teacher: dict[str, str], seed: int) -> None:
-    """Refuse to continue a checkpoint made with other layers, another teacher or another seed."""
+def _check_resumable(checkpoint: Path, student_layers: int, teacher: dict[str, str], seed: int) -> int:
+    """Refuse to continue a checkpoint made with other layers, another teacher or another seed; returns its step."""
     hint = "pass overwrite=True (--overwrite) to start afresh, or another --out"
     try:
-        state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        raise BaselinesError(f"{checkpoint}/state.json is damaged; {hint}") from None
-    if not isinstance(state, dict):
-        raise BaselinesError(f"{checkpoint}/state.json is damaged; {hint}")
+        state = json.loads((checkpoint / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise BaselinesError(f"{checkpoint}/{STATE_FILE} is damaged; {hint}") from None
+    if not isinstance(state, dict) or not isinstance(state.get("step"), int) or state["step"] < 1:
+        raise BaselinesError(f"{checkpoint}/{STATE_FILE} is damaged; {hint}")
     if state.get("student_layers") != student_layers:
         raise BaselinesError(
             f"checkpoint {checkpoint} has {state.get('student_layers')} student layers, not {student_layers}; {hint}"
@@ -336,14 +344,33 @@ def _check_resumable(checkpoint: Path, student_layers: int, teacher: dict[str, s
         raise BaselinesError(
             f"checkpoint {checkpoint} was made with seed {state['seed']}, not {seed}; {hint}"
         )
+    return state["step"]
+
+
+def _checkpoint_number(path: Path) -> int | None:
+    """``N`` of accelerate's ``checkpoint_N`` folder, or ``None`` for anything else."""
+    match = re.fullmatch(r"checkpoint_(\d+)", path.name)
+    return int(match.group(1)) if match and path.is_dir() else None
 
 
 def _latest_checkpoint(out: Path) -> Path | None:
+    """Newest complete (``state.json`` written) ``checkpoint_N`` under ``out/checkpoints``.
+
+    Raises:
+        BaselinesError: ``out/checkpoints`` holds a checkpoint of an older release (``step-N``), which this one
+            cannot resume.
+    """
     root = out / CHECKPOINT_DIR
     if not root.is_dir():
         return None
-    done = [p for p in root.glob("step-*") if (p / "state.json").is_file()]
-    return max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
+    legacy = sorted(p.name for p in root.glob("step-*") if p.is_dir())
+    if legacy:
+        raise BaselinesError(
+            f"{root / legacy[-1]} is a checkpoint of an older release, which this one cannot resume; "
+            "pass overwrite=True (--overwrite) to restart from step 0, or another --out"
+        )
+    done = [p for p in root.iterdir() if _checkpoint_number(p) is not None and (p / STATE_FILE).is_file()]
+    return max(done, key=_checkpoint_number, default=None)
 
 
 def distill(
@@ -397,6 +424,7 @@ def distill(
             non-empty ``out`` with nothing to resume -- all before the models are loaded.
     """
     from accelerate import Accelerator
+    from accelerate.utils import ProjectConfiguration
     from tqdm.auto import tqdm
     from transformers import AutoModelForMaskedLM, AutoTokenizer, get_linear_schedule_with_warmup
 
@@ -445,8 +473,9 @@ def distill(
     docs = read_corpus(corpus)
     checkpoint = _latest_checkpoint(out_path) if resume and not overwrite else None
     fingerprint = teacher_fingerprint(teacher_path)
+    start_step = 0
     if checkpoint is not None:
-        _check_resumable(checkpoint, student_layers, fingerprint, seed)
+        start_step = _check_resumable(checkpoint, student_layers, fingerprint, seed)
     if checkpoint is None and out_path.is_dir() and any(out_path.iterdir()) and not overwrite:
         raise BaselinesError(
             f"output directory {out_path} is not empty and has no checkpoint to resume; "
@@ -456,7 +485,14 @@ def distill(
     started = time.perf_counter()
     torch.manual_seed(seed)
     # Under accelerate launch / torchrun: one process per device; on a machine without CUDA they train on CPU.
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    # Checkpoints: accelerate's save_state into out/checkpoints/checkpoint_N, the oldest pruned past keep_checkpoints.
+    project = ProjectConfiguration(
+        project_dir=str(out_path),
+        automatic_checkpoint_naming=True,
+        total_limit=max(keep_checkpoints, 1),
+        iteration=_checkpoint_number(checkpoint) + 1 if checkpoint is not None else 0,
+    )
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(), project_config=project)
     with _quiet_transformers():
         tokenizer = load_pretrained(AutoTokenizer.from_pretrained, teacher_path)
         teacher_model, info = load_pretrained(
@@ -473,18 +509,20 @@ def distill(
     teacher_cfg = teacher_model.config
     pad_multiple = architectures.of(teacher_cfg).input_multiple(teacher_cfg)  # Nyströmformer: its landmarks
 
-    with _quiet_transformers():
-        if checkpoint is not None:
-            student = initialise_non_finite(
-                load_pretrained(AutoModelForMaskedLM.from_pretrained, checkpoint), seed
-            )
-        else:
-            student = _make_student(teacher_model, student_layers, layer_map)
+    with _quiet_transformers():  # a resumed run gets the checkpoint's weights from load_state below
+        student = _make_student(teacher_model, student_layers, layer_map)
     chunks, counts = build_chunks(docs, tokenizer, max_length)
-    if checkpoint is None and out_path.is_dir() and overwrite:  # only once every input has been checked
-        if accelerator.is_main_process:
+    if accelerator.is_main_process:  # only once every input has been checked
+        if checkpoint is None and out_path.is_dir() and overwrite:
             shutil.rmtree(out_path)
-        accelerator.wait_for_everyone()
+        elif (
+            checkpoint is not None
+        ):  # newer folders lack state.json (a save cut off): save_state reuses names
+            newest = _checkpoint_number(checkpoint)
+            for folder in (out_path / CHECKPOINT_DIR).iterdir():
+                if (_checkpoint_number(folder) or 0) > newest:
+                    shutil.rmtree(folder)
+    accelerator.wait_for_everyone()
 
     teacher_model.eval().requires_grad_(False)
     student.train()
@@ -494,18 +532,14 @@ def distill(
         [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr
     )
     scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps, max_steps)
-    start_step = 0
-    if checkpoint is not None:
-        state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
-        start_step = int(state["step"])
+    student, optimizer, scheduler = accelerator.prepare(student, optimizer, scheduler)
+    if checkpoint is not None:  # weights, optimizer, scheduler and this process's RNG states
         try:
-            optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
-            scheduler.load_state_dict(torch.load(checkpoint / "scheduler.pt", weights_only=True))
-        except (OSError, RuntimeError, ValueError, KeyError, pickle.UnpicklingError) as exc:
+            accelerator.load_state(str(checkpoint))
+        except Exception as exc:  # torch, safetensors and pickle each raise their own kind
             raise BaselinesError(
                 f"checkpoint {checkpoint} is damaged ({type(exc).__name__}); pass --overwrite to start afresh"
             ) from None
-    student, optimizer, scheduler = accelerator.prepare(student, optimizer, scheduler)
     teacher_model.to(accelerator.device)
 
     settings = dict(
@@ -596,18 +630,19 @@ def distill(
         bar.set_postfix(loss=f"{row['loss']:.3f}")
         if step % save_every == 0 or step == max_steps:
             accelerator.wait_for_everyone()
-            if accelerator.is_main_process:  # one writer; the weights are the same on every process
-                _save_checkpoint(
-                    accelerator,
-                    student,
-                    tokenizer,
-                    optimizer,
-                    scheduler,
-                    out_path,
-                    step,
-                    {"student_layers": student_layers, "teacher": fingerprint, "seed": seed},
-                )
-                _prune_checkpoints(out_path, keep_checkpoints)
+            # Every process: process 0 writes weights, optimizer and scheduler, each its own RNG states.
+            saved = Path(_quiet_save(accelerator))
+            accelerator.wait_for_everyone()
+            if accelerator.is_main_process:  # written last: marks the checkpoint complete
+                identity = {
+                    "step": step,
+                    "student_layers": student_layers,
+                    "teacher": fingerprint,
+                    "seed": seed,
+                }
+                staged = saved / f"{STATE_FILE}.tmp"
+                staged.write_text(json.dumps(identity) + "\n", encoding="utf-8")
+                staged.replace(saved / STATE_FILE)
             accelerator.wait_for_everyone()
     bar.close()
 
@@ -623,28 +658,18 @@ def distill(
     return report
 
 
-def _save_checkpoint(
-    accelerator, student, tokenizer, optimizer, scheduler, out: Path, step: int, identity: dict[str, Any]
-) -> None:
-    path = out / CHECKPOINT_DIR / f"step-{step}"
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    accelerator.unwrap_model(student).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    torch.save(optimizer.state_dict(), path / "optimizer.pt")
-    torch.save(scheduler.state_dict(), path / "scheduler.pt")
-    # Written last: a checkpoint without state.json is incomplete and ignored on resume.
-    (path / "state.json").write_text(json.dumps({"step": step, **identity}) + "\n", encoding="utf-8")
+def _quiet_save(accelerator) -> str:
+    """``accelerator.save_state()`` without accelerate's warnings on every save (pruning old checkpoints, the
+    tied masked-LM head left out of the safetensors file and tied again on load); returns the folder."""
+    import logging
 
-
-def _prune_checkpoints(out: Path, keep: int) -> None:
-    done = sorted(
-        (p for p in (out / CHECKPOINT_DIR).glob("step-*") if (p / "state.json").is_file()),
-        key=lambda p: int(p.name.split("-")[1]),
-    )
-    for old in done[: max(len(done) - max(keep, 1), 0)]:
-        shutil.rmtree(old, ignore_errors=True)
+    log = logging.getLogger("accelerate")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        return accelerator.save_state()
+    finally:
+        log.setLevel(level)
 
 
 def init_student(teacher: PathLike, student_layers: int, out: PathLike, *, seed: int = 0) -> Path:

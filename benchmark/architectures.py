@@ -22,10 +22,12 @@ The quirks recorded here (transformers 5.23):
 - Architectures with their own attention code (Longformer, BigBird, Nyströmformer, Reformer) have no
   ``attn_implementation`` choice and are not ``torch.compile``-d.
 
-Attention paths have two vocabularies, both kept as they were written before this module existed:
-:func:`attention_path` (result files: ``full``, ``block_sparse``, ``original_full``, ``nystrom``,
-``sliding_window+global``) and :func:`describe_attention` (``speed.json``: the same, but BigBird's fallback is
-``full (BigBird fallback at <= N tokens)``, and Reformer / LSG are named).
+Attention paths have one vocabulary, :func:`attention_path`, written by result files (``benchmark run``) and by
+``speed.json`` (``benchmark speed``) alike: ``full``, ``block_sparse`` and ``original_full`` (BigBird's full
+attention: configured, or its fallback on short inputs; transformers' own name), ``sliding_window+global``
+(Longformer), ``nystrom``, ``lsh+local`` (Reformer), ``local+sparse (LSG <sparsity type>)``. Releases before it
+wrote ``full (BigBird fallback at <= N tokens)`` and ``full`` for BigBird in ``speed.json``, and ``full`` for
+Reformer in result files: :func:`canonical_attention_path` reads those spellings as today's names.
 """
 
 from __future__ import annotations
@@ -33,12 +35,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # the leaderboard reads the vocabulary without torch
+    import torch
 
 
 def _none(config: Any) -> int | None:
+    return None
+
+
+def _none_at(config: Any, seq_len: int) -> int | None:
     return None
 
 
@@ -57,13 +64,13 @@ class Architecture:
     ``global_attention``: needs a ``global_attention_mask`` (set on CLS, and on the question for QA).
     ``own_attention``: its attention is its own code: no ``attn_implementation`` choice, not compiled.
     ``sticky_attention_type``: a short input switches the model to full attention for good; undo before a forward.
-    ``pad_multiple``: the model pads every input itself to a multiple of this (``None``: it does not pad).
+    ``pad_multiple``: the model pads an input of a length itself to a multiple of this (``None``: it does not pad
+    it; BigBird pads only when it runs block-sparse attention, not in its full-attention fallback).
     ``full_attention_limit``: longest input on which every token still attends to every other token (``None``:
     any length).
     ``fixed_length``: every input must be exactly this long (the caller pads), ``None`` for any length.
     ``input_multiple``: training batches must be padded by the caller to a multiple of this.
-    ``attention_path`` / ``describe_attention``: the attention computed at a length, in the result-file and the
-    ``speed.json`` vocabulary (``describe_attention`` ``None``: same as ``attention_path``).
+    ``attention_path``: the attention computed at a length (the one vocabulary of result files and ``speed.json``).
     ``detect``: for an overlay (remote code under its base's ``model_type``), recognises its config.
     """
 
@@ -74,12 +81,11 @@ class Architecture:
     global_attention: bool = False
     own_attention: bool = False
     sticky_attention_type: bool = False
-    pad_multiple: Callable[[Any], int | None] = _none
+    pad_multiple: Callable[[Any, int], int | None] = _none_at
     full_attention_limit: Callable[[Any], int | None] = _none
     fixed_length: Callable[[Any], int | None] = _none
     input_multiple: Callable[[Any], int | None] = _none
     attention_path: Callable[[Any, int], str] = _full
-    describe_attention: Callable[[Any, int], str] | None = None
     detect: Callable[[Any], bool] | None = None
 
 
@@ -110,13 +116,6 @@ def _bigbird_path(config: Any, seq_len: int) -> str:
     return "block_sparse" if seq_len > bigbird_fallback_limit(config) else "original_full"
 
 
-def _bigbird_description(config: Any, seq_len: int) -> str:
-    if not _block_sparse(config):
-        return "full"
-    limit = bigbird_fallback_limit(config)
-    return "block_sparse" if seq_len > limit else f"full (BigBird fallback at <= {limit} tokens)"
-
-
 # --- Nyströmformer ------------------------------------------------------------------------------------------
 
 
@@ -139,7 +138,7 @@ def _is_lsg(config: Any) -> bool:
     )
 
 
-def _lsg_description(config: Any, seq_len: int) -> str:
+def _lsg_path(config: Any, seq_len: int) -> str:
     return f"local+sparse (LSG {getattr(config, 'sparsity_type', None) or 'none'})"
 
 
@@ -158,7 +157,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             **ROBERTA_STYLE,
             global_attention=True,
             own_attention=True,
-            pad_multiple=lambda config: max(_windows(config)),
+            pad_multiple=lambda config, seq_len: max(_windows(config)),
             full_attention_limit=lambda config: min(_windows(config)) // 2,
             attention_path=lambda config, seq_len: "sliding_window+global",
         ),
@@ -166,10 +165,11 @@ ARCHITECTURES: dict[str, Architecture] = {
             "big_bird",
             own_attention=True,
             sticky_attention_type=True,
-            pad_multiple=lambda config: int(config.block_size) if _block_sparse(config) else None,
+            pad_multiple=lambda config, seq_len: (
+                int(config.block_size) if _bigbird_path(config, seq_len) == "block_sparse" else None
+            ),
             full_attention_limit=bigbird_fallback_limit,
             attention_path=_bigbird_path,
-            describe_attention=_bigbird_description,
         ),
         Architecture(
             "nystromformer",
@@ -179,13 +179,11 @@ ARCHITECTURES: dict[str, Architecture] = {
             input_multiple=lambda config: getattr(config, "num_landmarks", None),
             attention_path=_nystrom_path,
         ),
-        Architecture("reformer", own_attention=True, describe_attention=lambda config, seq_len: "lsh+local"),
+        Architecture("reformer", own_attention=True, attention_path=lambda config, seq_len: "lsh+local"),
     )
 }
 # Remote-code attention living under its base's model_type: what such an entry sets replaces the base's.
-OVERLAYS: tuple[Architecture, ...] = (
-    Architecture("lsg", describe_attention=_lsg_description, detect=_is_lsg),
-)
+OVERLAYS: tuple[Architecture, ...] = (Architecture("lsg", attention_path=_lsg_path, detect=_is_lsg),)
 DEFAULT = Architecture("")
 _OVERLAY_SKIP = {"model_type", "detect"}
 
@@ -242,10 +240,18 @@ def max_input_length(model_or_config: Any) -> int:
     return int(length)
 
 
-def pad_multiple(model_or_config: Any) -> int | None:
-    """The multiple the model pads each input to itself (Longformer's window, BigBird's block), else ``None``."""
+def pad_multiple(model_or_config: Any, seq_len: int) -> int | None:
+    """The multiple the model pads an input of ``seq_len`` tokens to itself (Longformer's largest window;
+    BigBird's block when it runs block-sparse attention), else ``None``."""
     config = _config_of(model_or_config)
-    return of(config).pad_multiple(config)
+    return of(config).pad_multiple(config, seq_len)
+
+
+def computed_length(model_or_config: Any, seq_len: int) -> int:
+    """Positions a sequence of ``seq_len`` tokens (padding included) costs inside the model: ``seq_len`` rounded
+    up to :func:`pad_multiple` (Longformer window 64: 100 -> 128)."""
+    multiple = pad_multiple(model_or_config, seq_len)
+    return -(-seq_len // multiple) * multiple if multiple else seq_len
 
 
 def full_attention_limit(model_or_config: Any) -> int | None:
@@ -255,16 +261,19 @@ def full_attention_limit(model_or_config: Any) -> int | None:
 
 
 def attention_path(model_or_config: Any, seq_len: int) -> str:
-    """Attention computed for inputs of ``seq_len`` tokens, in the result-file vocabulary."""
+    """Attention computed for inputs of ``seq_len`` tokens: the name result files and ``speed.json`` record."""
     config = _config_of(model_or_config)
     return of(config).attention_path(config, seq_len)
 
 
-def describe_attention(model_or_config: Any, seq_len: int) -> str:
-    """Attention computed for inputs of ``seq_len`` tokens, in the ``speed.json`` vocabulary."""
-    config = _config_of(model_or_config)
-    entry = of(config)
-    return (entry.describe_attention or entry.attention_path)(config, seq_len)
+def canonical_attention_path(path: str, model_type: str | None) -> str:
+    """``path`` as read from a file about a ``model_type`` model, in today's vocabulary: the spellings of earlier
+    releases become today's names, anything else is returned unchanged."""
+    if model_type == "big_bird" and (path == "full" or path.startswith("full (BigBird fallback")):
+        return "original_full"  # speed.json: its fallback, and a BigBird configured with full attention
+    if model_type == "reformer" and path == "full":
+        return "lsh+local"  # result files
+    return path
 
 
 def reset_sticky_attention(model: torch.nn.Module, configured: str | None = None) -> bool:

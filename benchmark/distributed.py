@@ -12,6 +12,13 @@ How ``benchmark run`` uses several processes (see README, "Several processes"):
   exchange carries a label, and processes that reach different steps fail with "out of step" instead of mixing
   them up. A process that crashes outright is taken down with the others by the launcher (torchrun's agent).
 
+Ranks: before this process joins the process group (and always for a single process) they are read from the
+launcher's environment, the variables accelerate reads, without importing torch; once :func:`setup_process` joined
+through accelerate's ``PartialState``, they are its ``num_processes``, ``process_index``, ``local_process_index``
+and ``is_main_process``. :func:`barrier` stays a labelled exchange rather than ``wait_for_everyone``: it has to
+outwait rank 0's long steps (the exchange group's timeout, not the training group's) and catch processes out of
+step.
+
 The exchanges use their own gloo group with a long timeout (``GONERD_BENCH_WAIT_TIMEOUT`` seconds, default 6 h),
 since the other processes may wait through a long evaluation on rank 0; the training process group keeps the
 Trainer's default timeout (30 min). Nothing here imports torch until a helper needs it.
@@ -72,28 +79,33 @@ def _initialized() -> bool:
     return dist.is_available() and dist.is_initialized()
 
 
-def world_size() -> int:
-    """Number of processes: from torch.distributed once it is set up, else from the launcher's environment
-    (``WORLD_SIZE``, or the MPI equivalents accelerate reads); 1 without a launcher."""
-    if _initialized():
-        import torch.distributed as dist
+def _state() -> Any:
+    """accelerate's ``PartialState`` once the process group is up (torch and accelerate are loaded by then), else
+    ``None``: the single-process path never imports either."""
+    if not _initialized():
+        return None
+    from accelerate import PartialState
 
-        return dist.get_world_size()
-    return max(1, _env_int(_WORLD_VARS, 1))
+    return PartialState()
+
+
+def world_size() -> int:
+    """Number of processes: ``PartialState().num_processes`` once the process group is set up, else from the
+    launcher's environment (``WORLD_SIZE``, or the MPI equivalents accelerate reads); 1 without a launcher."""
+    state = _state()
+    return state.num_processes if state is not None else max(1, _env_int(_WORLD_VARS, 1))
 
 
 def rank() -> int:
-    """Global rank of this process (0 without a launcher)."""
-    if _initialized():
-        import torch.distributed as dist
-
-        return dist.get_rank()
-    return _env_int(_RANK_VARS, 0)
+    """Global rank of this process (``PartialState().process_index``; 0 without a launcher)."""
+    state = _state()
+    return state.process_index if state is not None else _env_int(_RANK_VARS, 0)
 
 
 def local_rank() -> int:
-    """Rank of this process on its machine (0 without a launcher)."""
-    return _env_int(_LOCAL_RANK_VARS, 0)
+    """Rank of this process on its machine (``PartialState().local_process_index``; 0 without a launcher)."""
+    state = _state()
+    return state.local_process_index if state is not None else _env_int(_LOCAL_RANK_VARS, 0)
 
 
 def is_distributed() -> bool:
@@ -102,7 +114,8 @@ def is_distributed() -> bool:
 
 def is_main_process() -> bool:
     """True for global rank 0, the only process that writes files and logs progress."""
-    return rank() == 0
+    state = _state()
+    return state.is_main_process if state is not None else rank() == 0
 
 
 def accelerate_forces_cpu() -> bool:
@@ -218,12 +231,11 @@ def _join(*, cpu: bool) -> Any:
 
 def _leave() -> None:
     global _group
-    import torch.distributed as dist
-
     _group = None
-    if dist.is_initialized():
+    state = _state()
+    if state is not None:
         with contextlib.suppress(Exception):
-            dist.destroy_process_group()
+            state.destroy_process_group()
 
 
 def _quiet_progress_bars() -> None:
@@ -249,7 +261,7 @@ def _exchange(label: str, payload: Any) -> list[Any]:
     group = _group if _group is not None else _join(cpu=accelerate_forces_cpu())
     _step += 1
     mine = f"#{_step} {label}"
-    gathered: list[Any] = [None] * dist.get_world_size()
+    gathered: list[Any] = [None] * world_size()
     dist.all_gather_object(gathered, (mine, payload), group=group)
     labels = [item[0] for item in gathered]
     if len(set(labels)) > 1:

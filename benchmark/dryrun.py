@@ -3,7 +3,8 @@
 Per task (per GLUE sub-task) it loads the spec, the tokenizer, the model's weights (not trained) and the data,
 encodes every split exactly as the run would, and prints:
 
-- training: examples, windows, real tokens, padded positions (over the length-grouped batches of
+- training: examples, windows, real tokens, padded positions (with the padding Longformer and BigBird add inside
+  the model, to a multiple of the attention window / block; over the length-grouped batches of
   :mod:`benchmark.batching`, one epoch; with ``--batching random`` over a seeded random order like the
   Trainer's, an estimate) and optimiser steps (the Trainer's count over all epochs and processes);
 - every evaluation split: examples, windows, real tokens and padded positions (the prediction batches);
@@ -24,8 +25,8 @@ from collections.abc import Sequence
 
 import torch
 
-from . import distributed
-from .batching import length_grouped_batches, padded_positions, random_batches
+from . import architectures, distributed
+from .batching import length_grouped_batches, random_batches
 from .budget import Budget
 from .features import Collator, input_length
 from .modeling import load_model_for_task, restore_attention_type
@@ -66,6 +67,25 @@ def _fit(samples: list[tuple[int, float]]) -> tuple[float, float]:
     return a, b
 
 
+def batch_positions(
+    model, batches: Sequence[Sequence[int]], lengths: Sequence[int], fixed: int | None
+) -> list[int]:
+    """Positions each batch costs: rows x width (its longest input, or the fixed length), the width padded further
+    inside the model where it does (Longformer to its attention window, BigBird to its block while block-sparse
+    attention runs; :func:`architectures.computed_length`)."""
+    return [
+        len(b) * architectures.computed_length(model, max(fixed or 0, max(lengths[i] for i in b)))
+        for b in batches
+        if b
+    ]
+
+
+def _positions(model, input_ids: torch.Tensor) -> int:
+    """Positions a collated batch costs inside the model (see :func:`batch_positions`)."""
+    rows, width = input_ids.shape
+    return int(rows) * architectures.computed_length(model, int(width))
+
+
 def _timed(fn, repeats: int = CALIBRATION_REPEATS) -> float:
     fn()  # warm-up (allocator, kernels)
     start = time.perf_counter()
@@ -97,7 +117,7 @@ def calibrate_training(
             optimizer.zero_grad(set_to_none=True)
             _sync(device)
 
-        samples.append((int(batch["input_ids"].numel()), _timed(step)))
+        samples.append((_positions(model, batch["input_ids"]), _timed(step)))
     model.eval()
     return samples
 
@@ -117,7 +137,7 @@ def calibrate_inference(
                 model(**batch)
             _sync(device)
 
-        samples.append((int(batch["input_ids"].numel()), _timed(call)))
+        samples.append((_positions(model, batch["input_ids"]), _timed(call)))
     return samples
 
 
@@ -210,7 +230,8 @@ def dry_run(
             batches = (length_grouped_batches if batching == "grouped" else random_batches)(
                 lengths, budget.batch_size, seed=seed
             )
-            positions = padded_positions(lengths, batches, info.fixed_length)
+            widths = batch_positions(model, batches, lengths, info.fixed_length)
+            positions = sum(widths)
             per_epoch = math.ceil(len(batches) / world)
             steps = math.ceil(budget.epochs * per_epoch)
             samples = calibrate_training(
@@ -218,7 +239,6 @@ def dry_run(
             )
             fit = _fit(samples)
             say(f"  calibration, training steps: {_samples(samples)}")
-            widths = [len(b) * max(info.fixed_length or 0, max(lengths[i] for i in b)) for b in batches]
             # Each process runs its share of the batches at once; an epoch costs the larger share.
             train_seconds = budget.epochs * sum(fit[0] + fit[1] * w for w in widths) / world
             say(
@@ -243,7 +263,8 @@ def dry_run(
             batches = length_buckets(
                 lengths, batch_size, max_pad_fraction=None if collator.pad_to else PREDICT_MAX_PAD_FRACTION
             )
-            positions = padded_positions(lengths, batches, info.fixed_length)
+            widths = batch_positions(model, batches, lengths, info.fixed_length)
+            positions = sum(widths)
             if fit is None and batches:
                 samples = calibrate_inference(
                     model, info, collator, encoded.features, batches, lengths, device, dtype
@@ -253,14 +274,11 @@ def dry_run(
                 # The timing protocol: warm-up 2 + at least 5 timed calls + 1 memory pass on its batches.
                 timed = timing_batches(encoded, collator, length)[:TIMING_MAX_BATCHES]
                 if timed:
-                    mean_width = sum(int(b["input_ids"].numel()) for b in timed) / len(timed)
+                    mean_width = sum(_positions(model, b["input_ids"]) for b in timed) / len(timed)
                     calls = 2 + max(5, len(timed)) + 1
                     eval_seconds += calls * (fit[0] + fit[1] * mean_width)
             if fit is not None:
-                eval_seconds += sum(
-                    fit[0] + fit[1] * len(b) * max(info.fixed_length or 0, max(lengths[i] for i in b))
-                    for b in batches
-                )
+                eval_seconds += sum(fit[0] + fit[1] * w for w in widths)
             say(_row(f"{name}{split}", encoded.n_examples, len(encoded.features), sum(lengths), positions))
         del model
         total += train_seconds + eval_seconds

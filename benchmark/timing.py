@@ -536,14 +536,14 @@ def bigbird_full_attention_limit(model_or_config: Any) -> int:
 
 def attention_path(model_or_config: Any, seq_len: int) -> str:
     """Attention actually computed for inputs of ``seq_len`` tokens (after :func:`prepare_model_inputs`), in the
-    ``speed.json`` vocabulary (:func:`benchmark.architectures.describe_attention`).
+    one vocabulary of result files and ``speed.json`` (:func:`benchmark.architectures.attention_path`).
 
-    ``"block_sparse"`` or ``"full (BigBird fallback at <= N tokens)"`` for a block-sparse BigBird (``"full"`` when
-    configured ``original_full``); ``"nystrom"`` or ``"full"`` (as many landmarks as segment positions) for
-    Nyströmformer; ``"sliding_window+global"`` for Longformer; ``"local+sparse (LSG ...)"`` for LSG models;
-    ``"lsh+local"`` for Reformer; ``"full"`` otherwise.
+    ``"block_sparse"`` or ``"original_full"`` (its fallback at short inputs, or configured so) for BigBird;
+    ``"nystrom"`` or ``"full"`` (as many landmarks as segment positions) for Nyströmformer;
+    ``"sliding_window+global"`` for Longformer; ``"local+sparse (LSG ...)"`` for LSG models; ``"lsh+local"`` for
+    Reformer; ``"full"`` otherwise.
     """
-    return architectures.describe_attention(model_or_config, seq_len)
+    return architectures.attention_path(model_or_config, seq_len)
 
 
 def reset_attention_type(model: torch.nn.Module) -> bool:

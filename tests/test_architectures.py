@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 from transformers import AutoModel, NystromformerConfig, ReformerConfig, RobertaConfig
@@ -59,11 +62,17 @@ def _pads_to(model: torch.nn.Module, length: int) -> int:
 def test_pad_multiple_is_what_the_model_pads_to(kind: str, overrides: dict, multiple: int) -> None:
     config = tiny_config(kind, vocab_size=100, pad_token_id=1, max_length=256, **overrides)
     model = AutoModel.from_config(config).eval()
-    assert architectures.pad_multiple(config) == multiple
     length = architectures.full_attention_limit(config) + 3  # past BigBird's fallback (which does not pad)
+    assert architectures.pad_multiple(config, length) == multiple
     assert _pads_to(model, length) == -(-length // multiple) * multiple
+    assert architectures.computed_length(config, length) == _pads_to(model, length) > length
     if kind == "bigbird":
         assert architectures.attention_path(model, length) == "block_sparse"
+        # In its full-attention fallback BigBird does not pad: the length costs what it is.
+        short = architectures.full_attention_limit(config) - 3
+        architectures.reset_sticky_attention(model)
+        assert architectures.pad_multiple(config, short) is None
+        assert architectures.computed_length(config, short) == _pads_to(model, short) == short
 
 
 def test_bigbird_fallback_limit_is_where_the_model_switches() -> None:
@@ -75,7 +84,6 @@ def test_bigbird_fallback_limit_is_where_the_model_switches() -> None:
         assert architectures.reset_sticky_attention(model) in (True, False)
         _pads_to(model, length)
         assert model.attention_type == path == architectures.attention_path(model, length)
-    assert architectures.describe_attention(model, limit) == f"full (BigBird fallback at <= {limit} tokens)"
     _pads_to(model, limit)  # switches to full attention, and it sticks
     assert architectures.reset_sticky_attention(model) is True and model.attention_type == "block_sparse"
 
@@ -103,16 +111,63 @@ def test_lsg_overlay_keeps_its_base_and_names_its_attention() -> None:
     entry = architectures.of(lsg)
     assert entry.position_offset == 2 and entry.prefix_space  # from roberta
     assert architectures.max_input_length(lsg) == 4096
-    assert architectures.describe_attention(lsg, 4096) == "local+sparse (LSG norm)"
-    assert architectures.attention_path(lsg, 4096) == "full"  # result-file vocabulary, as before
-    assert architectures.describe_attention(RobertaConfig(), 100) == "full"
+    assert architectures.attention_path(lsg, 4096) == "local+sparse (LSG norm)"
+    assert architectures.attention_path(RobertaConfig(), 100) == "full"
 
 
 def test_own_attention_is_not_compiled(monkeypatch, capsys) -> None:
     # warn_once remembers what it said for the whole process: a private set keeps other tests' warnings intact.
     monkeypatch.setattr(precision, "_warned", set())
-    assert architectures.describe_attention(ReformerConfig(), 64) == "lsh+local"
+    assert architectures.attention_path(ReformerConfig(), 64) == "lsh+local"
     for model_type, entry in architectures.ARCHITECTURES.items():
         assert precision.can_compile(model_type) is (not entry.own_attention)
     own = [t for t, e in architectures.ARCHITECTURES.items() if e.own_attention]
     assert capsys.readouterr().err.count("is not compiled") == len(own)
+
+
+def test_old_spellings_read_as_the_one_vocabulary() -> None:
+    canonical = architectures.canonical_attention_path
+    assert canonical("full (BigBird fallback at <= 704 tokens)", "big_bird") == "original_full"
+    assert (
+        canonical("full", "big_bird") == "original_full"
+    )  # speed.json of a BigBird configured original_full
+    assert canonical("block_sparse", "big_bird") == "block_sparse"
+    assert canonical("full", "reformer") == "lsh+local"
+    assert canonical("full", "bert") == "full" and canonical("nystrom", "nystromformer") == "nystrom"
+
+
+# Every name the architectures entries can write (LSG's carries its sparsity type).
+VOCABULARY = {"full", "block_sparse", "original_full", "sliding_window+global", "nystrom", "lsh+local"}
+
+
+def _paths_of(record: dict) -> list[str]:
+    """Attention paths a committed result file records (per split, and per timed width)."""
+    paths = [name for split in (record.get("attention") or {}).values() for name in split]
+    return paths + list(((record.get("timing") or {}).get("attention_paths") or {}).values())
+
+
+def test_committed_leaderboard_files_read_in_one_vocabulary() -> None:
+    """speed.json files committed before the one vocabulary name BigBird's fallback otherwise than result files;
+    read through the leaderboard they agree, and the files themselves are unchanged (still what was submitted)."""
+    from benchmark.leaderboard.entries import load_entries
+
+    board = Path(__file__).resolve().parents[1] / "leaderboard"
+    entries = load_entries(board)
+    assert entries
+    bigbird_speed = 0
+    for entry in entries:
+        result_paths = {p for record in entry.records.values() for p in _paths_of(record)}
+        lengths = (entry.speed or {}).get("lengths", [])
+        speed_paths = {item["attention_path"] for item in lengths if item["attention_path"] is not None}
+        assert result_paths | speed_paths <= VOCABULARY, (entry.slug, result_paths | speed_paths)
+        if entry.model.get("model_type") == "big_bird" and entry.speed:
+            bigbird_speed += 1
+            assert "original_full" in speed_paths and "original_full" in result_paths
+    assert bigbird_speed > 0
+    raw = [
+        item["attention_path"]
+        for path in (board / "results").glob("*/speed.json")
+        for item in json.loads(path.read_text())["lengths"]
+        if item["attention_path"] is not None  # a length skipped before it was prepared
+    ]
+    assert any(p.startswith("full (BigBird fallback at <=") for p in raw)  # the old spelling, on disk

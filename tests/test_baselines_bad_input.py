@@ -148,10 +148,10 @@ def test_distill_resume_refuses_another_teacher_or_seed(models, corpus, tmp_path
     assert hashes(out) == before
     damaged = tmp_path / "damaged"
     shutil.copytree(out, damaged)
-    (damaged / "checkpoints" / "step-2" / "optimizer.pt").write_bytes(b"not a torch file")
+    (damaged / "checkpoints" / "checkpoint_0" / "optimizer.bin").write_bytes(b"not a torch file")
     (teacher / "model.safetensors").write_bytes(saved)
     code, err = run(capsys, *distill_args(teacher, corpus, damaged, *more, "--seed", "1"))
-    assert code == 2 and "checkpoints/step-2 is damaged" in err
+    assert code == 2 and "checkpoints/checkpoint_0 is damaged" in err  # one line: run() checks
     # the same teacher and seed resume
     assert main(distill_args(teacher, corpus, out, *more, "--seed", "1")) == 0
-    assert (out / "checkpoints" / "step-4" / "state.json").is_file()
+    assert (out / "checkpoints" / "checkpoint_1" / "state.json").is_file()

@@ -73,8 +73,13 @@ def test_resume_continues_the_step_count(tmp_path, text_corpus):
     kwargs = dict(batch_size=2, max_length=32, save_every=2, progress=False, seed=1)
     first = distill(teacher, 2, [text_corpus], out, max_steps=4, **kwargs)
     assert first.start_step == 0 and first.final_step == 4 and first.kl_used is True
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-2", "step-4"]
-    state = json.loads((out / "checkpoints" / "step-4" / "state.json").read_text())
+    # accelerate's save_state layout (ProjectConfiguration, automatic checkpoint naming).
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint_0", "checkpoint_1"]
+    newest = out / "checkpoints" / "checkpoint_1"
+    assert {"model.safetensors", "optimizer.bin", "scheduler.bin", "random_states_0.pkl"} <= {
+        p.name for p in newest.iterdir()
+    }
+    state = json.loads((newest / "state.json").read_text())
     assert state == {
         "step": 4,
         "student_layers": 2,
@@ -83,14 +88,87 @@ def test_resume_continues_the_step_count(tmp_path, text_corpus):
     }
 
     second = distill(teacher, 2, [text_corpus], out, max_steps=6, **kwargs)
-    assert second.resumed_from.endswith("step-4")
+    assert second.resumed_from.endswith("checkpoint_1")
     assert second.start_step == 4 and [r["step"] for r in second.history] == [5, 6]
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
-        "step-4",
-        "step-6",
-    ]  # keeps the newest 2
+    # total_limit=keep_checkpoints (2) keeps the newest two.
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint_1", "checkpoint_2"]
+    assert json.loads((out / "checkpoints" / "checkpoint_2" / "state.json").read_text())["step"] == 6
     # The learning-rate schedule continued from the checkpoint rather than restarting at its peak.
     assert second.history[0]["lr"] < first.history[0]["lr"]
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, text_corpus, monkeypatch):
+    """Weights, optimizer, scheduler and RNG (dropout: the tiny BERT has dropout 0.1) come back from the checkpoint:
+    a run cut off after step 4 and resumed ends with exactly the weights of a run never cut off."""
+    from safetensors.torch import load_file
+
+    import baselines.distill as distill_module
+
+    teacher = build_tiny_model(
+        "bert", tmp_path / "teacher", task="masked_lm", max_length=64, num_hidden_layers=4
+    )
+    assert json.loads((teacher / "config.json").read_text())["hidden_dropout_prob"] > 0
+    kwargs = dict(max_steps=6, batch_size=2, max_length=32, save_every=2, progress=False, seed=3)
+    whole = distill(teacher, 2, [text_corpus], tmp_path / "whole", **kwargs)
+
+    real_batch = distill_module._batch
+
+    def cut_at_step_5(*args, **kw):
+        if args[4] == 5:
+            raise _Interrupted
+        return real_batch(*args, **kw)
+
+    out = tmp_path / "cut"
+    monkeypatch.setattr(distill_module, "_batch", cut_at_step_5)
+    with pytest.raises(_Interrupted):
+        distill(teacher, 2, [text_corpus], out, **kwargs)
+    monkeypatch.setattr(distill_module, "_batch", real_batch)
+    assert not (out / "model.safetensors").exists()
+    # A save cut off after checkpoint_1 (no state.json) is skipped and replaced.
+    (out / "checkpoints" / "checkpoint_2").mkdir()
+    (out / "checkpoints" / "checkpoint_2" / "model.safetensors").write_bytes(b"half")
+
+    resumed = distill(teacher, 2, [text_corpus], out, **kwargs)
+    assert resumed.start_step == 4 and resumed.resumed_from.endswith("checkpoint_1")
+    assert resumed.history == whole.history[4:]
+    one, two = load_file(tmp_path / "whole" / "model.safetensors"), load_file(out / "model.safetensors")
+    assert one.keys() == two.keys() and all(torch.equal(one[k], two[k]) for k in one)
+    assert json.loads((out / "checkpoints" / "checkpoint_2" / "state.json").read_text())["step"] == 6
+
+
+def test_checkpoint_of_an_older_release_is_refused_in_one_line(tmp_path, text_corpus, capsys):
+    """Checkpoints before accelerate's save_state layout (checkpoints/step-N) are not resumed: one line says how
+    to restart, and --overwrite does."""
+    teacher = build_tiny_model("bert", tmp_path / "t", task="masked_lm", max_length=64, num_hidden_layers=2)
+    out = tmp_path / "out"
+    old = out / "checkpoints" / "step-4"
+    old.mkdir(parents=True)
+    (old / "state.json").write_text(json.dumps({"step": 4, "student_layers": 1, "seed": 0}))
+    args = ["distill", "--teacher", str(teacher), "--student-layers", "1", "--corpus", str(text_corpus)]
+    args += [
+        "--out",
+        str(out),
+        "--no-progress",
+        "--max-length",
+        "32",
+        "--max-steps",
+        "2",
+        "--save-every",
+        "1",
+    ]
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1 and "step-4 is a checkpoint of an older release" in err and "--overwrite" in err
+    )
+    assert old.is_dir()
+    assert main([*args, "--overwrite"]) == 0
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint_0", "checkpoint_1"]
 
 
 def test_distill_longformer_teacher_runs(tmp_path, text_corpus):

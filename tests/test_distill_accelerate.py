@@ -73,8 +73,13 @@ def test_two_processes_distill_data_parallel(tmp_path):
     assert (
         report["settings"]["num_processes"] == 2 and report["final_step"] == 4 and len(report["history"]) == 4
     )
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-2", "step-4"]
-    state = json.loads((out / "checkpoints" / "step-4" / "state.json").read_text())
+    newest = out / "checkpoints" / "checkpoint_1"
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint_0", "checkpoint_1"]
+    # accelerate's save_state: one model and optimizer (process 0), the RNG states of each process.
+    assert {"model.safetensors", "optimizer.bin", "random_states_0.pkl", "random_states_1.pkl"} <= {
+        p.name for p in newest.iterdir()
+    }
+    state = json.loads((newest / "state.json").read_text())
     assert state["step"] == 4 and state["student_layers"] == 2 and state["seed"] == 1
     assert state["teacher"]["path"] == str(Path(teacher).resolve())
     assert not list(out.glob("**/*.tmp*"))

@@ -49,6 +49,27 @@ def test_single_process_fallback(single):
     assert distributed.setup_process("auto") == "auto" and distributed.setup_process("cpu") == "cpu"
     assert distributed.launch_warning() is None
     assert distributed.wait_timeout().total_seconds() == distributed.DEFAULT_WAIT_TIMEOUT_S
+    assert distributed._state() is None  # no process group: nothing of accelerate's is set up
+
+
+def test_single_process_path_imports_neither_torch_nor_accelerate(single):
+    code = (
+        "import sys\n"
+        "from benchmark import distributed as d\n"
+        "assert (d.world_size(), d.rank(), d.local_rank(), d.is_main_process()) == (1, 0, 0, True)\n"
+        "d.barrier(); d.on_main(int)\n"
+        "print(sorted({'torch', 'accelerate'} & set(sys.modules)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCH_VARS}
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
 
 
 def _raise(exc: BaseException) -> None:
@@ -134,6 +155,9 @@ from benchmark.errors import BenchmarkError
 
 scenario, rank = sys.argv[1], distributed.rank()
 out = {"rank": rank, "device": distributed.setup_process("cpu")}
+# once joined, the ranks are accelerate's PartialState's
+out["ranks"] = [distributed.world_size(), distributed.rank(), distributed.local_rank(), distributed.is_main_process()]
+out["state"] = type(distributed._state()).__name__
 
 def fail():
     raise BenchmarkError("boom on rank 0")
@@ -216,6 +240,8 @@ def _result(proc: subprocess.Popen, timeout: float = 90) -> dict:
 def test_two_processes_exchange_results_and_errors():
     main, other = (_result(p) for p in _start("protocol"))
     assert main["device"] == other["device"] == "cpu"
+    assert main["state"] == other["state"] == "PartialState"
+    assert main["ranks"] == [2, 0, 0, True] and other["ranks"] == [2, 1, 1, False]
     assert main["value"] == other["value"] == {"from": 0}  # rank 0's result reaches every process
     assert main["mean"] == other["mean"] == 0.5
     # rank 0's BenchmarkError: raised there, the same message on the other process (which cli does not reprint)

@@ -282,6 +282,38 @@ def _numbers(line: str) -> dict[str, int]:
     return {key: int(value.replace(",", "")) for key, value in found}
 
 
+def test_dry_run_positions_count_the_padding_inside_the_model():
+    """Longformer pads every input to a multiple of its attention window, BigBird to a multiple of its block while
+    block-sparse attention runs (not in its full-attention fallback): the dry-run's positions and calibration
+    widths count what the model computes over, from the architectures entries."""
+    from transformers import BertConfig, BigBirdConfig, LongformerConfig
+
+    from benchmark.dryrun import _positions, batch_positions
+
+    lengths = [100, 90, 1000, 990]
+    batches = [[0, 1], [2, 3]]
+    bert, longformer = BertConfig(), LongformerConfig(attention_window=64)
+    bigbird = BigBirdConfig(block_size=64, num_random_blocks=3)  # full-attention fallback up to 11 x 64 = 704
+    assert batch_positions(bert, batches, lengths, None) == [2 * 100, 2 * 1000]
+    assert batch_positions(longformer, batches, lengths, None) == [2 * 128, 2 * 1024]
+    assert batch_positions(LongformerConfig(attention_window=[32, 256]), batches, lengths, None) == [
+        2 * 256,
+        2 * 1024,
+    ]  # per-layer windows: the largest
+    assert batch_positions(bigbird, batches, lengths, None) == [2 * 100, 2 * 1024]
+    assert batch_positions(BigBirdConfig(attention_type="original_full"), batches, lengths, None) == [
+        200,
+        2000,
+    ]
+    assert batch_positions(bert, batches, lengths, 1024) == [
+        2 * 1024,
+        2 * 1024,
+    ]  # fixed length (Nystromformer)
+    # calibration: a collated batch of width 100 costs 128 positions a row in Longformer
+    assert _positions(longformer, torch.zeros(3, 100, dtype=torch.long)) == 3 * 128
+    assert _positions(bert, torch.zeros(3, 100, dtype=torch.long)) == 3 * 100
+
+
 @pytest.mark.fixtures
 def test_dry_run_prints_what_the_run_then_does_and_writes_nothing(models, data_dir, tmp_path, capsys):
     out = tmp_path / "runs"

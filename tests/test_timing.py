@@ -416,7 +416,7 @@ def test_nystromformer_padding_to_segment_length() -> None:
 def test_bigbird_attention_path_matches_what_the_model_does() -> None:
     config = BigBirdConfig(block_size=8, num_random_blocks=2, max_position_embeddings=256, **TINY)
     model = BigBirdModel(config).eval()
-    assert attention_path(model, 72) == "full (BigBird fallback at <= 72 tokens)"
+    assert attention_path(model, 72) == "original_full"  # the name result files give it too
     assert attention_path(model, 80) == "block_sparse"
     short = prepare_model_inputs(model, speed_batches(100, [64], 1, exclude_ids=[0])[64][0])
     with torch.inference_mode(), quiet_transformers():
@@ -429,7 +429,7 @@ def test_bigbird_attention_path_matches_what_the_model_does() -> None:
         model(**long)
         assert model.attention_type == "block_sparse"
     original = BigBirdConfig(attention_type="original_full", block_size=8, num_random_blocks=2, **TINY)
-    assert attention_path(original, 2048) == "full"
+    assert attention_path(original, 2048) == "original_full"
 
 
 def test_max_input_length_offsets() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from ..architectures import canonical_attention_path
 from . import RESULTS
 from .compare import compare_records, task_score, timing_value
 from .validate import MANIFEST, SPEED_FILE
@@ -135,7 +136,7 @@ def load_entries(leaderboard: str | Path) -> list[Entry]:
                 slug=folder.name,
                 model=model,
                 records=records,
-                speed=speed if isinstance(speed, dict) else None,
+                speed=_speed_as_today(speed) if isinstance(speed, dict) else None,
                 partial=bool(manifest.get("partial")) or len(records) < len(known),
                 baseline=baseline_for(str(model.get("model_id", ""))),
                 unverified=board_unverified(folder, records),
@@ -166,3 +167,22 @@ def _fill_teacher_shares(entries: list[Entry]) -> None:
         if rows:
             entry.teacher_share = rows[-1]["share"]
             entry.teacher_slug = teacher.slug
+
+
+def _speed_as_today(speed: dict[str, Any]) -> dict[str, Any]:
+    """A speed.json record with its attention paths in today's vocabulary (older files spelled BigBird's fallback
+    ``full (BigBird fallback at <= N tokens)``); the file itself is left as it was submitted."""
+    model = speed.get("model")
+    model_type = model.get("model_type") if isinstance(model, dict) else None
+    lengths = speed.get("lengths")
+    if not isinstance(lengths, list):
+        return speed
+    return {
+        **speed,
+        "lengths": [
+            {**item, "attention_path": canonical_attention_path(item["attention_path"], model_type)}
+            if isinstance(item, dict) and isinstance(item.get("attention_path"), str)
+            else item
+            for item in lengths
+        ],
+    }
