@@ -78,7 +78,9 @@ class RunConfig:
     max_train_examples: int | None = None
     batch_size: int | None = None
     config_file: str | None = None
-    budgets: Mapping[str, Any] = field(default_factory=lambda: {"defaults": {}, "tasks": {}}, repr=False)
+    budgets: Mapping[str, Any] = field(
+        default_factory=lambda: {"defaults": {}, "tasks": {}}, repr=False, hash=False
+    )  # the --config file's budgets, parsed
     from_file: frozenset[str] = field(default=frozenset(), repr=False, compare=False)  # fields the file set
 
     # --------------------------------------------------------------------------------------------- building
