@@ -9,11 +9,14 @@ of examples so that one run stays affordable for every model. ``epochs: 0`` eval
 without training (a floor to compare against).
 
 Precedence, lowest first: defaults -> config file (``--config FILE``, YAML or JSON) -> CLI flags. A config file
-holds budget keys at the top level (all tasks) and/or under ``tasks: {<name>: {...}}``::
+holds budget keys at the top level (all tasks) and/or under ``tasks: {<name>: {...}}``, and run options under
+``run:`` (``device``, ``dtype``, ``attn_implementation``, ``compile``, ``batching``, ``seed``, ``max_length``;
+see :mod:`benchmark.run_config`)::
 
     epochs: 2
     tasks:
       gonerd: {epochs: 1, max_train_examples: 500}
+    run: {dtype: bfloat16, batching: random}
 """
 
 from __future__ import annotations
@@ -80,9 +83,10 @@ def _check_keys(values: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def read_config(path: str | Path | None) -> dict[str, Any]:
-    """Parse a ``--config`` file (YAML or JSON) into ``{"defaults": {...}, "tasks": {name: {...}}}``."""
+    """Parse a ``--config`` file (YAML or JSON) into ``{"defaults": {...}, "tasks": {name: {...}}, "run": {...}}``
+    (``run``: the file's run options, keys checked here, values by :class:`benchmark.run_config.RunConfig`)."""
     if path is None:
-        return {"defaults": {}, "tasks": {}}
+        return {"defaults": {}, "tasks": {}, "run": {}}
     file = Path(path)
     if not file.is_file():
         raise BenchmarkError(f"--config {path}: no such file")
@@ -106,6 +110,16 @@ def read_config(path: str | Path | None) -> dict[str, Any]:
     data = data or {}
     if not isinstance(data, dict):
         raise BenchmarkError(f"--config {path}: expected a mapping at the top level")
+    run = data.pop("run", {}) or {}
+    if not isinstance(run, dict):
+        raise BenchmarkError(f"--config {path}: 'run' must map run options to values")
+    from .run_config import RUN_FILE_KEYS
+
+    for key in run:
+        if key not in RUN_FILE_KEYS:
+            raise BenchmarkError(
+                f"--config {path}: run.{key}: unknown run option; known: {', '.join(sorted(RUN_FILE_KEYS))}"
+            )
     tasks = data.pop("tasks", {}) or {}
     if not isinstance(tasks, dict):
         raise BenchmarkError(f"--config {path}: 'tasks' must map task names to budget settings")
@@ -124,6 +138,7 @@ def read_config(path: str | Path | None) -> dict[str, Any]:
         "tasks": {
             name: _check_keys(dict(v or {}), f"--config {path}, tasks.{name}") for name, v in tasks.items()
         },
+        "run": run,
     }
 
 

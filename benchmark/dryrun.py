@@ -29,8 +29,10 @@ from . import architectures, distributed
 from .batching import length_grouped_batches, random_batches
 from .budget import Budget
 from .features import Collator, input_length
-from .modeling import load_model_for_task, restore_attention_type
+from .model_source import ResolvedModel
+from .modeling import restore_attention_type
 from .precision import autocast
+from .run_config import RunConfig
 from .tasks.spec import TaskSpec
 from .windowing import PREDICT_MAX_PAD_FRACTION, length_buckets
 
@@ -162,28 +164,15 @@ def _row(label: str, examples: int, windows: int, real: int, positions: int, ext
 
 def dry_run(
     spec: TaskSpec,
-    model_path: str,
+    resolved: ResolvedModel,
+    cfg: RunConfig,
     *,
     budget: Budget,
     device: torch.device,
-    data_dir: str | None,
-    limit: int | None,
-    eval_only: bool,
-    seed: int,
-    max_length: int | None,
-    trust_remote_code: bool,
-    tokenizer_from: str | None,
-    revision: str | None = None,
-    tokenizer_revision: str | None = None,
-    dtype: str = "float32",
-    attn_implementation: str | None = None,
-    compile_model: bool = False,
-    batching: str = "grouped",
     out=None,
 ) -> float:
-    """Print the cost preview of ``spec`` (see module docstring); returns the estimated seconds."""
-    from transformers import set_seed
-
+    """Print the cost preview of ``spec`` for ``resolved`` run as ``cfg`` says (see module docstring); returns
+    the estimated seconds."""
     from .features import encode
     from .run import TIMING_MAX_BATCHES, _load_split, timing_batches
 
@@ -191,6 +180,8 @@ def dry_run(
         if distributed.is_main_process():
             print(line, file=out, flush=True)
 
+    data_dir, limit, eval_only, max_length = cfg.data_dir, cfg.limit, cfg.eval_only, cfg.max_length
+    seed, dtype, compile_model, batching = cfg.seed, cfg.dtype, cfg.compile_model, cfg.batching
     world = distributed.world_size()
     total = 0.0
     say(
@@ -204,18 +195,7 @@ def dry_run(
 
         def fresh_model(sub=sub):
             """The model as the run loads it: seeded, so the head is the same fresh one each time."""
-            set_seed(seed)
-            return load_model_for_task(
-                model_path,
-                sub,
-                device=device,
-                trust_remote_code=trust_remote_code,
-                tokenizer_from=tokenizer_from,
-                eval_only=eval_only,
-                revision=revision,
-                tokenizer_revision=tokenizer_revision,
-                attn_implementation=attn_implementation,
-            )
+            return cfg.load_model(resolved, sub, device)
 
         model, tokenizer, info = fresh_model()
         length = input_length(sub, info, max_length)

@@ -24,7 +24,7 @@ import torch
 
 from . import distributed
 from .batching import BATCHING_CHOICES
-from .budget import Budget, read_config, resolve_budget
+from .budget import Budget
 from .errors import BenchmarkError
 from .features import Collator, EncodedSplit, encode, input_length
 from .finetune import finetune
@@ -34,7 +34,6 @@ from .modeling import (
     attention_path,
     check_max_length,
     check_model_for_task,
-    load_model_for_task,
     restore_attention_type,
 )
 from .predict import predict
@@ -49,6 +48,7 @@ from .results import (
     utc_now,
     write_result,
 )
+from .run_config import RunConfig, flag
 from .tasks.spec import TaskSpec
 from .windowing import length_buckets
 
@@ -127,8 +127,35 @@ def preflight(
     return resolved, commit
 
 
+def _run_config(run_config: RunConfig | None, options: dict[str, Any]) -> RunConfig:
+    """``run_config``, or one built from keyword ``options`` (the fields of :class:`RunConfig`, plus ``config``:
+    a ``--config`` file), for callers that pass keyword arguments."""
+    if run_config is None:
+        return RunConfig.from_options(**options)
+    if options:
+        raise TypeError(f"pass run_config or keyword options, not both (got {', '.join(sorted(options))})")
+    return run_config
+
+
+def _preflight(model: str, specs: Sequence[TaskSpec], cfg: RunConfig) -> tuple[ResolvedModel, str]:
+    with cfg.blame("max_length"):  # --max-length above the model's positions, or the file's run.max_length
+        return preflight(
+            model,
+            specs,
+            tokenizer_from=cfg.tokenizer_from,
+            trust_remote_code=cfg.trust_remote_code,
+            eval_only=cfg.eval_only,
+            revision=cfg.revision,
+            data_dir=cfg.data_dir,
+            max_length=cfg.max_length,
+        )
+
+
 def run_models(
-    models: Sequence[str], tasks: Sequence[str] | None = None, **kwargs: Any
+    models: Sequence[str],
+    tasks: Sequence[str] | None = None,
+    run_config: RunConfig | None = None,
+    **options: Any,
 ) -> tuple[list[Path], dict[str, str]]:
     """:func:`run` for several models (``baseline:students`` etc. expand to registry entries) in one command.
 
@@ -136,34 +163,23 @@ def run_models(
     seconds. A model that fails while running is reported and the others still run. Returns the result files
     and ``{model: error}`` for the models that failed.
     """
+    cfg = _run_config(run_config, options)
     expanded = expand_models(models)
     for key in ("model_name", "revision"):
-        if kwargs.get(key) and len(expanded) > 1:
-            flag = "--" + key.replace("_", "-")
-            raise BenchmarkError(f"{flag} names one model; it cannot apply to {len(expanded)} models")
+        if getattr(cfg, key) and len(expanded) > 1:
+            raise BenchmarkError(f"{flag(key)} names one model; it cannot apply to {len(expanded)} models")
     specs = resolve_tasks(tasks)
-    budget_flags = ("epochs", "learning_rate", "max_train_examples", "batch_size")
-    cfg_file = read_config(kwargs.get("config"))  # a bad --config or budget flag fails before any model runs
     for spec in specs:
-        resolve_budget(spec.name, config=cfg_file, overrides={k: kwargs.get(k) for k in budget_flags})
+        cfg.budget(spec.name)  # a bad --config or budget flag fails before any model runs
     for model in expanded:
-        preflight(
-            model,
-            specs,
-            tokenizer_from=kwargs.get("tokenizer_from"),
-            trust_remote_code=kwargs.get("trust_remote_code", False),
-            eval_only=kwargs.get("eval_only", False),
-            revision=kwargs.get("revision"),
-            data_dir=kwargs.get("data_dir"),
-            max_length=kwargs.get("max_length"),
-        )
+        _preflight(model, specs, cfg)
     paths: list[Path] = []
     failed: dict[str, str] = {}
     for i, model in enumerate(expanded, 1):
         if len(expanded) > 1:
             log(f"model {i}/{len(expanded)}: {model}")
         try:
-            paths += run(model, tasks, **kwargs)
+            paths += run(model, tasks, run_config=cfg)
         except BenchmarkError as exc:
             failed[model] = str(exc)
             log(f"{model}: failed: {exc}")
@@ -267,29 +283,19 @@ def time_inference(
 # ------------------------------------------------------------------------------------------------------- run
 def _run_task(
     spec: TaskSpec,
-    model_path: str,
+    resolved: ResolvedModel,
+    cfg: RunConfig,
     *,
     budget: Budget,
     device: torch.device,
-    data_dir: str | None,
-    limit: int | None,
-    eval_only: bool,
-    seed: int,
-    max_length: int | None,
-    trust_remote_code: bool,
-    tokenizer_from: str | None,
     save_dir: Path | None,
-    revision: str | None = None,
-    tokenizer_revision: str | None = None,
-    dtype: str = "float32",
-    attn_implementation: str | None = None,
-    compile_model: bool = False,
-    batching: str = "grouped",
 ) -> dict[str, Any]:
     """Everything a result records for one task except identity and timestamps."""
-    from transformers import set_seed
-
     from .precision import attn_implementation_of, autocast, can_compile, compiled, execution_record
+
+    model_path, data_dir, limit, eval_only = resolved.path, cfg.data_dir, cfg.limit, cfg.eval_only
+    seed, max_length, dtype, batching = cfg.seed, cfg.max_length, cfg.dtype, cfg.batching
+    attn_implementation, compile_model = cfg.attn_implementation, cfg.compile_model
 
     subtasks = list(spec.subtasks) or [spec]
     examples: dict[str, list[Any]] = {}
@@ -304,18 +310,7 @@ def _run_task(
     execution: dict[str, Any] = {}
     for sub in subtasks:
         prefix = f"{sub.name}/" if spec.subtasks else ""  # keys of per-split records
-        set_seed(seed)
-        model, tokenizer, info = load_model_for_task(
-            model_path,
-            sub,
-            device=device,
-            trust_remote_code=trust_remote_code,
-            tokenizer_from=tokenizer_from,
-            eval_only=eval_only,
-            revision=revision,
-            tokenizer_revision=tokenizer_revision,
-            attn_implementation=attn_implementation,
-        )
+        model, tokenizer, info = cfg.load_model(resolved, sub, device)
         use_compile = compile_model and can_compile(info.model_type)
         execution = execution_record(
             dtype=dtype,
@@ -423,31 +418,12 @@ def _run_task(
 def run(
     model: str,
     tasks: Sequence[str] | None = None,
-    *,
-    output: str | Path = "runs",
-    data_dir: str | Path | None = None,
-    limit: int | None = None,
-    eval_only: bool = False,
-    seed: int = 42,
-    batch_size: int | None = None,
-    device: str = "auto",
-    max_length: int | None = None,
-    config: str | Path | None = None,
-    trust_remote_code: bool = False,
-    tokenizer_from: str | None = None,
-    epochs: float | None = None,
-    learning_rate: float | None = None,
-    max_train_examples: int | None = None,
-    save_models: bool = False,
-    model_name: str | None = None,
-    revision: str | None = None,
-    dtype: str = "float32",
-    attn_implementation: str | None = None,
-    compile_model: bool = False,
-    dry_run: bool = False,
-    batching: str = "grouped",
+    run_config: RunConfig | None = None,
+    **options: Any,
 ) -> list[Path]:
-    """Run ``model`` through ``tasks`` (all seven if None); returns the result file of every task.
+    """Run ``model`` through ``tasks`` (all seven if None) with ``run_config``; returns the result file of every
+    task. Without ``run_config``, keyword ``options`` build one (:meth:`RunConfig.from_options`: the fields of
+    :class:`benchmark.run_config.RunConfig`, and ``config``, a ``--config`` file).
 
     ``model_name`` is the id results are filed under (and the leaderboard shows): by default ``model`` itself for
     a Hub id or ``baseline:NAME``, and the directory's name for a local path (whose revision is then the sha256 of
@@ -464,55 +440,24 @@ def run(
     :mod:`benchmark.batching`; ``random``: the Trainer's seeded random ones). ``dry_run``: print what each task
     would cost (:mod:`benchmark.dryrun`) and write nothing; returns no paths.
     """
-    if limit is not None and limit < 1:
-        raise BenchmarkError(f"--limit must be a positive number of examples, got {limit}")
-    if max_length is not None and max_length < 16:
-        raise BenchmarkError(f"--max-length must be at least 16 tokens, got {max_length}")
-    if not 0 <= seed < 2**32:  # numpy's seeding range (transformers.set_seed seeds numpy too)
-        raise BenchmarkError(f"--seed must be between 0 and 2**32 - 1, got {seed}")
-    if data_dir is not None and not Path(data_dir).is_dir():
-        raise BenchmarkError(f"--data-dir {data_dir}: no such directory")
-    if batching not in BATCHING_CHOICES:
-        raise BenchmarkError(f"--batching must be one of {', '.join(BATCHING_CHOICES)}, got {batching!r}")
+    cfg = _run_config(run_config, options)
     specs = resolve_tasks(tasks)
-    cfg_file = read_config(config)
-    overrides = {
-        "epochs": epochs,
-        "learning_rate": learning_rate,
-        "max_train_examples": max_train_examples,
-        "batch_size": batch_size,
-    }
-    budgets = {spec.name: resolve_budget(spec.name, config=cfg_file, overrides=overrides) for spec in specs}
-    resolved, revision = preflight(
-        model,
-        specs,
-        tokenizer_from=tokenizer_from,
-        trust_remote_code=trust_remote_code,
-        eval_only=eval_only,
-        revision=revision,
-        data_dir=data_dir,
-        max_length=max_length,
-    )
-    model_path, tokenizer_from = resolved.path, resolved.tokenizer_from
-    pins = {"revision": resolved.revision, "tokenizer_revision": resolved.tokenizer_revision}
+    budgets = {spec.name: cfg.budget(spec.name) for spec in specs}
+    resolved, revision = _preflight(model, specs, cfg)
+    model_path = resolved.path
     # Under accelerate launch / torchrun: join the processes, on the device the launcher gives this one.
-    torch_device = resolve_device(distributed.setup_process(device))
-    from .precision import check_attn_implementation, check_dtype
+    with cfg.blame("device"):
+        torch_device = resolve_device(distributed.setup_process(cfg.device))
+    from .precision import check_dtype
 
-    check_dtype(dtype, torch_device)
-    check_attn_implementation(attn_implementation)
-    execution = {"dtype": dtype, "attn_implementation": attn_implementation, "compile_model": compile_model}
-    if dry_run:
+    with cfg.blame("dtype"):
+        check_dtype(cfg.dtype, torch_device)
+    if cfg.dry_run:
         from .dryrun import dry_run as preview
 
-        data = str(Path(data_dir).resolve()) if data_dir is not None else None
         total = sum(
-            preview(spec, model_path, budget=budgets[spec.name], device=torch_device, data_dir=data,
-                    limit=limit, eval_only=eval_only, seed=seed, max_length=max_length,
-                    trust_remote_code=trust_remote_code, tokenizer_from=tokenizer_from, batching=batching, **pins,
-                    **execution)
-            for spec in specs
-        )  # fmt: skip
+            preview(spec, resolved, cfg, budget=budgets[spec.name], device=torch_device) for spec in specs
+        )
         if distributed.is_main_process():
             print(
                 f"all {len(specs)} task(s), estimated: {total / 60:.1f} min on {torch_device} (nothing written)"
@@ -521,31 +466,23 @@ def run(
     warning = distributed.launch_warning()
     if warning:
         log(f"warning: {warning}")
-    name = model_name or (Path(model_path).name if Path(model_path).expanduser().exists() else model)
+    name = cfg.model_name or (Path(model_path).name if Path(model_path).expanduser().exists() else model)
     slug = model_slug(name)
     directory = distributed.on_main(
-        claim_output_dir, Path(output), slug, {"model_id": name, "revision": revision}, label=f"claim {slug}"
+        claim_output_dir,
+        Path(cfg.output),
+        slug,
+        {"model_id": name, "revision": revision},
+        label=f"claim {slug}",
     )
     hardware = _hardware(torch_device)
-    data_dir = str(Path(data_dir).resolve()) if data_dir is not None else None
     paths: list[Path] = []
     for spec in specs:
-        run_config = {
-            "budget": budgets[spec.name].to_dict(),
-            "limit": limit,
-            "eval_only": eval_only,
-            "seed": seed,
-            "max_length": max_length,
-            "tokenizer": tokenizer_from,
-            "data_dir": data_dir,
-            "train_batches": BATCHING_CHOICES[batching],  # --batching (random before grouping existed)
-        }
-        # Only non-default execution settings enter the config (a default run's hash does not depend on them).
-        run_config.update({k: v for k, v in execution.items() if v not in (None, False, "float32")})
-        if distributed.world_size() > 1 and not eval_only:
-            run_config["num_processes"] = distributed.world_size()  # --batch-size is per process
-        cfg_hash = config_hash(run_config)
-        path = result_path(Path(output), slug, spec.name)
+        section = cfg.result_config(
+            budgets[spec.name], tokenizer=resolved.tokenizer_from, processes=distributed.world_size()
+        )
+        cfg_hash = config_hash(section)
+        path = result_path(Path(cfg.output), slug, spec.name)
         if distributed.on_main(
             is_up_to_date,
             path,
@@ -561,20 +498,11 @@ def run(
         log(f"{spec.name}: running ({spec.task_type}, {spec.context} context)")
         outcome = _run_task(
             spec,
-            model_path,
+            resolved,
+            cfg,
             budget=budgets[spec.name],
             device=torch_device,
-            data_dir=data_dir,
-            limit=limit,
-            eval_only=eval_only,
-            seed=seed,
-            max_length=max_length,
-            trust_remote_code=trust_remote_code,
-            tokenizer_from=tokenizer_from,
-            save_dir=directory / "models" / spec.name if save_models else None,
-            batching=batching,
-            **pins,
-            **execution,
+            save_dir=directory / "models" / spec.name if cfg.save_models else None,
         )
         info: ModelInfo = outcome["info"]
         record = {
@@ -607,8 +535,8 @@ def run(
             "timing": outcome["timing"],
             "execution": outcome["execution"],
             "hardware": hardware,
-            "seed": seed,
-            "config": {**run_config, "device": str(torch_device), "save_models": save_models},
+            "seed": cfg.seed,
+            "config": {**section, "device": str(torch_device), "save_models": cfg.save_models},
             "config_hash": cfg_hash,
             "started_at": started,
             "finished_at": utc_now(),

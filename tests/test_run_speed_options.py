@@ -241,6 +241,33 @@ def test_random_batching_pads_more_than_grouped_and_is_recorded(models, data_dir
     assert previews["random"]["real tokens"] == previews["grouped"]["real tokens"]
 
 
+@pytest.mark.fixtures
+def test_config_file_run_options_are_used_and_recorded(models, data_dir, tmp_path, capsys):
+    """``--config FILE`` with ``run: {batching: random, seed: 7}``: the run uses them and records them as the
+    flags would; a rerun with the same file is up to date; a flag overrides the file."""
+    config = tmp_path / "run.yaml"
+    config.write_text("run: {batching: random, seed: 7}\n")
+    out = tmp_path / "runs"
+    assert _run(models["bert"], out, data_dir, "--limit", "8", "--config", str(config)) == 0
+    record = load_result(out / "bert" / "conll2003.json")
+    assert record["execution"]["batching"] == record["training"]["conll2003"]["batching"] == "random"
+    assert record["config"]["train_batches"] == "random" and record["config"]["seed"] == record["seed"] == 7
+    capsys.readouterr()
+    assert _run(models["bert"], out, data_dir, "--limit", "8", "--config", str(config)) == 0
+    assert "skipped (up to date)" in capsys.readouterr().err
+    # the same options as flags are the same configuration: up to date too
+    assert _run(models["bert"], out, data_dir, "--limit", "8", "--batching", "random", "--seed", "7") == 0
+    assert "skipped (up to date)" in capsys.readouterr().err
+    # a flag wins over the file: --batching grouped is another configuration, so the task runs again
+    assert (
+        _run(models["bert"], out, data_dir, "--limit", "8", "--config", str(config), "--batching", "grouped")
+        == 0
+    )
+    assert "skipped" not in capsys.readouterr().err
+    record = load_result(out / "bert" / "conll2003.json")
+    assert record["execution"]["batching"] == "length_grouped" and record["seed"] == 7
+
+
 def test_bad_batching_is_one_argparse_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "--model", str(tmp_path), "--batching", "sorted"])

@@ -80,8 +80,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(
         "--seed",
         type=int,
-        default=42,
-        help="random seed for head initialisation and training (default: %(default)s)",
+        default=None,
+        help="random seed for head initialisation and training (default: 42)",
     )
     add(
         "--batch-size",
@@ -90,7 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="training/eval batch size (default: per task)",
     )
-    add("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    add("--device", default=None, help="auto, cpu, cuda or cuda:N (default: auto)")
     add(
         "--max-length",
         type=int,
@@ -101,7 +101,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(
         "--eval-only", action="store_true", help="the model is already fine-tuned for the task: skip training"
     )
-    add("--config", default=None, metavar="FILE", help="YAML/JSON budget file (see benchmark/budget.py)")
+    add(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="YAML/JSON file of budgets and, under run:, run options (device, dtype, attn_implementation, "
+        "compile, batching, seed, max_length); flags override it (see benchmark/budget.py)",
+    )
     add(
         "--epochs",
         type=float,
@@ -133,10 +139,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--save-models", action="store_true", help="keep fine-tuned checkpoints under OUTPUT/<slug>/models/")
     add(
         "--dtype",
-        default="float32",
+        default=None,
         choices=("float32", "bfloat16", "float16"),
         help="mixed precision for training (the Trainer's bf16/fp16) and inference (autocast); float32, the "
-        "default, compares with published numbers; float16 needs a GPU (default: %(default)s)",
+        "default, compares with published numbers; float16 needs a GPU (default: float32)",
     )
     add(
         "--attn-implementation",
@@ -145,13 +151,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="attention kernel passed to from_pretrained: sdpa, eager, flash_attention_2, ... (default: what "
         "transformers picks); architectures with their own attention ignore it with a warning",
     )
-    add("--compile", action="store_true", help="torch.compile the model for training and inference")
+    add(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="torch.compile the model for training and inference (default: no)",
+    )
     add(
         "--batching",
-        default="grouped",
+        default=None,
         choices=("grouped", "random"),
         help="training batches: length-grouped (little padding) or drawn at random (seeded), as before grouping "
-        "existed; recorded in each result (default: %(default)s)",
+        "existed; recorded in each result (default: grouped)",
     )
     add(
         "--dry-run",
@@ -168,9 +179,10 @@ def main(args: argparse.Namespace) -> int:
     from ..distributed import is_main_process
     from ..model_source import expand_models
     from ..run import run, run_models
+    from ..run_config import RunConfig
 
-    models = expand_models(args.model)
-    kwargs = dict(
+    # Flags left out are None: the --config file's run options apply there, then the defaults.
+    cfg = RunConfig.from_options(
         output=args.output,
         data_dir=args.data_dir,
         limit=args.limit,
@@ -194,10 +206,11 @@ def main(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         batching=args.batching,
     )
+    models = expand_models(args.model)
     if len(models) == 1:
-        paths, failed = run(models[0], args.tasks, **kwargs), {}
+        paths, failed = run(models[0], args.tasks, run_config=cfg), {}
     else:
-        paths, failed = run_models(models, args.tasks, **kwargs)
+        paths, failed = run_models(models, args.tasks, run_config=cfg)
     if not is_main_process():  # under accelerate launch / torchrun only rank 0 reports
         return 1 if failed else 0
     for path in paths:

@@ -1,0 +1,238 @@
+"""The typed run configuration (``benchmark.run_config.RunConfig``): built from flags and a ``--config`` file's
+``run:`` options (flag > file > default), checked when built (one line naming the flag, or the file and key), and
+the result's ``config`` section and hash unchanged, so finished results stay up to date."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchmark.budget import Budget, read_config
+from benchmark.errors import BenchmarkError
+from benchmark.results import config_hash
+from benchmark.run_config import RUN_FILE_KEYS, RunConfig
+
+LEADERBOARD_RESULTS = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
+CONLL_BUDGET = Budget(epochs=3, learning_rate=5e-05, batch_size=32)  # conll2003's default budget
+
+
+def _file(tmp_path: Path, text: str, name: str = "run.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# ------------------------------------------------------------------------------------ config section and hash
+# Hashes computed by the code before RunConfig existed (benchmark.run.run with the same options, config_hash
+# captured): a changed value would make every rerun train again instead of skipping finished tasks.
+@pytest.mark.parametrize(
+    ("options", "budget", "expected"),
+    [
+        ({}, CONLL_BUDGET, "5135f328b56a7ebb"),  # a default run of conll2003
+        (
+            {"device": "cpu", "save_models": True, "dry_run": False},
+            CONLL_BUDGET,
+            "5135f328b56a7ebb",
+        ),  # not hashed
+        ({}, Budget(epochs=3, learning_rate=5e-05, batch_size=8), "888bab77f41b8061"),  # gonerd's default
+        ({}, Budget(epochs=3, learning_rate=2e-05, batch_size=32), "c85d88aad62d610e"),  # glue's default
+        ({"eval_only": True}, CONLL_BUDGET, "1868ca7c65d75185"),
+        (
+            {"dtype": "bfloat16", "batching": "random", "attn_implementation": "sdpa", "compile_model": True},
+            CONLL_BUDGET,
+            "577cfb6b40fc053e",
+        ),
+    ],
+)
+def test_config_hash_is_the_one_of_the_code_before(options, budget, expected):
+    cfg = RunConfig.from_options(**options)
+    section = cfg.result_config(budget, tokenizer=None)
+    assert config_hash(section) == expected
+    assert section["train_batches"] == ("random" if options.get("batching") == "random" else "length_grouped")
+
+
+def test_default_budget_and_options_hash_as_before(tmp_path):
+    assert RunConfig().result_config(RunConfig().budget("conll2003"), tokenizer=None) == {
+        "budget": {**CONLL_BUDGET.to_dict()},
+        "limit": None,
+        "eval_only": False,
+        "seed": 42,
+        "max_length": None,
+        "tokenizer": None,
+        "data_dir": None,
+        "train_batches": "length_grouped",
+    }
+    cfg = RunConfig.from_options(
+        data_dir=str(tmp_path), seed=0, limit=16, max_length=128, epochs=1, batch_size=4,
+        learning_rate=1e-4, max_train_examples=50,
+    )  # fmt: skip
+    section = cfg.result_config(cfg.budget("squad"), tokenizer="tok")
+    assert section["data_dir"] == str(tmp_path.resolve())  # recorded as an absolute path, as before
+    section["data_dir"] = "/tmp"  # the directory the reference hash was computed with
+    assert config_hash(section) == "32f09d3051905de8"
+    assert cfg.result_config(cfg.budget("squad"), tokenizer="tok", processes=2)["num_processes"] == 2
+
+
+def test_leaderboard_results_hash_the_same_with_run_config():
+    """Every seeded leaderboard result written since --batching existed: the RunConfig of its recorded options
+    gives the recorded config section and config hash (so `benchmark run` skips it as before)."""
+    checked = 0
+    for path in sorted(LEADERBOARD_RESULTS.glob("*/*.json")):
+        record = json.loads(path.read_text())
+        config = record.get("config")
+        if not isinstance(config, dict) or "train_batches" not in config:
+            continue  # speed.json, model.json, or written before --batching (its hash came from older code)
+        batching = {"length_grouped": "grouped", "random": "random"}[config["train_batches"]]
+        cfg = RunConfig(
+            limit=config["limit"], eval_only=config["eval_only"], seed=config["seed"],
+            max_length=config["max_length"], batching=batching, dtype=config.get("dtype", "float32"),
+            attn_implementation=config.get("attn_implementation"),
+            compile_model=config.get("compile_model", False), save_models=config["save_models"],
+        )  # fmt: skip
+        section = cfg.result_config(Budget(**config["budget"]), tokenizer=config["tokenizer"])
+        section["data_dir"] = config["data_dir"]  # a directory of the machine that ran it
+        assert {**section, "device": config["device"], "save_models": cfg.save_models} == config, path
+        assert config_hash(section) == record["config_hash"], path
+        checked += 1
+    assert checked >= 10
+
+
+# ------------------------------------------------------------------------------------------ precedence
+def test_flag_over_file_over_default(tmp_path):
+    path = _file(
+        tmp_path,
+        "epochs: 2\nrun:\n  dtype: bfloat16\n  batching: random\n  seed: 7\n  compile: true\n"
+        "  max_length: 64\n  device: cpu\n  attn_implementation: eager\n",
+    )
+    cfg = RunConfig.from_options(config=path, seed=3, batching=None, output="out")
+    assert (cfg.seed, cfg.batching, cfg.dtype, cfg.compile_model, cfg.max_length) == (
+        3,
+        "random",
+        "bfloat16",
+        True,
+        64,
+    )
+    assert (cfg.device, cfg.attn_implementation, cfg.output) == ("cpu", "eager", "out")
+    assert cfg.from_file == {
+        "batching",
+        "dtype",
+        "compile_model",
+        "max_length",
+        "device",
+        "attn_implementation",
+    }
+    assert cfg.budget("conll2003").epochs == 2  # the file's budgets still apply
+    assert RunConfig.from_options(config=path, epochs=1).budget("conll2003").epochs == 1
+    flags = RunConfig.from_options(config=path, batching="grouped", dtype="float32", compile_model=False)
+    assert (flags.batching, flags.dtype, flags.compile_model, flags.seed) == ("grouped", "float32", False, 7)
+    default = RunConfig.from_options()
+    assert (default.seed, default.batching, default.dtype, default.compile_model) == (
+        42,
+        "grouped",
+        "float32",
+        False,
+    )
+    assert default.device == "auto" and default.from_file == frozenset()
+    assert read_config(path)["run"]["compile"] is True and set(RUN_FILE_KEYS) >= set(read_config(path)["run"])
+    # a file's run options alone: the result's config says what was used, not where it came from
+    only_file = RunConfig.from_options(config=_file(tmp_path, '{"run": {"batching": "random"}}', "b.json"))
+    assert only_file.result_config(CONLL_BUDGET, tokenizer=None)["train_batches"] == "random"
+
+
+def test_run_and_run_models_keep_their_keyword_arguments(tmp_path):
+    """Scripts call ``run(model, tasks, **options)``; an unknown option is a TypeError as before."""
+    from benchmark.run import _run_config
+
+    cfg = _run_config(None, {"seed": 5, "dtype": "bfloat16"})
+    assert (cfg.seed, cfg.dtype) == (5, "bfloat16")
+    assert _run_config(cfg, {}) is cfg
+    with pytest.raises(TypeError, match="not both"):
+        _run_config(cfg, {"seed": 1})
+    with pytest.raises(TypeError, match=r"unknown run option.*colour"):
+        _run_config(None, {"colour": "red"})
+
+
+# ------------------------------------------------------------------------------------------ errors
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("run: {dtype: int8}\n", "run.dtype must be one of float32, bfloat16, float16, got 'int8'"),
+        ("run: {colour: red}\n", "run.colour: unknown run option; known: attn_implementation, batching,"),
+        ("run: {limit: 3}\n", "run.limit: unknown run option"),  # what to run on stays on the command line
+        ("run: {seed: -1}\n", "run.seed must be between 0 and 2**32 - 1, got -1"),
+        ("run: {seed: abc}\n", "run.seed must be an integer, got 'abc'"),
+        ("run: {seed: true}\n", "run.seed must be an integer, got True"),
+        ("run: {compile: maybe}\n", "run.compile must be true or false, got 'maybe'"),
+        ("run: {batching: sorted}\n", "run.batching must be one of grouped, random, got 'sorted'"),
+        ("run: {max_length: 8}\n", "run.max_length must be at least 16 tokens, got 8"),
+        ("run: {device: toaster}\n", "run.device 'toaster' is not a device"),
+        ("run: {attn_implementation: magic}\n", "run.attn_implementation magic: not one of eager, sdpa"),
+        ("run: {dtype: [1]}\n", "run.dtype must be a string, got [1]"),
+        ("run: [dtype]\n", "'run' must map run options to values"),
+    ],
+)
+def test_a_bad_file_value_is_one_line_naming_file_and_key(tmp_path, text, message):
+    path = _file(tmp_path, text)
+    with pytest.raises(BenchmarkError) as info:
+        RunConfig.from_options(config=path)
+    assert str(info.value) == f"--config {path}: {message}" or str(info.value).startswith(
+        f"--config {path}: {message}"
+    ), str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"seed": -1}, "--seed must be between 0 and 2**32 - 1, got -1"),
+        ({"limit": 0}, "--limit must be a positive number of examples, got 0"),
+        ({"max_length": 8}, "--max-length must be at least 16 tokens, got 8"),
+        ({"batching": "sorted"}, "--batching must be one of grouped, random, got 'sorted'"),
+        ({"compile_model": "yes"}, "--compile must be true or false, got 'yes'"),
+        ({"epochs": float("nan")}, "--epochs must be a finite number >= 0, got nan"),
+        ({"batch_size": 0}, "--batch-size must be a positive integer, got 0"),
+        ({"data_dir": "/no/such/dir"}, "--data-dir /no/such/dir: no such directory"),
+        ({"attn_implementation": "magic"}, "--attn-implementation magic: not one of"),
+    ],
+)
+def test_a_bad_flag_is_one_line_naming_the_flag(options, message):
+    with pytest.raises(BenchmarkError) as info:
+        RunConfig.from_options(**options)
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_a_value_refused_at_run_time_names_the_file_when_it_came_from_there(tmp_path):
+    """float16 is refused once the device is known (on CPU): the error names the file's key, not a flag."""
+    from benchmark.precision import check_dtype
+
+    path = _file(tmp_path, "run: {dtype: float16}\n")
+    cfg = RunConfig.from_options(config=path)
+    with pytest.raises(BenchmarkError) as info, cfg.blame("dtype"):
+        check_dtype(cfg.dtype, torch.device("cpu"))
+    assert (
+        str(info.value)
+        == f"--config {path}: run.dtype float16 is not supported on CPU; use bfloat16 (or float32)"
+    )
+    flagged = RunConfig.from_options(config=path, dtype="float16")  # the flag's value: the flag's message
+    with (
+        pytest.raises(BenchmarkError, match=r"^--dtype float16 is not supported on CPU"),
+        flagged.blame("dtype"),
+    ):
+        check_dtype(flagged.dtype, torch.device("cpu"))
+
+
+def test_cli_bad_run_option_in_config_is_one_line_before_any_model(tmp_path, capsys):
+    from benchmark.cli import main
+
+    path = _file(tmp_path, "run: {batching: sorted}\n")
+    code = main(
+        ["run", "--model", str(tmp_path / "no-model"), "--config", str(path), "--output", str(tmp_path / "o")]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == [
+        f"benchmark: error: --config {path}: run.batching must be one of grouped, random, got 'sorted'"
+    ]
+    assert not (tmp_path / "o").exists()
