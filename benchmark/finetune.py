@@ -44,6 +44,7 @@ class TrainSummary:
     padded_positions: int | None = None  # over all epochs and processes
     real_tokens: int | None = None
     batching: str = "length_grouped"
+    megabatch_factor: int | None = None  # length-grouped: batches per sorted mega-batch (benchmark.batching)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,6 +128,10 @@ def finetune(
         train.n_examples, len(features), 0, budget.epochs, 0.0, None, num_processes=distributed.world_size()
     )
     summary.batching = "length_grouped" if group_by_length else "random"
+    if group_by_length:
+        from .batching import MEGABATCH_FACTOR
+
+        summary.megabatch_factor = MEGABATCH_FACTOR
     if budget.epochs == 0 or not features:
         return summary
     set_seed(seed)

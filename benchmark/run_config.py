@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import batching as _batching
 from .batching import BATCHING_CHOICES
 from .budget import Budget, budget_problem, read_config, resolve_budget
 from .errors import BenchmarkError
@@ -195,6 +196,10 @@ class RunConfig:
             "data_dir": self.data_dir,
             "train_batches": BATCHING_CHOICES[self.batching],  # --batching (random before grouping existed)
         }
+        if self.batching == "grouped" and not self.eval_only:
+            # Mega-batches of 16 batches since 2026-11-29 (benchmark.batching); results trained with 50 lack the
+            # key, so their hash differs and they train again instead of being taken as up to date.
+            config["megabatch_factor"] = _batching.MEGABATCH_FACTOR
         config.update({k: v for k, v in self.execution.items() if v not in (None, False, "float32")})
         if processes > 1 and not self.eval_only:
             config["num_processes"] = processes  # --batch-size is per process

@@ -50,6 +50,10 @@ def _file(tmp_path: Path, text: str, name: str = "run.yaml") -> Path:
 def test_config_hash_is_the_one_of_the_code_before(options, budget, expected):
     cfg = RunConfig.from_options(**options)
     section = cfg.result_config(budget, tokenizer=None)
+    # the one key added since (mega-batches of 16, benchmark.batching): only runs that train length-grouped
+    # batches have it, so exactly those hash differently from results trained with 50 and rerun
+    trains_grouped = options.get("batching", "grouped") == "grouped" and not options.get("eval_only")
+    assert section.pop("megabatch_factor", None) == (16 if trains_grouped else None)
     assert config_hash(section) == expected
     assert section["train_batches"] == ("random" if options.get("batching") == "random" else "length_grouped")
 
@@ -64,6 +68,7 @@ def test_default_budget_and_options_hash_as_before(tmp_path):
         "tokenizer": None,
         "data_dir": None,
         "train_batches": "length_grouped",
+        "megabatch_factor": 16,
     }
     cfg = RunConfig.from_options(
         data_dir=str(tmp_path), seed=0, limit=16, max_length=128, epochs=1, batch_size=4,
@@ -72,6 +77,7 @@ def test_default_budget_and_options_hash_as_before(tmp_path):
     section = cfg.result_config(cfg.budget("squad"), tokenizer="tok")
     assert section["data_dir"] == str(tmp_path.resolve())  # recorded as an absolute path, as before
     section["data_dir"] = "/tmp"  # the directory the reference hash was computed with
+    assert section.pop("megabatch_factor") == 16  # added since the reference hash
     assert config_hash(section) == "32f09d3051905de8"
     assert cfg.result_config(cfg.budget("squad"), tokenizer="tok", processes=2)["num_processes"] == 2
 
@@ -94,6 +100,8 @@ def test_leaderboard_results_hash_the_same_with_run_config():
         )  # fmt: skip
         section = cfg.result_config(Budget(**config["budget"]), tokenizer=config["tokenizer"])
         section["data_dir"] = config["data_dir"]  # a directory of the machine that ran it
+        if "megabatch_factor" not in config:  # trained before mega-batches of 16 (with 50): no such key
+            section.pop("megabatch_factor", None)
         assert {**section, "device": config["device"], "save_models": cfg.save_models} == config, path
         assert config_hash(section) == record["config_hash"], path
         checked += 1

@@ -202,6 +202,10 @@ def test_random_batching_pads_more_than_grouped_and_is_recorded(models, data_dir
         and grouped["config"]["train_batches"] == "length_grouped"
     )
     assert "batching" not in grouped["config"] and random_run["config_hash"] != grouped["config_hash"]
+    # mega-batches of 16 batches (benchmark.batching), recorded where they applied
+    assert grouped["config"]["megabatch_factor"] == grouped["training"]["conll2003"]["megabatch_factor"] == 16
+    assert "megabatch_factor" not in random_run["config"]
+    assert random_run["training"]["conll2003"]["megabatch_factor"] is None
     capsys.readouterr()
     assert _run(models["bert"], tmp_path / "grouped", data_dir, "--limit", "32") == 0  # default: grouped
     assert "skipped (up to date)" in capsys.readouterr().err
