@@ -1,9 +1,10 @@
 """Build tiny, complete, offline model directories for tests (tokenizer + config + random weights).
 
 The Hub is unreachable in tests, so every model a test needs is made here: a tokenizer trained on a small built-in
-English corpus with ``tokenizers`` (WordPiece for BERT-style models, byte-level BPE for RoBERTa-style ones), wrapped
-in ``PreTrainedTokenizerFast``, and a model built from a tiny config. The directory reloads with
-``AutoTokenizer.from_pretrained`` / ``AutoModel...from_pretrained`` and ``HF_HUB_OFFLINE=1``.
+English corpus with ``tokenizers`` (WordPiece for BERT-style models, its vocabulary counted here so that it is
+the same in every process; byte-level BPE for RoBERTa-style ones), wrapped in ``PreTrainedTokenizerFast``, and a
+model built from a tiny config. The directory reloads with ``AutoTokenizer.from_pretrained`` /
+``AutoModel...from_pretrained`` and ``HF_HUB_OFFLINE=1``.
 
     >>> from tests.tiny_models import build_tiny_model
     >>> path = build_tiny_model("longformer", tmp_path / "lf", task="token_classification", num_labels=5)
@@ -107,6 +108,30 @@ def tiny_corpus(n: int = 600) -> list[str]:
     return out
 
 
+def _wordpiece_vocab(tok: Tokenizer, corpus: list[str], vocab_size: int) -> dict[str, int]:
+    """A WordPiece vocabulary made the same in every process (the ``tokenizers`` trainer breaks ties between equally
+    frequent merges differently from one process to the next, so its ids were not reproducible).
+
+    Special tokens, then every character of the normalised corpus alone and as a ``##`` continuation (so any word
+    of it tokenizes without ``[UNK]``), then whole words by falling frequency (ties alphabetically) up to
+    ``vocab_size``; a word left out splits into characters.
+    """
+    counts: dict[str, int] = {}
+    for line in corpus:
+        for word, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(line)):
+            counts[word] = counts.get(word, 0) + 1
+    chars = sorted({c for word in counts for c in word})
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + [f"##{c}" for c in chars]
+    seen = set(tokens)
+    for word in sorted(counts, key=lambda w: (-counts[w], w)):
+        if len(tokens) >= vocab_size:
+            break
+        if word not in seen:
+            tokens.append(word)
+            seen.add(word)
+    return {t: i for i, t in enumerate(tokens)}
+
+
 @functools.lru_cache(maxsize=8)
 def _train_tokenizer(style: str, vocab_size: int) -> str:
     """Train once per process; returns the tokenizer JSON (cheap to copy into many directories)."""
@@ -115,9 +140,7 @@ def _train_tokenizer(style: str, vocab_size: int) -> str:
         tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
         tok.normalizer = normalizers.BertNormalizer(lowercase=True)
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special)
-        tok.train_from_iterator(corpus, trainer=trainer)
+        tok.model = models.WordPiece(_wordpiece_vocab(tok, corpus, vocab_size), unk_token="[UNK]")
         cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         tok.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]",
