@@ -187,31 +187,15 @@ def run_models(
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA if available else CPU (through :mod:`benchmark.hardware` when present)."""
-    try:
-        from .hardware import resolve_device as resolve
-    except ImportError:
-        resolve = None
-    if resolve is not None:
-        return resolve(name)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise BenchmarkError(f"--device {name}: not a torch device (use auto, cpu, cuda, cuda:N)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise BenchmarkError(f"--device {name}: CUDA is not available on this machine")
-    return device
+    """``auto`` -> CUDA if available else CPU (:func:`benchmark.hardware.resolve_device`)."""
+    from .hardware import resolve_device as resolve
+
+    return resolve(name)
 
 
 def _hardware(device: torch.device) -> dict[str, Any]:
-    try:
-        from .hardware import hardware_info
-    except ImportError:
-        import platform
+    from .hardware import hardware_info
 
-        return {"device": str(device), "platform": platform.platform(), "torch": torch.__version__}
     return hardware_info(device)
 
 
