@@ -52,20 +52,40 @@ def _rows(
     return local.read_local(spec, role, data_dir, data_file=data_file)
 
 
-def _load_arxiv_clean(
+CLEANINGS = {"mteb": "benchmark.data.arxiv_cleaning.clean_splits"}  # fields.cleaning names (arXiv)
+
+
+def _cleaning_of(spec: TaskSpec) -> str | None:
+    """The spec's cleaning: its ``cleaning:`` hook, or the built-in one ``fields.cleaning`` names."""
+    if spec.cleaning is not None:
+        return spec.cleaning
+    named = spec.fields.get("cleaning")
+    if named is not None and named not in CLEANINGS:
+        raise BenchmarkError(f"{spec.name}: fields.cleaning {named!r} is not one of {', '.join(CLEANINGS)}")
+    return CLEANINGS.get(named) if named else None
+
+
+def _load_clean(
     spec: TaskSpec, role: str, data_dir: str | Path | None, cache_dir: Any
 ) -> tuple[list[dict], dict, dict]:
-    """MTEB cleaning needs train to drop leaked eval texts, so train is read along with ``role``."""
-    roles = [role] if role == arxiv_cleaning.TRAIN else [arxiv_cleaning.TRAIN, role]
+    """Rows of ``role`` after the spec's cleaning, which also sees train (rules across splits: evaluation texts
+    found in train), so train is read along with ``role``."""
+    from ..tasks.hooks import call_cleaning
+
+    train = spec.train_split
+    roles = [role] if train is None or role == train else [train, role]
     loaded = {r: _rows(spec, r, data_dir, None, cache_dir) for r in roles}
-    splits = {
-        r: [{"text": row["text"], "label": row["label"]} for row in ds] for r, (ds, _) in loaded.items()
-    }
-    kept, counts = arxiv_cleaning.clean_splits(splits)
+    splits = {r: [dict(row) for row in rows] for r, (rows, _) in loaded.items()}
+    if spec.cleaning is None:  # a built-in cleaning, named in fields
+        kept, counts = arxiv_cleaning.clean_splits(splits)
+        name = spec.fields["cleaning"]
+    else:
+        kept, counts = call_cleaning(spec, splits)
+        name = spec.cleaning
     source = dict(loaded[role][1])
-    if role != arxiv_cleaning.TRAIN:
-        source["leak_reference"] = loaded[arxiv_cleaning.TRAIN][1]
-    return kept[role], source, {"cleaning": "mteb", "removed": counts}
+    if train in loaded and role != train:
+        source["leak_reference"] = loaded[train][1]
+    return kept[role], source, {"cleaning": name, "removed": counts}
 
 
 def load_examples(
@@ -102,10 +122,10 @@ def load_examples(
             },
         )
     stats: dict[str, Any] = {}
-    if spec.fields.get("cleaning") == "mteb":
+    if _cleaning_of(spec) is not None:
         if data_file is not None:
-            raise BenchmarkError(f"{spec.name}: --data-file is not supported for a cleaned Hub dataset")
-        rows, source, stats = _load_arxiv_clean(spec, split, data_dir, cache_dir)
+            raise BenchmarkError(f"{spec.name}: --data-file is not supported for a task with a cleaning")
+        rows, source, stats = _load_clean(spec, split, data_dir, cache_dir)
     else:
         rows, source = _rows(spec, split, data_dir, data_file, cache_dir)
         if limit is not None and hasattr(rows, "select"):

@@ -187,3 +187,28 @@ def call_scorer(spec: Any, examples: Any, predictions: Mapping[str, Any]) -> dic
     if lacking:
         raise BenchmarkError(f"{what} gave no {', '.join(lacking)} (listed in metrics:)")
     return dict(metrics)
+
+
+def call_cleaning(
+    spec: Any, splits: Mapping[str, list[Mapping[str, Any]]]
+) -> tuple[dict[str, list[Mapping[str, Any]]], dict[str, Any]]:
+    """``(kept rows per split, removed counts per split)`` from the spec's ``cleaning`` hook for ``splits``
+    (``{role: rows}``); one-line :class:`BenchmarkError` naming the YAML when it fails or returns another
+    shape."""
+    where = spec_file(spec)
+    func = resolve(spec.cleaning, spec.source_dir, where, "cleaning")
+    what = f"task spec {where}: cleaning {spec.cleaning}"
+    try:
+        result = func({role: list(rows) for role, rows in splits.items()})
+    except BenchmarkError:
+        raise
+    except Exception as exc:  # the user's cleaning failed: one line naming it and its YAML
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise BenchmarkError(f"{what} failed ({exc.__class__.__name__}: {first})") from None
+    ok = isinstance(result, tuple) and len(result) == 2 and all(isinstance(r, Mapping) for r in result)
+    if not ok or any(role not in result[0] for role in splits):
+        raise BenchmarkError(
+            f"{what} must return ({{split: kept rows}}, {{split: {{rule: removed}}}}) for the splits "
+            f"{', '.join(splits)}; got {type(result).__name__}"
+        )
+    return {role: list(rows) for role, rows in result[0].items()}, dict(result[1])

@@ -18,14 +18,18 @@ mappings for :class:`HubSource` / :class:`LocalSource`), plus:
 - ``scorer: module.function``: the task's own scorer, called with the gold examples and the predictions, returning
   the metrics dict (e.g. an official script's port); it replaces the type's scorers, and ``metrics:`` then names
   what it returns (:func:`benchmark.tasks.hooks.call_scorer`);
+- ``cleaning: module.function``: drops bad rows when a split is loaded, called with ``{split: rows}`` (train is
+  always loaded too, for rules across splits) and returning ``({split: kept rows}, {split: {rule: removed}})``;
+  the counts go into the result's stats (:func:`benchmark.tasks.hooks.call_cleaning`; arXiv's
+  ``fields.cleaning: mteb`` names the built-in MTEB rules);
 - ``fields.yes_no: true | false`` (extractive QA): answers may be "yes" / "no" (the context gets a ``"yes no "``
   prefix); the default is the layout's (hotpotqa: yes);
 - ``build: {command, default_dir: module.function, how, estimate: module.function}``: a dataset built by a command
   of its own, read from that command's default folder when there is no ``--data-dir`` and the Hub copy does not
   load (:class:`LocalBuild`, :mod:`benchmark.data.builds`); needs ``local.format: hub_folder``.
 
-Hooks (``reader``, ``scorer``, ``label_names_from``) are looked up first in a module beside the YAML; a module
-beside the YAML is hashed into the spec (editing it changes the spec hash). ``scorer`` and ``reader`` are
+Hooks (``reader``, ``scorer``, ``cleaning``, ``label_names_from``) are looked up first in a module beside the
+YAML; a module beside the YAML is hashed into the spec (editing it changes the spec hash). The three hooks are
 hashed only when set, so specs without them keep their hash. ``--include-path DIR``
 (:func:`set_include_paths`) adds the YAML files of a user's folder: :func:`get_task` and :func:`known_tasks` see
 them; :func:`all_tasks` and :func:`task_names` stay the package's tasks (the benchmark, its average and the
@@ -85,6 +89,7 @@ _INHERITED = (
     "budget",
     "reader",
     "scorer",
+    "cleaning",
 )
 
 
@@ -115,7 +120,17 @@ def _resolve_label_names(raw: Mapping[str, Any], where: str, base_dir: Path | No
 
 _KINDS: dict[str, tuple[type, ...]] = {
     **{
-        k: (str,) for k in ("name", "task_type", "context", "primary_metric", "reader", "scorer", "aggregate")
+        k: (str,)
+        for k in (
+            "name",
+            "task_type",
+            "context",
+            "primary_metric",
+            "reader",
+            "scorer",
+            "cleaning",
+            "aggregate",
+        )
     },
     **{k: (str, int, float) for k in ("description", "version", "license", "citation", "notes")},
     **{k: (Mapping,) for k in ("hub", "local", "fields", "budget", "label_names_from", "build")},
@@ -131,7 +146,8 @@ def _check_kinds(raw: Mapping[str, Any], where: str) -> None:
     for key, kinds in _KINDS.items():
         value = raw.get(key)
         if key not in raw or (
-            value is None and key in ("train_split", "budget", "reader", "scorer", "aggregate", "build")
+            value is None
+            and key in ("train_split", "budget", "reader", "scorer", "cleaning", "aggregate", "build")
         ):
             continue
         if value is None and key in ("license", "citation", "notes"):
@@ -198,9 +214,12 @@ def _build(
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
         raise _fail(where, f"missing key(s) {', '.join(missing)}")
-    known = set(TaskSpec.__dataclass_fields__) - {"source_dir", "reader_sha256", "scorer_sha256"} | {
-        "label_names_from"
-    }
+    known = set(TaskSpec.__dataclass_fields__) - {
+        "source_dir",
+        "reader_sha256",
+        "scorer_sha256",
+        "cleaning_sha256",
+    } | {"label_names_from"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise _fail(where, f"unknown key(s) {', '.join(unknown)}")
@@ -216,8 +235,9 @@ def _build(
             f"local.format {local_raw.get('format')!r} is not one of {', '.join(LOCAL_FORMATS)} "
             "(or give reader: module.function)",
         )
-    if raw.get("scorer") is not None:
-        hooks.resolve(raw["scorer"], base_dir, where, "scorer")
+    for hook in ("scorer", "cleaning"):
+        if raw.get(hook) is not None:
+            hooks.resolve(raw[hook], base_dir, where, hook)  # a missing hook fails now, not mid-run
     try:
         pins = {
             k: str(hub_raw[k]) for k in ("path", "revision") if k in hub_raw
@@ -257,6 +277,8 @@ def _build(
         reader_sha256=hooks.module_sha256(raw.get("reader"), base_dir),
         scorer=raw.get("scorer"),
         scorer_sha256=hooks.module_sha256(raw.get("scorer"), base_dir),
+        cleaning=raw.get("cleaning"),
+        cleaning_sha256=hooks.module_sha256(raw.get("cleaning"), base_dir),
         source_dir=None if base_dir is None else str(base_dir),
         build=_local_build(raw, local, where, base_dir),
     )

@@ -92,6 +92,12 @@ class TaskSpec:
     # (benchmark.tasks.hooks.call_scorer); hashed only when set, like ``reader``.
     scorer: str | None = None
     scorer_sha256: str | None = None  # sha256 of the scorer's module file when it lies beside the YAML
+    # Import path of a function ``cleaning({split: rows}) -> ({split: kept rows}, {split: {rule: removed}})``
+    # applied to the loaded rows, train always included (cross-split rules such as dropping evaluation texts
+    # found in train; benchmark.tasks.hooks.call_cleaning); hashed only when set, like ``reader``. arXiv's
+    # ``fields.cleaning: mteb`` names the built-in one (benchmark.data.arxiv_cleaning.clean_splits).
+    cleaning: str | None = None
+    cleaning_sha256: str | None = None  # sha256 of the cleaning's module file when it lies beside the YAML
     source_dir: str | None = field(default=None, compare=False)  # folder of the YAML; not hashed
     build: LocalBuild | None = None  # how the project builds the dataset itself; not hashed
 
@@ -105,7 +111,7 @@ class TaskSpec:
 
 
 _UNHASHED = ("budget", "source_dir", "build")
-_HASHED_WHEN_SET = ("reader", "reader_sha256", "scorer", "scorer_sha256")
+_HASHED_WHEN_SET = ("reader", "reader_sha256", "scorer", "scorer_sha256", "cleaning", "cleaning_sha256")
 
 
 def _hashed(data: dict[str, Any]) -> dict[str, Any]:
