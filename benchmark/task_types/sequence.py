@@ -67,6 +67,25 @@ def _metric(name: str, fn_name: str) -> Scorer:
     return Scorer(name, frozenset({name}), score)
 
 
+class NamedLabels:
+    """The head of a type whose labels are the spec's ``label_names`` (classification, token classification):
+    one output per name, ``id2label`` / ``label2id`` from them, checked against a fine-tuned head's."""
+
+    def num_labels(self, spec):
+        if not spec.label_names:
+            raise BenchmarkError(f"task {spec.name!r} ({spec.task_type}) has no label_names in its spec")
+        return len(spec.label_names)
+
+    def head_labels(self, spec):
+        return {
+            "id2label": dict(enumerate(spec.label_names)),
+            "label2id": {name: i for i, name in enumerate(spec.label_names)},
+        }
+
+    def check_head_labels(self, config, spec, model_path):
+        check_label_head(config, spec, model_path)
+
+
 class SequenceType(TaskType):
     """Shared by classification and regression (they differ in the target and the head's output size)."""
 
@@ -190,7 +209,7 @@ class SequenceType(TaskType):
 
 
 @register
-class ClassificationType(SequenceType):
+class ClassificationType(NamedLabels, SequenceType):
     name = "classification"
     needs_label_names = True
     _scorers = (
@@ -198,20 +217,6 @@ class ClassificationType(SequenceType):
         _metric("macro_f1", "macro_f1"),
         _metric("matthews_correlation", "matthews_corrcoef"),
     )
-
-    def num_labels(self, spec):
-        if not spec.label_names:
-            raise BenchmarkError(f"task {spec.name!r} ({spec.task_type}) has no label_names in its spec")
-        return len(spec.label_names)
-
-    def head_labels(self, spec):
-        return {
-            "id2label": dict(enumerate(spec.label_names)),
-            "label2id": {name: i for i, name in enumerate(spec.label_names)},
-        }
-
-    def check_head_labels(self, config, spec, model_path):
-        check_label_head(config, spec, model_path)
 
     def row_label(self, spec, raw, where):
         from ..data.hub import label_name

@@ -19,7 +19,7 @@ import torch
 from ..errors import BenchmarkError
 from ..examples import TokenExample
 from .base import IGNORE, Scorer, TaskType, register
-from .sequence import check_label_head, label_id
+from .sequence import NamedLabels, label_id
 
 
 def _gold_and_pred(examples, preds):
@@ -61,7 +61,7 @@ _SCORERS = (
 
 
 @register
-class TokenClassificationType(TaskType):
+class TokenClassificationType(NamedLabels, TaskType):
     name = "token_classification"
     example_class = TokenExample
     auto_class = "AutoModelForTokenClassification"
@@ -70,20 +70,6 @@ class TokenClassificationType(TaskType):
     needs_label_names = True
     row_fields = ("tokens",)
     allows_missing = True
-
-    def num_labels(self, spec):
-        if not spec.label_names:
-            raise BenchmarkError(f"task {spec.name!r} ({spec.task_type}) has no label_names in its spec")
-        return len(spec.label_names)
-
-    def head_labels(self, spec):
-        return {
-            "id2label": dict(enumerate(spec.label_names)),
-            "label2id": {name: i for i, name in enumerate(spec.label_names)},
-        }
-
-    def check_head_labels(self, config, spec, model_path):
-        check_label_head(config, spec, model_path)
 
     def tokenizer_kwargs(self, spec, model_type):
         from .. import architectures
