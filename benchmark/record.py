@@ -1,22 +1,32 @@
-"""The result record: the one typed shape of a result file (schema ``gonerd-bench/result/v1``).
+"""The typed records of the files the harness writes and reads: a result (``gonerd-bench/result/v1``), the owner
+file ``model.json`` beside it, ``speed.json`` (``gonerd-bench/speed/v1``) and a leaderboard entry's
+``submission.json`` (``gonerd-bench/submission/v1``).
 
-A result file is read into a :class:`ResultRecord` of nested typed sections (model, harness, task, dataset and its
-sources, per-split scores, training, timing, execution, hardware, config and its budget) by
-:meth:`ResultRecord.from_dict`, which checks every key and type and says what is wrong in one line naming the file
-and the key path (``conll2003.json: execution.dtype must be one of 'float32', 'bfloat16', 'float16', got
-'int8'``). :meth:`ResultRecord.to_dict` gives back the same JSON, key order included: keys a section does not
-know are kept as they are (``extra``), and keys a file lacks stay absent, so every file written so far
-round-trips byte for byte. :mod:`benchmark.results` checks a record through it when it writes and reads one, and
+Every record is a tree of :class:`Section` dataclasses read by one generic loader (:meth:`Section.parse`: it walks
+the dataclass fields, ``Optional``, literals, nested sections and lists / dicts of them), which checks every key
+and type and says what is wrong in one line naming the file and the key path (``conll2003.json: execution.dtype
+must be one of 'float32', 'bfloat16', 'float16', got 'int8'``). A key no section declares is an error too
+(``unknown key 'config.dtpye' (did you mean 'dtype'?)``): a misspelt key is never silently kept. Only values that
+are data rather than shape stay open (``dict[str, Any]``: a split's metrics, window and load statistics, a model's
+``recipe`` copied from its ``recipe.json``, the timing protocol). :meth:`Section.to_dict` gives back the same JSON,
+key order included, and keys a file lacks stay absent, so every file written so far round-trips byte for byte.
+
+:meth:`ResultRecord.from_dict` is how a result is read (:mod:`benchmark.results` checks a record through it when
+it writes and reads one; the leaderboard's views work on the typed record), and
 :mod:`benchmark.leaderboard.validate` adds only what is not about shape (spec hashes, score ranges, re-scoring).
 
 Files written before a section existed load as they are; what they imply is derived on read, not written back:
-:func:`execution_of` (no ``execution`` section: float32, default attention, not compiled) and :func:`batching_of`
-(no ``execution.batching``: what the training sections say).
+:meth:`ResultRecord.execution_or_legacy` (no ``execution`` section: float32, default attention, not compiled),
+:meth:`ResultRecord.batching` (no ``execution.batching``: what the training sections say), and for raw JSON data
+:func:`execution_of` and :func:`batching_of`. A ``speed.json`` without ``model.revision`` and a
+``submission.json`` without ``unverified`` (written before those keys existed) load too. No file written so far
+has a key the sections do not declare, so no legacy key needs migrating.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 from collections.abc import Mapping
@@ -26,6 +36,8 @@ from typing import Any, ClassVar, Literal
 from .errors import BenchmarkError
 
 SCHEMA = "gonerd-bench/result/v1"
+SPEED_SCHEMA = "gonerd-bench/speed/v1"
+SUBMISSION_SCHEMA = "gonerd-bench/submission/v1"
 Dtype = Literal["float32", "bfloat16", "float16"]
 Batching = Literal["length_grouped", "random"]
 EXECUTION_DTYPES: tuple[str, ...] = typing.get_args(Dtype)
@@ -33,7 +45,7 @@ EXECUTION_BATCHING: tuple[str, ...] = typing.get_args(Batching)
 
 
 class RecordError(BenchmarkError):
-    """A result that is not a valid record (one line: the file, the key path, what is wrong)."""
+    """A file that is not a valid record (one line: the file, the key path, what is wrong)."""
 
 
 def _at_least(low: int | float) -> dict[str, Any]:
@@ -42,20 +54,31 @@ def _at_least(low: int | float) -> dict[str, Any]:
     return {"check": lambda v: v is None or v >= low, "wanted": f"{word} number"}
 
 
+def _key(name: str) -> dict[str, Any]:
+    """Field metadata: the JSON key differs from the attribute name (``class``, a Python keyword)."""
+    return {"key": name}
+
+
 @dataclass(kw_only=True)
 class Section:
-    """Base of every section: typed fields, plus the keys it does not know (``extra``) and the order the keys had
-    in the file (``key_order``), so that :meth:`to_dict` gives the file back unchanged."""
+    """Base of every section: typed fields, plus the order the keys had in the file (``key_order``), so that
+    :meth:`to_dict` gives the file back unchanged. A field's JSON key is its name unless its metadata says
+    otherwise (:func:`_key`)."""
 
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
     key_order: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
-    _OWN: ClassVar[frozenset[str]] = frozenset({"extra", "key_order"})
+    _OWN: ClassVar[frozenset[str]] = frozenset({"key_order"})
+    WHAT: ClassVar[str] = "record"  # what the file is, in errors: "not a valid <WHAT>"
 
     @classmethod
-    def _fields(cls) -> list[tuple[str, Any, dataclasses.Field]]:
+    def _fields(cls) -> list[tuple[str, str, Any, dataclasses.Field]]:
+        """(attribute, JSON key, type, field) of every declared field, in declared order."""
         hints = _hints(cls)
-        return [(f.name, hints[f.name], f) for f in dataclasses.fields(cls) if f.name not in Section._OWN]
+        return [
+            (f.name, f.metadata.get("key", f.name), hints[f.name], f)
+            for f in dataclasses.fields(cls)
+            if f.name not in Section._OWN
+        ]
 
     @classmethod
     def parse(cls, data: Any, path: str, problems: list[str]) -> Any:
@@ -64,22 +87,22 @@ class Section:
             problems.append(f"{path or 'the file'} must be an object, got {_show(data)}")
             return None
         values: dict[str, Any] = {}
-        known = set()
-        for name, hint, spec in cls._fields():
-            known.add(name)
-            where = f"{path}.{name}" if path else name
-            if name not in data:
+        known: list[str] = []
+        for name, key, hint, spec in cls._fields():
+            known.append(key)
+            where = f"{path}.{key}" if path else key
+            if key not in data:
                 if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
                     problems.append(f"missing key {where!r}")
                     values[name] = None
                 continue
             before = len(problems)
-            values[name] = _parse(hint, data[name], where, problems)
+            values[name] = _parse(hint, data[key], where, problems)
             check = spec.metadata.get("check")
             if check and len(problems) == before and not check(values[name]):
-                problems.append(f"{where} must be {spec.metadata['wanted']}, got {_show(data[name])}")
-        extra = {k: v for k, v in data.items() if k not in known}
-        section = cls(**values, extra=extra, key_order=tuple(data))
+                problems.append(f"{where} must be {spec.metadata['wanted']}, got {_show(data[key])}")
+        problems += [_unknown(path, key, known) for key in data if key not in known]
+        section = cls(**values, key_order=tuple(k for k in data if k in known))
         section.check(path, problems)
         return section
 
@@ -95,17 +118,27 @@ class Section:
         cls.parse(data, "", found)
         return found
 
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "file") -> Any:
+        """The record of ``data``; :class:`RecordError` (one line naming ``source``, the file) when invalid."""
+        found: list[str] = []
+        record = cls.parse(data, "", found) if isinstance(data, dict) else None
+        if record is None or found:
+            found = found or cls.problems(data)
+            more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+            raise RecordError(f"{source}: not a valid {cls.WHAT}: {'; '.join(found[:3])}{more}")
+        return record
+
+    def has(self, name: str) -> bool:
+        """Whether the file had the key of field ``name`` (a section made in code has every field)."""
+        key = next(k for n, k, _, _ in self._fields() if n == name)
+        return self.key_order is None or key in self.key_order
+
     def to_dict(self) -> dict[str, Any]:
         """The section as JSON data, keys in the order they were read (declared order for a new section)."""
-        names = [name for name, _, _ in self._fields()]
-        order = self.key_order if self.key_order is not None else (*names, *self.extra)
-        out: dict[str, Any] = {}
-        for key in order:
-            if key in self.extra:
-                out[key] = self.extra[key]
-            elif key in names:
-                out[key] = _dump(getattr(self, key))
-        return out
+        names = {key: name for name, key, _, _ in self._fields()}
+        order = self.key_order if self.key_order is not None else tuple(names)
+        return {key: _dump(getattr(self, names[key])) for key in order if key in names}
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -121,6 +154,13 @@ def _show(value: Any) -> str:
     """A value for an error message: repr, cut short (a hostile file's values can be long)."""
     text = "an object" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unknown(path: str, key: Any, known: list[str]) -> str:
+    """``unknown key 'config.dtpye' (did you mean 'dtype'?)``; the key cut short (a hostile file's can be long)."""
+    shown = _show(f"{path}.{key}" if path else str(key))
+    close = difflib.get_close_matches(str(key), known, n=1) if len(str(key)) <= 60 else []
+    return f"unknown key {shown}" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
 def _describe(hint: Any) -> str:
@@ -224,11 +264,18 @@ class Model(Section):
     fixed_length: int | None = None
     attention_type: str | None = None
     model_class: str | None = None
-    recipe: dict[str, Any] | None = None  # benchmark.recipe: how a local model was made
+    recipe: dict[str, Any] | None = (
+        None  # benchmark.recipe: the model's recipe.json as written (kinds differ)
+    )
     path: str | None = None
     requested_revision: str | None = None
     tokenizer_revision: str | None = None
     slug: str | None = None
+
+    def teacher_revision(self) -> str | None:
+        """The revision of the model a distilled student started from (its recipe's ``teacher_revision``)."""
+        found = (self.recipe or {}).get("teacher_revision")
+        return str(found) if found else None
 
 
 @dataclass(kw_only=True)
@@ -257,19 +304,42 @@ class DataFile(Section):
 
 @dataclass(kw_only=True)
 class Source(Section):
-    """Where a split's data was read (``dataset.sources``): Hub dataset, a copy of one, or local files."""
+    """Where a split's data was read (``dataset.sources``): Hub dataset, a copy of one, a project build, local
+    files or a task's own reader (:mod:`benchmark.data`)."""
 
     kind: str  # "hub", "hub_folder", "local"
     files: list[DataFile] | None = None
     gold_sha256: str | None = None  # benchmark.data.loader.gold_sha256 of ids and gold labels
     path: str | None = None
     revision: str | None = None
+    config: str | None = None
+    split: str | None = None
+    fingerprint: str | None = None  # the datasets library's fingerprint of what it loaded
     data_dir: str | None = None
+    format: str | None = None  # local: the reader of benchmark.data.local ("reader": a task's own)
+    columns: int | None = None  # CoNLL: columns per line
+    tag_scheme: str | None = None  # CoNLL: IOB1 converted or IOB2 as read
+    reader: str | None = None  # a task's reader hook (import path) and the sha256 of its module
+    reader_sha256: str | None = None
+    origin: str | None = None  # a project-built dataset: "hub" or "<task>_build" (benchmark.data.builds)
+    manifest: dict[str, Any] | None = None  # ... and its manifest's version and sha256
+    hub_unavailable: str | None = None  # ... why the Hub copy was not used
+    leak_reference: Source | None = None  # a cleaning's train split, read to find evaluation texts in it
+
+
+@dataclass(kw_only=True)
+class HubPin(Section):
+    """The spec's Hub pin (:class:`benchmark.tasks.spec.HubSource`)."""
+
+    path: str
+    revision: str
+    config: str | None = None
+    splits: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
 class Dataset(Section):
-    hub: dict[str, Any] | None = None  # the spec's Hub pin when every split came from the Hub
+    hub: HubPin | None = None  # the spec's Hub pin when every split came from the Hub
     sources: dict[str, Source] = field(default_factory=dict)  # per split ("<sub>/<split>" for GLUE)
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -289,7 +359,7 @@ class SplitScore(Section):
 
 @dataclass(kw_only=True)
 class TrainingRun(Section):
-    """One fine-tuning (:class:`benchmark.finetune.FinetuneSummary` plus its windows); every key optional."""
+    """One fine-tuning (:class:`benchmark.finetune.TrainSummary` plus its windows); every key optional."""
 
     train_examples: int | None = None
     train_windows: int | None = None
@@ -305,22 +375,49 @@ class TrainingRun(Section):
     padded_positions: int | None = None
     real_tokens: int | None = None
     batching: str | None = None
+    megabatch_factor: int | None = None
     windows: dict[str, Any] | None = None
 
 
 @dataclass(kw_only=True)
 class Timing(Section):
-    """The timed inference (:mod:`benchmark.timing`); the keys the leaderboard reads are typed."""
+    """A timed inference (:class:`benchmark.timing.TimingReport`), in a result (plus the attention paths and the
+    batches timed) and per length in ``speed.json``; only ``device`` is required."""
 
     device: str
     device_name: str | None = None
     dtype: str | None = None
+    torch_version: str | None = None
+    cuda_version: str | None = None
+    cpu_threads: int | None = None
+    timer: str | None = None
+    batch_size: int | None = None
+    seq_len: int | None = None
+    n_batches: int | None = None
+    n_examples: int | None = None
+    n_tokens: int | None = None
+    n_padded_tokens: int | None = None
     latency_ms_per_example_median: float | None = field(default=None, metadata=_at_least(0))
     latency_ms_per_example_p90: float | None = field(default=None, metadata=_at_least(0))
+    latency_ms_per_example_mean: float | None = None
+    latency_ms_per_batch_median: float | None = None
+    latency_ms_per_batch_p90: float | None = None
     tokens_per_second: float | None = field(default=None, metadata=_at_least(0))
+    examples_per_second: float | None = None
+    timed_seconds: float | None = None
     peak_memory_mb: float | None = field(default=None, metadata=_at_least(0))
+    memory_baseline_mb: float | None = None
     memory_kind: str | None = None
-    attention_paths: dict[str, str] | None = None
+    warmup: int | None = None
+    iterations: int | None = None
+    percentile_method: str | None = None
+    attention_paths: dict[str, str] | None = None  # a result: padded length -> attention path computed
+    protocol: dict[str, Any] | None = None  # a result: the timing batches (benchmark.run.time_inference)
+
+    def value(self, name: str) -> float | None:
+        """A number of the timing (``latency_ms_per_example_median``, ``peak_memory_mb``...), as a float."""
+        value = getattr(self, name)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 @dataclass(kw_only=True)
@@ -349,7 +446,7 @@ LEGACY_EXECUTION: dict[str, Any] = {
 
 @dataclass(kw_only=True)
 class Hardware(Section):
-    """The machine (:mod:`benchmark.hardware`); every key optional, unknown ones kept."""
+    """The machine (:func:`benchmark.hardware.hardware_info`); every key optional."""
 
     device: str | None = None
     device_type: str | None = None
@@ -359,10 +456,14 @@ class Hardware(Section):
     cpu_cores_physical: int | None = None
     torch_num_threads: int | None = None
     memory_total_mb: float | None = None
+    ram_total_mb: float | None = None
     torch_version: str | None = None
     cuda_version: str | None = None
+    cudnn_version: int | None = None
     transformers_version: str | None = None
     python_version: str | None = None
+    platform: str | None = None
+    load_average: list[float] | None = None
 
 
 @dataclass(kw_only=True)
@@ -380,7 +481,8 @@ class Budget(Section):
 
 @dataclass(kw_only=True)
 class Config(Section):
-    """What of a run changes its results (hashed into ``config_hash``) plus the device; every key optional."""
+    """What of a run changes its results (:meth:`benchmark.run_config.RunConfig.result_config`, hashed into
+    ``config_hash``) plus the device; every key optional (non-default execution settings only)."""
 
     budget: Budget | None = None
     limit: int | None = field(default=None, metadata=_at_least(1))
@@ -390,6 +492,11 @@ class Config(Section):
     tokenizer: str | None = None
     data_dir: str | None = None
     train_batches: str | None = None
+    megabatch_factor: int | None = None
+    dtype: Dtype | None = None
+    attn_implementation: str | None = None
+    compile_model: bool | None = None
+    num_processes: int | None = None
     device: str | None = None
     save_models: bool | None = None
 
@@ -397,6 +504,8 @@ class Config(Section):
 @dataclass(kw_only=True)
 class ResultRecord(Section):
     """One result file: a model on one task (see the module docstring)."""
+
+    WHAT: ClassVar[str] = f"{SCHEMA} result"
 
     schema: Literal["gonerd-bench/result/v1"]
     model: Model
@@ -435,27 +544,40 @@ class ResultRecord(Section):
     @classmethod
     def from_dict(cls, data: Any, source: str = "result") -> ResultRecord:
         """The record of ``data``; :class:`RecordError` (one line naming ``source``, the file) when invalid."""
-        found: list[str] = []
-        record = cls.parse(data, "", found) if isinstance(data, dict) else None
-        if record is None or found:
-            found = found or ["a result must be a JSON object"]
-            more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
-            raise RecordError(f"{source}: not a valid {SCHEMA} result: {'; '.join(found[:3])}{more}")
-        return record
+        return super().from_dict(data, source)
 
-    def execution_or_legacy(self) -> dict[str, Any]:
-        """:func:`execution_of` this record."""
-        return execution_of(self.to_dict())
+    # --------------------------------------------------------------------------------- what the views read
+    def headline_split(self) -> str:
+        """The split whose score represents the task: ``test`` when scored, else ``validation``, else the first."""
+        return next((s for s in ("test", "validation") if s in self.splits), self.splits[0])
+
+    def score(self) -> float | None:
+        """Primary metric (0-100) of the headline split."""
+        score = self.metrics[self.headline_split()].score
+        return float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None
+
+    def timing_value(self, name: str) -> float | None:
+        """``timing.<name>`` (latency_ms_per_example_median, peak_memory_mb...) or None without timing."""
+        return self.timing.value(name) if self.timing is not None else None
+
+    def execution_or_legacy(self) -> Execution:
+        """The ``execution`` section, or what a file written before it existed ran with (LEGACY_EXECUTION)."""
+        return self.execution if self.execution is not None else Execution(**LEGACY_EXECUTION)
 
     def batching(self) -> str | None:
         """:func:`batching_of` this record."""
-        return batching_of(self.to_dict())
+        if not self.training:
+            return None
+        recorded = self.execution_or_legacy().batching
+        if recorded is not None:
+            return recorded
+        return " + ".join(sorted({t.batching or "random" for t in self.training.values()})) or None
 
 
 def execution_of(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``execution`` section of a result (dtype, attention implementation, compiled), with the old
-    behaviour (:data:`LEGACY_EXECUTION`) for files written before it was recorded. Takes the JSON data, which
-    need not be a whole record (the leaderboard's pages read files as they are)."""
+    """The ``execution`` section of a result's JSON data (dtype, attention implementation, compiled), with the old
+    behaviour (:data:`LEGACY_EXECUTION`) for files written before it was recorded. The data need not be a whole
+    record; a typed record has :meth:`ResultRecord.execution_or_legacy`."""
     recorded = record.get("execution")
     return {**LEGACY_EXECUTION, **(recorded if isinstance(recorded, dict) else {})}
 
@@ -478,6 +600,101 @@ def batching_of(record: Mapping[str, Any]) -> str | None:
 class Owner(Section):
     """``model.json`` beside the result files: which model owns the directory."""
 
+    WHAT: ClassVar[str] = "owner file"
+
     model_id: str
     revision: str | None
     created_at: str | None = None
+
+
+# ------------------------------------------------------------------------------------------------- speed.json
+@dataclass(kw_only=True)
+class SpeedModel(Section):
+    """The model ``benchmark speed`` measured (:class:`benchmark.speed.SpeedResult`)."""
+
+    id: str
+    model_type: str
+    model_class: str = field(metadata=_key("class"))
+    n_params: int = field(metadata=_at_least(0))
+    max_input_length: int
+    revision: str | None = None  # absent in files written before it was recorded
+
+
+@dataclass(kw_only=True)
+class TimingConfig(Section):
+    """:class:`benchmark.timing.TimingConfig` as recorded."""
+
+    warmup: int = field(metadata=_at_least(0))
+    min_iterations: int = field(metadata=_at_least(1))
+    min_seconds: float = field(metadata=_at_least(0))
+    rss_interval_s: float
+    trim_allocator: bool
+
+
+@dataclass(kw_only=True)
+class SpeedLength(Section):
+    """One requested length: measured (``ok``, with its timing) or skipped (with the reason)."""
+
+    length: int = field(metadata=_at_least(1))
+    status: Literal["ok", "skipped"]
+    input_length: int | None = None
+    attention_path: str | None = None
+    reason: str | None = None
+    timing: Timing | None = None
+
+    def check(self, path: str, problems: list[str]) -> None:
+        if self.status == "ok" and self.timing is None:
+            problems.append(f"{path}.timing must be an object when status is 'ok', got None")
+
+
+@dataclass(kw_only=True)
+class SpeedRecord(Section):
+    """``speed.json``: the inference-cost curve of one model on one device (``benchmark speed --output``)."""
+
+    WHAT: ClassVar[str] = f"{SPEED_SCHEMA} file"
+
+    schema: Literal["gonerd-bench/speed/v1"]
+    package_version: str
+    created_at: str
+    model: SpeedModel
+    device: str
+    device_name: str
+    dtype: str
+    batch_size: int = field(metadata=_at_least(1))
+    timing_config: TimingConfig
+    memory_kinds: dict[str, str]
+    hardware: Hardware
+    lengths: list[SpeedLength]
+
+    def points(self) -> list[tuple[int, float]]:
+        """(length, median ms per example) of every measured length, sorted."""
+        return sorted(
+            (item.length, float(value))
+            for item in self.lengths
+            if item.status == "ok"
+            and item.timing is not None
+            and (value := item.timing.latency_ms_per_example_median) is not None
+        )
+
+
+# ------------------------------------------------------------------------------------------- submission.json
+@dataclass(kw_only=True)
+class SubmittedModel(Section):
+    """The model of a leaderboard entry (its ``model.json``'s id and revision)."""
+
+    model_id: str
+    revision: str | None
+
+
+@dataclass(kw_only=True)
+class Submission(Section):
+    """``submission.json`` of a leaderboard entry (:func:`benchmark.leaderboard.submit.manifest`): partial
+    flag, the splits admitted without re-scoring, sha256 of every copied file."""
+
+    WHAT: ClassVar[str] = f"{SUBMISSION_SCHEMA} file"
+
+    schema: Literal["gonerd-bench/submission/v1"]
+    model: SubmittedModel
+    partial: bool
+    files: dict[str, str]
+    unverified: list[str] | None = None  # absent in entries submitted before --unverified existed

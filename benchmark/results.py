@@ -35,6 +35,7 @@ from .record import (  # noqa: F401  (re-exported: the record's schema and migra
     EXECUTION_DTYPES,
     LEGACY_EXECUTION,
     SCHEMA,
+    Owner,
     RecordError,
     ResultRecord,
     batching_of,
@@ -229,17 +230,17 @@ def claim_output_dir(output: Path, slug: str, model: Mapping[str, Any]) -> Path:
     if (output / OWNER_FILE).is_file():
         owner = _read_owner(output / OWNER_FILE)
         raise BenchmarkError(
-            f"--output {output} is the result directory of model {owner.get('model_id')!r}; "
+            f"--output {output} is the result directory of model {owner.model_id!r}; "
             f"pass its parent directory instead"
         )
     directory = output / slug
     owner_file = directory / OWNER_FILE
     if owner_file.is_file():
         owner = _read_owner(owner_file)
-        if (owner.get("model_id"), owner.get("revision")) != (model["model_id"], model["revision"]):
+        if (owner.model_id, owner.revision) != (model["model_id"], model["revision"]):
             raise BenchmarkError(
-                f"{directory} holds results of another model ({owner.get('model_id')} "
-                f"{str(owner.get('revision'))[:19]}); choose another --output or remove it"
+                f"{directory} holds results of another model ({owner.model_id} "
+                f"{str(owner.revision)[:19]}); choose another --output or remove it"
             )
     else:
         stale = list(directory.glob("*.json")) if directory.is_dir() else []
@@ -247,19 +248,20 @@ def claim_output_dir(output: Path, slug: str, model: Mapping[str, Any]) -> Path:
             raise BenchmarkError(
                 f"{directory} holds result files of an unknown model; choose another --output"
             )
-        owner = {"model_id": model["model_id"], "revision": model["revision"], "created_at": utc_now()}
-        atomic_write_bytes(owner_file, (json.dumps(owner, indent=2) + "\n").encode())
+        owner = Owner(model_id=model["model_id"], revision=model["revision"], created_at=utc_now())
+        atomic_write_bytes(owner_file, (json.dumps(owner.to_dict(), indent=2) + "\n").encode())
     return directory
 
 
-def _read_owner(path: Path) -> dict[str, Any]:
+def _read_owner(path: Path) -> Owner:
+    """``model.json`` as its typed record; one line naming the file when it is not one."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         raise BenchmarkError(
             f"{path} is not a readable owner file; remove it or choose another --output"
         ) from None
-    return data if isinstance(data, dict) else {}
+    return Owner.from_dict(data, str(path))
 
 
 def local_files_source(files: Iterable[Path]) -> list[dict[str, str]]:

@@ -21,6 +21,7 @@ import torch
 from . import __version__
 from .errors import BenchmarkError
 from .hardware import hardware_info, resolve_device
+from .record import SPEED_SCHEMA
 from .timing import (
     MEMORY_KINDS,
     TimingConfig,
@@ -33,7 +34,7 @@ from .timing import (
     speed_batches,
 )
 
-SCHEMA = "gonerd-bench/speed/v1"
+SCHEMA = SPEED_SCHEMA  # the shape: benchmark.record.SpeedRecord
 DEFAULT_LENGTHS = (512, 1024, 2048, 4096)
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 SPECIAL_ID_FIELDS = (
@@ -327,8 +328,22 @@ def _run_speed(
 
 
 def write_speed_result(result: SpeedResult, output_dir: str | Path) -> Path:
-    """Write ``<output_dir>/speed.json`` atomically (temporary file in the same directory, then ``os.replace``)."""
+    """Write ``<output_dir>/speed.json`` atomically (temporary file in the same directory, then ``os.replace``),
+    after checking it as a :class:`benchmark.record.SpeedRecord` (ValueError when it is not one: a bug)."""
+    from .record import RecordError, SpeedRecord
+    from .results import non_finite_fields
+
     out_dir = Path(output_dir).expanduser()
+    data = result.to_dict()
+    bad = non_finite_fields(data)
+    if bad:  # a NaN or infinite measurement: not JSON, never written
+        raise BenchmarkError(
+            f"--output {output_dir}: speed.json not written: {', '.join(bad[:3])}: not a finite number"
+        )
+    try:
+        record = SpeedRecord.from_dict(data, str(out_dir / "speed.json"))
+    except RecordError as exc:
+        raise ValueError(f"refusing to write an invalid {exc}") from None
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -337,7 +352,7 @@ def write_speed_result(result: SpeedResult, output_dir: str | Path) -> Path:
     tmp = out_dir / f".speed.json.{os.getpid()}.tmp"
     try:
         with tmp.open("w", encoding="utf-8") as handle:
-            json.dump(result.to_dict(), handle, indent=2, ensure_ascii=False, allow_nan=False)
+            json.dump(record.to_dict(), handle, indent=2, ensure_ascii=False, allow_nan=False)
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())

@@ -1,21 +1,33 @@
-"""The typed result record (benchmark.record): every committed result file round-trips byte for byte, a bad one is
-one line naming the file and the key path, and files written before a section existed still load."""
+"""The typed records (benchmark.record): every committed result, owner, speed and submission file round-trips byte
+for byte, a bad one (a misspelt key included) is one line naming the file and the key path, every key the current
+code writes is declared, and files written before a section existed still load."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from benchmark.errors import BenchmarkError
-from benchmark.record import LEGACY_EXECUTION, Owner, RecordError, ResultRecord, batching_of, execution_of
+from benchmark.record import (
+    LEGACY_EXECUTION,
+    Owner,
+    RecordError,
+    ResultRecord,
+    Section,
+    SpeedRecord,
+    Submission,
+    batching_of,
+    execution_of,
+)
 from benchmark.results import OWNER_FILE, load_record, load_result, write_result
 from conftest import ROOT
 
 BOARD = ROOT / "leaderboard"
-NOT_RESULTS = {"submission.json", "speed.json"}  # their own schemas (benchmark.leaderboard.validate)
+NOT_RESULTS = {"submission.json", "speed.json"}  # their own records (SpeedRecord, Submission)
 
 
 def _committed(name_is_owner: bool) -> list[Path]:
@@ -55,6 +67,19 @@ def test_every_committed_owner_file_round_trips(path):
     assert Owner.problems(data) == []
     text = path.read_text(encoding="utf-8")
     assert json.dumps(Owner.parse(data, "", []).to_dict(), indent=2) + "\n" == text
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in BOARD.rglob("*.json") if p.name in NOT_RESULTS),
+    ids=lambda p: str(p.relative_to(BOARD)),
+)
+def test_every_committed_speed_and_submission_file_round_trips_byte_for_byte(path):
+    text = path.read_text(encoding="utf-8")
+    kind = SpeedRecord if path.name == "speed.json" else Submission
+    record = kind.from_dict(json.loads(text), path.name)
+    sort = kind is Submission  # benchmark.leaderboard.submit.manifest sorts the keys
+    assert json.dumps(record.to_dict(), indent=2, ensure_ascii=False, sort_keys=sort) + "\n" == text
 
 
 def test_write_result_writes_the_bytes_of_a_committed_file(tmp_path):
@@ -131,19 +156,142 @@ def test_not_an_object_and_long_values_stay_one_short_line():
     assert problem.startswith("seed must be an integer, got 'sss") and len(problem) < 100
 
 
-def test_unknown_keys_and_key_order_are_kept():
-    data = _bad(lambda d: d["model"].update(future_key={"a": 1}))
-    data = {"added_later": [1], **data}
+def test_key_order_is_kept():
+    data = json.loads(_one_committed().read_text(encoding="utf-8"))
+    data = dict(reversed(list(data.items())))
+    data["model"] = dict(reversed(list(data["model"].items())))
     back = ResultRecord.from_dict(data).to_dict()
-    assert list(back) == list(data) and list(back["model"]) == list(data["model"])
-    assert back["model"]["future_key"] == {"a": 1} and back["added_later"] == [1]
+    assert list(back) == list(data) and list(back["model"]) == list(data["model"]) and back == data
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d.update(exection=d.pop("execution", None)),
+            "unknown key 'exection' (did you mean 'execution'?)",
+        ),
+        (
+            lambda d: d["config"].update(dtpye="bfloat16"),
+            "unknown key 'config.dtpye' (did you mean 'dtype'?)",
+        ),
+        (
+            lambda d: next(iter(d["dataset"]["sources"].values()))["files"][0].update(sha265="0" * 64),
+            ".files[0].sha265' (did you mean 'sha256'?)",
+        ),
+        (lambda d: d["model"].update(future_key={"a": 1}), "unknown key 'model.future_key'"),
+    ],
+)
+def test_an_unknown_key_is_one_line_naming_the_file_and_key_path_on_read_and_write(tmp_path, change, message):
+    data = _bad(change)
+    assert (
+        [p for p in ResultRecord.problems(data) if "unknown key" in p]
+        == [p for p in ResultRecord.problems(data) if message in p]
+        != []
+    )
+    path = tmp_path / "conll2003.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BenchmarkError) as caught:
+        load_record(path)
+    assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(ValueError, match="refusing to write an invalid result") as caught:
+        write_result(tmp_path / "out" / "conll2003.json", data, {})
+    assert message in str(caught.value) and not (tmp_path / "out" / "conll2003.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "change", "message"),
+    [
+        (
+            SpeedRecord,
+            "speed.json",
+            lambda d: d.update(devise="cpu"),
+            "unknown key 'devise' (did you mean 'device'?)",
+        ),
+        (
+            SpeedRecord,
+            "speed.json",
+            lambda d: d["lengths"][0]["timing"].update(peak_memroy_mb=1.0),
+            "unknown key 'lengths[0].timing.peak_memroy_mb' (did you mean 'peak_memory_mb'?)",
+        ),
+        (
+            SpeedRecord,
+            "speed.json",
+            lambda d: d.update(batch_size=0),
+            "batch_size must be a positive number, got 0",
+        ),
+        (
+            Submission,
+            "submission.json",
+            lambda d: d.update(partail=True),
+            "unknown key 'partail' (did you mean 'partial'?)",
+        ),
+        (
+            Submission,
+            "submission.json",
+            lambda d: d["model"].update(revison="x"),
+            "unknown key 'model.revison' (did you mean 'revision'?)",
+        ),
+        (Submission, "submission.json", lambda d: d["files"].update(x=1), "files.x must be a string, got 1"),
+    ],
+)
+def test_speed_and_submission_files_are_checked_the_same_way(kind, name, change, message):
+    data = json.loads(next(BOARD.rglob(name)).read_text(encoding="utf-8"))
+    change(data)
+    with pytest.raises(RecordError) as caught:
+        kind.from_dict(data, f"results/x/{name}")
+    line = str(caught.value)
+    assert line.startswith(f"results/x/{name}: not a valid gonerd-bench/") and line.endswith(message)
+    assert "\n" not in line
+
+
+def test_files_written_before_a_key_existed_still_load():
+    speed = json.loads(next(BOARD.rglob("speed.json")).read_text(encoding="utf-8"))
+    del speed["model"]["revision"]  # speed.json before it recorded the revision
+    assert SpeedRecord.from_dict(speed).model.revision is None
+    manifest = json.loads(next(BOARD.rglob("submission.json")).read_text(encoding="utf-8"))
+    manifest.pop("unverified", None)  # submission.json before --unverified existed
+    assert Submission.from_dict(manifest).unverified is None
+
+
+def _declared(section: type[Section]) -> set[str]:
+    return {key for _, key, _, _ in section._fields()}
+
+
+def test_every_key_the_current_code_writes_is_declared():
+    """What the writers put in a result and a speed.json, taken from the writers themselves (their dataclasses and
+    functions, not a list typed in here), is known to the record: a new key is declared, never refused later."""
+    from benchmark import record
+    from benchmark.budget import Budget
+    from benchmark.finetune import TrainSummary
+    from benchmark.hardware import hardware_info
+    from benchmark.modeling import ModelInfo
+    from benchmark.precision import execution_record
+    from benchmark.run_config import RunConfig
+    from benchmark.timing import TimingConfig, TimingReport
+
+    fields = lambda cls: {f.name for f in dataclasses.fields(cls)}  # noqa: E731
+    assert fields(ModelInfo) <= _declared(record.Model)
+    assert fields(TrainSummary) | {"windows"} <= _declared(record.TrainingRun)
+    assert fields(TimingReport) | {"attention_paths", "protocol"} <= _declared(record.Timing)
+    assert fields(Budget) == _declared(record.Budget)
+    assert fields(TimingConfig) == _declared(record.TimingConfig)
+    assert set(hardware_info("cpu")) == _declared(record.Hardware)
+    written = execution_record(
+        dtype="bfloat16", attn_implementation="sdpa", requested_attn=None, compiled=True
+    )
+    assert set(written) == _declared(record.Execution)
+    cfg = RunConfig.from_options(dtype="bfloat16", attn_implementation="sdpa", compile_model=True)
+    config = cfg.result_config(cfg.budget("conll2003"), tokenizer="tok", processes=2)
+    assert set(config) | {"device", "save_models"} == _declared(record.Config)
 
 
 def test_a_result_from_before_the_execution_section_loads_as_it_ran():
     data = _bad(lambda d: d.pop("execution", None))
     record = ResultRecord.from_dict(data)
     assert record.execution is None and "execution" not in record.to_dict()  # migrated on read, not rewritten
-    assert execution_of(data) == record.execution_or_legacy() == LEGACY_EXECUTION
+    assert execution_of(data) == record.execution_or_legacy().to_dict() == LEGACY_EXECUTION
     old = copy.deepcopy(data)
     for run in (old.get("training") or {}).values():
         run.pop("batching", None)

@@ -1,6 +1,6 @@
 """Student vs teacher: per task the student's share of the teacher's primary metric and the change in inference
 time and peak memory, plus the averages (the comparison "Efficient Transformer Knowledge Distillation: A
-Performance Review" reports). Also the per-record summaries the views use."""
+Performance Review" reports), and how two results ran differently."""
 
 from __future__ import annotations
 
@@ -10,29 +10,7 @@ from statistics import mean
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..record import ResultRecord, batching_of, execution_of
-
-SPLIT_PREFERENCE = ("test", "validation")
-
-
-def headline_split(record: dict[str, Any]) -> str:
-    """The split whose score represents a task: ``test`` when scored, else ``validation``, else the first."""
-    for split in SPLIT_PREFERENCE:
-        if split in record["splits"]:
-            return split
-    return record["splits"][0]
-
-
-def task_score(record: dict[str, Any]) -> float | None:
-    """Primary metric (0-100) of the headline split, or None."""
-    score = record["metrics"][headline_split(record)].get("score")
-    return float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None
-
-
-def timing_value(record: dict[str, Any], key: str) -> float | None:
-    """``timing[key]`` (latency_ms_per_example_median, peak_memory_mb...) or None without timing."""
-    value = (record.get("timing") or {}).get(key)
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+from ..record import ResultRecord
 
 
 def _ratio(student: float | None, teacher: float | None) -> float | None:
@@ -43,7 +21,7 @@ def _pct(ratio: float | None) -> float | None:
     return (ratio - 1.0) * 100.0 if ratio is not None else None
 
 
-def compare_records(student: dict[str, dict[str, Any]], teacher: dict[str, dict[str, Any]]) -> list[dict]:
+def compare_records(student: dict[str, ResultRecord], teacher: dict[str, ResultRecord]) -> list[dict]:
     """One row per task both have (sorted), then an ``average`` row (means over those rows' values).
 
     Row keys: task, metric, split, student, teacher, share (student/teacher x 100), time_student_ms,
@@ -52,11 +30,11 @@ def compare_records(student: dict[str, dict[str, Any]], teacher: dict[str, dict[
     rows = []
     for task in sorted(set(student) & set(teacher)):
         s, t = student[task], teacher[task]
-        s_score, t_score = task_score(s), task_score(t)
+        s_score, t_score = s.score(), t.score()
         row: dict[str, Any] = {
             "task": task,
-            "metric": s["task"]["primary_metric"],
-            "split": headline_split(s),
+            "metric": s.task.primary_metric,
+            "split": s.headline_split(),
             "student": s_score,
             "teacher": t_score,
             "share": s_score / t_score * 100.0 if s_score is not None and t_score else None,
@@ -65,7 +43,7 @@ def compare_records(student: dict[str, dict[str, Any]], teacher: dict[str, dict[
             ("time", "latency_ms_per_example_median", "ms"),
             ("memory", "peak_memory_mb", "mb"),
         ):
-            sv, tv = timing_value(s, key), timing_value(t, key)
+            sv, tv = s.timing_value(key), t.timing_value(key)
             ratio = _ratio(sv, tv)
             row |= {
                 f"{name}_student_{unit}": sv,
@@ -85,29 +63,29 @@ def compare_records(student: dict[str, dict[str, Any]], teacher: dict[str, dict[
     return rows
 
 
-def _device_of(record: dict[str, Any]) -> str:
+def _device_of(record: ResultRecord) -> str:
     """The device a result ran on: its type and, where recorded, its name (``cpu (AMD EPYC)``)."""
-    hardware = record.get("hardware") if isinstance(record.get("hardware"), dict) else {}
-    kind = hardware.get("device_type") or hardware.get("device") or (record.get("config") or {}).get("device")
-    name = hardware.get("device_name")
+    hardware = record.hardware
+    kind = hardware.device_type or hardware.device or record.config.device
+    name = hardware.device_name
     return f"{kind} ({name})" if kind and name else str(kind or name or "not recorded")
 
 
-def how_it_ran(record: dict[str, Any]) -> dict[str, str]:
+def how_it_ran(record: ResultRecord) -> dict[str, str]:
     """What of how a result ran makes its numbers incomparable with another's: dtype, attention implementation,
-    compiled, training batches (:func:`benchmark.results.batching_of`) and device; "not recorded" where the
-    file does not say."""
-    execution = execution_of(record)
+    compiled, training batches (:meth:`benchmark.record.ResultRecord.batching`) and device; "not recorded"
+    where the file does not say."""
+    execution = record.execution_or_legacy()
     return {
-        "dtype": execution["dtype"],
-        "attention implementation": execution["attn_implementation"] or "not recorded",
-        "compiled": "yes" if execution["compiled"] else "no",
-        "batching": batching_of(record) or "none (nothing trained)",
+        "dtype": execution.dtype,
+        "attention implementation": execution.attn_implementation or "not recorded",
+        "compiled": "yes" if execution.compiled else "no",
+        "batching": record.batching() or "none (nothing trained)",
         "device": _device_of(record),
     }
 
 
-def run_differences(student: dict[str, dict[str, Any]], teacher: dict[str, dict[str, Any]]) -> list[str]:
+def run_differences(student: dict[str, ResultRecord], teacher: dict[str, ResultRecord]) -> list[str]:
     """One line per way the tasks both have ran differently, naming both values and the tasks, e.g.
     ``dtype differs: student bfloat16, teacher float32 (conll2003, squad)``; empty when they ran alike."""
     found: dict[tuple[str, str, str], list[str]] = {}
@@ -122,7 +100,7 @@ def run_differences(student: dict[str, dict[str, Any]], teacher: dict[str, dict[
     ]
 
 
-def load_records(directory: str | Path) -> dict[str, dict[str, Any]]:
+def load_records(directory: str | Path) -> dict[str, ResultRecord]:
     """``{task: record}`` of every valid result file in a results directory (one-line error if none)."""
     directory = Path(directory)
     if not directory.is_dir():
@@ -136,11 +114,11 @@ def load_records(directory: str | Path) -> dict[str, dict[str, Any]]:
     return records
 
 
-def _load_result(path: Path) -> dict[str, Any]:
+def _load_result(path: Path) -> ResultRecord:
     """A result file read within the limits of :mod:`benchmark.limits` (size, nesting); one-line errors."""
     from ..limits import load_json_file
 
-    return ResultRecord.from_dict(load_json_file(path), str(path)).to_dict()
+    return ResultRecord.from_dict(load_json_file(path), str(path))
 
 
 def compare(student_dir: str | Path, teacher_dir: str | Path) -> list[dict[str, Any]]:

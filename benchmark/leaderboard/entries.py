@@ -1,15 +1,19 @@
-"""The submitted entries of a leaderboard directory and the per-model figures the views show."""
+"""The submitted entries of a leaderboard directory and the per-model figures the views show. Every file is read
+as its typed record (:mod:`benchmark.record`); a file that is not a valid one is left out here (``benchmark
+leaderboard --check`` reports it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import mean
 from typing import Any
 
 from ..architectures import canonical_attention_path
+from ..errors import BenchmarkError
+from ..record import Model, ResultRecord, SpeedRecord, Submission
 from . import RESULTS
-from .compare import compare_records, task_score, timing_value
+from .compare import compare_records
 from .validate import MANIFEST, SPEED_FILE
 
 
@@ -18,9 +22,9 @@ class Entry:
     """One model on the leaderboard: its result records by task, optional speed curve and registry data."""
 
     slug: str
-    model: dict[str, Any]
-    records: dict[str, dict[str, Any]]
-    speed: dict[str, Any] | None = None
+    model: Model  # of its first result file
+    records: dict[str, ResultRecord]
+    speed: SpeedRecord | None = None
     partial: bool = False
     baseline: dict[str, Any] | None = None
     teacher_share: float | None = None
@@ -30,7 +34,7 @@ class Entry:
 
     @property
     def name(self) -> str:
-        return str(self.model.get("model_id", self.slug))
+        return self.model.model_id
 
     @property
     def label(self) -> str:
@@ -38,7 +42,7 @@ class Entry:
         return f"{self.name} (unverified)" if self.unverified else self.name
 
     def score(self, task: str) -> float | None:
-        return task_score(self.records[task]) if task in self.records else None
+        return self.records[task].score() if task in self.records else None
 
     def average(self, tasks: list[str]) -> float | None:
         """Mean primary metric over ``tasks``; None unless every one has a score."""
@@ -47,24 +51,26 @@ class Entry:
 
     def latency_ms(self) -> float | None:
         """Mean over tasks of the median per-example inference latency (ms)."""
-        values = [v for r in self.records.values() if (v := timing_value(r, "latency_ms_per_example_median"))]
+        values = [v for r in self.records.values() if (v := r.timing_value("latency_ms_per_example_median"))]
         return mean(values) if values else None
 
     def peak_memory_mb(self) -> float | None:
-        values = [v for r in self.records.values() if (v := timing_value(r, "peak_memory_mb")) is not None]
+        values = [v for r in self.records.values() if (v := r.timing_value("peak_memory_mb")) is not None]
         return max(values) if values else None
 
     def devices(self) -> str:
         names = {
-            f"{t.get('device')} ({t.get('device_name')})" if t.get("device_name") else str(t.get("device"))
+            f"{t.device} ({t.device_name})" if t.device_name else t.device
             for r in self.records.values()
-            if isinstance(t := r.get("timing"), dict)
+            if (t := r.timing) is not None
         }
         return ", ".join(sorted(names))
 
     def remote_code(self) -> bool:
-        info = next(iter(self.records.values()), {}).get("model", {})
-        return bool(info.get("needs_remote_code")) or bool((self.baseline or {}).get("trust_remote_code"))
+        first = next(iter(self.records.values()), None)
+        return bool(first and first.model.needs_remote_code) or bool(
+            (self.baseline or {}).get("trust_remote_code")
+        )
 
 
 def baseline_for(model_id: str) -> dict[str, Any] | None:
@@ -80,7 +86,6 @@ def baseline_for(model_id: str) -> dict[str, Any] | None:
 
 
 def _json(path: Path) -> Any:
-    from ..errors import BenchmarkError
     from ..limits import load_json_file
 
     try:
@@ -89,34 +94,40 @@ def _json(path: Path) -> Any:
         return None
 
 
-def board_unverified(folder: Path, records: dict[str, dict[str, Any]] | None = None) -> list[str]:
+def read_typed(path: Path, kind: type[Any]) -> Any:
+    """``path`` read as a ``kind`` record (:mod:`benchmark.record`); None when missing, unreadable or invalid."""
+    data = _json(path)
+    try:
+        return kind.from_dict(data, path.name) if data is not None else None
+    except BenchmarkError:
+        return None
+
+
+def board_unverified(folder: Path, records: dict[str, ResultRecord] | None = None) -> list[str]:
     """``<task>.<split>`` of an entry not verified by re-scoring: those its ``submission.json`` lists as admitted
     with ``--unverified`` or, for an entry submitted before that list existed, those whose result records
     nothing identifying the gold data by sha256."""
     from ..tasks.registry import all_tasks
     from .rescore import verifiable
 
-    saved = _json(folder / MANIFEST)
-    if isinstance(saved, dict) and isinstance(saved.get("unverified"), list):
-        return sorted(str(x) for x in saved["unverified"])
+    saved = read_typed(folder / MANIFEST, Submission)
+    if saved is not None and saved.unverified is not None:
+        return sorted(saved.unverified)
     specs = {spec.name: spec for spec in all_tasks()}
     if records is None:
-        records = {t: r for t in specs if isinstance(r := _json(folder / f"{t}.json"), dict)}
+        records = {t: r for t in specs if (r := read_typed(folder / f"{t}.json", ResultRecord)) is not None}
     out = []
     for task, record in sorted(records.items()):
-        for split in record.get("splits", []) if task in specs else []:
-            try:
-                if not verifiable(specs[task], record, split):
-                    out.append(f"{task}.{split}")
-            except (AttributeError, TypeError):
+        for split in record.splits if task in specs else []:
+            if not verifiable(specs[task], record, split):
                 out.append(f"{task}.{split}")
     return sorted(out)
 
 
 def load_entries(leaderboard: str | Path) -> list[Entry]:
-    """Every ``results/<slug>/`` with at least one readable result, sorted by slug; teacher shares filled in.
+    """Every ``results/<slug>/`` with at least one valid result, sorted by slug; teacher shares filled in.
 
-    Unreadable files are skipped here; ``benchmark leaderboard --check`` reports them."""
+    Files that are not valid records are skipped here; ``benchmark leaderboard --check`` reports them."""
     from ..tasks.registry import task_names
 
     known = task_names()
@@ -125,20 +136,20 @@ def load_entries(leaderboard: str | Path) -> list[Entry]:
     for folder in (
         sorted(p for p in root.glob("*") if p.is_dir() and not p.is_symlink()) if root.is_dir() else []
     ):
-        records = {t: r for t in known if isinstance(r := _json(folder / f"{t}.json"), dict) and "model" in r}
+        records = {t: r for t in known if (r := read_typed(folder / f"{t}.json", ResultRecord)) is not None}
         if not records:
             continue
-        model = dict(next(iter(records.values()))["model"])
-        manifest = _json(folder / MANIFEST) or {}
-        speed = _json(folder / SPEED_FILE)
+        model = next(iter(records.values())).model
+        manifest = read_typed(folder / MANIFEST, Submission)
+        speed = read_typed(folder / SPEED_FILE, SpeedRecord)
         entries.append(
             Entry(
                 slug=folder.name,
                 model=model,
                 records=records,
-                speed=_speed_as_today(speed) if isinstance(speed, dict) else None,
-                partial=bool(manifest.get("partial")) or len(records) < len(known),
-                baseline=baseline_for(str(model.get("model_id", ""))),
+                speed=_speed_as_today(speed) if speed is not None else None,
+                partial=bool(manifest and manifest.partial) or len(records) < len(known),
+                baseline=baseline_for(model.model_id),
                 unverified=board_unverified(folder, records),
             )
         )
@@ -154,13 +165,12 @@ def _fill_teacher_shares(entries: list[Entry]) -> None:
     for entry in entries:
         if entry.baseline and entry.baseline["name"] not in by_name:
             by_name[entry.baseline["name"]] = entry
-        if entry.model.get("revision"):
-            by_revision.setdefault(str(entry.model["revision"]), entry)
+        if entry.model.revision:
+            by_revision.setdefault(entry.model.revision, entry)
     for entry in entries:
-        recipe = entry.model.get("recipe") or {}
         teacher = by_name.get((entry.baseline or {}).get("teacher"))
-        if teacher is None and recipe.get("teacher_revision"):
-            teacher = by_revision.get(str(recipe["teacher_revision"]))
+        if teacher is None and entry.model.teacher_revision():
+            teacher = by_revision.get(entry.model.teacher_revision())
         if teacher is None:
             continue
         rows = compare_records(entry.records, teacher.records)
@@ -169,20 +179,14 @@ def _fill_teacher_shares(entries: list[Entry]) -> None:
             entry.teacher_slug = teacher.slug
 
 
-def _speed_as_today(speed: dict[str, Any]) -> dict[str, Any]:
+def _speed_as_today(speed: SpeedRecord) -> SpeedRecord:
     """A speed.json record with its attention paths in today's vocabulary (older files spelled BigBird's fallback
     ``full (BigBird fallback at <= N tokens)``); the file itself is left as it was submitted."""
-    model = speed.get("model")
-    model_type = model.get("model_type") if isinstance(model, dict) else None
-    lengths = speed.get("lengths")
-    if not isinstance(lengths, list):
-        return speed
-    return {
-        **speed,
-        "lengths": [
-            {**item, "attention_path": canonical_attention_path(item["attention_path"], model_type)}
-            if isinstance(item, dict) and isinstance(item.get("attention_path"), str)
-            else item
-            for item in lengths
-        ],
-    }
+    model_type = speed.model.model_type
+    lengths = [
+        replace(item, attention_path=canonical_attention_path(item.attention_path, model_type))
+        if item.attention_path is not None
+        else item
+        for item in speed.lengths
+    ]
+    return replace(speed, lengths=lengths)

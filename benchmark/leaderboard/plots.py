@@ -80,18 +80,11 @@ def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
 
 def speed_points(entry: Entry) -> list[tuple[int, float]]:
     """(length, median ms per example) of every measured length of the entry's speed.json."""
-    out = []
-    for item in (entry.speed or {}).get("lengths", []):
-        timing = item.get("timing") if isinstance(item, dict) else None
-        if item.get("status") == "ok" and isinstance(timing, dict):
-            value = timing.get("latency_ms_per_example_median")
-            if isinstance(item.get("length"), int) and isinstance(value, int | float):
-                out.append((item["length"], float(value)))
-    return sorted(out)
+    return entry.speed.points() if entry.speed is not None else []
 
 
 def time_vs_length(entries: list[Entry]) -> dict[str, bytes]:
-    curves = [(e.label, str((e.speed or {}).get("device", "")), speed_points(e)) for e in entries]
+    curves = [(e.label, e.speed.device if e.speed else "", speed_points(e)) for e in entries]
     curves = [c for c in curves if c[2]]
 
     def draw(ax: Any) -> None:

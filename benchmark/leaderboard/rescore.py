@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
+from ..record import ResultRecord, Source
 
 TOLERANCE = 1e-6  # recorded and recomputed metrics may differ by this much (float formatting)
 
@@ -32,11 +33,9 @@ class GoldUnavailable(BenchmarkError):
     """The gold data of a split is not at hand (or the run recorded nothing that identifies it)."""
 
 
-def _files(source: Any) -> list[tuple[str, str]]:
+def _files(source: Source | None) -> list[tuple[str, str]]:
     """(path, sha256) of every file a recorded source lists."""
-    if not isinstance(source, dict) or not isinstance(source.get("files"), list):
-        return []
-    return [(str(f.get("path")), str(f.get("sha256"))) for f in source["files"] if isinstance(f, dict)]
+    return [(f.path, f.sha256) for f in source.files or ()] if source is not None else []
 
 
 def _outside(path: str) -> bool:
@@ -44,45 +43,40 @@ def _outside(path: str) -> bool:
     return Path(path).is_absolute() or path.startswith(("/", "\\", "~")) or ".." in parts or ":" in path
 
 
-def recorded_path_problems(record: dict[str, Any]) -> list[str]:
+def recorded_path_problems(record: ResultRecord) -> list[str]:
     """Recorded data files that are not inside the data folder (absolute, ``..``): a tampered result."""
-    sources = record.get("dataset", {}).get("sources")
     problems = []
-    for key, source in sorted(sources.items()) if isinstance(sources, dict) else []:
+    for key, source in sorted(record.dataset.sources.items()):
         for path, _ in _files(source):
             if _outside(path):
                 problems.append(f"{key} data file {path!r} is outside the data folder (absolute or '..')")
     return problems
 
 
-def identifies_gold(source: Any) -> bool:
+def identifies_gold(source: Source | None) -> bool:
     """Whether a recorded source names its gold by sha256 (``gold_sha256``, or files with their sha256)."""
-    return isinstance(source, dict) and (
-        isinstance(source.get("gold_sha256"), str) or any(sha for _, sha in _files(source))
-    )
+    return source is not None and (source.gold_sha256 is not None or any(sha for _, sha in _files(source)))
 
 
-def split_sources(spec: Any, record: dict[str, Any], split: str) -> list[tuple[Any, str, Any]]:
+def split_sources(spec: Any, record: ResultRecord, split: str) -> list[tuple[Any, str, Source | None]]:
     """(sub-task spec, source key, recorded source) of every part of ``split``."""
-    sources = record.get("dataset", {}).get("sources")
-    sources = sources if isinstance(sources, dict) else {}
     out = []
     for sub in spec.subtasks or (spec,):
         key = f"{sub.name}/{split}" if spec.subtasks else split
-        out.append((sub, key, sources.get(key)))
+        out.append((sub, key, record.dataset.sources.get(key)))
     return out
 
 
-def verifiable(spec: Any, record: dict[str, Any], split: str) -> bool:
+def verifiable(spec: Any, record: ResultRecord, split: str) -> bool:
     """Whether every part of ``split`` recorded what identifies its gold (no data needed to tell)."""
     return all(identifies_gold(source) for _, _, source in split_sources(spec, record, split))
 
 
-def _load(sub: Any, split: str, source: dict[str, Any], limit: Any, data_dir: str | Path | None) -> Any:
+def _load(sub: Any, split: str, source: Source, limit: Any, data_dir: str | Path | None) -> Any:
     """The split as the run loaded it, from where it read it; GoldUnavailable when it cannot be found."""
     from ..data.loader import load_examples
 
-    kind = source.get("kind")
+    kind = source.kind
     tried: list[str] = []
     if data_dir is not None:
         data_file = _files(source)[0][0] if kind == "local" and _files(source) else None
@@ -104,14 +98,14 @@ def _load(sub: Any, split: str, source: dict[str, Any], limit: Any, data_dir: st
     raise GoldUnavailable("; ".join(tried) or "gold data not found")
 
 
-def load_gold(spec: Any, record: dict[str, Any], split: str, data_dir: str | Path | None) -> list[Any]:
+def load_gold(spec: Any, record: ResultRecord, split: str, data_dir: str | Path | None) -> list[Any]:
     """Gold examples of ``split`` as the run loaded them. GoldUnavailable when they cannot be found or the run
     recorded no sha256 for them; BenchmarkError when they differ from what the run read (names both hashes)."""
-    limit = record.get("config", {}).get("limit")
+    limit = record.config.limit
     examples: list[Any] = []
     for sub, key, source in split_sources(spec, record, split):
         part = f"{key}: " if spec.subtasks else ""
-        if not isinstance(source, dict):
+        if source is None:
             raise GoldUnavailable(f"{part}the result records no data source")
         if not identifies_gold(source):
             raise GoldUnavailable(f"{part}the run recorded no sha256 of its gold data")
@@ -119,25 +113,26 @@ def load_gold(spec: Any, record: dict[str, Any], split: str, data_dir: str | Pat
         if bad:
             raise BenchmarkError(f"{key} data file {bad[0]!r} is outside the data folder (absolute or '..')")
         loaded = _load(sub, split, source, limit, data_dir)
-        _same_files(key, source, loaded.source, data_dir)
-        recorded, got = source.get("gold_sha256"), loaded.source.get("gold_sha256")
+        read = Source.from_dict(loaded.source, f"{key} data source")  # as a result records it
+        _same_files(key, source, read, data_dir)
+        recorded, got = source.gold_sha256, read.gold_sha256
         if recorded is not None and recorded != got:
             raise BenchmarkError(
-                f"{key} gold data ({_where(loaded.source, sub)}) has sha256 {got}; the run recorded {recorded}"
+                f"{key} gold data ({_where(read, sub)}) has sha256 {got}; the run recorded {recorded}"
             )
         examples += loaded.examples
     return examples
 
 
-def _where(source: dict[str, Any], sub: Any) -> str:
-    if source.get("kind") == "hub":
-        return f"{source.get('path')}@{source.get('revision')}"
-    return str(source.get("path") or source.get("data_dir") or sub.name)
+def _where(source: Source, sub: Any) -> str:
+    if source.kind == "hub":
+        return f"{source.path}@{source.revision}"
+    return str(source.path or source.data_dir or sub.name)
 
 
-def _same_files(key: str, recorded: dict[str, Any], loaded: dict[str, Any], data_dir: Any) -> None:
+def _same_files(key: str, recorded: Source, loaded: Source, data_dir: Any) -> None:
     """Every file the run recorded was read again with the same sha256 (and a folder copy has no other files)."""
-    if recorded.get("kind") not in ("local", "hub_folder") or not _files(recorded):
+    if recorded.kind not in ("local", "hub_folder") or not _files(recorded):
         return
     got = dict(_files(loaded))
     for path, sha in _files(recorded):
@@ -147,19 +142,19 @@ def _same_files(key: str, recorded: dict[str, Any], loaded: dict[str, Any], data
                 f"{key} gold file {shown} has sha256 {got.get(path) or '(not read)'}; the run recorded {sha} "
                 "(the data files differ from the ones the run read)"
             )
-    if recorded.get("kind") == "hub_folder" and sorted(got) != sorted(p for p, _ in _files(recorded)):
+    if recorded.kind == "hub_folder" and sorted(got) != sorted(p for p, _ in _files(recorded)):
         raise BenchmarkError(f"{key}: data files in --data-dir differ from the ones the run read")
 
 
 def verify(
-    spec: Any, record: dict[str, Any], split: str, predictions: dict[str, Any], data_dir: str | Path | None
+    spec: Any, record: ResultRecord, split: str, predictions: dict[str, Any], data_dir: str | Path | None
 ) -> None:
     """Re-score one split. Returns when every recorded metric matches; GoldUnavailable when the gold is not at
     hand; BenchmarkError (one line) for different gold, predictions that do not fit it, or different metrics."""
     from ..scoring import score_predictions
 
     gold = load_gold(spec, record, split, data_dir)
-    expected = record["n_examples"].get(split)
+    expected = record.n_examples.get(split)
     if expected != len(gold):
         raise BenchmarkError(
             f"n_examples.{split} is {expected!r}, but the gold split has {len(gold)} examples"
@@ -170,10 +165,10 @@ def verify(
         )  # as a result file holds it
     except BenchmarkError as exc:
         raise BenchmarkError(f"{split} predictions do not fit the gold data: {exc}") from None
-    recorded = record["metrics"][split]
-    diffs = _differences(recorded.get("metrics"), fresh["metrics"], ())
-    if not _close(recorded.get("score"), fresh["score"]):
-        diffs.insert(0, f"score recorded {recorded.get('score')!r}, recomputed {fresh['score']!r}")
+    recorded = record.metrics[split]
+    diffs = _differences(recorded.metrics, fresh["metrics"], ())
+    if not _close(recorded.score, fresh["score"]):
+        diffs.insert(0, f"score recorded {recorded.score!r}, recomputed {fresh['score']!r}")
     if diffs:
         shown = "; ".join(diffs[:3]) + (f"; and {len(diffs) - 3} more" if len(diffs) > 3 else "")
         raise BenchmarkError(f"{split} metrics do not match the saved predictions: {shown}")

@@ -19,23 +19,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..errors import BenchmarkError
+from ..record import Owner, RecordError, ResultRecord, Submission
 from ..results import OWNER_FILE, file_sha256, predictions_path
 from . import RESULTS
-from .entries import board_unverified
-from .validate import MANIFEST, MANIFEST_SCHEMA, Checked, check_results_dir, safe_slug
-
-
-def _json(path: Path) -> Any:
-    """A JSON file read within the limits; None when missing, unreadable or too deep."""
-    from ..limits import load_json_file
-
-    try:
-        return load_json_file(path)
-    except BenchmarkError:
-        return None
+from .entries import board_unverified, read_typed
+from .validate import MANIFEST, MANIFEST_SCHEMA, SPEED_FILE, Checked, check_results_dir, safe_slug
 
 
 @dataclass
@@ -73,44 +63,45 @@ class Report:
         )
 
 
-def _run_key(record: dict[str, Any]) -> tuple[str, ...]:
-    model, task = record["model"], record["task"]
+def _run_key(record: ResultRecord) -> tuple[str, ...]:
     return (
-        str(model["model_id"]),
-        str(model["revision"]),
-        task["name"],
-        record["config_hash"],
-        task["spec_hash"],
+        record.model.model_id,
+        str(record.model.revision),
+        record.task.name,
+        record.config_hash,
+        record.task.spec_hash,
     )
 
 
 def existing_runs(leaderboard: Path) -> dict[tuple[str, ...], str]:
-    """(model, revision, task, config hash, spec hash) -> ``<slug>/<task>.json`` of every run on the board."""
+    """(model, revision, task, config hash, spec hash) -> ``<slug>/<task>.json`` of every valid result on the
+    board."""
     runs = {}
     for path in sorted((leaderboard / RESULTS).glob("*/*.json")):
-        try:
-            runs[_run_key(_json(path))] = f"{path.parent.name}/{path.name}"  # type: ignore[arg-type]
-        except (KeyError, TypeError):
-            continue
+        record = (
+            read_typed(path, ResultRecord) if path.name not in (MANIFEST, OWNER_FILE, SPEED_FILE) else None
+        )
+        if record is not None:
+            runs[_run_key(record)] = f"{path.parent.name}/{path.name}"
     return runs
 
 
-def _owner(folder: Path) -> dict[str, Any] | None:
-    data = _json(folder / OWNER_FILE)
-    return data if isinstance(data, dict) else None
-
-
 def manifest(checked: Checked, directory: Path, partial: bool, unverified: list[str] | None = None) -> bytes:
-    """``submission.json``: deterministic (sorted keys, no timestamps). ``unverified``: the ``<task>.<split>``
-    admitted without re-scoring (``--unverified``)."""
+    """``submission.json`` (:class:`benchmark.record.Submission`, checked before it is written): deterministic
+    (sorted keys, no timestamps). ``unverified``: the ``<task>.<split>`` admitted without re-scoring
+    (``--unverified``)."""
     data = {
         "schema": MANIFEST_SCHEMA,
-        "model": checked.model,
+        "model": checked.model.to_dict() if checked.model is not None else None,
         "partial": partial,
         "unverified": sorted(unverified or []),
         "files": {name: file_sha256(directory / name) for name in sorted(checked.files)},
     }
-    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+    try:
+        record = Submission.from_dict(data, MANIFEST)
+    except RecordError as exc:  # a bug of the caller: a checked directory always gives a valid manifest
+        raise ValueError(f"refusing to write an invalid {exc}") from None
+    return (json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n").encode()
 
 
 def submit(
@@ -132,10 +123,11 @@ def submit(
     )
     report.problems += duplicates
     if target is not None and target.exists():
-        owner = _owner(target)
-        if owner is None or (owner.get("model_id"), owner.get("revision")) != (
-            checked.model.get("model_id"),
-            checked.model.get("revision"),
+        owner = read_typed(target / OWNER_FILE, Owner)
+        if (
+            owner is None
+            or checked.model is None
+            or (owner.model_id, owner.revision) != (checked.model.model_id, checked.model.revision)
         ):
             report.problems.append(f"{RESULTS}/{checked.slug}/ already holds another model's results")
     marked = _unverified(checked, target, unverified, report)
@@ -162,7 +154,7 @@ def _task_files(checked: Checked, directory: Path, task: str) -> dict[str, str]:
     record = checked.records[task]
     names = [
         f"{task}.json",
-        *(predictions_path(directory / f"{task}.json", s).name for s in record["splits"]),
+        *(predictions_path(directory / f"{task}.json", s).name for s in record.splits),
     ]
     return {n: file_sha256(directory / n) for n in names if (directory / n).is_file()}
 
@@ -173,9 +165,8 @@ def _unverified(checked: Checked, target: Path | None, allowed: bool, report: Re
     that could not be re-scored."""
     if not checked.unverified:
         return []
-    on_board = _json(target / MANIFEST) if target is not None else None
-    listed = on_board.get("files", {}) if isinstance(on_board, dict) else {}
-    listed = listed if isinstance(listed, dict) else {}
+    on_board = read_typed(target / MANIFEST, Submission) if target is not None else None
+    listed = on_board.files if on_board is not None else {}
     was = set(board_unverified(target)) if target is not None and target.is_dir() else set()
     marked, changed = [], []
     for key in sorted(checked.unverified):
@@ -238,10 +229,8 @@ def _duplicates(checked: Checked, board: Path, target: Path | None) -> list[str]
 
 
 def _listed(target: Path) -> set[str]:
-    try:
-        return set(_json(target / MANIFEST)["files"])  # type: ignore[index]
-    except (KeyError, TypeError):
-        return set()
+    on_board = read_typed(target / MANIFEST, Submission)
+    return set(on_board.files) if on_board is not None else set()
 
 
 def _n_tasks() -> int:
@@ -294,11 +283,10 @@ def check_leaderboard(leaderboard: str | Path, *, data_dir: str | Path | None = 
 def _check_entry(folder: Path, data_dir: str | Path | None) -> tuple[list[str], list[str]]:
     if not folder.is_dir() or folder.is_symlink():
         return ["not a folder"], []
-    saved = _json(folder / MANIFEST)
-    try:
-        files, partial = dict(saved["files"]), bool(saved["partial"])  # type: ignore[index]
-    except (KeyError, TypeError, ValueError):
-        return [f"{MANIFEST}: missing or unreadable (submit the entry with `benchmark submit`)"], []
+    saved, problem = _submission(folder / MANIFEST)
+    if saved is None:
+        return [problem], []
+    files, partial = saved.files, saved.partial
     checked = check_results_dir(folder, data_dir=data_dir, allow_partial=partial)
     problems = [p for p in checked.problems]
     present = sorted(p.name for p in folder.iterdir() if p.name != MANIFEST)
@@ -309,12 +297,22 @@ def _check_entry(folder: Path, data_dir: str | Path | None) -> tuple[list[str], 
             problems.append(f"{name}: listed in {MANIFEST} but missing")
         elif file_sha256(folder / name) != files[name]:
             problems.append(f"{name}: changed since it was submitted (sha256 differs)")
-    if checked.model and safe_slug(str(checked.model.get("model_id"))) != folder.name:
-        problems.append(
-            f"folder name is not the model's slug {safe_slug(str(checked.model.get('model_id')))!r}"
-        )
+    if checked.model is not None and safe_slug(checked.model.model_id) != folder.name:
+        problems.append(f"folder name is not the model's slug {safe_slug(checked.model.model_id)!r}")
     notes = [f"{key}: not re-scored ({why})" for key, why in sorted(checked.unverified.items())]
     marked = board_unverified(folder, checked.records or None)
     if marked:
         notes.append(f"marked unverified on the board: {', '.join(marked)}")
     return problems, notes
+
+
+def _submission(path: Path) -> tuple[Submission | None, str]:
+    """An entry's ``submission.json`` as its typed record, or None and the one-line problem."""
+    from ..limits import load_json_file
+
+    if not path.is_file():
+        return None, f"{MANIFEST}: missing (submit the entry with `benchmark submit`)"
+    try:
+        return Submission.from_dict(load_json_file(path, MANIFEST), MANIFEST), ""
+    except BenchmarkError as exc:
+        return None, str(exc)

@@ -2,8 +2,9 @@
 
 Only JSON files and gzipped JSON-lines predictions are read, within the limits of :mod:`benchmark.limits`;
 nothing from a submission is imported or run. Checks: file names (known tasks only, no symlinks), the shape of
-every result and owner file (:class:`benchmark.record.ResultRecord`, :class:`benchmark.record.Owner`: keys,
-types, allowed values; nothing about shape is checked here again), one model per directory, a Hub-id-like model
+every result, owner and speed file (:class:`benchmark.record.ResultRecord`, :class:`benchmark.record.Owner`,
+:class:`benchmark.record.SpeedRecord`: keys, types, allowed values, no unknown key; nothing about shape is checked
+here again), one model per directory, a Hub-id-like model
 name, task spec hashes and dataset revisions equal to the current specs, metric ranges, recorded data paths inside
 the data folder, predictions files present with one prediction per example, and every split re-scored from its
 saved predictions against its gold data identified by sha256 (:mod:`.rescore`). Splits whose gold is not at hand
@@ -19,16 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..record import Owner, ResultRecord, SplitScore
+from ..record import SUBMISSION_SCHEMA, Owner, ResultRecord, SpeedRecord, SplitScore, SubmittedModel
 from ..results import OWNER_FILE, model_slug, predictions_path
 from .rescore import GoldUnavailable, recorded_path_problems, verify
 
 __all__ = ["Checked", "check_record", "check_results_dir", "safe_slug"]
 
 SPEED_FILE = "speed.json"
-SPEED_SCHEMA = "gonerd-bench/speed/v1"
 MANIFEST = "submission.json"
-MANIFEST_SCHEMA = "gonerd-bench/submission/v1"
+MANIFEST_SCHEMA = SUBMISSION_SCHEMA
 MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 TASK_FILE_RE = re.compile(r"^([A-Za-z0-9_]+)\.json$")
@@ -51,10 +51,10 @@ class Checked:
     """Outcome of :func:`check_results_dir`: what was read, what may be copied, and what is wrong."""
 
     directory: Path
-    model: dict[str, Any] = field(default_factory=dict)
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    model: SubmittedModel | None = None  # of model.json
+    records: dict[str, ResultRecord] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
-    speed: dict[str, Any] | None = None
+    speed: SpeedRecord | None = None
     slug: str | None = None
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -130,11 +130,11 @@ def check_results_dir(
         record = ResultRecord.from_dict(data, f"{task}.json")
         before = len(out.problems)
         check_record(record, task, specs, out.problems, owner=owner)
-        out.problems += [f"{task}.json: {p}" for p in recorded_path_problems(data)]
+        out.problems += [f"{task}.json: {p}" for p in recorded_path_problems(record)]
         sound = len(out.problems) == before  # re-score only a record that passed the checks above
-        _check_predictions(directory / f"{task}.json", data, out, data_dir, specs.get(task), sound)
+        _check_predictions(directory / f"{task}.json", record, out, data_dir, specs.get(task), sound)
         if len(out.problems) == before:
-            out.records[task] = data
+            out.records[task] = record
         out.files.append(f"{task}.json")
     missing = [t for t in specs if t not in names["tasks"]]
     if missing and not allow_partial:
@@ -146,10 +146,10 @@ def check_results_dir(
     if names["speed"]:
         out.speed = _check_speed(directory / SPEED_FILE, out.problems)
         out.files.append(SPEED_FILE)
-    if out.model:
-        out.slug = safe_slug(str(out.model.get("model_id", "")))
-        if out.slug is None and not check_model_id(out.model.get("model_id")):
-            out.problems.append(f"model name {out.model.get('model_id')!r} gives no safe directory name")
+    if out.model is not None:
+        out.slug = safe_slug(out.model.model_id)
+        if out.slug is None and not check_model_id(out.model.model_id):
+            out.problems.append(f"model name {out.model.model_id!r} gives no safe directory name")
     return out
 
 
@@ -202,7 +202,7 @@ def _check_owner(directory: Path, names: dict[str, Any], out: Checked) -> Owner 
     why = check_model_id(owner.model_id)
     if why:
         out.problems.append(f"{OWNER_FILE}: {why}")
-    out.model = {"model_id": owner.model_id, "revision": owner.revision}
+    out.model = SubmittedModel(model_id=owner.model_id, revision=owner.revision)
     return owner
 
 
@@ -229,10 +229,8 @@ def check_record(
             f"is not the current one {spec.spec_hash()!r} (version {spec.version!r}); rerun the task"
         )
     hub = record.dataset.hub
-    if isinstance(hub, dict) and hub.get("revision") != spec.hub.revision:
-        problems.append(
-            f"{where}: dataset revision {hub.get('revision')!r} is not the spec's {spec.hub.revision!r}"
-        )
+    if hub is not None and hub.revision != spec.hub.revision:
+        problems.append(f"{where}: dataset revision {hub.revision!r} is not the spec's {spec.hub.revision!r}")
     model = record.model
     if owner is not None and (model.model_id, model.revision) != (owner.model_id, owner.revision):
         problems.append(f"{where}: model {model.model_id!r} differs from {OWNER_FILE}'s {owner.model_id!r}")
@@ -275,21 +273,20 @@ def _numbers(tree: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...
 
 
 def _check_predictions(
-    result: Path, record: dict[str, Any], out: Checked, data_dir: str | Path | None, spec: Any, rescore: bool
+    result: Path, record: ResultRecord, out: Checked, data_dir: str | Path | None, spec: Any, rescore: bool
 ) -> None:
     """Every split's predictions file read (within the limits) and re-scored against its gold data."""
     from ..scoring import read_predictions
 
-    for split in record.get("splits", []):
+    for split in record.splits:
         path = predictions_path(result, split)
         if not path.is_file() or path.is_symlink():
             out.problems.append(f"{path.name}: predictions file missing")
             continue
         out.files.append(path.name)
-        expected = record["n_examples"].get(split)
-        count = expected if isinstance(expected, int) and not isinstance(expected, bool) else None
+        expected = record.n_examples[split]  # a valid record has a positive count for every split
         try:
-            preds = read_predictions(path, max_count=count)
+            preds = read_predictions(path, max_count=expected)
         except BenchmarkError as exc:
             out.problems.append(str(exc))
             continue
@@ -306,15 +303,13 @@ def _check_predictions(
             out.problems.append(f"{result.name}: {exc}")
 
 
-def _check_speed(path: Path, problems: list[str]) -> dict[str, Any] | None:
+def _check_speed(path: Path, problems: list[str]) -> SpeedRecord | None:
+    """The directory's ``speed.json`` as its typed record (:class:`benchmark.record.SpeedRecord`)."""
     data = _read_json(path, problems)
     if data is None:
         return None
-    if (
-        not isinstance(data, dict)
-        or data.get("schema") != SPEED_SCHEMA
-        or not isinstance(data.get("lengths"), list)
-    ):
-        problems.append(f"{SPEED_FILE}: not a {SPEED_SCHEMA} file (schema and lengths expected)")
+    shape = SpeedRecord.problems(data)
+    if shape:
+        problems += [f"{SPEED_FILE}: {p}" for p in shape]
         return None
-    return data
+    return SpeedRecord.from_dict(data, SPEED_FILE)

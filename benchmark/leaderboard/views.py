@@ -47,8 +47,8 @@ def columns(tasks: list[str]) -> list[tuple[str, str, Callable[[Entry], Any]]]:
         ("time", "ms/example", lambda e: e.latency_ms()),
         ("memory", "Peak MiB", lambda e: e.peak_memory_mb()),
         ("device", "Device", lambda e: e.devices()),
-        ("params", "Params", lambda e: e.model.get("n_params")),
-        ("context", "Context", lambda e: e.model.get("max_positions")),
+        ("params", "Params", lambda e: e.model.n_params),
+        ("context", "Context", lambda e: e.model.max_positions),
         ("share", "% of teacher", lambda e: e.teacher_share),
     ]
     return cols
@@ -81,10 +81,8 @@ def _flags(entry: Entry) -> list[str]:
 
 def _dtype_flags(entry: Entry) -> list[str]:
     """Labels for results that did not run in float32 (or mixed dtypes across tasks), so a bf16 row is never
-    compared silently with fp32 ones; files without an ``execution`` section ran float32 (execution_of)."""
-    from ..results import execution_of
-
-    dtypes = sorted({execution_of(r)["dtype"] for r in entry.records.values()})
+    compared silently with fp32 ones; files without an ``execution`` section ran float32 (execution_or_legacy)."""
+    dtypes = sorted({r.execution_or_legacy().dtype for r in entry.records.values()})
     if dtypes in ([], ["float32"]):
         return []
     return [" + ".join(dtypes) if len(dtypes) > 1 else dtypes[0]]
@@ -94,10 +92,13 @@ def _batching_flags(entry: Entry) -> list[str]:
     """Label ``random batches`` (or a mix) for results trained with ``benchmark run --batching random``, as the dtype is
     labelled. Only results whose ``execution`` records the choice are labelled: files written before the flag
     existed keep their rows as they were (those trained before length grouping drew random batches)."""
-    from ..results import batching_of
-
     kinds = sorted(
-        {batching_of(r) for r in entry.records.values() if "batching" in (r.get("execution") or {})} - {None}
+        {
+            r.batching()
+            for r in entry.records.values()
+            if r.execution is not None and r.execution.has("batching")
+        }
+        - {None}
     )
     if kinds in ([], ["length_grouped"]):
         return []
