@@ -11,6 +11,7 @@ from transformers import AutoModel, NystromformerConfig, ReformerConfig, Roberta
 
 from baselines.registry import load_registry
 from benchmark import architectures, precision
+from benchmark.record import ResultRecord
 from benchmark.timing import quiet_transformers
 from tiny_models import tiny_config
 
@@ -140,10 +141,10 @@ def test_old_spellings_read_as_the_one_vocabulary() -> None:
 VOCABULARY = {"full", "block_sparse", "original_full", "sliding_window+global", "nystrom", "lsh+local"}
 
 
-def _paths_of(record: dict) -> list[str]:
+def _paths_of(record: ResultRecord) -> list[str]:
     """Attention paths a committed result file records (per split, and per timed width)."""
-    paths = [name for split in (record.get("attention") or {}).values() for name in split]
-    return paths + list(((record.get("timing") or {}).get("attention_paths") or {}).values())
+    paths = [name for split in record.attention.values() for name in split]
+    return paths + list(((record.timing and record.timing.attention_paths) or {}).values())
 
 
 def test_committed_leaderboard_files_read_in_one_vocabulary() -> None:
@@ -157,10 +158,10 @@ def test_committed_leaderboard_files_read_in_one_vocabulary() -> None:
     bigbird_speed = 0
     for entry in entries:
         result_paths = {p for record in entry.records.values() for p in _paths_of(record)}
-        lengths = (entry.speed or {}).get("lengths", [])
-        speed_paths = {item["attention_path"] for item in lengths if item["attention_path"] is not None}
+        lengths = entry.speed.lengths if entry.speed else []
+        speed_paths = {item.attention_path for item in lengths if item.attention_path is not None}
         assert result_paths | speed_paths <= VOCABULARY, (entry.slug, result_paths | speed_paths)
-        if entry.model.get("model_type") == "big_bird" and entry.speed:
+        if entry.model.model_type == "big_bird" and entry.speed:
             bigbird_speed += 1
             assert "original_full" in speed_paths and "original_full" in result_paths
     assert bigbird_speed > 0

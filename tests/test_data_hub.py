@@ -19,7 +19,7 @@ from benchmark.data import hub, local
 from benchmark.data.loader import load_examples
 from benchmark.errors import BenchmarkError
 from benchmark.tasks.registry import get_task
-from conftest import fixture_path
+from conftest import fixture_path, result_record
 
 # ---------------------------------------------------------------------------------- Hub card schemas (YAML)
 
@@ -365,7 +365,7 @@ def test_rescoring_checks_a_folder_copy_by_its_file_hashes(tmp_path):
     gonerd_folder(tmp_path / "gonerd")
     spec = get_task("gonerd")
     loaded = load_examples(spec, "validation", data_dir=tmp_path, cache_dir=tmp_path / "c")
-    record = {"config": {"limit": None}, "dataset": {"sources": {"validation": loaded.source}}}
+    record = result_record(config={"limit": None}, dataset={"sources": {"validation": loaded.source}})
     assert [e.id for e in load_gold(spec, record, "validation", tmp_path)] == [e.id for e in loaded.examples]
     other = tmp_path / "other"
     gonerd_folder(other / "gonerd", n_articles=8)  # another build of the dataset

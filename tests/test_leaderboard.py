@@ -394,7 +394,11 @@ def test_check_detects_stale_and_edited_files(tmp_path, capsys):
 
 def _hostile_entry(name: str) -> Entry:
     """An entry put on the board by hand (submit would refuse the name): the views must still escape it."""
-    return Entry(slug="hostile", model={"model_id": name, "n_params": 1}, records={})
+    from benchmark.record import Model
+
+    return Entry(
+        slug="hostile", model=Model(model_id=name, revision=None, model_type="bert", n_params=1), records={}
+    )
 
 
 def test_strings_are_escaped_in_markdown_and_html():

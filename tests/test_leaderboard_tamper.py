@@ -7,6 +7,7 @@ every file of the leaderboard folder is unchanged. Result directories are built 
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -19,6 +20,7 @@ from test_leaderboard import LIMIT, _score_plus, edit_json, make_run
 from benchmark import limits
 from benchmark.cli import main
 from benchmark.leaderboard.submit import check_leaderboard, submit
+from benchmark.record import ResultRecord, SpeedLength, SpeedRecord, Timing
 from conftest import ROOT, fixture_path
 
 DEEP = 100_000  # nesting of the hostile JSON (far beyond the stated limit and Python's recursion limit)
@@ -162,6 +164,21 @@ TAMPER = {
         True,
         f"conll2003.json: JSON nested deeper than {limits.MAX_JSON_DEPTH} levels",
     ),
+    "misspelt key at the top level": (
+        lambda r: edit_json(r / "conll2003.json", lambda d: d.update(exection={"dtype": "float32"})),
+        True,
+        "conll2003.json: unknown key 'exection' (did you mean 'execution'?)",
+    ),
+    "misspelt optional key nested": (
+        lambda r: edit_json(r / "conll2003.json", lambda d: d["config"].update(dtpye="bfloat16")),
+        True,
+        "conll2003.json: unknown key 'config.dtpye' (did you mean 'dtype'?)",
+    ),
+    "misspelt key in speed.json": (
+        lambda r: _write_speed(r, lambda d: d["lengths"][0].update(reasn="x")),
+        True,
+        "speed.json: unknown key 'lengths[0].reasn' (did you mean 'reason'?)",
+    ),
     "one line over the line limit": (
         lambda r: _write_gz(
             r / "conll2003.test.predictions.jsonl.gz", b" " * (limits.MAX_PREDICTION_LINE_BYTES + 10)
@@ -170,6 +187,13 @@ TAMPER = {
         f"line longer than {limits.MAX_PREDICTION_LINE_BYTES // 2**20} MiB",
     ),
 }
+
+
+def _write_speed(run: Path, change) -> None:
+    """A committed speed.json, changed by ``change(data)``, into ``run``."""
+    data = json.loads(next((ROOT / "leaderboard" / "results").glob("*/speed.json")).read_text())
+    change(data)
+    (run / "speed.json").write_text(json.dumps(data))
 
 
 def _write_gz(path: Path, data: bytes) -> None:
@@ -344,12 +368,17 @@ def test_plots_legends_mark_unverified_entries(monkeypatch):
         return {}
 
     monkeypatch.setattr(plots, "_figure", capture)
-    record = json.loads(_one_record().read_text())
-    speed = {"lengths": [{"length": 512, "status": "ok", "timing": {"latency_ms_per_example_median": 2.0}}]}
-    marked = Entry(
-        "a", {"model_id": "org/a"}, {"conll2003": record}, speed=speed, unverified=["conll2003.test"]
+    record = ResultRecord.from_dict(json.loads(_one_record().read_text()))
+    speed = SpeedRecord.from_dict(
+        json.loads(next(_one_record().parent.parent.rglob("speed.json")).read_text())
     )
-    clean = Entry("b", {"model_id": "org/b"}, {"conll2003": record}, speed=speed)
+    speed.lengths = [
+        SpeedLength(length=512, status="ok", timing=Timing(device="", latency_ms_per_example_median=2.0))
+    ]
+    speed.device = ""
+    a, b = (dataclasses.replace(record.model, model_id=name) for name in ("org/a", "org/b"))
+    marked = Entry("a", a, {"conll2003": record}, speed=speed, unverified=["conll2003.test"])
+    clean = Entry("b", b, {"conll2003": record}, speed=speed)
     plots.quality_vs_time([marked, clean], ["conll2003"])
     plots.time_vs_length([marked, clean])
     marked.teacher_slug = "b"
@@ -384,6 +413,36 @@ def test_check_fails_on_a_score_edited_on_the_board(board, capsys):
     code, out, err = run_cli(capsys, ["leaderboard", "--leaderboard", str(leaderboard), "--check"])
     assert code == 0 and "conll2003.test: not re-scored" in out  # gold not at hand: listed, not passed off
     assert tree_sha256(leaderboard) == before
+
+
+def test_check_and_compare_refuse_a_misspelt_key_in_one_line(board, capsys):
+    """A key no record declares, in a file on the board: ``--check`` names the file and the key path, in one line
+    each; ``compare`` refuses the result in one line; the views leave the invalid result out."""
+    leaderboard, runs = board
+    entry = leaderboard / "results" / "org__m"
+    submitted = (entry / "submission.json").read_bytes()
+    edit_json(entry / "submission.json", lambda d: d.update(partail=True))
+    code, _, err = run_cli(capsys, ["leaderboard", "--leaderboard", str(leaderboard), "--check"])
+    assert code == 1 and one_line(err) == (
+        "benchmark leaderboard --check: results/org__m/submission.json: not a valid gonerd-bench/submission/v1 "
+        "file: unknown key 'partail' (did you mean 'partial'?) (the leaderboard is not valid)"
+    )
+    (entry / "submission.json").write_bytes(submitted)
+    edit_json(entry / "conll2003.json", lambda d: d["task"].update(spec_hsah=d["task"].pop("spec_hash")))
+    code, _, err = run_cli(capsys, ["leaderboard", "--leaderboard", str(leaderboard), "--check"])
+    assert code == 1 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert "problem: results/org__m/conll2003.json: missing key 'task.spec_hash'" in lines
+    assert "problem: README.md: stale; run `benchmark leaderboard`" in lines  # the views leave it out
+    assert (
+        "problem: results/org__m/conll2003.json: unknown key 'task.spec_hsah' (did you mean 'spec_hash'?)"
+        in lines
+    )
+    code, _, err = run_cli(capsys, ["compare", "--student", str(entry), "--teacher", str(runs / "org__m")])
+    assert code == 2 and one_line(err).endswith(
+        "conll2003.json: not a valid gonerd-bench/result/v1 result: missing key 'task.spec_hash'; "
+        "unknown key 'task.spec_hsah' (did you mean 'spec_hash'?)"
+    )
 
 
 def test_check_and_compare_refuse_deep_json_in_one_line(board, capsys):

@@ -16,7 +16,7 @@ import torch
 from benchmark.batching import LengthGroupedSampler, length_grouped_batches, padded_positions, random_batches
 from benchmark.cli import main
 from benchmark.results import LEGACY_EXECUTION, batching_of, execution_of, load_result, validate_result
-from conftest import fixture_path, link_fixtures
+from conftest import fixture_path, link_fixtures, result_record
 from tiny_models import build_tiny_model
 
 torch.set_num_threads(1)
@@ -385,11 +385,12 @@ def test_leaderboard_labels_bfloat16_entries():
     from benchmark.leaderboard.entries import Entry
     from benchmark.leaderboard.views import _flags
 
-    old = {"task": {"name": "conll2003"}}  # no execution section: float32
-    bf16 = {"execution": {"dtype": "bfloat16", "compiled": False}}
-    assert _flags(Entry("a", {"model_id": "a"}, {"conll2003": old})) == []
-    assert _flags(Entry("b", {"model_id": "b"}, {"conll2003": bf16})) == ["bfloat16"]
-    assert _flags(Entry("c", {"model_id": "c"}, {"conll2003": bf16, "squad": old})) == ["bfloat16 + float32"]
+    old = result_record(execution=None)  # no execution section: float32
+    bf16 = result_record(execution={"dtype": "bfloat16", "compiled": False})
+    model = old.model
+    assert _flags(Entry("a", model, {"conll2003": old})) == []
+    assert _flags(Entry("b", model, {"conll2003": bf16})) == ["bfloat16"]
+    assert _flags(Entry("c", model, {"conll2003": bf16, "squad": old})) == ["bfloat16 + float32"]
 
 
 @pytest.mark.fixtures
@@ -427,13 +428,18 @@ def test_compare_names_each_way_results_ran_differently(models, data_dir, tmp_pa
     assert capsys.readouterr().err == ""
     # compiled and device (a CPU-only machine cannot run these differently): the same real records, changed
     s, t = load_records(student), copy.deepcopy(load_records(student))
-    t["conll2003"]["execution"]["compiled"] = True
-    t["conll2003"]["hardware"].update(device="cuda:0", device_type="cuda", device_name="NVIDIA H200")
-    cpu = s["conll2003"]["hardware"]["device_name"]
+    t["conll2003"].execution.compiled = True
+    hardware = t["conll2003"].hardware
+    hardware.device, hardware.device_type, hardware.device_name = "cuda:0", "cuda", "NVIDIA H200"
+    cpu = s["conll2003"].hardware.device_name
     assert run_differences(s, t) == [
         "compiled differs: student no, teacher yes (conll2003)",
         f"device differs: student cpu ({cpu}), teacher cuda (NVIDIA H200) (conll2003)",
     ]
     # the leaderboard labels random batches as it labels bfloat16; a default run gets no label
-    assert _flags(Entry("t", {"model_id": "t"}, load_records(teacher))) == ["bfloat16", "random batches"]
-    assert _flags(Entry("s", {"model_id": "s"}, load_records(student))) == []
+    teacher_records, student_records = load_records(teacher), load_records(student)
+    assert _flags(Entry("t", teacher_records["conll2003"].model, teacher_records)) == [
+        "bfloat16",
+        "random batches",
+    ]
+    assert _flags(Entry("s", student_records["conll2003"].model, student_records)) == []
