@@ -7,6 +7,7 @@ example made wrong), never typed in."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from functools import cache
@@ -18,7 +19,7 @@ from benchmark.examples import ClassificationExample, QAExample
 from benchmark.results import SCHEMA, atomic_write_bytes, config_hash, harness_info, write_result
 from benchmark.scoring import gold_as_predictions, score_predictions
 from benchmark.tasks.registry import get_task
-from conftest import fixture_path
+from conftest import ROOT, fixture_path
 
 LIMIT = 12
 # Tasks with gold samples in ../shared/fixtures (and the file to read where it is not the spec's).
@@ -131,6 +132,13 @@ def make_run(
     return directory
 
 
+def write_speed(run: Path, change) -> None:
+    """A committed speed.json (``benchmark speed --output``), changed by ``change(data)``, into ``run``."""
+    data = json.loads(next((ROOT / "leaderboard" / "results").glob("*/speed.json")).read_text())
+    change(data)
+    (run / "speed.json").write_text(json.dumps(data))
+
+
 def edit_json(path: Path, change) -> None:
     """Apply ``change(data)`` to a JSON file in place."""
     data = json.loads(path.read_text())
@@ -235,7 +243,12 @@ BAD = {
         "is not the current one",
     ),
     "dataset revision": (
-        lambda r: edit_json(r / "squad.json", lambda d: d["dataset"].update(hub={"revision": "0" * 40})),
+        lambda r: edit_json(
+            r / "squad.json",
+            lambda d: d["dataset"].update(
+                hub={**dataclasses.asdict(get_task("squad").hub), "revision": "0" * 40}
+            ),
+        ),
         "dataset revision '0000000000000000000000000000000000000000' is not the spec's",
     ),
     "hand-edited score": (
@@ -342,15 +355,11 @@ def _student_teacher(tmp_path: Path) -> Path:
     runs, leaderboard = tmp_path / "runs", tmp_path / "board"
     teacher = make_run(runs, resolve("longformer").hub_id, every=0, latency=10.0, memory=800.0)
     student = make_run(runs, resolve("distil-longformer").hub_id, every=3, latency=4.0, memory=600.0)
-    speed = {
-        "schema": "gonerd-bench/speed/v1",
-        "device": "cpu",
-        "lengths": [
-            {"length": n, "status": "ok", "timing": {"latency_ms_per_example_median": n / 100}}
-            for n in (512, 1024)
-        ],
-    }
-    (student / "speed.json").write_text(json.dumps(speed))
+    lengths = [
+        {"length": n, "status": "ok", "timing": {"device": "cpu", "latency_ms_per_example_median": n / 100}}
+        for n in (512, 1024)
+    ]
+    write_speed(student, lambda d: d.update(device="cpu", lengths=lengths))
     for run in (teacher, student):
         assert submit(run, leaderboard, data_dir=fixture_path(), partial=True).ok
     return leaderboard

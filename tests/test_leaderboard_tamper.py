@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_leaderboard import LIMIT, _score_plus, edit_json, make_run
+from test_leaderboard import LIMIT, _score_plus, edit_json, make_run, write_speed
 
 from benchmark import limits
 from benchmark.cli import main
@@ -175,7 +175,7 @@ TAMPER = {
         "conll2003.json: unknown key 'config.dtpye' (did you mean 'dtype'?)",
     ),
     "misspelt key in speed.json": (
-        lambda r: _write_speed(r, lambda d: d["lengths"][0].update(reasn="x")),
+        lambda r: write_speed(r, lambda d: d["lengths"][0].update(reasn="x")),
         True,
         "speed.json: unknown key 'lengths[0].reasn' (did you mean 'reason'?)",
     ),
@@ -187,13 +187,6 @@ TAMPER = {
         f"line longer than {limits.MAX_PREDICTION_LINE_BYTES // 2**20} MiB",
     ),
 }
-
-
-def _write_speed(run: Path, change) -> None:
-    """A committed speed.json, changed by ``change(data)``, into ``run``."""
-    data = json.loads(next((ROOT / "leaderboard" / "results").glob("*/speed.json")).read_text())
-    change(data)
-    (run / "speed.json").write_text(json.dumps(data))
 
 
 def _write_gz(path: Path, data: bytes) -> None:
