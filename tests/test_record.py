@@ -269,6 +269,7 @@ def test_every_key_the_current_code_writes_is_declared():
     from benchmark.modeling import ModelInfo
     from benchmark.precision import execution_record
     from benchmark.run_config import RunConfig
+    from benchmark.tasks.spec import HubSource
     from benchmark.timing import TimingConfig, TimingReport
 
     fields = lambda cls: {f.name for f in dataclasses.fields(cls)}  # noqa: E731
@@ -276,6 +277,7 @@ def test_every_key_the_current_code_writes_is_declared():
     assert fields(TrainSummary) | {"windows"} <= _declared(record.TrainingRun)
     assert fields(TimingReport) | {"attention_paths", "protocol"} <= _declared(record.Timing)
     assert fields(Budget) == _declared(record.Budget)
+    assert fields(HubSource) == _declared(record.HubPin)
     assert fields(TimingConfig) == _declared(record.TimingConfig)
     assert set(hardware_info("cpu")) == _declared(record.Hardware)
     written = execution_record(
