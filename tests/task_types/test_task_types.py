@@ -5,6 +5,7 @@ its scorers, its shape check and --allow-missing policy hold, and a new type is 
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -13,12 +14,14 @@ from test_unchanged_outputs import _synthetic_examples
 
 from benchmark import task_types
 from benchmark.errors import BenchmarkError
-from benchmark.features import Collator, Feature
+from benchmark.features import Collator, Feature, encode, input_length
+from benchmark.modeling import load_model_for_task
+from benchmark.predict import run_model
 from benchmark.scoring import gold_as_predictions, score_predictions
 from benchmark.task_types.sequence import ClassificationType
 from benchmark.tasks import registry
 from benchmark.tasks.metric_names import registered_metrics
-from tiny_models import build_tokenizer
+from tiny_models import build_tiny_model, build_tokenizer
 
 TYPES = task_types.names()
 SPECS = registry.all_tasks()
@@ -179,6 +182,41 @@ def test_left_padding_moves_labels_global_mask_and_outputs_with_the_tokens(task_
                 assert value.tolist() == ids[r].tolist()  # one output per feature, nothing trimmed
             else:
                 assert value.tolist() == f.input_ids
+
+
+ONE_PER_TYPE = {spec.task_type: spec for _, spec in reversed(LEAVES)}  # the first task of each type
+
+
+@pytest.fixture(scope="module")
+def tiny_longformer(tmp_path_factory) -> Path:
+    return build_tiny_model("longformer", tmp_path_factory.mktemp("longformer"), max_length=64, seed=0)
+
+
+@pytest.mark.parametrize("task_type", ["token_classification", "extractive_qa"])
+def test_left_padding_gives_the_same_losses_and_outputs(task_type, tiny_longformer):
+    """End to end on a model whose positions ignore the padding (Longformer counts them from the pad token):
+    the same training loss and window outputs whichever side the tokenizer pads on. (Per-token heads only:
+    a sequence head pools a fixed position, Longformer's the first token, so it needs the padding on the side
+    its tokenizer has; a model whose tokenizer pads on the left pools elsewhere, e.g. XLNet the last token.)"""
+    spec = ONE_PER_TYPE[task_type]
+    model, tokenizer, info = load_model_for_task(str(tiny_longformer), spec)
+    examples = _synthetic_examples(spec)
+    features = encode(examples, tokenizer, spec, info, input_length(spec, info)).features
+    by_length = sorted(features, key=len)
+    mixed = by_length[:2] + by_length[-2:]  # a training batch with padding
+    assert len(mixed[0]) < len(mixed[-1])
+    got = {}
+    for side in ("right", "left"):
+        tokenizer.padding_side = side
+        collator = Collator.for_model(tokenizer, info, spec.task_type)
+        with torch.inference_mode():
+            loss = model(**collator(mixed)).loss
+        outputs, _, _ = run_model(model, info, features, collator, batch_size=3, device=torch.device("cpu"))
+        got[side] = (loss, outputs)
+    assert torch.allclose(got["left"][0], got["right"][0], atol=1e-5)
+    for left, right in zip(got["left"][1], got["right"][1], strict=True):
+        for a, b in zip(*((o if isinstance(o, tuple) else (o,)) for o in (left, right)), strict=True):
+            assert a.shape == b.shape and torch.allclose(a.float(), b.float(), atol=1e-4)
 
 
 def test_a_tokenizer_without_a_pad_token_is_one_line():
