@@ -199,7 +199,7 @@ def dry_run(
 
         model, tokenizer, info = fresh_model()
         length = input_length(sub, info, max_length)
-        collator = Collator.for_model(tokenizer.pad_token_id, info, sub.task_type)
+        collator = Collator.for_model(tokenizer, info, sub.task_type)
         train_seconds = eval_seconds = 0.0
         if not eval_only and sub.train_split is not None and budget.epochs > 0:
             cap = min((x for x in (limit, budget.max_train_examples) if x), default=None)

@@ -17,8 +17,9 @@ from typing import Any
 import torch
 
 from . import task_types
+from .errors import BenchmarkError
 from .modeling import ModelInfo
-from .task_types.base import IGNORE
+from .task_types.base import IGNORE, pad_offset
 from .task_types.qa import MAX_QUESTION_TOKENS, YES_NO_PREFIX, recover_answer, uses_yes_no
 from .tasks.spec import TaskSpec
 from .windowing import WordWindow
@@ -104,6 +105,10 @@ encode_classification = encode_tokens = encode_qa = encode
 class Collator:
     """Pads a list of :class:`Feature` into tensors; also the ``data_collator`` of the Trainer.
 
+    ``input_ids``, ``attention_mask`` and ``token_type_ids`` are padded by the tokenizer itself
+    (``tokenizer.pad``: its pad token, pad token type and ``padding_side``); the Collator adds what the tokenizer
+    does not know about, on the same side: Longformer's ``global_attention_mask``, the task type's labels
+    (:meth:`~benchmark.task_types.TaskType.collate_labels`) and the additive mask.
     ``pad_to`` pads every batch to exactly that length (Nyströmformer; the timing protocol's buckets).
     ``additive_mask`` passes the padding mask as an additive ``(batch, 1, 1, length)`` float tensor:
     Nyströmformer with landmarks in transformers 5 breaks on the 4-D mask it builds itself from a 2-D one
@@ -112,22 +117,36 @@ class Collator:
 
     def __init__(
         self,
-        pad_token_id: int,
+        tokenizer: Any,
         *,
         task_type: str = "classification",
         pad_to: int | None = None,
         additive_mask: bool = False,
     ):
-        self.pad_token_id = pad_token_id
+        if tokenizer.pad_token_id is None:
+            raise BenchmarkError(
+                f"tokenizer {getattr(tokenizer, 'name_or_path', '') or type(tokenizer).__name__} has no padding "
+                "token: give it one (pad_token) before batching"
+            )
+        self.tokenizer = tokenizer
         self.task_type = task_type
         self.pad_to = pad_to
         self.additive_mask = additive_mask
 
+    @property
+    def pad_token_id(self) -> int:
+        return self.tokenizer.pad_token_id
+
+    @property
+    def padding_side(self) -> str:
+        """The tokenizer's padding side ("right" or "left"): labels and the global mask follow it."""
+        return self.tokenizer.padding_side
+
     @classmethod
-    def for_model(cls, pad_token_id: int, info: ModelInfo, task_type: str) -> Collator:
+    def for_model(cls, tokenizer: Any, info: ModelInfo, task_type: str) -> Collator:
         """The collator ``info``'s architecture needs (fixed length and additive mask for Nyströmformer)."""
         return cls(
-            pad_token_id,
+            tokenizer,
             task_type=task_type,
             pad_to=info.fixed_length,
             additive_mask=info.fixed_length is not None,
@@ -135,26 +154,25 @@ class Collator:
 
     def __call__(self, features: Sequence[Feature], *, with_labels: bool = True) -> dict[str, torch.Tensor]:
         width = max(self.pad_to or 0, max(len(f) for f in features))
-        n = len(features)
-        ids = torch.full((n, width), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((n, width), dtype=torch.long)
-        batch: dict[str, torch.Tensor] = {"input_ids": ids, "attention_mask": mask}
+        side = self.padding_side
+        inputs = {"input_ids": [f.input_ids for f in features]}
         if features[0].token_type_ids is not None:
-            batch["token_type_ids"] = torch.zeros((n, width), dtype=torch.long)
+            inputs["token_type_ids"] = [f.token_type_ids for f in features]
+        # the padding mask always: a padded batch without one attends to the padding
+        padded = self.tokenizer.pad(
+            inputs, padding="max_length", max_length=width, return_attention_mask=True, return_tensors="pt"
+        )
+        batch: dict[str, torch.Tensor] = dict(padded)
         if features[0].global_positions:
-            batch["global_attention_mask"] = torch.zeros((n, width), dtype=torch.long)
-        for r, f in enumerate(features):
-            k = len(f)
-            ids[r, :k] = torch.tensor(f.input_ids)
-            mask[r, :k] = 1
-            if "token_type_ids" in batch:
-                batch["token_type_ids"][r, :k] = torch.tensor(f.token_type_ids)
-            if "global_attention_mask" in batch:
-                batch["global_attention_mask"][r, list(f.global_positions)] = 1
+            glob = torch.zeros((len(features), width), dtype=torch.long)
+            for r, f in enumerate(features):
+                first = pad_offset(len(f), width, side)
+                glob[r, [first + p for p in f.global_positions]] = 1
+            batch["global_attention_mask"] = glob
         if with_labels and all(f.label is not None for f in features):
-            batch.update(task_types.get(self.task_type).collate_labels(features, width))
+            batch.update(task_types.get(self.task_type).collate_labels(features, width, padding_side=side))
         if self.additive_mask:
-            keep = mask[:, None, None, :].float()
+            keep = batch["attention_mask"][:, None, None, :].float()
             batch["attention_mask"] = (1.0 - keep) * torch.finfo(torch.float32).min
         return batch
 

@@ -136,9 +136,9 @@ def finetune(
         return summary
     set_seed(seed)
     collator = CountingCollator(
-        Collator.for_model(tokenizer.pad_token_id, info, task_type)
+        Collator.for_model(tokenizer, info, task_type)
         if info is not None
-        else Collator(tokenizer.pad_token_id, task_type=task_type)
+        else Collator(tokenizer, task_type=task_type)
     )
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gonerd-bench-train-") as scratch:

@@ -77,7 +77,9 @@ def run_model(
             restore_attention_type(model, info)
             out = model(**{k: v.to(device) for k, v in batch.items()})
             for i, output in zip(
-                idx, task_type.extract_outputs(out, [features[i] for i in idx]), strict=True
+                idx,
+                task_type.extract_outputs(out, [features[i] for i in idx], collator.padding_side),
+                strict=True,
             ):
                 outputs[i] = output
     restore_attention_type(model, info)
@@ -105,14 +107,15 @@ def predict(
     examples: Sequence[Any],
     encoded: EncodedSplit,
     *,
-    pad_token_id: int,
+    tokenizer: Any,
     batch_size: int = 32,
     device: torch.device | str = "cpu",
     desc: str | None = None,
 ) -> PredictOutput:
-    """``{example id: prediction}`` for ``examples`` (already encoded into ``encoded``)."""
+    """``{example id: prediction}`` for ``examples`` (already encoded into ``encoded`` with ``tokenizer``, which
+    pads the batches)."""
     device = torch.device(device)
-    collator = Collator.for_model(pad_token_id, info, spec.task_type)
+    collator = Collator.for_model(tokenizer, info, spec.task_type)
     if not encoded.features:
         return PredictOutput({})
     outputs, paths, padded = run_model(

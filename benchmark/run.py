@@ -223,7 +223,7 @@ def timing_batches(encoded: EncodedSplit, collator: Collator, length: int) -> li
         bucket = next((b for b in TIMING_BUCKETS if b >= longest), longest)
         pad_to = collator.pad_to or max(longest, min(bucket, length))
         padder = Collator(
-            collator.pad_token_id,
+            collator.tokenizer,
             task_type=collator.task_type,
             pad_to=pad_to,
             additive_mask=collator.additive_mask,
@@ -348,7 +348,7 @@ def _run_task(
                     sub,
                     loaded.examples,
                     encoded,
-                    pad_token_id=tokenizer.pad_token_id,
+                    tokenizer=tokenizer,
                     batch_size=budget.eval_batch_size or budget.batch_size,
                     device=device,
                     desc=f"predicting {sub.name} {split}",
@@ -362,7 +362,7 @@ def _run_task(
                 }
                 attention[f"{prefix}{split}"] = out.attention_paths
                 if timing is None:
-                    collator = Collator.for_model(tokenizer.pad_token_id, info, sub.task_type)
+                    collator = Collator.for_model(tokenizer, info, sub.task_type)
                     batches = timing_batches(encoded, collator, length)
                     timing = time_inference(infer, info, batches, device, dtype)
                     if timing is not None:

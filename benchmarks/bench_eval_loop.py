@@ -109,7 +109,7 @@ def main() -> None:
         )
 
     # 2. harness loop vs bare model(**batch) over the same batches
-    collator = Collator.for_model(tokenizer.pad_token_id, info, spec.task_type)
+    collator = Collator.for_model(tokenizer, info, spec.task_type)
     features = short.features
     batches = [
         collator([features[i] for i in idx], with_labels=False)
@@ -174,7 +174,7 @@ def main() -> None:
                 spec,
                 docs,
                 enc,
-                pad_token_id=tiny_tok.pad_token_id,
+                tokenizer=tiny_tok,
                 batch_size=args.batch_size,
             )
 

@@ -89,7 +89,7 @@ def part_loop(args) -> None:
     _, tokenizer, info = fresh()
     encoded = encode(examples, tokenizer, spec, info, input_length(spec, info))
     features = [f for f in encoded.features if f.label is not None]
-    collator = Collator.for_model(tokenizer.pad_token_id, info, spec.task_type)
+    collator = Collator.for_model(tokenizer, info, spec.task_type)
     lengths = [len(f) for f in features]
 
     def harness() -> float:

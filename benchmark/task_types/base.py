@@ -113,13 +113,19 @@ class TaskType(ABC):
         """Tokenise ``examples`` into model inputs of at most ``length`` tokens (windows where longer)."""
 
     @abstractmethod
-    def collate_labels(self, features: Sequence[Feature], width: int) -> dict[str, torch.Tensor]:
-        """The label tensors of a batch padded to ``width`` (every feature has a label)."""
+    def collate_labels(
+        self, features: Sequence[Feature], width: int, padding_side: str = "right"
+    ) -> dict[str, torch.Tensor]:
+        """The label tensors of a batch padded to ``width`` (every feature has a label). ``padding_side`` is the
+        tokenizer's: per-position labels and label positions follow the tokens (:func:`pad_offset`)."""
 
     # ------------------------------------------------------------------------------------------ prediction
     @abstractmethod
-    def extract_outputs(self, output: Any, features: Sequence[Feature]) -> list[Any]:
-        """One CPU output per feature of a batch from the model's output, trimmed to the feature's length."""
+    def extract_outputs(
+        self, output: Any, features: Sequence[Feature], padding_side: str = "right"
+    ) -> list[Any]:
+        """One CPU output per feature of a batch from the model's output, trimmed to the feature's tokens (after
+        the padding when ``padding_side`` is "left": :func:`pad_offset`)."""
 
     @abstractmethod
     def merge(
@@ -152,6 +158,20 @@ class TaskType(ABC):
     @abstractmethod
     def scorers(self, spec: TaskSpec) -> tuple[Scorer, ...]:
         """The scorers registered for ``spec`` (by name; the type's default first)."""
+
+
+def token_type_ids(tokenizer: Any, enc: Mapping[str, Any], row: int) -> list[int] | None:
+    """Row ``row``'s token type ids in a tokenizer output, when the model takes them (the tokenizer's
+    ``model_input_names``) and the tokenizer returned them; else None (the feature has no token types)."""
+    if "token_type_ids" in tokenizer.model_input_names and "token_type_ids" in enc:
+        return enc["token_type_ids"][row]
+    return None
+
+
+def pad_offset(length: int, width: int, padding_side: str) -> int:
+    """Position of the first token of a ``length``-token feature in a batch row padded to ``width`` on
+    ``padding_side`` (the tokenizer's ``padding_side``)."""
+    return width - length if padding_side == "left" else 0
 
 
 # --------------------------------------------------------------------------------------------- registry

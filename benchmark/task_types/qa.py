@@ -24,7 +24,7 @@ import torch
 
 from ..errors import BenchmarkError
 from ..examples import QAExample
-from .base import Scorer, TaskType, register
+from .base import Scorer, TaskType, pad_offset, register, token_type_ids
 
 YES_NO_PREFIX = "yes no "
 YES_NO_LAYOUTS = frozenset({"hotpotqa"})  # layouts whose answers may be "yes" / "no"
@@ -159,7 +159,6 @@ class ExtractiveQAType(TaskType):
             truncated += cut
             questions.append(q)
             contexts.append(prefix + ex.context)
-        use_types = "token_type_ids" in tokenizer.model_input_names
         features: list[Feature] = []
         chunk = 128
         for c in range(0, len(examples), chunk):
@@ -194,9 +193,7 @@ class ExtractiveQAType(TaskType):
                     Feature(
                         example_index=i,
                         input_ids=ids,
-                        token_type_ids=enc["token_type_ids"][w]
-                        if use_types and "token_type_ids" in enc
-                        else None,
+                        token_type_ids=token_type_ids(tokenizer, enc, w),
                         global_positions=glob,
                         label=label,
                         meta={"offsets": offsets},
@@ -204,15 +201,20 @@ class ExtractiveQAType(TaskType):
                 )
         return EncodedSplit(features, len(examples), truncated, context_prefix=prefix)
 
-    def collate_labels(self, features, width):
+    def collate_labels(self, features, width, padding_side="right"):
+        shift = [pad_offset(len(f), width, padding_side) for f in features]
         return {
-            "start_positions": torch.tensor([f.label[0] for f in features]),
-            "end_positions": torch.tensor([f.label[1] for f in features]),
+            "start_positions": torch.tensor([f.label[0] + s for f, s in zip(features, shift, strict=True)]),
+            "end_positions": torch.tensor([f.label[1] + s for f, s in zip(features, shift, strict=True)]),
         }
 
-    def extract_outputs(self, output, features):
+    def extract_outputs(self, output, features, padding_side="right"):
         starts, ends = output.start_logits.float().cpu(), output.end_logits.float().cpu()
-        return [(starts[r, : len(f)].clone(), ends[r, : len(f)].clone()) for r, f in enumerate(features)]
+        out = []
+        for r, f in enumerate(features):
+            first = pad_offset(len(f), starts.shape[1], padding_side)
+            out.append((starts[r, first : first + len(f)].clone(), ends[r, first : first + len(f)].clone()))
+        return out
 
     def merge(self, spec, examples, encoded, outputs):
         """Best span over all windows of each question (max start+end logit, at most 30 tokens, inside the

@@ -20,7 +20,7 @@ import torch
 
 from ..errors import BenchmarkError
 from ..examples import ClassificationExample
-from .base import Scorer, TaskType, register
+from .base import Scorer, TaskType, register, token_type_ids
 
 
 def label_id(label: Any, label2id: dict[str, int], spec, example_id: str) -> int:
@@ -122,7 +122,6 @@ class SequenceType(TaskType):
         from ..features import EncodedSplit, Feature, default_stride
 
         label2id = {name: i for i, name in enumerate(spec.label_names)}
-        use_types = "token_type_ids" in tokenizer.model_input_names
         features: list[Feature] = []
         truncated = 0
 
@@ -146,9 +145,7 @@ class SequenceType(TaskType):
                     Feature(
                         example_index=i,
                         input_ids=ids,
-                        token_type_ids=enc["token_type_ids"][w]
-                        if use_types and "token_type_ids" in enc
-                        else None,
+                        token_type_ids=token_type_ids(tokenizer, enc, w),
                         global_positions=(0,) if info.global_attention else (),
                         label=target(examples[i]),
                     )
@@ -169,16 +166,14 @@ class SequenceType(TaskType):
                 Feature(
                     example_index=i,
                     input_ids=enc["input_ids"][i],
-                    token_type_ids=enc["token_type_ids"][i]
-                    if use_types and "token_type_ids" in enc
-                    else None,
+                    token_type_ids=token_type_ids(tokenizer, enc, i),
                     global_positions=(0,) if info.global_attention else (),
                     label=target(ex),
                 )
             )
         return EncodedSplit(features, len(examples), truncated)
 
-    def extract_outputs(self, output, features):
+    def extract_outputs(self, output, features, padding_side="right"):
         logits = output.logits.float().cpu()
         return [logits[r].clone() for r in range(len(features))]
 
@@ -226,7 +221,7 @@ class ClassificationType(NamedLabels, SequenceType):
     def target(self, label, label2id, spec, example_id):
         return label_id(label, label2id, spec, example_id)
 
-    def collate_labels(self, features, width):
+    def collate_labels(self, features, width, padding_side="right"):
         return {"labels": torch.tensor([int(f.label) for f in features])}
 
     def prediction(self, spec, mean_logits):
@@ -265,7 +260,7 @@ class RegressionType(SequenceType):
     def target(self, label, label2id, spec, example_id):
         return float(label)
 
-    def collate_labels(self, features, width):
+    def collate_labels(self, features, width, padding_side="right"):
         return {"labels": torch.tensor([float(f.label) for f in features])}
 
     def prediction(self, spec, mean_logits):

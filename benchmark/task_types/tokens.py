@@ -18,7 +18,7 @@ import torch
 
 from ..errors import BenchmarkError
 from ..examples import TokenExample
-from .base import IGNORE, Scorer, TaskType, register
+from .base import IGNORE, Scorer, TaskType, pad_offset, register
 from .sequence import NamedLabels, label_id
 
 
@@ -160,15 +160,20 @@ class TokenClassificationType(NamedLabels, TaskType):
                 truncated += was_truncated
         return EncodedSplit(features, len(examples), truncated)
 
-    def collate_labels(self, features, width):
+    def collate_labels(self, features, width, padding_side="right"):
         labels = torch.full((len(features), width), IGNORE, dtype=torch.long)
         for r, f in enumerate(features):
-            labels[r, : len(f.label)] = torch.tensor(f.label)
+            first = pad_offset(len(f.label), width, padding_side)
+            labels[r, first : first + len(f.label)] = torch.tensor(f.label)
         return {"labels": labels}
 
-    def extract_outputs(self, output, features):
+    def extract_outputs(self, output, features, padding_side="right"):
         ids = output.logits.argmax(-1).cpu()
-        return [ids[r, : len(f)].clone() for r, f in enumerate(features)]
+        firsts = [pad_offset(len(f), ids.shape[1], padding_side) for f in features]
+        return [
+            ids[r, first : first + len(f)].clone()
+            for r, (f, first) in enumerate(zip(features, firsts, strict=True))
+        ]
 
     def merge(self, spec, examples, encoded, outputs):
         """One tag per word, read from the window where the word is most central; "O" for words without tokens."""

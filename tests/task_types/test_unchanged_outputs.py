@@ -152,9 +152,9 @@ def _run_one(spec, examples, model_dir: Path) -> dict[str, Any]:
     model, tokenizer, info = load_model_for_task(str(model_dir), spec)
     length = input_length(spec, info)
     encoded = encode(examples, tokenizer, spec, info, length)
-    collator = Collator.for_model(tokenizer.pad_token_id, info, spec.task_type)
+    collator = Collator.for_model(tokenizer, info, spec.task_type)
     batch = collator(encoded.features[:3])
-    out = predict(model, info, spec, examples, encoded, pad_token_id=tokenizer.pad_token_id, batch_size=2)
+    out = predict(model, info, spec, examples, encoded, tokenizer=tokenizer, batch_size=2)
     preds = out.predictions
     first = examples[0].id
     partial = {k: v for k, v in preds.items() if k != first}
