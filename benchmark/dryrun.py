@@ -28,7 +28,9 @@ import torch
 from . import architectures, distributed
 from .batching import length_grouped_batches, random_batches
 from .budget import Budget
+from .data.loader import load_examples
 from .features import Collator, input_length
+from .inference_timing import TIMING_MAX_BATCHES, timing_batches
 from .model_source import ResolvedModel
 from .modeling import restore_attention_type
 from .precision import autocast
@@ -174,7 +176,6 @@ def dry_run(
     """Print the cost preview of ``spec`` for ``resolved`` run as ``cfg`` says (see module docstring); returns
     the estimated seconds."""
     from .features import encode
-    from .run import TIMING_MAX_BATCHES, _load_split, timing_batches
 
     def say(line: str) -> None:
         if distributed.is_main_process():
@@ -203,7 +204,7 @@ def dry_run(
         train_seconds = eval_seconds = 0.0
         if not eval_only and sub.train_split is not None and budget.epochs > 0:
             cap = min((x for x in (limit, budget.max_train_examples) if x), default=None)
-            train = _load_split(sub, sub.train_split, data_dir, cap)
+            train = load_examples(sub, sub.train_split, data_dir=data_dir, limit=cap)
             encoded = encode(train.examples, tokenizer, sub, info, length)
             features = [f for f in encoded.features if f.label is not None]
             lengths = [len(f) for f in features]
@@ -236,7 +237,7 @@ def dry_run(
             model, tokenizer, info = fresh_model()
         fit = None
         for split in sub.eval_splits:
-            loaded = _load_split(sub, split, data_dir, limit)
+            loaded = load_examples(sub, split, data_dir=data_dir, limit=limit)
             encoded = encode(loaded.examples, tokenizer, sub, info, length)
             lengths = [len(f) for f in encoded.features]
             batch_size = budget.eval_batch_size or budget.batch_size

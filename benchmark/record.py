@@ -412,7 +412,7 @@ class Timing(Section):
     iterations: int | None = None
     percentile_method: str | None = None
     attention_paths: dict[str, str] | None = None  # a result: padded length -> attention path computed
-    protocol: dict[str, Any] | None = None  # a result: the timing batches (benchmark.run.time_inference)
+    protocol: dict[str, Any] | None = None  # a result: the timing batches (benchmark.inference_timing.time_inference)
 
     def value(self, name: str) -> float | None:
         """A number of the timing (``latency_ms_per_example_median``, ``peak_memory_mb``...), as a float."""

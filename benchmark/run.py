@@ -26,15 +26,15 @@ from . import distributed
 from .batching import BATCHING_CHOICES
 from .budget import Budget
 from .errors import BenchmarkError
-from .features import Collator, EncodedSplit, encode, input_length
+from .features import Collator, encode, input_length
 from .finetune import finetune
+from .inference_timing import time_inference, timing_batches
 from .model_source import ResolvedModel, expand_models, resolve_baseline
 from .modeling import (
     ModelInfo,
     attention_path,
     check_max_length,
     check_model_for_task,
-    restore_attention_type,
 )
 from .predict import predict
 from .results import (
@@ -50,12 +50,6 @@ from .results import (
 )
 from .run_config import RunConfig, flag
 from .tasks.spec import TaskSpec
-from .windowing import length_buckets
-
-# Fixed timing protocol: the same for every model, recorded in each result.
-TIMING_BATCH_SIZE = 8
-TIMING_MAX_BATCHES = 4
-TIMING_BUCKETS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 
 
 def log(message: str) -> None:
@@ -209,59 +203,6 @@ def _score(spec: TaskSpec, examples: list[Any], predictions: dict[str, Any]) -> 
     from .scoring import score_predictions
 
     return score_predictions(spec, examples, predictions)
-
-
-# --------------------------------------------------------------------------------------------------- timing
-def timing_batches(encoded: EncodedSplit, collator: Collator, length: int) -> list[dict[str, torch.Tensor]]:
-    """Fixed protocol: batches of ``TIMING_BATCH_SIZE`` windows sorted by length, each padded up to the next
-    bucket of ``TIMING_BUCKETS`` (capped at the task's input length), at most ``TIMING_MAX_BATCHES``."""
-    features = encoded.features
-    batches = []
-    for idx in length_buckets([len(f) for f in features], TIMING_BATCH_SIZE)[:TIMING_MAX_BATCHES]:
-        group = [features[i] for i in idx]
-        longest = max(len(f) for f in group)
-        bucket = next((b for b in TIMING_BUCKETS if b >= longest), longest)
-        pad_to = collator.pad_to or max(longest, min(bucket, length))
-        padder = Collator(
-            collator.tokenizer,
-            task_type=collator.task_type,
-            pad_to=pad_to,
-            additive_mask=collator.additive_mask,
-        )
-        batches.append(padder(group, with_labels=False))
-    return batches
-
-
-def time_inference(
-    model: torch.nn.Module,
-    info: ModelInfo,
-    batches: list[dict[str, torch.Tensor]],
-    device: torch.device,
-    dtype: str = "float32",
-) -> dict[str, Any] | None:
-    """:func:`benchmark.timing.measure_inference` over ``batches`` (under autocast in ``dtype`` unless float32);
-    None without batches."""
-    if not batches:
-        return None
-    from .precision import autocast
-    from .timing import measure_inference
-
-    model.eval()
-
-    def forward(batch: dict[str, torch.Tensor]) -> Any:
-        restore_attention_type(model, info)
-        with torch.inference_mode(), autocast(device, dtype):
-            return model(**{k: v.to(device) for k, v in batch.items()})
-
-    report = measure_inference(forward, batches, device=device, dtype=dtype)
-    data = report.to_dict()
-    data["protocol"] = {
-        "batch_size": TIMING_BATCH_SIZE,
-        "max_batches": TIMING_MAX_BATCHES,
-        "buckets": list(TIMING_BUCKETS),
-        "batch_shapes": [list(b["input_ids"].shape) for b in batches],
-    }
-    return data
 
 
 # ------------------------------------------------------------------------------------------------------- run
