@@ -1,84 +1,34 @@
-"""Model inputs: windowed features, their padding into batches, and the usable input length.
+"""Model inputs: encoding a split into windowed features, their padding into batches, and the usable input length.
 
 The usable length is ``L = min(spec.max_length, model max positions)`` (:func:`input_length`). How each task
-type tokenises its examples into :class:`Feature` windows (and collates their labels) lives in
+type tokenises its examples into :class:`~benchmark.encoded.Feature` windows (and collates their labels) lives in
 :mod:`benchmark.task_types`; :func:`encode` and :class:`Collator` call it.
 
-Every encoder returns an :class:`EncodedSplit` whose ``stats`` (examples, windows, truncated examples) go into the
-result file.
+Every encoder returns an :class:`~benchmark.encoded.EncodedSplit` whose ``stats`` (examples, windows, truncated
+examples) go into the result file. The plain encoded-data classes live in :mod:`benchmark.encoded` (below the
+task types, which produce them); they are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from . import task_types
+from .encoded import EncodedSplit, Feature, default_stride, special_frame
 from .errors import BenchmarkError
-from .modeling import ModelInfo
+from .model_info import ModelInfo
 from .task_types.base import IGNORE, pad_offset
 from .task_types.qa import MAX_QUESTION_TOKENS, YES_NO_PREFIX, recover_answer, uses_yes_no
 from .tasks.spec import TaskSpec
 from .windowing import WordWindow
 
 
-@dataclass
-class Feature:
-    """One model input (a window of an example) with its training target and what merging needs."""
-
-    example_index: int
-    input_ids: list[int]
-    token_type_ids: list[int] | None = None
-    global_positions: tuple[int, ...] = ()  # Longformer: tokens with global attention
-    label: Any = None  # int / float (sequence), list[int] (tokens), (start, end) (QA); None if unlabeled
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.input_ids)
-
-
-@dataclass
-class EncodedSplit:
-    """Features of one split plus counts for the result file."""
-
-    features: list[Feature]
-    n_examples: int
-    truncated_examples: int = 0
-    context_prefix: str = ""  # QA: text prepended to every context (yes/no answers)
-
-    @property
-    def stats(self) -> dict[str, int]:
-        windowed = {}
-        for f in self.features:
-            windowed[f.example_index] = windowed.get(f.example_index, 0) + 1
-        return {
-            "examples": self.n_examples,
-            "windows": len(self.features),
-            "windowed_examples": sum(1 for n in windowed.values() if n > 1),
-            "truncated_examples": self.truncated_examples,
-        }
-
-
 def input_length(spec: TaskSpec, info: ModelInfo, max_length: int | None = None) -> int:
     """``L = min(spec.max_length (or --max-length), model's usable positions)``."""
     return min(max_length or spec.max_length, info.max_positions)
-
-
-def default_stride(length: int) -> int:
-    """Overlap between neighbouring windows: a quarter of the window (128 tokens at 512)."""
-    return max(1, length // 4)
-
-
-def special_frame(tokenizer) -> tuple[list[int], list[int]]:
-    """Special tokens the tokenizer puts before and after a single sequence (e.g. [CLS] / [SEP])."""
-    enc = tokenizer("a", add_special_tokens=True)
-    seq = enc.sequence_ids(0) if hasattr(enc, "sequence_ids") else enc.encodings[0].sequence_ids
-    ids = enc["input_ids"]
-    content = [i for i, s in enumerate(seq) if s is not None]
-    return ids[: content[0]], ids[content[-1] + 1 :]
 
 
 def encode(

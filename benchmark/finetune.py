@@ -19,8 +19,9 @@ import torch
 
 from . import distributed
 from .budget import Budget
-from .features import Collator, EncodedSplit, Feature
-from .modeling import ModelInfo
+from .encoded import EncodedSplit, Feature
+from .features import Collator
+from .model_info import ModelInfo
 
 
 @dataclass

@@ -12,8 +12,10 @@ from typing import Any
 
 import torch
 
-from .features import Collator, EncodedSplit
-from .modeling import ModelInfo, restore_attention_type
+from .encoded import EncodedSplit
+from .features import Collator
+from .model_info import ModelInfo
+from .modeling import restore_attention_type
 from .windowing import length_buckets
 
 # Fixed timing protocol: the same for every model, recorded in each result.

@@ -3,8 +3,8 @@ into one-line errors.
 
 What differs between the supported architectures (position offset, Longformer's global attention, BigBird's
 sticky fallback to full attention, Nyströmformer's fixed length...) is recorded once in
-:mod:`benchmark.architectures`; here it becomes ``ModelInfo`` (``global_attention``, ``fixed_length``,
-``max_positions``, ``attention_type``), and :func:`attention_path` / :func:`restore_attention_type` apply it.
+:mod:`benchmark.architectures`; here it becomes :class:`~benchmark.model_info.ModelInfo` (``global_attention``,
+``fixed_length``, ``max_positions``, ``attention_type``), and :func:`attention_path` / :func:`restore_attention_type` apply it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import torch
 
 from . import architectures, task_types
 from .errors import BenchmarkError
+from .model_info import ModelInfo
 from .recipe import read_recipe
 from .tasks.spec import TaskSpec
 
@@ -27,26 +27,6 @@ HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".h5")
 # Files that hold a tokenizer's vocabulary (transformers 5 builds an empty tokenizer when none is there).
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model")
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a result file records about the model, and what preprocessing needs to know about it."""
-
-    model_id: str
-    revision: str  # Hub commit, or "sha256:<hex>" over a local directory's config and weight files
-    model_type: str
-    max_positions: int  # usable input length in tokens
-    n_params: int
-    needs_remote_code: bool
-    global_attention: bool = False  # Longformer: needs a global_attention_mask
-    fixed_length: int | None = None  # Nyströmformer: every input padded to exactly this length
-    attention_type: str | None = None  # BigBird: configured attention ("block_sparse" / "original_full")
-    model_class: str = ""  # the Python class that ran (its own class for remote code, e.g. LSGRobertaFor...)
-    recipe: dict[str, Any] | None = None  # how a local model was made (benchmark.recipe), e.g. its teacher
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def num_labels_for(spec: TaskSpec) -> int:

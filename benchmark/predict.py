@@ -16,8 +16,10 @@ import torch
 from tqdm.auto import tqdm
 
 from . import task_types
-from .features import Collator, EncodedSplit, Feature
-from .modeling import ModelInfo, attention_path, restore_attention_type
+from .encoded import EncodedSplit, Feature
+from .features import Collator
+from .model_info import ModelInfo
+from .modeling import attention_path, restore_attention_type
 from .tasks.spec import TaskSpec
 from .windowing import PREDICT_MAX_PAD_FRACTION, length_buckets
 

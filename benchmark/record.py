@@ -252,7 +252,7 @@ def _dump(value: Any) -> Any:
 # ----------------------------------------------------------------------------------------------------- sections
 @dataclass(kw_only=True)
 class Model(Section):
-    """Which model ran (:class:`benchmark.modeling.ModelInfo` plus where it came from)."""
+    """Which model ran (:class:`benchmark.model_info.ModelInfo` plus where it came from)."""
 
     model_id: str
     revision: str | None  # Hub commit, or "sha256:<hex>" over a local directory's config and weights
@@ -412,7 +412,7 @@ class Timing(Section):
     iterations: int | None = None
     percentile_method: str | None = None
     attention_paths: dict[str, str] | None = None  # a result: padded length -> attention path computed
-    protocol: dict[str, Any] | None = None  # a result: the timing batches (benchmark.inference_timing.time_inference)
+    protocol: dict[str, Any] | None = None  # a result: the timing batches (inference_timing.time_inference)
 
     def value(self, name: str) -> float | None:
         """A number of the timing (``latency_ms_per_example_median``, ``peak_memory_mb``...), as a float."""

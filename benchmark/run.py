@@ -29,9 +29,9 @@ from .errors import BenchmarkError
 from .features import Collator, encode, input_length
 from .finetune import finetune
 from .inference_timing import time_inference, timing_batches
+from .model_info import ModelInfo
 from .model_source import ResolvedModel, expand_models, resolve_baseline
 from .modeling import (
-    ModelInfo,
     attention_path,
     check_max_length,
     check_model_for_task,

@@ -266,7 +266,7 @@ def test_every_key_the_current_code_writes_is_declared():
     from benchmark.budget import Budget
     from benchmark.finetune import TrainSummary
     from benchmark.hardware import hardware_info
-    from benchmark.modeling import ModelInfo
+    from benchmark.model_info import ModelInfo
     from benchmark.precision import execution_record
     from benchmark.run_config import RunConfig
     from benchmark.tasks.spec import HubSource

@@ -7,11 +7,10 @@ import itertools
 import pytest
 import torch
 
+from benchmark.encoded import EncodedSplit, Feature
 from benchmark.examples import QAExample, TokenExample
 from benchmark.features import (
     YES_NO_PREFIX,
-    EncodedSplit,
-    Feature,
     encode_qa,
     encode_tokens,
     recover_answer,

@@ -3,178 +3,27 @@
 Every task's rows are handled in the schema its Hub dataset uses (ClassLabel columns as ints, ``sequence`` of
 structs as a dict of lists). The official-file readers in :mod:`benchmark.data.local` produce rows in the same
 schema, so one converter per layout serves both sources. The task type's module (:mod:`benchmark.task_types`)
-converts rows; for extractive QA it calls the converter of ``spec.fields["layout"]`` here (``squad``,
-``hotpotqa``, ``triviaqa``).
+converts rows (for extractive QA, :mod:`benchmark.task_types.qa` with the converter of ``spec.fields["layout"]``:
+``squad``, ``hotpotqa``, ``triviaqa``); :func:`rows_to_examples` picks the task's type.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .. import task_types
 from ..errors import BenchmarkError
-from ..examples import Example, QAExample
+from ..examples import Example
+from ..task_types.rows import Row
 from ..tasks.spec import TaskSpec
-
-Row = Mapping[str, Any]
-
-
-# --------------------------------------------------------------------------------------------- ids and labels
-
-
-def make_id(spec: TaskSpec, role: str, index: int, row: Row) -> str:
-    """The example id from ``spec.fields["id_format"]``: row fields plus ``{task}``, ``{split}``, ``{index}``."""
-    try:
-        return spec.fields["id_format"].format(**row, task=spec.name, split=role, index=index)
-    except (KeyError, IndexError) as exc:
-        raise BenchmarkError(f"{spec.name}: id_format needs field {exc} that the rows lack") from None
-
-
-def label_name(spec: TaskSpec, value: Any, where: str) -> str | None:
-    """A ClassLabel id or a label name -> the label name; -1 / None (unlabelled test rows) -> None."""
-    if value is None or (isinstance(value, int) and value == -1):
-        return None
-    names = spec.label_names
-    if isinstance(value, str):
-        if value in names:
-            return value
-        if value.strip().lstrip("-").isdigit():
-            value = int(value)
-        else:
-            raise BenchmarkError(f"{where}: label {value!r} is not one of {', '.join(names)}")
-    if isinstance(value, int) and 0 <= value < len(names):
-        return names[value]
-    raise BenchmarkError(f"{where}: label id {value!r} is outside 0..{len(names) - 1}")
-
-
-def find_all(context: str, text: str, *, ignore_case: bool = False) -> list[int]:
-    """Start offsets of every (non-overlapping) occurrence of ``text`` in ``context``."""
-    if not text:
-        return []
-    flags = re.IGNORECASE if ignore_case else 0
-    return [m.start() for m in re.finditer(re.escape(text), context, flags)]
-
-
-def _squad(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
-    out: list[Example] = []
-    for i, row in enumerate(rows):
-        answers = row.get("answers") or {"text": [], "answer_start": []}
-        ex_id = make_id(spec, role, i, row)
-        starts = tuple(int(s) for s in answers["answer_start"])
-        for start in starts:
-            if not 0 <= start < len(row["context"]):
-                raise BenchmarkError(
-                    f"{spec.name} {role} ({spec.hub.path}): question {ex_id}: answer_start {start} lies outside "
-                    f"its context ({len(row['context'])} characters)"
-                )
-        out.append(
-            QAExample(
-                id=ex_id,
-                question=row["question"],
-                context=row["context"],
-                answers=tuple(answers["text"]),
-                answer_starts=starts,
-                meta={"title": row.get("title")},
-            )
-        )
-    return out
-
-
-def hotpot_context(context: Mapping[str, list]) -> tuple[str, list[tuple[str, int, int]]]:
-    """Join the paragraphs as ``"<title>: <sentences>"`` blocks; also return (title, start, end) per block."""
-    parts: list[str] = []
-    spans: list[tuple[str, int, int]] = []
-    pos = 0
-    for title, sentences in zip(context["title"], context["sentences"], strict=True):
-        block = f"{title}: {''.join(sentences).strip()}"
-        spans.append((title, pos, pos + len(block)))
-        parts.append(block)
-        pos += len(block) + 2
-    return "\n\n".join(parts), spans
-
-
-def _hotpotqa(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
-    out: list[Example] = []
-    for i, row in enumerate(rows):
-        context, blocks = hotpot_context(row["context"])
-        answer = row.get("answer")
-        supporting = list(dict.fromkeys(row.get("supporting_facts", {}).get("title", [])))
-        starts: list[int] = []
-        if answer and answer.lower() not in ("yes", "no"):
-            gold_blocks = [(s, e) for t, s, e in blocks if t in supporting]
-            found = find_all(context, answer)
-            in_gold = [p for p in found if any(s <= p < e for s, e in gold_blocks)]
-            starts = in_gold + [p for p in found if p not in in_gold]
-        out.append(
-            QAExample(
-                id=make_id(spec, role, i, row),
-                question=row["question"],
-                context=context,
-                answers=(answer,) if answer is not None else (),
-                answer_starts=tuple(starts),
-                meta={"type": row.get("type"), "level": row.get("level"), "supporting_titles": supporting},
-            )
-        )
-    return out
-
-
-def _triviaqa(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
-    from ..metrics.triviaqa import ground_truths_from_answer
-
-    out: list[Example] = []
-    for i, row in enumerate(rows):
-        pages = row.get("entity_pages") or {}
-        context = "\n\n".join(t.strip() for t in pages.get("wiki_context", []))
-        answer = row.get("answer") or {}
-        truths: list[str] = []
-        spans: list[tuple[int, int]] = []
-        if answer.get("normalized_aliases"):
-            human = {"HumanAnswers": answer["human_answers"]} if answer.get("human_answers") else {}
-            truths = ground_truths_from_answer({"NormalizedAliases": answer["normalized_aliases"], **human})
-            found: set[tuple[int, int]] = set()
-            for alias in dict.fromkeys([*answer.get("aliases", []), *truths]):
-                found.update((p, p + len(alias)) for p in find_all(context, alias, ignore_case=True))
-            spans = sorted(found)
-        out.append(
-            QAExample(
-                id=make_id(spec, role, i, row),
-                question=row["question"],
-                context=context,
-                answers=tuple(truths),
-                answer_starts=tuple(s for s, _ in spans),
-                meta={
-                    "spans": spans,
-                    "documents": list(pages.get("title", [])),
-                    "value": answer.get("value"),
-                },
-            )
-        )
-    return out
-
-
-_QA_LAYOUTS: dict[str, Callable[[TaskSpec, str, Iterable[Row]], list[Example]]] = {
-    "squad": _squad,
-    "hotpotqa": _hotpotqa,
-    "triviaqa": _triviaqa,
-}
 
 
 def rows_to_examples(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
     """Convert rows in the task's Hub schema to examples (ids per ``fields.id_format``), with the converter of
     the task's type (:meth:`benchmark.task_types.TaskType.rows_to_examples`)."""
-    from .. import task_types
-
     return task_types.get(spec.task_type).rows_to_examples(spec, role, rows)
-
-
-def qa_rows_to_examples(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
-    """Extractive QA rows by ``fields.layout`` (squad / hotpotqa / triviaqa)."""
-    layout = spec.fields.get("layout", "")
-    if layout not in _QA_LAYOUTS:
-        raise BenchmarkError(f"{spec.name}: fields.layout {layout!r} is not one of {', '.join(_QA_LAYOUTS)}")
-    return _QA_LAYOUTS[layout](spec, role, rows)
 
 
 # --------------------------------------------------------------------------------------------- loading

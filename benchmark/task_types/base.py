@@ -18,8 +18,8 @@ from ..errors import BenchmarkError
 if TYPE_CHECKING:
     import torch
 
-    from ..features import EncodedSplit, Feature
-    from ..modeling import ModelInfo
+    from ..encoded import EncodedSplit, Feature
+    from ..model_info import ModelInfo
     from ..tasks.spec import TaskSpec
 
 IGNORE = -100  # label of a position the loss skips (token classification)

@@ -10,21 +10,25 @@ Yes/no answers are a property of the QA layout (``fields.layout: hotpotqa`` has 
 true`` / ``false`` for any layout (:func:`uses_yes_no`).
 
 The file layout (``fields.layout``: ``squad``, ``triviaqa``, ``hotpotqa``) picks the converter of Hub rows
-(:mod:`benchmark.data.hub`) and the scorer: each layout's official script (:mod:`benchmark.metrics.squad`,
+(:func:`qa_rows_to_examples`, here) and the scorer: each layout's official script (:mod:`benchmark.metrics.squad`,
 ``triviaqa``, ``hotpotqa``). ``--allow-missing``: a missing answer scores 0, as those scripts do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 import torch
 
+from ..encoded import EncodedSplit, Feature, default_stride
 from ..errors import BenchmarkError
-from ..examples import QAExample
+from ..examples import Example, QAExample
+from ..tasks.spec import TaskSpec
 from .base import Scorer, TaskType, pad_offset, register, token_type_ids
+from .rows import Row, make_id
 
 YES_NO_PREFIX = "yes no "
 YES_NO_LAYOUTS = frozenset({"hotpotqa"})  # layouts whose answers may be "yes" / "no"
@@ -73,6 +77,127 @@ SCORERS: Mapping[str, tuple[Scorer, ...]] = MappingProxyType(
     }
 )
 """Layout -> its scorers (the official script of that dataset)."""
+
+
+# ------------------------------------------------------------------------------------- Hub rows by layout
+def find_all(context: str, text: str, *, ignore_case: bool = False) -> list[int]:
+    """Start offsets of every (non-overlapping) occurrence of ``text`` in ``context``."""
+    if not text:
+        return []
+    flags = re.IGNORECASE if ignore_case else 0
+    return [m.start() for m in re.finditer(re.escape(text), context, flags)]
+
+
+def _squad_rows(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
+    out: list[Example] = []
+    for i, row in enumerate(rows):
+        answers = row.get("answers") or {"text": [], "answer_start": []}
+        ex_id = make_id(spec, role, i, row)
+        starts = tuple(int(s) for s in answers["answer_start"])
+        for start in starts:
+            if not 0 <= start < len(row["context"]):
+                raise BenchmarkError(
+                    f"{spec.name} {role} ({spec.hub.path}): question {ex_id}: answer_start {start} lies outside "
+                    f"its context ({len(row['context'])} characters)"
+                )
+        out.append(
+            QAExample(
+                id=ex_id,
+                question=row["question"],
+                context=row["context"],
+                answers=tuple(answers["text"]),
+                answer_starts=starts,
+                meta={"title": row.get("title")},
+            )
+        )
+    return out
+
+
+def hotpot_context(context: Mapping[str, list]) -> tuple[str, list[tuple[str, int, int]]]:
+    """Join the paragraphs as ``"<title>: <sentences>"`` blocks; also return (title, start, end) per block."""
+    parts: list[str] = []
+    spans: list[tuple[str, int, int]] = []
+    pos = 0
+    for title, sentences in zip(context["title"], context["sentences"], strict=True):
+        block = f"{title}: {''.join(sentences).strip()}"
+        spans.append((title, pos, pos + len(block)))
+        parts.append(block)
+        pos += len(block) + 2
+    return "\n\n".join(parts), spans
+
+
+def _hotpotqa_rows(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
+    out: list[Example] = []
+    for i, row in enumerate(rows):
+        context, blocks = hotpot_context(row["context"])
+        answer = row.get("answer")
+        supporting = list(dict.fromkeys(row.get("supporting_facts", {}).get("title", [])))
+        starts: list[int] = []
+        if answer and answer.lower() not in ("yes", "no"):
+            gold_blocks = [(s, e) for t, s, e in blocks if t in supporting]
+            found = find_all(context, answer)
+            in_gold = [p for p in found if any(s <= p < e for s, e in gold_blocks)]
+            starts = in_gold + [p for p in found if p not in in_gold]
+        out.append(
+            QAExample(
+                id=make_id(spec, role, i, row),
+                question=row["question"],
+                context=context,
+                answers=(answer,) if answer is not None else (),
+                answer_starts=tuple(starts),
+                meta={"type": row.get("type"), "level": row.get("level"), "supporting_titles": supporting},
+            )
+        )
+    return out
+
+
+def _triviaqa_rows(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
+    from ..metrics.triviaqa import ground_truths_from_answer
+
+    out: list[Example] = []
+    for i, row in enumerate(rows):
+        pages = row.get("entity_pages") or {}
+        context = "\n\n".join(t.strip() for t in pages.get("wiki_context", []))
+        answer = row.get("answer") or {}
+        truths: list[str] = []
+        spans: list[tuple[int, int]] = []
+        if answer.get("normalized_aliases"):
+            human = {"HumanAnswers": answer["human_answers"]} if answer.get("human_answers") else {}
+            truths = ground_truths_from_answer({"NormalizedAliases": answer["normalized_aliases"], **human})
+            found: set[tuple[int, int]] = set()
+            for alias in dict.fromkeys([*answer.get("aliases", []), *truths]):
+                found.update((p, p + len(alias)) for p in find_all(context, alias, ignore_case=True))
+            spans = sorted(found)
+        out.append(
+            QAExample(
+                id=make_id(spec, role, i, row),
+                question=row["question"],
+                context=context,
+                answers=tuple(truths),
+                answer_starts=tuple(s for s, _ in spans),
+                meta={
+                    "spans": spans,
+                    "documents": list(pages.get("title", [])),
+                    "value": answer.get("value"),
+                },
+            )
+        )
+    return out
+
+
+_ROW_LAYOUTS: dict[str, Callable[[TaskSpec, str, Iterable[Row]], list[Example]]] = {
+    "squad": _squad_rows,
+    "hotpotqa": _hotpotqa_rows,
+    "triviaqa": _triviaqa_rows,
+}
+
+
+def qa_rows_to_examples(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
+    """Extractive QA rows by ``fields.layout`` (squad / hotpotqa / triviaqa)."""
+    layout = spec.fields.get("layout", "")
+    if layout not in _ROW_LAYOUTS:
+        raise BenchmarkError(f"{spec.name}: fields.layout {layout!r} is not one of {', '.join(_ROW_LAYOUTS)}")
+    return _ROW_LAYOUTS[layout](spec, role, rows)
 
 
 def answer_char_span(ex: QAExample, context: str, shift: int) -> tuple[int, int] | None:
@@ -134,8 +259,6 @@ class ExtractiveQAType(TaskType):
         return {"id2label": {0: "start", 1: "end"}, "label2id": {"start": 0, "end": 1}}
 
     def rows_to_examples(self, spec, role: str, rows: Iterable[Mapping[str, Any]]) -> list[Any]:
-        from ..data.hub import qa_rows_to_examples
-
         return qa_rows_to_examples(spec, role, rows)
 
     def encode(
@@ -147,8 +270,6 @@ class ExtractiveQAType(TaskType):
         window's context, else (0, 0), the CLS token. ``meta``: ``offsets`` (char span per token, None outside
         the context).
         """
-        from ..features import EncodedSplit, Feature, default_stride
-
         prefix = YES_NO_PREFIX if uses_yes_no(spec) else ""
         max_q = min(MAX_QUESTION_TOKENS, length // 4)
         stride = default_stride(length) if stride is None else stride

@@ -18,9 +18,11 @@ from typing import Any
 
 import torch
 
+from ..encoded import EncodedSplit, Feature, default_stride
 from ..errors import BenchmarkError
 from ..examples import ClassificationExample
 from .base import Scorer, TaskType, register, token_type_ids
+from .rows import label_name, make_id
 
 
 def label_id(label: Any, label2id: dict[str, int], spec, example_id: str) -> int:
@@ -107,8 +109,6 @@ class SequenceType(TaskType):
         return [*needed, spec.fields["text_pair"]] if "text_pair" in spec.fields else needed
 
     def rows_to_examples(self, spec, role: str, rows: Iterable[Mapping[str, Any]]) -> list[Any]:
-        from ..data.hub import make_id
-
         f = spec.fields
         out: list[Any] = []
         for i, row in enumerate(rows):
@@ -119,8 +119,6 @@ class SequenceType(TaskType):
         return out
 
     def encode(self, examples, tokenizer, spec, info, length, *, stride=None, with_labels=True):
-        from ..features import EncodedSplit, Feature, default_stride
-
         label2id = {name: i for i, name in enumerate(spec.label_names)}
         features: list[Feature] = []
         truncated = 0
@@ -214,8 +212,6 @@ class ClassificationType(NamedLabels, SequenceType):
     )
 
     def row_label(self, spec, raw, where):
-        from ..data.hub import label_name
-
         return label_name(spec, raw, where)
 
     def target(self, label, label2id, spec, example_id):

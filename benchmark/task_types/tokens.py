@@ -16,9 +16,11 @@ from typing import Any
 
 import torch
 
+from ..encoded import EncodedSplit, Feature, default_stride, special_frame
 from ..errors import BenchmarkError
 from ..examples import TokenExample
 from .base import IGNORE, Scorer, TaskType, pad_offset, register
+from .rows import label_name, make_id
 from .sequence import NamedLabels, label_id
 
 
@@ -78,8 +80,6 @@ class TokenClassificationType(NamedLabels, TaskType):
         return {"add_prefix_space": True} if architectures.get(model_type).prefix_space else {}
 
     def rows_to_examples(self, spec, role: str, rows: Iterable[Mapping[str, Any]]) -> list[Any]:
-        from ..data.hub import label_name, make_id
-
         f = spec.fields
         out: list[Any] = []
         for i, row in enumerate(rows):
@@ -100,7 +100,6 @@ class TokenClassificationType(NamedLabels, TaskType):
         ``meta`` of each feature: ``window`` (:class:`WordWindow`) and ``word_positions`` (token position of
         each window word's first subword, -1 for a word with no tokens or cut by truncation).
         """
-        from ..features import EncodedSplit, Feature, default_stride, special_frame
         from ..windowing import word_windows
 
         label2id = {name: i for i, name in enumerate(spec.label_names)}

@@ -13,8 +13,9 @@ import torch
 from test_unchanged_outputs import _synthetic_examples
 
 from benchmark import task_types
+from benchmark.encoded import Feature
 from benchmark.errors import BenchmarkError
-from benchmark.features import Collator, Feature, encode, input_length
+from benchmark.features import Collator, encode, input_length
 from benchmark.modeling import load_model_for_task
 from benchmark.predict import run_model
 from benchmark.scoring import gold_as_predictions, score_predictions
