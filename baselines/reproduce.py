@@ -388,7 +388,7 @@ def paper_plan(work: Path, *, leaderboard: Path) -> Plan:
 
 
 def _task_notes() -> list[str]:
-    from benchmark.budget import default_budget
+    from benchmark.run_config import default_budget
     from benchmark.tasks.registry import all_tasks
 
     out = []

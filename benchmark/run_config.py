@@ -5,14 +5,16 @@
 :func:`benchmark.run.run` and, per task, to the run and to ``--dry-run``. It is checked when it is built: a bad
 value is one :class:`BenchmarkError` line naming the flag, or the file and key it came from.
 
-A ``--config`` file (:mod:`benchmark.budget`) may hold run options under ``run:``::
+A ``--config`` file (:func:`read_config`, YAML or JSON) holds budget keys at the top level (all tasks) and/or
+under ``tasks: {<name>: {...}}`` (:class:`benchmark.budget.Budget`), and run options under ``run:``::
 
     run: {dtype: bfloat16, batching: random, seed: 1}
     epochs: 2                 # budgets, as before
     tasks:
       gonerd: {epochs: 1}
 
-Precedence, lowest first: the defaults below -> the file's ``run:`` -> command-line flags. The values actually
+Precedence, lowest first, for run options: the defaults below -> the file's ``run:`` -> command-line flags; for
+budgets (:func:`resolve_budget`): the task's default -> the file -> the budget flags. The values actually
 used are recorded in each result as before (``config``, ``execution``, ``seed``); the file's name is not.
 """
 
@@ -20,15 +22,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from . import batching as _batching
 from .batching import BATCHING_CHOICES
-from .budget import Budget, budget_problem, read_config, resolve_budget
+from .budget import BUDGET_KEYS, Budget, _check_keys, budget_problem
 from .errors import BenchmarkError
+from .tasks import registry
 
 # ``run:`` keys of a --config file -> RunConfig fields. Only how a run executes and is seeded: what it is run on
 # (model, tasks, data, output) and permissions (--trust-remote-code) stay on the command line.
@@ -45,6 +49,85 @@ FLAGS = {"compile_model": "--compile", "tokenizer_from": "--tokenizer", "config_
 BUDGET_OVERRIDES = ("epochs", "learning_rate", "max_train_examples", "batch_size")
 NOT_OPTIONS = ("config_file", "budgets", "from_file")  # set by from_options itself
 SEED_LIMIT = 2**32  # numpy's seeding range (transformers.set_seed seeds numpy too)
+
+
+# ------------------------------------------------------------------------------------- budgets and --config
+def default_budget(task: str) -> Budget:
+    """The default for ``task`` from its spec's ``budget:`` (GLUE sub-tasks inherit ``glue``'s; user tasks of
+    ``--include-path`` have their own); an unknown name is an error naming the known tasks."""
+    return Budget(**registry.get_task(task).budget)
+
+
+def read_config(path: str | Path | None) -> dict[str, Any]:
+    """Parse a ``--config`` file (YAML or JSON) into ``{"defaults": {...}, "tasks": {name: {...}}, "run": {...}}``
+    (``run``: the file's run options, keys checked here, values by :class:`RunConfig`)."""
+    if path is None:
+        return {"defaults": {}, "tasks": {}, "run": {}}
+    file = Path(path)
+    if not file.is_file():
+        raise BenchmarkError(f"--config {path}: no such file")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BenchmarkError(
+            f"--config {path}: not a text file (byte {exc.start} is not UTF-8); expected YAML or JSON"
+        ) from None
+    except OSError as exc:
+        raise BenchmarkError(f"--config {path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        if file.suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:  # yaml.YAMLError / JSONDecodeError: both a user's file
+        raise BenchmarkError(f"--config {path}: cannot parse: {str(exc).splitlines()[0]}") from None
+    data = data or {}
+    if not isinstance(data, dict):
+        raise BenchmarkError(f"--config {path}: expected a mapping at the top level")
+    run = data.pop("run", {}) or {}
+    if not isinstance(run, dict):
+        raise BenchmarkError(f"--config {path}: 'run' must map run options to values")
+    for key in run:
+        if key not in RUN_FILE_KEYS:
+            raise BenchmarkError(
+                f"--config {path}: run.{key}: unknown run option; known: {', '.join(sorted(RUN_FILE_KEYS))}"
+            )
+    tasks = data.pop("tasks", {}) or {}
+    if not isinstance(tasks, dict):
+        raise BenchmarkError(f"--config {path}: 'tasks' must map task names to budget settings")
+    known = registry.task_names()
+    for name, values in tasks.items():
+        if name not in known:
+            raise BenchmarkError(
+                f"--config {path}: tasks.{name}: unknown task; known tasks: {', '.join(known)}"
+            )
+        if values is not None and not isinstance(values, dict):
+            raise BenchmarkError(f"--config {path}: tasks.{name} must map budget keys to values")
+    return {
+        "defaults": _check_keys(data, f"--config {path}"),
+        "tasks": {
+            name: _check_keys(dict(v or {}), f"--config {path}, tasks.{name}") for name, v in tasks.items()
+        },
+        "run": run,
+    }
+
+
+def resolve_budget(
+    task: str, *, config: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None
+) -> Budget:
+    """Default for ``task`` <- config file (top level, then ``tasks.<task>``) <- non-None CLI ``overrides``."""
+    budget = default_budget(task)
+    config = config or {"defaults": {}, "tasks": {}}
+    budget = replace(budget, **config.get("defaults", {}))
+    budget = replace(budget, **config.get("tasks", {}).get(task, {}))
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    for key, value in flags.items():
+        problem = budget_problem(key, value) if key in BUDGET_KEYS else "is not a budget setting"
+        if problem:
+            raise BenchmarkError(f"--{key.replace('_', '-')} {problem}")
+    return replace(budget, **flags)
 
 
 def flag(name: str) -> str:

@@ -67,11 +67,11 @@ def part_loop(args) -> None:
     from transformers import get_linear_schedule_with_warmup, set_seed
 
     from benchmark.batching import length_grouped_batches
-    from benchmark.budget import resolve_budget
     from benchmark.data.loader import load_examples
     from benchmark.features import Collator, encode, input_length
     from benchmark.finetune import finetune
     from benchmark.modeling import load_model_for_task
+    from benchmark.run_config import resolve_budget
     from benchmark.tasks.registry import get_task
 
     spec = get_task("conll2003")

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from benchmark.budget import default_budget, read_config, resolve_budget
 from benchmark.errors import BenchmarkError
 from benchmark.results import (
     SCHEMA,
@@ -20,6 +19,7 @@ from benchmark.results import (
     validate_result,
     write_result,
 )
+from benchmark.run_config import default_budget, read_config, resolve_budget
 
 
 def _record(**changes):

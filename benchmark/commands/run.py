@@ -106,7 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="FILE",
         help="YAML/JSON file of budgets and, under run:, run options (device, dtype, attn_implementation, "
-        "compile, batching, seed, max_length); flags override it (see benchmark/budget.py)",
+        "compile, batching, seed, max_length); flags override it (see benchmark/run_config.py)",
     )
     add(
         "--epochs",

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
+from .spec import TASKS_DIR
 
 _PRIVATE_PACKAGE = "_gonerd_bench_user_tasks"
 _LOADED: dict[tuple[str, str], Any] = {}  # (folder, module name) -> module loaded from beside a YAML
@@ -113,8 +114,6 @@ def resolve(ref: Any, base_dir: str | Path | None, where: str, key: str) -> Call
 
 def spec_file(spec: Any) -> str:
     """The YAML file a spec was read from, as messages name it (the bare file name for a package task)."""
-    from .registry import TASKS_DIR
-
     name = f"{spec.name}.yaml"
     if spec.source_dir is None or Path(spec.source_dir).resolve() == TASKS_DIR:
         return name

@@ -8,7 +8,7 @@ mappings for :class:`HubSource` / :class:`LocalSource`), plus:
 - ``subtasks``: a list of partial specs (GLUE); each inherits every key it does not set from its parent, with the
   ``hub`` and ``local`` mappings merged key by key;
 - ``budget: {epochs, learning_rate, warmup_ratio, weight_decay, max_train_examples, batch_size,
-  eval_batch_size}``: the task's default fine-tuning budget (:func:`benchmark.budget.default_budget`); keys left
+  eval_batch_size}``: the task's default fine-tuning budget (:func:`benchmark.run_config.default_budget`); keys left
   out take the defaults of the task's context (:data:`CONTEXT_BUDGETS`);
 - ``reader: module.function``: reads the task's local files (see :mod:`benchmark.tasks.hooks`); ``local.format``
   may then be left out. ``hub`` may be left out for a task that only has local files (``--data-dir``);
@@ -51,12 +51,12 @@ from typing import Any
 import yaml
 
 from .. import task_types
+from ..budget import Budget, _check_keys
 from ..errors import BenchmarkError
 from . import hooks
 from .metric_names import registered_metrics, unregistered
-from .spec import HubSource, LocalBuild, LocalSource, TaskSpec
+from .spec import TASKS_DIR, HubSource, LocalBuild, LocalSource, TaskSpec
 
-TASKS_DIR = Path(__file__).resolve().parent
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 ROLES = ("train", "validation", "test")
 _REQUIRED = (
@@ -166,8 +166,6 @@ def _mapping(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
 
 def _budget(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     """The task's complete default budget: :class:`Budget` defaults <- its context's <- the YAML's ``budget:``."""
-    from ..budget import Budget, _check_keys
-
     given = _mapping(raw, "budget", where)
     for key in ("learning_rate", "warmup_ratio", "weight_decay", "epochs"):
         if isinstance(given.get(key), str):  # YAML 1.1 reads 2e-5 (no dot) as a string

@@ -17,7 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
+
+# The folder of the built-in task YAMLs (this package); a spec read from elsewhere came from --include-path.
+TASKS_DIR = Path(__file__).resolve().parent
 
 # A registered task type (benchmark.task_types.names()): classification, regression, extractive_qa,
 # token_classification, or one a new module registers.

@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from benchmark.budget import Budget, default_budget, resolve_budget
+from benchmark.budget import Budget
 from benchmark.errors import BenchmarkError
+from benchmark.run_config import default_budget, resolve_budget
 from benchmark.tasks import registry
 from benchmark.tasks.registry import load_spec_file
 

@@ -10,8 +10,9 @@ from dataclasses import fields
 import pytest
 import yaml
 
-from benchmark.budget import Budget, default_budget
+from benchmark.budget import Budget
 from benchmark.examples import ClassificationExample, QAExample, TokenExample
+from benchmark.run_config import default_budget
 from benchmark.scoring import gold_as_predictions, score_predictions
 from benchmark.tasks import hooks, registry
 from benchmark.tasks.metric_names import registered_metrics
