@@ -20,7 +20,7 @@ from benchmark.metrics import glue
 from benchmark.results import load_result, predictions_path
 from benchmark.tasks.registry import get_task
 from conftest import fixture_path
-from test_data_hub import arxiv_folder
+from tests.benchmark.data.test_hub import arxiv_folder
 from tiny_models import build_tiny_model
 
 torch.set_num_threads(1)
