@@ -1,4 +1,4 @@
-"""``benchmark run`` end to end on the tasks test_run_cli.py does not cover: GLUE (every sub-task, from the real
+"""``benchmark run`` end to end on the tasks test_run.py does not cover: GLUE (every sub-task, from the real
 glue_data TSV samples), TriviaQA (rc.wikipedia layout with evidence files; long context, windowed) and arXiv (a
 local copy in the Hub layout of ccdv/arxiv-classification, with MTEB cleaning). Tiny random models, so scores are
 meaningless; the tests check the pipeline: result schema, splits and counts, windows, cleaning counts, the

@@ -103,7 +103,7 @@ def test_the_cleaning_module_is_hashed_and_arxiv_keeps_its_hash(tmp_path):
     (tasks / "my_rules.py").write_text(RULES + "\n# a changed rule\n")
     registry.set_include_paths([tasks])
     assert registry.get_task("my_clean").spec_hash() != before
-    arxiv = registry.get_task("arxiv")  # its hash is pinned in tests/test_tasks.py
+    arxiv = registry.get_task("arxiv")  # its hash is pinned in tests/benchmark/tasks/test_registry.py
     assert arxiv.cleaning is None and arxiv.fields["cleaning"] == "mteb"
 
 
