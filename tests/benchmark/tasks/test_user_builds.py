@@ -67,12 +67,6 @@ configs:
 """
 
 
-@pytest.fixture(autouse=True)
-def _forget_user_tasks():
-    yield
-    registry.set_include_paths([])
-
-
 @pytest.fixture
 def built_task(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "user_tasks"

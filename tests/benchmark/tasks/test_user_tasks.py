@@ -94,12 +94,6 @@ def _write_conll(path: Path, sentences: list[list[tuple[str, str]]]) -> None:
     path.write_text("\n\n".join("\n".join(f"{w} {t}" for w, t in s) for s in sentences) + "\n")
 
 
-@pytest.fixture(autouse=True)
-def _forget_user_tasks():
-    yield
-    registry.set_include_paths([])
-
-
 @pytest.fixture
 def conll_doc(tmp_path) -> tuple[Path, Path]:
     """(include folder with the YAML and its reader, --data-dir with the CoNLL-2003 samples under conll_doc/)."""
