@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
 TORCH = "torch==2.13.0"  # the only torch served locally (requirements.txt's pin)
 pytestmark = pytest.mark.slow
 
