@@ -5,7 +5,7 @@ a sentence boundary, and the boundaries come from the parser (or a senter). Drop
 *changes* entities: on 8 long Wikipedia articles, ``tok2vec+ner`` alone differed from the full pipeline in 6,
 while ``tok2vec+parser+ner`` matched it exactly. So we keep ``ner``, whatever sets sentence boundaries, and the
 embedding components they listen to, and exclude the rest (tagger, attribute ruler, lemmatizer), which cannot
-affect entities. ``tests/test_annotate.py`` checks the equality against the full pipeline on real articles.
+affect entities. ``tests/gonerd/test_build.py`` checks the equality against the full pipeline on real articles.
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def usable_cores() -> int:
 
 def default_processes(nlp=None) -> int:
     """The build's default ``n_process``: one per usable CPU core; 1 when spaCy runs on a GPU (processes would
-    compete for it). Entities do not depend on it (tests/test_gonerd_parallel.py)."""
+    compete for it). Entities do not depend on it (tests/gonerd/test_annotate_parallel.py)."""
     try:
         from thinc.api import get_current_ops
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .annotate import DEFAULT_MODEL, PipelineInfo, annotate_articles, default_processes, load_pipeline
-from .card import CARD_NAME, write_card
+from .card import CARD_NAME
 from .errors import GonerdError
 from .labels import CONFIGS
 from .manifest import (
@@ -35,6 +35,7 @@ from .quality import check_inputs as check_quality_inputs
 from .quality import measure_quality
 from .records import AnnotatedArticle, Article
 from .split import DEFAULT_RATIOS, SPLITS
+from .validate import write_card
 from .versions import DATASET_VERSION
 from .write import DATA_DIR, DEFAULT_MAX_ROWS_PER_SHARD, write_splits
 

@@ -1,18 +1,17 @@
 """Render the dataset card (``README.md``): YAML that ``datasets`` reads, then prose a person reads.
 
 Everything numeric comes from the Parquet files and the manifest; the prose around it is fixed text. Rendering is
-deterministic, so ``gonerd validate`` can tell when a card is out of date with its data.
+deterministic, so ``gonerd validate`` can tell when a card is out of date with its data. This module only
+renders: writing the card (after validating the data) is :func:`gonerd.validate.write_card`.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from .errors import GonerdError, ValidationError
 from .labels import CONFIGS, ONTONOTES_TO_CONLL
 from .manifest import read_manifest
-from .quality import render_quality_section
+from .quality_section import render_quality_section
 from .split import SPLITS
 from .stats import config_stats
 from .versions import CHANGELOG
@@ -232,23 +231,3 @@ the annotations are released under the same license.
 ```
 """
     return f"---\n{_yaml_header(manifest, stats)}---\n{body}"
-
-
-def write_card(dataset_dir: str | Path) -> Path:
-    """Render and write the card, only for data that passes ``gonerd validate`` (a card never counts a deleted
-    or damaged shard)."""
-    from .validate import validate
-
-    path = Path(dataset_dir) / CARD_NAME
-    problems = validate(dataset_dir, check_card=False).problems
-    if problems:
-        more = f" (and {len(problems) - 1} more; see `gonerd validate`)" if len(problems) > 1 else ""
-        raise ValidationError(f"not writing {path}: {problems[0]}{more}")
-    text = render_card(dataset_dir)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise GonerdError(f"cannot write {path}: {exc.strerror}") from None
-    os.replace(tmp, path)
-    return path

@@ -150,7 +150,7 @@ def _add_quality_options(parser, *, build: bool) -> None:
 
 
 def cmd_card(args) -> int:
-    from .card import write_card
+    from .validate import write_card
 
     path = write_card(_dataset_dir(args.dir))
     print(f"wrote {path}")

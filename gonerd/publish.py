@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .card import CARD_NAME
 from .errors import GonerdError, ValidationError
+from .manifest import MANIFEST_NAME
+from .write import DATA_DIR
 
 logger = logging.getLogger(__name__)
 
-CARD_NAME = "README.md"
-MANIFEST_NAME = "manifest.json"
-DATA_DIR = "data"
 REPO_TYPE = "dataset"
 BRANCH = "main"
 #: Top-level files uploaded when present, besides the card and the manifest.

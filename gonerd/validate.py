@@ -1,18 +1,21 @@
 """``gonerd validate``: check a dataset folder against its manifest, its schema and its card.
 
 Every problem is reported (not just the first), each as one line that names the file and what is wrong.
+:func:`write_card` (``gonerd card``, and the card step of ``gonerd build`` and ``gonerd quality``) lives here too:
+it writes the card only for data that validates, so it sits above the renderer (:mod:`gonerd.card`).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .card import CARD_NAME, render_card
-from .errors import GonerdError
+from .errors import GonerdError, ValidationError
 from .labels import CONFIGS, label_names
 from .manifest import read_manifest, sha256_file
-from .quality import card_section
+from .quality_section import card_section
 from .split import split_of
 from .write import DATA_DIR, features
 
@@ -123,3 +126,21 @@ def validate(dataset_dir: str | Path, *, check_card: bool = True) -> ValidationR
                     f"{CARD_NAME}: out of date with the data (run `gonerd card` to regenerate it)"
                 )
     return report
+
+
+def write_card(dataset_dir: str | Path) -> Path:
+    """Render and write the card, only for data that passes ``gonerd validate`` (a card never counts a deleted
+    or damaged shard)."""
+    path = Path(dataset_dir) / CARD_NAME
+    problems = validate(dataset_dir, check_card=False).problems
+    if problems:
+        more = f" (and {len(problems) - 1} more; see `gonerd validate`)" if len(problems) > 1 else ""
+        raise ValidationError(f"not writing {path}: {problems[0]}{more}")
+    text = render_card(dataset_dir)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GonerdError(f"cannot write {path}: {exc.strerror}") from None
+    os.replace(tmp, path)
+    return path

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+# The repository root: every test finds the repo's files (README.md, leaderboard/, pyproject.toml) from this, never
+# by counting parents of its own path (tests live at different depths: tests/README.md).
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("GONERD_FIXTURES", ROOT.parent / "shared" / "fixtures")).resolve()
 

@@ -3,7 +3,7 @@
 
 A YAML naming a metric no registered scorer reports would leave that metric (or the headline score) empty in
 every result; the registry refuses it when the spec is loaded. A task with its own ``scorer:`` hook names what
-that hook returns (checked when it scores). ``tests/tasks/test_every_task.py`` scores gold predictions for every
+that hook returns (checked when it scores). ``tests/benchmark/tasks/test_every_task.py`` scores gold predictions for every
 registered task and checks each listed metric is really in the scorer's output.
 """
 

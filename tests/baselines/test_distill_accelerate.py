@@ -18,9 +18,9 @@ import torch
 from safetensors.torch import load_file
 
 from baselines.distill import _batch, distill
+from conftest import ROOT
 from tiny_models import build_tiny_model, tiny_corpus
 
-ROOT = Path(__file__).resolve().parents[1]
 ARGS = dict(max_steps=4, batch_size=2, max_length=32, save_every=2, seed=1)
 
 

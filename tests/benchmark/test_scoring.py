@@ -15,7 +15,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.scoring import gold_as_predictions, read_predictions, score_predictions, write_predictions
 from benchmark.tasks.registry import get_task
 from conftest import fixture_path
-from test_data_hub import arxiv_folder, gonerd_folder
+from tests.benchmark.data.test_hub import arxiv_folder, gonerd_folder
 
 # task, split, extra CLI args (data file names of the fixture samples)
 CASES = [

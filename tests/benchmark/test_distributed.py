@@ -9,14 +9,13 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from benchmark import distributed
 from benchmark.errors import BenchmarkError
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 LAUNCH_VARS = (
     *distributed._WORLD_VARS,
     *distributed._RANK_VARS,

@@ -33,13 +33,6 @@ primary_metric: hits
 eval_splits: [validation]
 train_split: null
 """
-READER = """\
-import json
-
-
-def read(path, split):
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-"""
 METRICS = """\
 def score(examples, predictions):
     hits = sum(predictions.get(ex.id) == ex.label for ex in examples)
@@ -60,53 +53,38 @@ def not_a_dict(examples, predictions):
 ROWS = [{"text": "good", "label": "pos"}, {"text": "bad", "label": "neg"}, {"text": "fine", "label": "pos"}]
 
 
-@pytest.fixture(autouse=True)
-def _forget_user_tasks():
-    yield
-    registry.set_include_paths([])
+def _folder(user_task_folder, function: str = "score", metrics: str | None = METRICS) -> tuple[Path, Path]:
+    return user_task_folder(YAML.replace("FUNCTION", function), {"my_metrics": metrics}, {"dev.jsonl": ROWS})
 
 
-def _folder(tmp_path: Path, function: str = "score", metrics: str | None = METRICS) -> tuple[Path, Path]:
-    tasks = tmp_path / "tasks"
-    tasks.mkdir(exist_ok=True)
-    (tasks / "my_cls.yaml").write_text(YAML.replace("FUNCTION", function))
-    (tasks / "my_reader.py").write_text(READER)
-    if metrics is not None:
-        (tasks / "my_metrics.py").write_text(metrics)
-    data = tmp_path / "data" / "my_cls"
-    data.mkdir(parents=True, exist_ok=True)
-    (data / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
-    return tasks, data.parent
-
-
-def _score(tmp_path: Path, function: str, preds_of=gold_as_predictions) -> dict:
-    tasks, data = _folder(tmp_path, function)
+def _score(user_task_folder, function: str, preds_of=gold_as_predictions) -> dict:
+    tasks, data = _folder(user_task_folder, function)
     (spec,) = registry.set_include_paths([tasks])
     examples = load_examples(spec, "validation", data_dir=data).examples
     return score_predictions(spec, examples, preds_of(examples))
 
 
-def test_the_scorer_hook_gives_the_metrics(tmp_path):
-    result = _score(tmp_path, "score")
+def test_the_scorer_hook_gives_the_metrics(user_task_folder):
+    result = _score(user_task_folder, "score")
     assert result["metrics"] == {"hits": 100.0, "accuracy": 50.0, "n": 3}
     assert result["primary_metric"] == "hits" and result["score"] == 100.0
 
 
-def test_the_scorer_sees_the_predictions(tmp_path):
-    result = _score(tmp_path, "score", lambda exs: {ex.id: "neg" for ex in exs})
+def test_the_scorer_sees_the_predictions(user_task_folder):
+    result = _score(user_task_folder, "score", lambda exs: {ex.id: "neg" for ex in exs})
     assert result["score"] == pytest.approx(100 / 3)
 
 
-def test_benchmark_score_uses_it(tmp_path, capsys):
-    tasks, data = _folder(tmp_path)
+def test_benchmark_score_uses_it(tmp_path, user_task_folder, capsys):
+    tasks, data = _folder(user_task_folder)
     preds = write_predictions(tmp_path / "p.jsonl", {f"validation-{i}": "pos" for i in range(3)})
     argv = ["score", "--task", "my_cls", "--predictions", str(preds), "--include-path", str(tasks)]
     assert main([*argv, "--data-dir", str(data), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["metrics"]["hits"] == pytest.approx(200 / 3)
 
 
-def test_editing_the_scorer_changes_the_spec_hash(tmp_path):
-    tasks, _ = _folder(tmp_path)
+def test_editing_the_scorer_changes_the_spec_hash(user_task_folder):
+    tasks, _ = _folder(user_task_folder)
     (first,) = registry.set_include_paths([tasks])
     assert first.scorer == "my_metrics.score" and first.scorer_sha256
     (tasks / "my_metrics.py").write_text(METRICS + "\n# edited\n")
@@ -114,8 +92,8 @@ def test_editing_the_scorer_changes_the_spec_hash(tmp_path):
     assert again.spec_hash() != first.spec_hash()
 
 
-def test_a_missing_scorer_module_is_one_line_naming_the_yaml(tmp_path):
-    tasks, _ = _folder(tmp_path, metrics=None)
+def test_a_missing_scorer_module_is_one_line_naming_the_yaml(user_task_folder):
+    tasks, _ = _folder(user_task_folder, metrics=None)
     with pytest.raises(BenchmarkError) as err:
         registry.set_include_paths([tasks])
     message = str(err.value)
@@ -123,8 +101,8 @@ def test_a_missing_scorer_module_is_one_line_naming_the_yaml(tmp_path):
     assert "\n" not in message
 
 
-def test_a_missing_scorer_function_is_one_line(tmp_path):
-    tasks, _ = _folder(tmp_path, "nope")
+def test_a_missing_scorer_function_is_one_line(user_task_folder):
+    tasks, _ = _folder(user_task_folder, "nope")
     with pytest.raises(BenchmarkError, match=r"my_cls\.yaml: scorer 'my_metrics\.nope' cannot be imported"):
         registry.set_include_paths([tasks])
 
@@ -137,14 +115,14 @@ def test_a_missing_scorer_function_is_one_line(tmp_path):
         ("lacking", r"scorer my_metrics\.lacking gave no hits"),
     ],
 )
-def test_a_broken_scorer_is_one_line_naming_the_yaml(tmp_path, function, problem):
+def test_a_broken_scorer_is_one_line_naming_the_yaml(user_task_folder, function, problem):
     with pytest.raises(BenchmarkError, match=problem) as err:
-        _score(tmp_path, function)
+        _score(user_task_folder, function)
     assert "my_cls.yaml" in str(err.value) and "\n" not in str(err.value)
 
 
-def test_the_cli_reports_a_broken_scorer_in_one_line(tmp_path, capsys):
-    tasks, data = _folder(tmp_path, "broken")
+def test_the_cli_reports_a_broken_scorer_in_one_line(tmp_path, user_task_folder, capsys):
+    tasks, data = _folder(user_task_folder, "broken")
     preds = write_predictions(tmp_path / "p.jsonl", {f"validation-{i}": "pos" for i in range(3)})
     argv = ["score", "--task", "my_cls", "--predictions", str(preds), "--include-path", str(tasks)]
     assert main([*argv, "--data-dir", str(data)]) != 0

@@ -1,4 +1,4 @@
-"""``benchmark run`` end to end on the tasks test_run_cli.py does not cover: GLUE (every sub-task, from the real
+"""``benchmark run`` end to end on the tasks test_run.py does not cover: GLUE (every sub-task, from the real
 glue_data TSV samples), TriviaQA (rc.wikipedia layout with evidence files; long context, windowed) and arXiv (a
 local copy in the Hub layout of ccdv/arxiv-classification, with MTEB cleaning). Tiny random models, so scores are
 meaningless; the tests check the pipeline: result schema, splits and counts, windows, cleaning counts, the
@@ -20,7 +20,7 @@ from benchmark.metrics import glue
 from benchmark.results import load_result, predictions_path
 from benchmark.tasks.registry import get_task
 from conftest import fixture_path
-from test_data_hub import arxiv_folder
+from tests.benchmark.data.test_hub import arxiv_folder
 from tiny_models import build_tiny_model
 
 torch.set_num_threads(1)

@@ -21,7 +21,7 @@ from benchmark.results import load_result, predictions_path
 from benchmark.tasks.registry import get_task
 from conftest import fixture_path
 from hub_server import StubHub, stub_env
-from test_data_hub import SQUAD_FEATURES, write_hub_folder
+from tests.benchmark.data.test_hub import SQUAD_FEATURES, write_hub_folder
 from tiny_models import build_tiny_model
 
 pytestmark = pytest.mark.fixtures

@@ -10,7 +10,7 @@ task-type refactoring (issue #11), so the refactoring provably changed none of i
 Examples come from ../shared/fixtures where the task has a sample there (``<fixtures>/<task>/``; a sample file
 named differently from the spec's is found by its suffix), else from a synthetic set built from the spec (so
 GONERD's and arXiv's long-context paths are covered too). Regenerate after an *intended* change with
-``UPDATE_GOLDEN=1 pytest tests/task_types/test_unchanged_outputs.py`` and say why in the commit.
+``UPDATE_GOLDEN=1 pytest tests/benchmark/task_types/test_unchanged_outputs.py`` and say why in the commit.
 """
 
 from __future__ import annotations

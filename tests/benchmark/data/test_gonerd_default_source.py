@@ -166,11 +166,10 @@ print("RESULT " + json.dumps({"rows": len(ds), "source": source}))
 
 def test_a_published_copy_is_read_and_recorded_with_its_manifest(tmp_path):
     """`gonerd publish` to the stub Hub at the spec's tag, then the task's loader online in a fresh process."""
-    from test_load_published import TOKEN, _one_per_split, _truncated_articles, _write_source
-
     from gonerd.build import build
     from gonerd.publish import publish
     from hub_server import StubHub, hub_online, stub_env
+    from tests.gonerd.test_load_published import TOKEN, _one_per_split, _truncated_articles, _write_source
 
     candidates = _truncated_articles(tmp_path)
     src = _write_source(tmp_path / "src.jsonl", _one_per_split(candidates, set()))

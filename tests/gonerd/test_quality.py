@@ -22,11 +22,11 @@ from gonerd.quality import (
     _document_text,
     _spans,
     between_models,
-    card_section,
     gold_quality,
     read_conll_documents,
     within_documents,
 )
+from gonerd.quality_section import card_section
 from gonerd.validate import validate
 
 MODEL = "en_core_web_sm"

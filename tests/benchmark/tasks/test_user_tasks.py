@@ -17,7 +17,7 @@ from benchmark.cli import main
 from benchmark.data.loader import load_examples
 from benchmark.results import load_result, predictions_path
 from benchmark.tasks import registry
-from conftest import fixture_path, link_fixtures
+from conftest import ROOT, fixture_path, link_fixtures
 from tiny_models import build_tiny_model
 
 torch.set_num_threads(1)
@@ -92,12 +92,6 @@ NOTES = [
 def _write_conll(path: Path, sentences: list[list[tuple[str, str]]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n\n".join("\n".join(f"{w} {t}" for w, t in s) for s in sentences) + "\n")
-
-
-@pytest.fixture(autouse=True)
-def _forget_user_tasks():
-    yield
-    registry.set_include_paths([])
 
 
 @pytest.fixture
@@ -340,7 +334,7 @@ def test_a_task_without_hub_data_needs_a_data_dir(my_ner, capsys, tmp_path):
 
 def test_readme_example_is_a_valid_task(tmp_path):
     """The README's "Your own task" YAML loads as it is written there."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Your own task", 1)[1]
     block = re.search(r"```yaml\n(.*?)```", section, re.S)
     assert block, "README: no yaml block in 'Your own task'"

@@ -5,7 +5,6 @@ or broken one is a one-line error naming the YAML. Specs without the key keep th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -31,13 +30,6 @@ metrics: [accuracy]
 primary_metric: accuracy
 eval_splits: [validation]
 """
-READER = """\
-import json
-
-
-def read(path, split):
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-"""
 RULES = """\
 def clean(splits):
     kept, counts = {}, {}
@@ -62,28 +54,13 @@ TRAIN = [{"text": "good", "label": "pos"}, {"text": " ", "label": "neg"}, {"text
 DEV = [{"text": "good", "label": "pos"}, {"text": "", "label": "neg"}, {"text": "fine", "label": "pos"}]
 
 
-@pytest.fixture(autouse=True)
-def _forget_user_tasks():
-    yield
-    registry.set_include_paths([])
+def _folder(user_task_folder, function: str = "clean", rules: str | None = RULES) -> tuple[Path, Path]:
+    files = {"train.jsonl": TRAIN, "dev.jsonl": DEV}
+    return user_task_folder(YAML.replace("FUNCTION", function), {"my_rules": rules}, files)
 
 
-def _folder(tmp_path: Path, function: str = "clean", rules: str | None = RULES) -> tuple[Path, Path]:
-    tasks = tmp_path / "tasks"
-    tasks.mkdir(exist_ok=True)
-    (tasks / "my_clean.yaml").write_text(YAML.replace("FUNCTION", function))
-    (tasks / "my_reader.py").write_text(READER)
-    if rules is not None:
-        (tasks / "my_rules.py").write_text(rules)
-    data = tmp_path / "data" / "my_clean"
-    data.mkdir(parents=True, exist_ok=True)
-    for name, rows in (("train.jsonl", TRAIN), ("dev.jsonl", DEV)):
-        (data / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return tasks, data.parent
-
-
-def test_cleaning_drops_rows_across_splits_and_records_the_counts(tmp_path):
-    tasks, data = _folder(tmp_path)
+def test_cleaning_drops_rows_across_splits_and_records_the_counts(user_task_folder):
+    tasks, data = _folder(user_task_folder)
     registry.set_include_paths([tasks])
     spec = registry.get_task("my_clean")
     loaded = load_examples(spec, "validation", data_dir=data)
@@ -96,14 +73,14 @@ def test_cleaning_drops_rows_across_splits_and_records_the_counts(tmp_path):
     assert train.stats["removed"] == {"train": {"empty": 1, "leak": 0, "kept": 2}}
 
 
-def test_the_cleaning_module_is_hashed_and_arxiv_keeps_its_hash(tmp_path):
-    tasks, _ = _folder(tmp_path)
+def test_the_cleaning_module_is_hashed_and_arxiv_keeps_its_hash(user_task_folder):
+    tasks, _ = _folder(user_task_folder)
     registry.set_include_paths([tasks])
     before = registry.get_task("my_clean").spec_hash()
     (tasks / "my_rules.py").write_text(RULES + "\n# a changed rule\n")
     registry.set_include_paths([tasks])
     assert registry.get_task("my_clean").spec_hash() != before
-    arxiv = registry.get_task("arxiv")  # its hash is pinned in tests/test_tasks.py
+    arxiv = registry.get_task("arxiv")  # its hash is pinned in tests/benchmark/tasks/test_registry.py
     assert arxiv.cleaning is None and arxiv.fields["cleaning"] == "mteb"
 
 
@@ -118,8 +95,10 @@ def test_the_cleaning_module_is_hashed_and_arxiv_keeps_its_hash(tmp_path):
         ("clean", None, "cleaning 'my_rules.clean' cannot be imported: no module 'my_rules'"),
     ],
 )
-def test_a_missing_cleaning_is_one_line_naming_the_yaml_when_loaded(tmp_path, function, rules, message):
-    tasks, _ = _folder(tmp_path, function, rules)
+def test_a_missing_cleaning_is_one_line_naming_the_yaml_when_loaded(
+    user_task_folder, function, rules, message
+):
+    tasks, _ = _folder(user_task_folder, function, rules)
     with pytest.raises(BenchmarkError) as err:
         registry.set_include_paths([tasks])
     text = str(err.value)
@@ -130,8 +109,8 @@ def test_a_missing_cleaning_is_one_line_naming_the_yaml_when_loaded(tmp_path, fu
     ("function", "message"),
     [("broken", "failed (KeyError: 'text')"), ("wrong_shape", "must return ({split: kept rows}")],
 )
-def test_a_failing_cleaning_is_one_line_naming_the_yaml_when_run(tmp_path, function, message):
-    tasks, data = _folder(tmp_path, function)
+def test_a_failing_cleaning_is_one_line_naming_the_yaml_when_run(user_task_folder, function, message):
+    tasks, data = _folder(user_task_folder, function)
     registry.set_include_paths([tasks])
     with pytest.raises(BenchmarkError) as err:
         load_examples(registry.get_task("my_clean"), "validation", data_dir=data)

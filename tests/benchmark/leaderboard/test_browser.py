@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_leaderboard import make_run
 
 from benchmark.leaderboard.submit import submit
 from conftest import fixture_path
+from tests.benchmark.leaderboard.test_leaderboard import make_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [

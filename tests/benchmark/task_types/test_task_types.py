@@ -10,7 +10,6 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from test_unchanged_outputs import _synthetic_examples
 
 from benchmark import task_types
 from benchmark.encoded import Feature
@@ -22,6 +21,7 @@ from benchmark.scoring import gold_as_predictions, score_predictions
 from benchmark.task_types.sequence import ClassificationType
 from benchmark.tasks import registry
 from benchmark.tasks.metric_names import registered_metrics
+from tests.benchmark.task_types.test_unchanged_outputs import _synthetic_examples
 from tiny_models import build_tiny_model, build_tokenizer
 
 TYPES = task_types.names()

@@ -15,13 +15,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_leaderboard import LIMIT, _score_plus, edit_json, make_run, write_speed
 
 from benchmark import limits
 from benchmark.cli import main
 from benchmark.leaderboard.submit import check_leaderboard, submit
 from benchmark.record import ResultRecord, SpeedLength, SpeedRecord, Timing
 from conftest import ROOT, fixture_path
+from tests.benchmark.leaderboard.test_leaderboard import LIMIT, _score_plus, edit_json, make_run, write_speed
 
 DEEP = 100_000  # nesting of the hostile JSON (far beyond the stated limit and Python's recursion limit)
 

@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_run_from_hub import _repo_files
 
 from benchmark.data import local
 from benchmark.tasks.registry import get_task
 from conftest import ROOT, fixture_path
 from hub_server import StubHub, stub_env
-from test_data_hub import SQUAD_FEATURES, write_hub_folder
+from tests.benchmark.commands.test_run_from_hub import _repo_files
+from tests.benchmark.data.test_hub import SQUAD_FEATURES, write_hub_folder
 
 pytestmark = pytest.mark.fixtures
 

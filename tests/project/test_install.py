@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
 TORCH = "torch==2.13.0"  # the only torch served locally (requirements.txt's pin)
 pytestmark = pytest.mark.slow
 
@@ -62,6 +63,8 @@ def test_wheel_carries_the_data_files_the_code_reads(wheel):
         "benchmark/leaderboard/page.html",
     ):
         assert needed in names, needed
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top == {"gonerd", "benchmark", "baselines"}, top  # not benchmarks/ (scripts) or tests/
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     requires = [
         line

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +12,7 @@ from baselines.registry import load_registry
 from benchmark import architectures, precision
 from benchmark.record import ResultRecord
 from benchmark.timing import quiet_transformers
+from conftest import ROOT
 from tiny_models import tiny_config
 
 
@@ -152,7 +152,7 @@ def test_committed_leaderboard_files_read_in_one_vocabulary() -> None:
     read through the leaderboard they agree, and the files themselves are unchanged (still what was submitted)."""
     from benchmark.leaderboard.entries import load_entries
 
-    board = Path(__file__).resolve().parents[1] / "leaderboard"
+    board = ROOT / "leaderboard"
     entries = load_entries(board)
     assert entries
     bigbird_speed = 0

@@ -20,12 +20,11 @@ from pathlib import Path
 import pytest
 
 from benchmark.results import load_result, predictions_path
-from conftest import CONLL_LINKS, link_fixtures
+from conftest import CONLL_LINKS, ROOT, link_fixtures
 from tiny_models import build_tiny_model
 
 pytestmark = pytest.mark.fixtures
 
-ROOT = Path(__file__).resolve().parents[1]
 LIMIT, BATCH = 8, 4
 LAUNCH_TIMEOUT_S = 180
 

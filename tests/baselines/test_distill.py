@@ -24,6 +24,16 @@ def text_corpus(tmp_path):
     return path
 
 
+def distill_args(teacher, corpus, out, *, layers: int = 1, **options) -> list[str]:
+    """``baselines distill`` arguments for a quiet short run (``--max-length 32``); each keyword option is one more
+    flag (``max_steps=2`` -> ``--max-steps 2``)."""
+    args = ["distill", "--teacher", str(teacher), "--student-layers", str(layers), "--corpus", str(corpus)]
+    args += ["--out", str(out), "--no-progress", "--max-length", "32"]
+    for name, value in options.items():
+        args += ["--" + name.replace("_", "-"), str(value)]
+    return args
+
+
 def test_layer_map_follows_distilbert():
     assert layer_map_for(12, 6) == [0, 2, 4, 6, 8, 10]
     assert layer_map_for(6, 3) == [0, 2, 4]
@@ -148,18 +158,7 @@ def test_checkpoint_of_an_older_release_is_refused_in_one_line(tmp_path, text_co
     old = out / "checkpoints" / "step-4"
     old.mkdir(parents=True)
     (old / "state.json").write_text(json.dumps({"step": 4, "student_layers": 1, "seed": 0}))
-    args = ["distill", "--teacher", str(teacher), "--student-layers", "1", "--corpus", str(text_corpus)]
-    args += [
-        "--out",
-        str(out),
-        "--no-progress",
-        "--max-length",
-        "32",
-        "--max-steps",
-        "2",
-        "--save-every",
-        "1",
-    ]
+    args = distill_args(teacher, text_corpus, out, max_steps=2, save_every=1)
     capsys.readouterr()
     assert main(args) == 2
     err = capsys.readouterr().err
@@ -215,58 +214,14 @@ def test_cli_distill_errors_exit_2_and_leave_out_untouched(tmp_path, capsys):
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     capsys.readouterr()
-    code = main(
-        [
-            "distill",
-            "--teacher",
-            str(teacher),
-            "--student-layers",
-            "1",
-            "--corpus",
-            str(empty),
-            "--out",
-            str(out),
-            "--no-progress",
-            "--max-length",
-            "32",
-        ]
-    )
+    code = main(distill_args(teacher, empty, out))
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("baselines: error: corpus is empty") and err.count("\n") == 1
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     corpus = tmp_path / "c.txt"
     corpus.write_text(" ".join(tiny_corpus(50)))
-    code = main(
-        [
-            "distill",
-            "--teacher",
-            str(teacher),
-            "--student-layers",
-            "1",
-            "--corpus",
-            str(corpus),
-            "--out",
-            str(out),
-            "--no-progress",
-            "--max-length",
-            "32",
-            "--max-steps",
-            "1",
-        ]
-    )
+    code = main(distill_args(teacher, corpus, out, max_steps=1))
     assert code == 2 and "is not empty and has no checkpoint to resume" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "mine"
-    code = main(
-        [
-            "distill",
-            "--teacher",
-            str(teacher),
-            "--student-layers",
-            "2",
-            "--corpus",
-            str(corpus),
-            "--out",
-            str(tmp_path / "o2"),
-        ]
-    )
+    code = main(distill_args(teacher, corpus, tmp_path / "o2", layers=2))
     assert code == 2 and "between 1 and 1" in capsys.readouterr().err

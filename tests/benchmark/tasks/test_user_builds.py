@@ -15,6 +15,7 @@ from benchmark.data import builds
 from benchmark.data.loader import load_examples
 from benchmark.errors import BenchmarkError
 from benchmark.tasks import registry
+from conftest import ROOT
 
 BUILT_YAML = """\
 name: built_ner
@@ -64,12 +65,6 @@ configs:
 ---
 # built_ner
 """
-
-
-@pytest.fixture(autouse=True)
-def _forget_user_tasks():
-    yield
-    registry.set_include_paths([])
 
 
 @pytest.fixture
@@ -153,5 +148,5 @@ def test_a_bad_build_is_one_line_naming_the_file(built_task, edit, message):
 
 
 def test_readme_names_the_build_key():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "build:" in textwrap.dedent(readme.split("### Your own task", 1)[1])

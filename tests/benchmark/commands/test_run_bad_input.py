@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from tiny_models import build_tiny_model
 
-ROOT = Path(__file__).resolve().parents[1]
 POSITIONS = 64  # the tiny model's usable input length
 
 # Two sentences per file, original 4-column IOB1 layout (TOKEN POS CHUNK NER).

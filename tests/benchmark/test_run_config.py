@@ -14,8 +14,9 @@ from benchmark.budget import Budget
 from benchmark.errors import BenchmarkError
 from benchmark.results import config_hash
 from benchmark.run_config import RUN_FILE_KEYS, RunConfig, read_config
+from conftest import ROOT
 
-LEADERBOARD_RESULTS = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
+LEADERBOARD_RESULTS = ROOT / "leaderboard" / "results"
 CONLL_BUDGET = Budget(epochs=3, learning_rate=5e-05, batch_size=32)  # conll2003's default budget
 
 
