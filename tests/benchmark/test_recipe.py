@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import torch
 
@@ -11,6 +12,8 @@ from baselines.distill import init_student
 from benchmark.leaderboard.entries import Entry, _fill_teacher_shares
 from benchmark.modeling import content_sha256
 from benchmark.recipe import read_recipe
+from benchmark.record import Model, ResultRecord
+from conftest import result_record
 from tiny_models import build_tiny_model
 
 torch.set_num_threads(2)
@@ -33,25 +36,29 @@ def test_recipes_name_their_starting_model_by_revision(tmp_path):
     assert read_recipe(control) is None  # not a recipe object
 
 
-def _record(score: float, latency: float) -> dict:
-    return {
-        "task": {"primary_metric": "f1"},
-        "splits": ["test"],
-        "metrics": {"test": {"score": score}},
-        "timing": {"latency_ms_per_example_median": latency, "peak_memory_mb": 100.0},
-    }
+def _record(score: float, latency: float) -> ResultRecord:
+    """A valid result whose headline score and median latency are ``score`` and ``latency``."""
+    data = result_record().to_dict()
+    for split in data["metrics"].values():
+        split["score"] = score
+    data["timing"]["latency_ms_per_example_median"] = latency
+    return ResultRecord.from_dict(data, "test")
+
+
+def _model(model_id: str, revision: str | None, recipe: dict | None = None) -> Model:
+    return replace(result_record().model, model_id=model_id, revision=revision, recipe=recipe)
 
 
 def test_student_pairs_with_the_entry_of_its_teachers_revision():
-    teacher = Entry("t", {"model_id": "repro:t", "revision": "sha256:aa"}, {"conll2003": _record(80.0, 10.0)})
-    other = Entry("o", {"model_id": "repro:o", "revision": "sha256:bb"}, {"conll2003": _record(40.0, 1.0)})
+    teacher = Entry("t", _model("repro:t", "sha256:aa"), {"conll2003": _record(80.0, 10.0)})
+    other = Entry("o", _model("repro:o", "sha256:bb"), {"conll2003": _record(40.0, 1.0)})
     student = Entry(
         "s",
-        {"model_id": "repro:s", "revision": "sha256:cc", "recipe": {"teacher_revision": "sha256:aa"}},
+        _model("repro:s", "sha256:cc", {"teacher_revision": "sha256:aa"}),
         {"conll2003": _record(60.0, 5.0)},
     )
-    orphan = Entry("x", {"model_id": "repro:x", "revision": None, "recipe": {}}, {"conll2003": _record(1, 1)})
+    orphan = Entry("x", _model("repro:x", None, {}), {"conll2003": _record(1, 1)})
     _fill_teacher_shares([other, teacher, student, orphan])
     assert student.teacher_slug == "t" and student.teacher_share == 75.0
     assert teacher.teacher_slug is None and orphan.teacher_slug is None
-    assert json.dumps(student.model)  # the recipe stays JSON
+    assert json.dumps(student.model.to_dict())  # the recipe stays JSON
