@@ -15,7 +15,7 @@
 
 Every result records what actually ran in its ``execution`` section (:func:`execution_record`); results written
 before these options existed have no such section and ran float32, uncompiled, with transformers' default
-attention (:func:`benchmark.results.execution_of`).
+attention (:meth:`benchmark.record.ResultRecord.execution_or_legacy`).
 """
 
 from __future__ import annotations

@@ -17,8 +17,7 @@ it writes and reads one; the leaderboard's views work on the typed record), and
 
 Files written before a section existed load as they are; what they imply is derived on read, not written back:
 :meth:`ResultRecord.execution_or_legacy` (no ``execution`` section: float32, default attention, not compiled),
-:meth:`ResultRecord.batching` (no ``execution.batching``: what the training sections say), and for raw JSON data
-:func:`execution_of` and :func:`batching_of`. A ``speed.json`` without ``model.revision`` and a
+:meth:`ResultRecord.batching` (no ``execution.batching``: what the training sections say). A ``speed.json`` without ``model.revision`` and a
 ``submission.json`` without ``unverified`` (written before those keys existed) load too. No file written so far
 has a key the sections do not declare, so no legacy key needs migrating.
 """
@@ -29,7 +28,6 @@ import dataclasses
 import difflib
 import types
 import typing
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -440,7 +438,7 @@ LEGACY_EXECUTION: dict[str, Any] = {
     "attn_implementation": None,
     "requested_attn_implementation": None,
     "compiled": False,
-    "batching": None,  # not recorded in execution before --batching existed: see batching_of
+    "batching": None,  # not recorded in execution before --batching existed: see ResultRecord.batching
 }
 
 
@@ -565,35 +563,15 @@ class ResultRecord(Section):
         return self.execution if self.execution is not None else Execution(**LEGACY_EXECUTION)
 
     def batching(self) -> str | None:
-        """:func:`batching_of` this record."""
+        """How the training batches were drawn: ``execution.batching`` (``benchmark run --batching``), else what the
+        training sections record (length-grouped, before the flag existed), else ``random`` for a result that trained
+        before length grouping existed; None when nothing was trained (``--eval-only``)."""
         if not self.training:
             return None
         recorded = self.execution_or_legacy().batching
         if recorded is not None:
             return recorded
         return " + ".join(sorted({t.batching or "random" for t in self.training.values()})) or None
-
-
-def execution_of(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``execution`` section of a result's JSON data (dtype, attention implementation, compiled), with the old
-    behaviour (:data:`LEGACY_EXECUTION`) for files written before it was recorded. The data need not be a whole
-    record; a typed record has :meth:`ResultRecord.execution_or_legacy`."""
-    recorded = record.get("execution")
-    return {**LEGACY_EXECUTION, **(recorded if isinstance(recorded, dict) else {})}
-
-
-def batching_of(record: Mapping[str, Any]) -> str | None:
-    """How a result's training batches were drawn: ``execution.batching`` (``benchmark run --batching``), else
-    what its training sections record (length-grouped, before the flag existed), else ``random`` for a result
-    that trained before length grouping existed; None when nothing was trained (``--eval-only``)."""
-    training = record.get("training")
-    if not isinstance(training, dict) or not training:
-        return None
-    recorded = execution_of(record)["batching"]
-    if recorded is not None:
-        return recorded
-    kinds = {t.get("batching") for t in training.values() if isinstance(t, dict)}
-    return " + ".join(sorted(k or "random" for k in kinds)) or None
 
 
 @dataclass(kw_only=True)

@@ -38,8 +38,6 @@ from .record import (  # noqa: F401  (re-exported: the record's schema and migra
     Owner,
     RecordError,
     ResultRecord,
-    batching_of,
-    execution_of,
 )
 
 OWNER_FILE = "model.json"

@@ -20,8 +20,6 @@ from benchmark.record import (
     Section,
     SpeedRecord,
     Submission,
-    batching_of,
-    execution_of,
 )
 from benchmark.results import OWNER_FILE, load_record, load_result, write_result
 from conftest import ROOT
@@ -293,14 +291,14 @@ def test_a_result_from_before_the_execution_section_loads_as_it_ran():
     data = _bad(lambda d: d.pop("execution", None))
     record = ResultRecord.from_dict(data)
     assert record.execution is None and "execution" not in record.to_dict()  # migrated on read, not rewritten
-    assert execution_of(data) == record.execution_or_legacy().to_dict() == LEGACY_EXECUTION
+    assert record.execution_or_legacy().to_dict() == LEGACY_EXECUTION
     old = copy.deepcopy(data)
     for run in (old.get("training") or {}).values():
         run.pop("batching", None)
     if old.get("training"):
-        assert batching_of(old) == ResultRecord.from_dict(old).batching() == "random"
+        assert ResultRecord.from_dict(old).batching() == "random"
     old["training"] = None  # --eval-only: nothing trained
-    assert ResultRecord.from_dict(old).training is None and batching_of(old) is None
+    assert ResultRecord.from_dict(old).training is None and ResultRecord.from_dict(old).batching() is None
 
 
 def test_a_new_section_without_a_file_writes_its_keys_in_declared_order():

@@ -15,7 +15,8 @@ import torch
 
 from benchmark.batching import LengthGroupedSampler, length_grouped_batches, padded_positions, random_batches
 from benchmark.cli import main
-from benchmark.results import LEGACY_EXECUTION, batching_of, execution_of, load_result, validate_result
+from benchmark.record import ResultRecord
+from benchmark.results import LEGACY_EXECUTION, load_result, validate_result
 from conftest import fixture_path, link_fixtures, result_record
 from tiny_models import build_tiny_model
 
@@ -109,10 +110,18 @@ def test_training_padding_ratio_on_real_sentences_is_at_most_1_15(task, tmp_path
 
 
 # ------------------------------------------------------------------------------------------ result records
-def test_execution_of_an_old_result_is_float32_uncompiled():
-    assert execution_of({"schema": "gonerd-bench/result/v1"}) == LEGACY_EXECUTION
+def _execution(data: dict) -> dict:
+    """What a result's JSON data says ran (the typed record's reading, legacy default included)."""
+    return ResultRecord.from_dict(data).execution_or_legacy().to_dict()
+
+
+def _batching(data: dict) -> str | None:
+    return ResultRecord.from_dict(data).batching()
+
+
+def test_an_old_result_ran_float32_uncompiled():
+    assert result_record(execution=None).execution_or_legacy().to_dict() == LEGACY_EXECUTION
     assert LEGACY_EXECUTION["dtype"] == "float32" and LEGACY_EXECUTION["compiled"] is False
-    assert execution_of({"execution": {"dtype": "bfloat16", "compiled": True}})["dtype"] == "bfloat16"
 
 
 # ------------------------------------------------------------------------------------------ CLI, tiny models
@@ -169,7 +178,7 @@ def test_bfloat16_sdpa_run_records_execution_and_padding(models, data_dir, tmp_p
     # a result written before the execution section existed still validates; a bad one does not
     old = copy.deepcopy(record)
     del old["execution"]
-    assert validate_result(old) == [] and execution_of(old) == LEGACY_EXECUTION
+    assert validate_result(old) == [] and _execution(old) == LEGACY_EXECUTION
     bad = copy.deepcopy(record)
     bad["execution"]["dtype"] = "int8"
     assert any("execution.dtype" in p for p in validate_result(bad))
@@ -188,7 +197,7 @@ def test_random_batching_pads_more_than_grouped_and_is_recorded(models, data_dir
     assert (
         grouped["execution"]["batching"] == grouped["training"]["conll2003"]["batching"] == "length_grouped"
     )
-    assert batching_of(random_run) == "random" and batching_of(grouped) == "length_grouped"
+    assert _batching(random_run) == "random" and _batching(grouped) == "length_grouped"
     assert (
         random_run["training"]["conll2003"]["real_tokens"] == grouped["training"]["conll2003"]["real_tokens"]
     )
@@ -212,11 +221,11 @@ def test_random_batching_pads_more_than_grouped_and_is_recorded(models, data_dir
     # a result written before --batching existed: its training section says how it was trained
     old = copy.deepcopy(grouped)
     del old["execution"]["batching"]
-    assert validate_result(old) == [] and batching_of(old) == "length_grouped"
+    assert validate_result(old) == [] and _batching(old) == "length_grouped"
     del old["training"]["conll2003"]["batching"]
-    assert batching_of(old) == "random"  # trained before length grouping existed
+    assert _batching(old) == "random"  # trained before length grouping existed
     old["training"] = None
-    assert batching_of(old) is None  # nothing trained
+    assert _batching(old) is None  # nothing trained
     bad = copy.deepcopy(grouped)
     bad["execution"]["batching"] = "sorted"
     assert any("execution.batching" in p for p in validate_result(bad))
