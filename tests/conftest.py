@@ -72,3 +72,35 @@ def result_record(**changes: object):
     if data.get("execution") is None:
         data.pop("execution", None)
     return ResultRecord.from_dict(data, "result_record")
+
+
+# The launcher variables a child process must not inherit from a test run under accelerate/torchrun.
+LAUNCH_VARS = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "ACCELERATE_USE_CPU")
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a CLI run in a subprocess: offline, one thread, this checkout importable, and no launcher
+    variables inherited (``extra`` is added last)."""
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCH_VARS}
+    env.update(
+        OMP_NUM_THREADS="1",
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op thread for a module (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``): tiny models
+    gain nothing from two, and the 2 shared cores are busy."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -8,7 +8,6 @@ one; only process 0 writes checkpoints, the student and the report.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import torch
 from safetensors.torch import load_file
 
 from baselines.distill import _batch, distill
-from conftest import ROOT
+from conftest import ROOT, subprocess_env
 from tiny_models import build_tiny_model, tiny_corpus
 
 ARGS = dict(max_steps=4, batch_size=2, max_length=32, save_every=2, seed=1)
@@ -63,9 +62,7 @@ def test_two_processes_distill_data_parallel(tmp_path):
         "--out", str(out), "--max-steps", "4", "--batch-size", "2", "--max-length", "32", "--save-every", "2",
         "--seed", "1", "--no-progress",
     ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
-    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "ACCELERATE_USE_CPU"):
-        env.pop(name, None)
+    env = subprocess_env()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
 

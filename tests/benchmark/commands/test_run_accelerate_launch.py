@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import os
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.results import load_result, predictions_path
-from conftest import CONLL_LINKS, ROOT, link_fixtures
+from conftest import CONLL_LINKS, ROOT, link_fixtures, subprocess_env
 from tiny_models import build_tiny_model
 
 pytestmark = pytest.mark.fixtures
@@ -54,17 +53,7 @@ def _launch(launcher: list[str], model: Path, data_dir: Path, output: Path) -> s
         "--limit", str(LIMIT), "--epochs", "1", "--batch-size", str(BATCH), "--device", "cpu",
         "--output", str(output),
     ]  # fmt: skip
-    env = {
-        **os.environ,
-        "OMP_NUM_THREADS": "1",
-        "HF_HUB_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "PYTHONPATH": str(ROOT),
-    }
-    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "ACCELERATE_USE_CPU"):
-        env.pop(name, None)
+    env = subprocess_env()
     return subprocess.run(
         cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=LAUNCH_TIMEOUT_S, check=False
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, subprocess_env
 from tiny_models import build_tiny_model
 
 POSITIONS = 64  # the tiny model's usable input length
@@ -71,15 +71,7 @@ def _run_argv(model: Path, data: Path, output: Path, *extra: str | Path, tasks: 
 
 def _cli(argv: list) -> subprocess.CompletedProcess:
     """``python -m benchmark ARGV`` in a subprocess, offline, one thread."""
-    env = {
-        **os.environ,
-        "OMP_NUM_THREADS": "1",
-        "HF_HUB_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = subprocess_env()
     return subprocess.run(
         [sys.executable, "-m", "benchmark", *map(str, argv)],
         cwd=ROOT,
