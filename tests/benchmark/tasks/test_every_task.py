@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from benchmark.budget import Budget
+from benchmark.data.loader import CLEANINGS
 from benchmark.examples import ClassificationExample, QAExample, TokenExample
 from benchmark.run_config import default_budget
 from benchmark.scoring import gold_as_predictions, score_predictions
@@ -58,16 +59,51 @@ def test_metrics_are_registered_and_primary_among_them(name, spec):
     assert set(spec.metrics) <= registered_metrics(spec)
 
 
+def _yaml_hooks(name: str) -> dict[str, str]:
+    """Every hook reference the YAML gives ``name`` (a sub-task inherits reader, scorer and cleaning from its
+    parent unless it sets its own; ``build`` is the parent's own), plus ``label_names_from.function``."""
+    raw = yaml.safe_load((registry.TASKS_DIR / f"{name.split('/')[0]}.yaml").read_text(encoding="utf-8"))
+    own = raw
+    if "/" in name:
+        own = next(s for s in raw["subtasks"] if s["name"] == name.split("/")[1])
+        own = {**{k: raw[k] for k in ("reader", "scorer", "cleaning") if k in raw}, **own}
+    refs = {k: own[k] for k in ("reader", "scorer", "cleaning") if own.get(k) is not None}
+    for key in ("default_dir", "estimate"):
+        if (own.get("build") or {}).get(key) is not None:
+            refs[f"build.{key}"] = own["build"][key]
+    if "label_names_from" in own:
+        refs["label_names_from.function"] = own["label_names_from"]["function"]
+    return refs
+
+
+def _spec_hooks(spec) -> dict[str, str]:
+    """The hook references the loaded spec keeps (``label_names_from`` is not kept: its result is)."""
+    refs = {k: getattr(spec, k) for k in ("reader", "scorer", "cleaning") if getattr(spec, k) is not None}
+    for key in ("default_dir", "estimate"):
+        if spec.build is not None and getattr(spec.build, key) is not None:
+            refs[f"build.{key}"] = getattr(spec.build, key)
+    return refs
+
+
 @pytest.mark.parametrize(("name", "spec"), EVERY, ids=[n for n, _ in EVERY])
 def test_hooks_resolve(name, spec):
-    raw = yaml.safe_load((registry.TASKS_DIR / f"{name.split('/')[0]}.yaml").read_text(encoding="utf-8"))
-    refs = [("reader", spec.reader)] if spec.reader else []
-    if "label_names_from" in raw:
-        refs.append(("label_names_from.function", raw["label_names_from"]["function"]))
-    for key, ref in refs:
-        assert callable(hooks.resolve(ref, spec.source_dir, f"{name}.yaml", key))
+    """Every case asserts: the spec keeps exactly the hooks its YAML names (none dropped, none invented), each
+    resolves to a function, a built-in cleaning name is known, and the label names are what the task type needs
+    (computed by ``label_names_from`` where the YAML says so; none for regression, QA and a parent of sub-tasks)."""
+    refs = _yaml_hooks(name)
+    label_hook = refs.pop("label_names_from.function", None)
+    assert _spec_hooks(spec) == refs, f"{name}: the spec's hooks differ from its YAML's"
+    for key, ref in refs.items():
+        assert callable(hooks.resolve(ref, spec.source_dir, f"{name}.yaml", key)), f"{name}: {key}"
+    assert spec.fields.get("cleaning") in (None, *CLEANINGS), f"{name}: unknown fields.cleaning"
+    if label_hook is not None:
+        raw = yaml.safe_load((registry.TASKS_DIR / f"{name.split('/')[0]}.yaml").read_text(encoding="utf-8"))
+        func = hooks.resolve(label_hook, spec.source_dir, f"{name}.yaml", "label_names_from.function")
+        assert spec.label_names == tuple(func(*raw["label_names_from"].get("args", ())))
     if spec.task_type in ("classification", "token_classification") and not spec.subtasks:
         assert spec.label_names and len(set(spec.label_names)) == len(spec.label_names)
+    else:  # regression, extractive QA, a parent whose sub-tasks carry the labels
+        assert spec.label_names == (), f"{name}: {spec.task_type} takes no label names"
 
 
 def _gold_examples(spec) -> list:
