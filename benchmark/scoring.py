@@ -30,13 +30,16 @@ MAX_LISTED = 3
 # --------------------------------------------------------------------------------------------- reading
 
 
-def read_predictions(path: str | Path, *, max_count: int | None = None) -> dict[str, Any]:
+def read_predictions(
+    path: str | Path, *, max_count: int | None = None, allow_empty: bool = False
+) -> dict[str, Any]:
     """``{id: prediction}`` from a JSONL(.gz) file; errors name ``file:line`` (invalid JSON, missing key,
     non-string id, duplicate id).
 
     Read as a stream within the limits of :mod:`benchmark.limits` (decompressed size, line length, JSON depth),
     so a gzip bomb or a deeply nested line is refused with one line; ``max_count`` refuses a file with more
-    predictions than that (the number of gold examples) as soon as one more is read."""
+    predictions than that (the number of gold examples) as soon as one more is read. A file with no prediction
+    is refused unless ``allow_empty`` (``benchmark score --allow-missing``: every id then scores 0)."""
     from . import limits
 
     path = Path(path)
@@ -79,7 +82,7 @@ def read_predictions(path: str | Path, *, max_count: int | None = None) -> dict[
         raise BenchmarkError(
             f"predictions file {path}: cannot read ({exc.__class__.__name__}: {exc})"
         ) from None
-    if not preds:
+    if not preds and not allow_empty:
         raise BenchmarkError(f"predictions file {path} has no predictions")
     return preds
 
@@ -263,7 +266,12 @@ def score(
     from .tasks.registry import get_task
 
     spec = get_task(task)
-    preds = read_predictions(predictions)
+    try:
+        preds = read_predictions(predictions, allow_empty=allow_missing)
+    except BenchmarkError as exc:
+        if str(exc).endswith("has no predictions") and task_types.get(spec.task_type).allows_missing:
+            raise BenchmarkError(f"{exc}; --allow-missing scores every id 0 (official scripts)") from None
+        raise
     loaded = load_examples(spec, split, data_dir=data_dir, limit=limit, data_file=data_file)
     try:
         result = score_predictions(spec, loaded.examples, preds, allow_missing=allow_missing)

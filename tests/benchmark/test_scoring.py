@@ -302,6 +302,54 @@ def test_allow_missing_scores_missing_ids_as_zero_like_the_official_scripts(tmp_
     )
 
 
+@pytest.mark.parametrize("task", ["squad", "hotpotqa", "conll2003"])
+def test_allow_missing_scores_a_file_with_no_prediction_zero(tmp_path, capsys, task):
+    """An empty predictions file (or one of blank lines) is refused with a hint, and with --allow-missing every id
+    scores 0, as the official scripts score it (NER: no entity found, so precision, recall and F1 are 0)."""
+    data_file, split = (QA_SAMPLES[task][1], "validation") if task in QA_SAMPLES else (None, "test")
+    extra = ["--data-file", data_file] if data_file else ["--limit", "40"]
+    path = _write(tmp_path, "\n\n")
+    args = [
+        "score",
+        "--task",
+        task,
+        "--split",
+        split,
+        "--predictions",
+        str(path),
+        "--data-dir",
+        str(fixture_path()),
+    ]
+    assert main([*args, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no predictions; --allow-missing scores every id 0" in err
+    result = _score_cli(capsys, task, split, path, fixture_path(), [*extra, "--allow-missing"])
+    assert result["missing"] == result["num_examples"] > 0
+    assert result["score"] == 0.0
+    if task not in QA_SAMPLES:  # as if every word were predicted "O": token accuracy is the share of O tags
+        examples = _examples(task, split, limit=40)
+        all_o = {ex.id: ["O"] * len(ex.tokens) for ex in examples}
+        assert result["metrics"] == score_predictions(get_task(task), examples, all_o)["metrics"]
+        assert result["metrics"]["precision"] == result["metrics"]["recall"] == result["metrics"]["f1"] == 0.0
+    else:
+        examples = _examples(task, data_file=data_file)
+        official = _official(task, examples, {})
+        assert official and all(value == 0 for value in official.values())
+        for name, value in official.items():
+            assert result["metrics"][name] == pytest.approx(value, abs=1e-9), name
+
+
+def test_an_empty_file_stays_refused_where_missing_has_no_official_score(tmp_path, capsys):
+    path = _write(tmp_path, "")
+    args = ["score", "--task", "glue/mrpc", "--predictions", str(path), "--data-dir", str(fixture_path())]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no predictions" in err and "--allow-missing" not in err
+    assert main([*args, "--allow-missing"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--allow-missing: mrpc is a classification task" in err
+
+
 def test_allow_missing_ner_counts_no_entity_and_classification_refuses(tmp_path, capsys):
     spec = get_task("conll2003")
     examples = _examples("conll2003", "test", limit=40)
