@@ -159,7 +159,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote {out}: {args.student_layers}-layer student of {args.teacher}, not distilled")
         return 0
     if args.command == "reproduce":
-        from baselines.reproduce import build_plan, describe, execute, mini_report
+        from baselines.reproduce import build_plan, check_stop_after, describe, execute, mini_report
 
         work = Path(args.work or f"runs/reproduce-{args.scale}")
         if args.report:
@@ -168,6 +168,7 @@ def _run(args: argparse.Namespace) -> int:
             print(mini_report(work))
             return 0
         plan = build_plan(args.scale, work, shared=Path(args.shared), leaderboard=Path(args.leaderboard))
+        check_stop_after(plan, args.stop_after)  # a dry run names a bad step too
         print(describe(plan))
         if not args.dry_run:
             execute(plan, stop_after=args.stop_after)
