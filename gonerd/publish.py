@@ -104,7 +104,7 @@ def publishable_files(dataset_dir: str | Path) -> list[str]:
         raise GonerdError(f"{root}: no such dataset folder")
     # the manifest first: without one, `gonerd card` cannot help and `gonerd build` is the way
     for required, hint in ((MANIFEST_NAME, "run `gonerd build`"), (CARD_NAME, "run `gonerd card`")):
-        if not (root / required).is_file():
+        if not (root / required).exists():  # (a FIFO or folder there is refused by name when it is read)
             raise GonerdError(f"{root}: no {required}, refusing to publish ({hint} first)")
     files = [CARD_NAME, MANIFEST_NAME] + [name for name in EXTRA_FILES if (root / name).is_file()]
     data = root / DATA_DIR
