@@ -206,13 +206,21 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``baselines`` console script; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    try:
-        return _run(args)
-    except BaselinesError as exc:
-        print(f"baselines: error: {exc}", file=sys.stderr)
-        return 2
+    from gonerd.interrupt import SigintGuard
+
+    with SigintGuard() as guard:
+        try:
+            args = _parser().parse_args(argv)
+            return _run(args)
+        except BaselinesError as exc:
+            if not guard.interrupted:
+                print(f"baselines: error: {exc}", file=sys.stderr)
+                return 2
+        except (KeyboardInterrupt, Exception) as exc:  # Ctrl-C, also inside an interrupted import
+            if not guard.caused(exc):
+                raise
+        print("baselines: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
