@@ -142,7 +142,7 @@ def read_corpus(paths: Sequence[PathLike]) -> list[str]:
         raise BaselinesError("no corpus file given")
     docs: list[str] = []
     for p in map(Path, paths):
-        if not p.is_file():
+        if not p.exists():
             raise BaselinesError(f"corpus file not found: {p}")
         try:
             with untrusted.open_regular(p, f"corpus file {p}", BaselinesError) as fh:  # a FIFO: refused
