@@ -118,11 +118,16 @@ def test_speed_with_a_batch_that_cannot_be_allocated_is_one_line(model, tmp_path
 
 
 def _nan_copy(model: Path, to: Path) -> Path:
-    import torch
     from transformers import AutoModel
 
     shutil.copytree(model, to)
     net = AutoModel.from_pretrained(to)
+    return _fill_nan(net, to)
+
+
+def _fill_nan(net, to: Path) -> Path:
+    import torch
+
     with torch.no_grad():
         for param in net.parameters():
             param.fill_(float("nan"))
@@ -133,7 +138,19 @@ def _nan_copy(model: Path, to: Path) -> Path:
 @pytest.mark.parametrize("extra", [[], ["--eval-only"]], ids=["trained", "eval-only"])
 def test_a_model_with_nan_weights_is_an_error_and_writes_nothing(model, tmp_path, extra):
     """The Trainer's NaN filter used to record such a run as ``final_loss: 0.0`` with exit 0."""
-    nan = _nan_copy(model, tmp_path / "nan")
+    if extra:  # --eval-only needs a token-classification head with the task's labels
+        from transformers import AutoModelForTokenClassification
+
+        from benchmark.tasks.registry import get_task
+
+        labels = get_task("conll2003").label_names
+        head = build_tiny_model(
+            "bert", tmp_path / "head", task="token_classification", num_labels=len(labels),
+            id2label=dict(enumerate(labels)), max_length=POSITIONS,
+        )  # fmt: skip
+        nan = _fill_nan(AutoModelForTokenClassification.from_pretrained(head), head)
+    else:
+        nan = _nan_copy(model, tmp_path / "nan")
     done = _cli(_run_argv(nan, _write_data(tmp_path / "data"), tmp_path / "runs", *extra))
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     errors = [line for line in done.stderr.splitlines() if line.startswith("benchmark: error: ")]
