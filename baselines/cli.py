@@ -159,7 +159,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote {out}: {args.student_layers}-layer student of {args.teacher}, not distilled")
         return 0
     if args.command == "reproduce":
-        from baselines.reproduce import build_plan, describe, execute, mini_report
+        from baselines.reproduce import build_plan, check_stop_after, describe, execute, mini_report
 
         work = Path(args.work or f"runs/reproduce-{args.scale}")
         if args.report:
@@ -168,6 +168,7 @@ def _run(args: argparse.Namespace) -> int:
             print(mini_report(work))
             return 0
         plan = build_plan(args.scale, work, shared=Path(args.shared), leaderboard=Path(args.leaderboard))
+        check_stop_after(plan, args.stop_after)  # a dry run names a bad step too
         print(describe(plan))
         if not args.dry_run:
             execute(plan, stop_after=args.stop_after)
@@ -205,13 +206,21 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``baselines`` console script; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    try:
-        return _run(args)
-    except BaselinesError as exc:
-        print(f"baselines: error: {exc}", file=sys.stderr)
-        return 2
+    from gonerd.interrupt import SigintGuard
+
+    with SigintGuard() as guard:
+        try:
+            args = _parser().parse_args(argv)
+            return _run(args)
+        except BaselinesError as exc:
+            if not guard.interrupted:
+                print(f"baselines: error: {exc}", file=sys.stderr)
+                return 2
+        except (KeyboardInterrupt, Exception) as exc:  # Ctrl-C, also inside an interrupted import
+            if not guard.caused(exc):
+                raise
+        print("baselines: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -67,14 +67,10 @@ def _read_config(path: Path) -> dict[str, Any]:
     cfg_file = path / "config.json"
     if not cfg_file.is_file():
         raise BaselinesError(f"{path} has no config.json: not a transformers model directory")
-    try:
-        cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise BaselinesError(f"{cfg_file}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except UnicodeDecodeError:
-        raise BaselinesError(f"{cfg_file}: not UTF-8 text (a binary file?)") from None
-    except RecursionError:
-        raise BaselinesError(f"{cfg_file}: JSON nested too deeply") from None
+    from gonerd import untrusted
+
+    # a regular file of at most 4 MiB; nesting, 5,000-digit numbers, lone surrogates refused
+    cfg = untrusted.load_json(cfg_file, str(cfg_file), BaselinesError)
     if not isinstance(cfg, dict):
         raise BaselinesError(f"{cfg_file}: expected a JSON object")
     return cfg

@@ -62,6 +62,7 @@ from baselines.errors import BaselinesError
 from benchmark import architectures
 from benchmark.modeling import content_sha256
 from benchmark.results import file_sha256
+from gonerd import untrusted
 
 PathLike = str | os.PathLike[str]
 CHECKPOINT_DIR = "checkpoints"  # accelerate's folder under its project_dir (ProjectConfiguration)
@@ -141,10 +142,11 @@ def read_corpus(paths: Sequence[PathLike]) -> list[str]:
         raise BaselinesError("no corpus file given")
     docs: list[str] = []
     for p in map(Path, paths):
-        if not p.is_file():
+        if not p.exists():
             raise BaselinesError(f"corpus file not found: {p}")
         try:
-            text = p.read_text(encoding="utf-8")
+            with untrusted.open_regular(p, f"corpus file {p}", BaselinesError) as fh:  # a FIFO: refused
+                text = fh.read().decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BaselinesError(
                 f"corpus file {p} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
@@ -157,10 +159,10 @@ def read_corpus(paths: Sequence[PathLike]) -> list[str]:
                 if not line.strip():
                     continue
                 try:
-                    obj = json.loads(line)
-                except (json.JSONDecodeError, RecursionError):
+                    obj = untrusted.json_loads(line, f"{p}:{n}")
+                except untrusted.Refused as exc:
                     raise BaselinesError(
-                        f"{p}:{n}: not a JSON object (JSONL corpus files need one per line)"
+                        f"{exc} (JSONL corpus files need one JSON object per line)"
                     ) from None
                 if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                     raise BaselinesError(f"{p}:{n}: JSONL line has no string 'text' field")

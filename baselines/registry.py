@@ -18,8 +18,6 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from baselines.errors import BaselinesError
 
 REGISTRY_PATH = Path(__file__).with_name("registry.yaml")
@@ -144,12 +142,12 @@ def _bundled() -> tuple[BaselineEntry, ...]:
 
 
 def _load(file: Path) -> tuple[BaselineEntry, ...]:
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BaselinesError(f"registry file not found: {file}") from None
-    except yaml.YAMLError as exc:
-        raise BaselinesError(f"{file}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    from gonerd import untrusted
+
+    if not Path(file).exists():
+        raise BaselinesError(f"registry file not found: {file}")
+    # a regular file; duplicate keys, alias bombs, deep nesting refused on the node graph
+    data = untrusted.load_yaml(file, str(file), BaselinesError)
     if not isinstance(data, list) or not data:
         raise BaselinesError(f"{file}: expected a non-empty list of entries")
     entries = tuple(_entry_from_mapping(raw, i, str(file)) for i, raw in enumerate(data))

@@ -434,6 +434,15 @@ def describe(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+def check_stop_after(plan: Plan, stop_after: str | None) -> None:
+    """``--stop-after`` must name a step of the plan (checked for ``--dry-run`` too)."""
+    names = [step.name for step in plan.steps]
+    if stop_after is not None and stop_after not in names:
+        raise BaselinesError(
+            f"--stop-after {stop_after!r} is not a step of the plan; steps: {', '.join(names)}"
+        )
+
+
 def execute(
     plan: Plan,
     *,
@@ -443,11 +452,7 @@ def execute(
 ) -> list[str]:
     """Run the steps not yet done, in order, up to ``stop_after`` (a step name) if given; stop at the first failure
     (BaselinesError naming the step)."""
-    names = [step.name for step in plan.steps]
-    if stop_after is not None and stop_after not in names:
-        raise BaselinesError(
-            f"--stop-after {stop_after!r} is not a step of the plan; steps: {', '.join(names)}"
-        )
+    check_stop_after(plan, stop_after)
     ran = []
     for i, step in enumerate(plan.steps, 1):
         if is_done(plan, step):

@@ -9,9 +9,9 @@ regenerated from a finished work folder at any time.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from baselines.errors import BaselinesError
 
@@ -35,13 +35,23 @@ class Pair:
     teacher: str
 
 
+def _read(path: Path) -> Any:
+    """A result or speed file within :mod:`gonerd.untrusted`'s limits (regular file, size, depth, digits)."""
+    from gonerd import untrusted
+
+    try:
+        return untrusted.load_json(path, str(path), limit=64 * 2**20)
+    except untrusted.Refused as exc:
+        raise BaselinesError(str(exc)) from None
+
+
 def read_score(runs: Path, slug: str, task: str, split: str) -> float | None:
     """The primary metric of ``task`` on ``split`` recorded by ``benchmark run`` in ``runs/slug``; None if absent."""
     path = runs / slug / f"{task}.json"
     if not path.is_file():
         return None
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = _read(path)
         score = record["metrics"][split]["score"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BaselinesError(f"{path}: not a readable result file ({exc})") from None
@@ -54,7 +64,7 @@ def read_latency(runs: Path, slug: str, length: int) -> float | None:
     if not path.is_file():
         return None
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = _read(path)
         for point in record["lengths"]:
             if point.get("length") == length and point.get("status") == "ok":
                 return float(point["timing"]["latency_ms_per_example_median"])

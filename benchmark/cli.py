@@ -8,6 +8,8 @@ import importlib
 import pkgutil
 import sys
 
+from gonerd.interrupt import SigintGuard
+
 from . import __version__, commands
 from .distributed import MainProcessError
 from .errors import BenchmarkError
@@ -29,20 +31,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        from .tasks.include import apply_include_paths
+INTERRUPTED = "benchmark: interrupted; finished tasks are kept and a rerun resumes"
 
-        apply_include_paths(args)
-        return int(args.func(args) or 0)
-    except BenchmarkError as exc:
-        if not isinstance(exc, MainProcessError):  # rank 0 already printed the error of its step
-            print(f"benchmark: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("benchmark: interrupted; finished tasks are kept and a rerun resumes", file=sys.stderr)
-        return 130
+
+def main(argv: list[str] | None = None) -> int:
+    with SigintGuard() as guard:
+        try:
+            args = build_parser().parse_args(argv)
+            from .tasks.include import apply_include_paths
+
+            apply_include_paths(args)
+            return int(args.func(args) or 0)
+        except BenchmarkError as exc:
+            if guard.interrupted:
+                print(INTERRUPTED, file=sys.stderr)
+                return 130
+            if not isinstance(exc, MainProcessError):  # rank 0 already printed the error of its step
+                print(f"benchmark: error: {exc}", file=sys.stderr)
+            return 2
+        except (KeyboardInterrupt, Exception) as exc:
+            # Ctrl-C while torch or transformers initialise can arrive as ImportError("initialization failed")
+            if not guard.caused(exc):
+                raise
+            print(INTERRUPTED, file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

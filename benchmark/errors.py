@@ -3,3 +3,8 @@
 
 class BenchmarkError(Exception):
     """A problem with the user's input (model path, task name, predictions file, output dir...)."""
+
+
+class DivergedError(BenchmarkError):
+    """A run whose loss or outputs are not finite numbers (a diverged training, NaN weights): an error, and no
+    result is written for the task."""

@@ -9,6 +9,7 @@ the summary records the processes the Trainer saw and the loss averaged over the
 from __future__ import annotations
 
 import logging
+import math
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -20,6 +21,7 @@ import torch
 from . import distributed
 from .budget import Budget
 from .encoded import EncodedSplit, Feature
+from .errors import DivergedError
 from .features import Collator
 from .model_info import ModelInfo
 
@@ -156,6 +158,7 @@ def finetune(
             save_strategy="no",
             eval_strategy="no",
             logging_strategy="no",  # the final training loss is in the summary
+            logging_nan_inf_filter=False,  # a NaN loss must show (the filter reports a diverged run as 0.0)
             report_to="none",
             remove_unused_columns=False,
             use_cpu=device.type == "cpu",
@@ -182,6 +185,11 @@ def finetune(
         )
         loss = float(result.training_loss) if result.training_loss is not None else None
         summary.final_loss = distributed.mean(loss, label="training loss")  # each process saw its own shard
+        if summary.final_loss is not None and not math.isfinite(summary.final_loss):
+            raise DivergedError(
+                f"training diverged: the training loss is {summary.final_loss} after {summary.steps} steps "
+                "(NaN weights, or a learning rate too high?); no result written for this task"
+            )
         # Mean positions / mean real tokens over the processes = their sums' ratio.
         positions = distributed.mean(float(collator.positions), label="training positions")
         real = distributed.mean(float(collator.real), label="training tokens")

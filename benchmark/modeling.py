@@ -10,7 +10,6 @@ sticky fallback to full attention, Nyströmformer's fixed length...) is recorded
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -67,6 +66,19 @@ SIZE_FIELDS = {
     "max_position_embeddings": 1,
     "num_hidden_layers": 0,
 }
+
+
+def check_model_files(local: Path) -> None:
+    """Every file of a local model folder is a regular file: a FIFO or device (as ``config.json``, a tokenizer or
+    weight file) would block or never end the first read inside transformers."""
+    from gonerd.untrusted import not_regular
+
+    if not local.is_dir():
+        return
+    for path in sorted(local.iterdir()):
+        why = not_regular(path)
+        if why and why != "a folder":
+            raise BenchmarkError(f"{path}: {why}, not a regular file; refused")
 
 
 def check_config_sizes(config: Any, model_path: str) -> None:
@@ -136,12 +148,15 @@ def _read_config(
             raise BenchmarkError(
                 f"--revision {revision} applies to Hub models; {model_path} is a local directory"
             )
+        check_model_files(local)
         if not (local.is_dir() and (local / "config.json").is_file()):
             raise BenchmarkError(f"{model_path} is not a model: no config.json in it")
-        try:
-            raw = json.loads((local / "config.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise BenchmarkError(f"{local / 'config.json'} is not valid JSON: {exc}") from None
+        from .limits import load_json_file
+
+        # size, depth, int digits capped: a hostile config.json is one line, not a RecursionError
+        raw = load_json_file(local / "config.json")
+        if not isinstance(raw, dict):
+            raise BenchmarkError(f"{local / 'config.json'}: expected a JSON object")
         needs_remote = "auto_map" in raw
         if needs_remote and not trust_remote_code:
             refuse_remote_code(model_path, raw.get("model_type"), raw["auto_map"])

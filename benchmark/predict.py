@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from . import task_types
 from .encoded import EncodedSplit, Feature
+from .errors import DivergedError
 from .features import Collator
 from .model_info import ModelInfo
 from .modeling import attention_path, restore_attention_type
@@ -36,6 +37,16 @@ class PredictOutput:
     @property
     def padding_ratio(self) -> float:
         return self.padded_tokens / self.real_tokens if self.real_tokens else 1.0
+
+
+def _refuse_nan(out: Any) -> None:
+    """A model whose outputs hold NaN (all-NaN weights, a diverged training) is an error, not a score."""
+    values = out.values() if hasattr(out, "values") else out if isinstance(out, tuple | list) else (out,)
+    for value in values:
+        if torch.is_tensor(value) and value.is_floating_point() and torch.isnan(value).any():
+            raise DivergedError(
+                "the model's outputs are NaN (NaN weights, or a diverged training?); no result written for this task"
+            )
 
 
 def run_model(
@@ -78,6 +89,7 @@ def run_model(
             rec["max_seq_len"] = max(rec["max_seq_len"], width)
             restore_attention_type(model, info)
             out = model(**{k: v.to(device) for k, v in batch.items()})
+            _refuse_nan(out)
             for i, output in zip(
                 idx,
                 task_type.extract_outputs(out, [features[i] for i in idx], collator.padding_side),

@@ -10,7 +10,6 @@ called. A model with none of these files has no recipe (``None``).
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +28,12 @@ def read_recipe(model_dir: Path) -> dict[str, Any] | None:
         path = model_dir / name
         if not path.is_file():
             continue
-        data = path.read_bytes()
-        try:
-            raw = json.loads(data)
-        except ValueError:
+        from gonerd import untrusted
+
+        try:  # a model folder is untrusted: a FIFO, deep or huge file is no recipe (never a hang)
+            data = untrusted.read_bytes(path, limit=untrusted.MAX_CONFIG_BYTES)
+            raw = untrusted.json_loads(data, str(path))
+        except untrusted.Refused:
             return None
         if not isinstance(raw, dict):
             return None

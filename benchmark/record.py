@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from .errors import BenchmarkError
 SCHEMA = "gonerd-bench/result/v1"
 SPEED_SCHEMA = "gonerd-bench/speed/v1"
 SUBMISSION_SCHEMA = "gonerd-bench/submission/v1"
+SPLIT_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")  # names a predictions file, so never a path
 Dtype = Literal["float32", "bfloat16", "float16"]
 Batching = Literal["length_grouped", "random"]
 EXECUTION_DTYPES: tuple[str, ...] = typing.get_args(Dtype)
@@ -528,6 +530,12 @@ class ResultRecord(Section):
     def check(self, path: str, problems: list[str]) -> None:
         splits = self.splits if isinstance(self.splits, list) else []
         for split in (s for s in splits if isinstance(s, str)):
+            if not SPLIT_NAME.fullmatch(split):  # it names a predictions file: never a path
+                problems.append(
+                    f"split name {_show(split)} must be letters, digits and '_' (at most 64), as the "
+                    "predictions file <task>.<split>.predictions.jsonl.gz is named after it"
+                )
+                continue
             if isinstance(self.metrics, dict) and split not in self.metrics:
                 problems.append(f"no metrics for split {split!r}")
             count = self.n_examples.get(split) if isinstance(self.n_examples, dict) else None

@@ -85,8 +85,10 @@ def harness_info() -> dict[str, Any]:
 
 
 def file_sha256(path: Path) -> str:
+    from .limits import open_regular
+
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:  # a FIFO is refused, never waited on
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -140,9 +142,10 @@ def predictions_bytes(predictions: Mapping[str, Any]) -> bytes:
 
 
 def read_predictions(path: Path) -> dict[str, Any]:
-    """Inverse of the predictions file writer."""
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return {row["id"]: row["prediction"] for row in map(json.loads, handle) if row}
+    """Inverse of the predictions file writer, read within the limits of :mod:`benchmark.limits`."""
+    from .scoring import read_predictions as read_bounded
+
+    return read_bounded(path)
 
 
 def write_result(path: Path, record: dict[str, Any], predictions: Mapping[str, Mapping[str, Any]]) -> Path:
@@ -191,7 +194,7 @@ def load_record(path: str | Path) -> ResultRecord:
     from .limits import load_json_file
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise BenchmarkError(f"{path}: no such result file")
     data = load_json_file(path)  # size and nesting capped: a hostile file is one line, not a RecursionError
     if not isinstance(data, dict):
@@ -253,11 +256,13 @@ def claim_output_dir(output: Path, slug: str, model: Mapping[str, Any]) -> Path:
 
 def _read_owner(path: Path) -> Owner:
     """``model.json`` as its typed record; one line naming the file when it is not one."""
+    from .limits import load_json_file
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        data = load_json_file(path)
+    except BenchmarkError as exc:
         raise BenchmarkError(
-            f"{path} is not a readable owner file; remove it or choose another --output"
+            f"{exc}; not a readable owner file: remove it or choose another --output"
         ) from None
     return Owner.from_dict(data, str(path))
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -64,25 +63,24 @@ def read_config(path: str | Path | None) -> dict[str, Any]:
     if path is None:
         return {"defaults": {}, "tasks": {}, "run": {}}
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise BenchmarkError(f"--config {path}: no such file")
+    from gonerd import untrusted
+
+    where = f"--config {path}"
+    raw = untrusted.read_bytes(
+        file, where, BenchmarkError, limit=untrusted.MAX_CONFIG_BYTES
+    )  # a FIFO: refused
     try:
-        text = file.read_text(encoding="utf-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BenchmarkError(
-            f"--config {path}: not a text file (byte {exc.start} is not UTF-8); expected YAML or JSON"
+            f"{where}: not a text file (byte {exc.start} is not UTF-8); expected YAML or JSON"
         ) from None
-    except OSError as exc:
-        raise BenchmarkError(f"--config {path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        if file.suffix == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except Exception as exc:  # yaml.YAMLError / JSONDecodeError: both a user's file
-        raise BenchmarkError(f"--config {path}: cannot parse: {str(exc).splitlines()[0]}") from None
+    if file.suffix == ".json":
+        data = untrusted.json_loads(text, where, BenchmarkError)
+    else:  # duplicate keys, alias bombs and deep nesting refused before anything is built
+        data = untrusted.yaml_loads(text, where, BenchmarkError)
     data = data or {}
     if not isinstance(data, dict):
         raise BenchmarkError(f"--config {path}: expected a mapping at the top level")
@@ -128,6 +126,12 @@ def resolve_budget(
         if problem:
             raise BenchmarkError(f"--{key.replace('_', '-')} {problem}")
     return replace(budget, **flags)
+
+
+def _short(value: str, limit: int = 60) -> str:
+    """``repr`` of a user's value, cut to ``limit`` characters (a 1,000-character name stays one readable line)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...' ({len(value):,} characters)"
 
 
 def flag(name: str) -> str:
@@ -204,6 +208,14 @@ class RunConfig:
             self._fail("limit", f"must be a positive number of examples, got {self.limit}")
         if self.max_length is not None and self.max_length < 16:
             self._fail("max_length", f"must be at least 16 tokens, got {self.max_length}")
+        if self.model_name is not None:
+            from .leaderboard.validate import check_model_id
+
+            why = check_model_id(self.model_name)
+            if why:  # also a name no file system can hold (a result folder is named after it)
+                self._fail(
+                    "model_name", why.replace(f"model name {self.model_name!r}", _short(self.model_name))
+                )
         if not 0 <= self.seed < SEED_LIMIT:
             self._fail("seed", f"must be between 0 and 2**32 - 1, got {self.seed}")
         if self.batching not in BATCHING_CHOICES:

@@ -43,16 +43,22 @@ def read_predictions(
     from . import limits
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise BenchmarkError(f"predictions file {path} not found")
     preds: dict[str, Any] = {}
     total = 0
     try:
-        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as fh:
+        raw_fh = limits.open_regular(path, f"predictions file {path}")  # a FIFO is refused, never waited on
+        with raw_fh, gzip.GzipFile(fileobj=raw_fh, mode="rb") if path.suffix == ".gz" else raw_fh as fh:
             for lineno in itertools.count(1):
                 raw = fh.readline(limits.MAX_PREDICTION_LINE_BYTES + 1)
                 if not raw:
                     break
+                if lineno > limits.MAX_PREDICTION_LINES:  # bounds the work of a file of empty lines too
+                    raise BenchmarkError(
+                        f"predictions file {path}: more than {limits.MAX_PREDICTION_LINES:,} lines (the limit); "
+                        "refused"
+                    )
                 total += len(raw)
                 if total > limits.MAX_PREDICTIONS_BYTES:
                     raise BenchmarkError(

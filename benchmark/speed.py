@@ -305,26 +305,45 @@ def _run_speed(
                 )
             )
             continue
-        raw = speed_batches(
-            cfg.vocab_size, [length], batch_size, seed=seed, exclude_ids=exclude, pad_id=pad_id
-        )
-        batches = [
-            prepare_model_inputs(model, b) for b in raw[length]
-        ]  # also undoes BigBird's sticky fallback
-        input_length = int(batches[0]["input_ids"].shape[1])
-        path = attention_path(model, input_length)
+        input_length, path = length, None
         try:
+            raw = speed_batches(
+                cfg.vocab_size, [length], batch_size, seed=seed, exclude_ids=exclude, pad_id=pad_id
+            )
+            batches = [
+                prepare_model_inputs(model, b) for b in raw[length]
+            ]  # also undoes BigBird's sticky fallback
+            input_length = int(batches[0]["input_ids"].shape[1])
+            path = attention_path(model, input_length)
             with quiet_transformers():
                 report = measure_inference(forward, batches, device=dev, config=config, dtype=dtype)
-        except torch.OutOfMemoryError:
+        except (torch.OutOfMemoryError, RuntimeError, MemoryError) as exc:
+            if not out_of_memory(exc):
+                raise
+            raw = batches = None
             if dev.type == "cuda":
                 torch.cuda.empty_cache()
             result.entries.append(
-                SpeedEntry(length, "skipped", input_length, path, reason=f"out of memory on {dev}")
+                SpeedEntry(
+                    length,
+                    "skipped",
+                    input_length,
+                    path,
+                    reason=f"out of memory on {dev} (batch {batch_size:,} x {length:,} tokens)",
+                )
             )
             continue
         result.entries.append(SpeedEntry(length, "ok", input_length, path, report=report))
     return result
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an allocation failure: CUDA's ``OutOfMemoryError``, or on CPU a ``RuntimeError`` from
+    the allocator ("DefaultCPUAllocator: can't allocate memory") or Python's ``MemoryError``."""
+    if isinstance(exc, torch.OutOfMemoryError | MemoryError):
+        return True
+    text = str(exc)
+    return "can't allocate memory" in text or "DefaultCPUAllocator" in text or "not enough memory" in text
 
 
 def write_speed_result(result: SpeedResult, output_dir: str | Path) -> Path:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from .errors import GonerdError
@@ -241,7 +241,28 @@ def balance(sizes: list[int], n_bins: int) -> list[list[int]]:
     return [sorted(b) for b in bins if b]
 
 
-def _worker(nlp, indices: list[int], texts: list[str], batch_size: int, threads: int, queue) -> None:
+def end_with_parent(parent: int) -> None:
+    """Make this (worker) process end when ``parent`` does, kill -9 included: Linux's ``PR_SET_PDEATHSIG``
+    (SIGKILL to this process when the parent thread dies), and an exit when the parent is already gone."""
+    import signal
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the line above: nobody waits for our work
+        os._exit(1)
+
+
+def _worker(
+    nlp, indices: list[int], texts: list[str], batch_size: int, threads: int, queue, parent: int = 0
+) -> None:
+    if parent:
+        end_with_parent(parent)
     try:
         if "torch" in sys.modules:  # a transformer pipeline on CPU: share the cores, do not oversubscribe
             sys.modules["torch"].set_num_threads(threads)
@@ -251,8 +272,16 @@ def _worker(nlp, indices: list[int], texts: list[str], batch_size: int, threads:
         queue.put((-1, f"{type(exc).__name__}: {exc}"))
 
 
-def _balanced_pipe(nlp, texts: list[str], batch_size: int, n_process: int) -> Iterator[tuple[int, tuple]]:
-    """``(index, words)`` in input order, annotated by ``n_process`` worker processes over size-balanced bins."""
+def _balanced_pipe(
+    nlp,
+    texts: list[str],
+    batch_size: int,
+    n_process: int,
+    on_ready: Callable[[int, tuple], None] | None = None,
+) -> Iterator[tuple[int, tuple]]:
+    """``(index, words)`` in input order, annotated by ``n_process`` worker processes over size-balanced bins;
+    ``on_ready(index, words)`` is called as soon as each one arrives, in whatever order (the build caches it
+    then, so a killed build loses no finished article). Workers end with this process (:func:`end_with_parent`)."""
     import multiprocessing as mp
     import queue as queue_mod
 
@@ -262,7 +291,9 @@ def _balanced_pipe(nlp, texts: list[str], batch_size: int, n_process: int) -> It
     threads = max(1, usable_cores() // len(bins))
     workers = [
         ctx.Process(
-            target=_worker, args=(nlp, b, [texts[i] for i in b], batch_size, threads, results), daemon=True
+            target=_worker,
+            args=(nlp, b, [texts[i] for i in b], batch_size, threads, results, os.getpid()),
+            daemon=True,
         )
         for b in bins
     ]
@@ -285,6 +316,8 @@ def _balanced_pipe(nlp, texts: list[str], batch_size: int, n_process: int) -> It
                 if i < 0:
                     raise GonerdError(f"annotation failed in a worker process: {words}")
                 ready[i] = words
+                if on_ready is not None:
+                    on_ready(i, words)
             yield nxt, ready.pop(nxt)
     finally:
         for w in workers:
@@ -296,12 +329,18 @@ def _balanced_pipe(nlp, texts: list[str], batch_size: int, n_process: int) -> It
 
 
 def annotate_articles(
-    articles: Iterable[Article], nlp, *, batch_size: int = 8, n_process: int = 1
+    articles: Iterable[Article],
+    nlp,
+    *,
+    batch_size: int = 8,
+    n_process: int = 1,
+    on_done: Callable[[Article, AnnotatedArticle], None] | None = None,
 ) -> Iterator[AnnotatedArticle]:
     """Annotate articles in input order, one result as soon as it (and those before it) are ready.
 
     ``n_process`` > 1: the articles are split into that many bins of about equal total length (longest first),
-    each piped through ``nlp`` in its own process; the entities are the same as with one process."""
+    each piped through ``nlp`` in its own process; the entities are the same as with one process.
+    ``on_done(article, annotated)``: called for each article as soon as it is annotated, in any order."""
     articles = list(articles)
     longest = max(articles, key=lambda a: len(a.text), default=None)
     if longest is not None and len(longest.text) > MAX_ARTICLE_CHARS:
@@ -311,9 +350,18 @@ def annotate_articles(
         )
     nlp.max_length = max(nlp.max_length, MAX_ARTICLE_CHARS + 1)
     if n_process > 1 and len(articles) > 1:
-        for i, words in _balanced_pipe(nlp, [a.text for a in articles], batch_size, n_process):
+        ready = None
+        if on_done is not None:
+
+            def ready(i: int, words: tuple) -> None:
+                on_done(articles[i], _from_words(articles[i], words))
+
+        for i, words in _balanced_pipe(nlp, [a.text for a in articles], batch_size, n_process, ready):
             yield _from_words(articles[i], words)
         return
     docs = nlp.pipe((a.text for a in articles), batch_size=batch_size)
     for article, doc in zip(articles, docs, strict=True):
-        yield annotated(article, doc)
+        ann = annotated(article, doc)
+        if on_done is not None:
+            on_done(article, ann)
+        yield ann

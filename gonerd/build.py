@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import untrusted
 from .annotate import DEFAULT_MODEL, PipelineInfo, annotate_articles, default_processes, load_pipeline
 from .card import CARD_NAME
 from .errors import GonerdError
@@ -40,6 +41,7 @@ from .versions import DATASET_VERSION
 from .write import DATA_DIR, DEFAULT_MAX_ROWS_PER_SHARD, write_splits
 
 CACHE_DIRNAME = ".cache"
+MAX_CACHE_ENTRY_BYTES = 256 * 2**20  # one annotated article (tokens, spaces, tags as JSON)
 STAGING_PREFIX = ".staging-"
 
 
@@ -69,10 +71,18 @@ def default_out_dir() -> Path:
 def _refuse_other_version(out_dir: Path, version: str, force: bool) -> None:
     """A folder holding another version of the dataset (the package folder by default) is not overwritten
     silently: that needs ``force``."""
+    from .manifest import read_manifest_json
+
+    if not (out_dir / MANIFEST_NAME).exists():
+        return  # nothing built there yet
     try:
-        existing = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8")).get("version")
-    except (OSError, ValueError, AttributeError):
-        return  # nothing built there yet (or a damaged manifest, which a rebuild repairs)
+        existing = read_manifest_json(out_dir / MANIFEST_NAME).get("version")
+    except AttributeError:
+        return  # a damaged manifest, which a rebuild repairs
+    except GonerdError:
+        if untrusted.not_regular(out_dir / MANIFEST_NAME):
+            raise  # a FIFO or a device where the manifest goes: refused, never read or replaced
+        return
     if existing and existing != version and not force:
         raise GonerdError(
             f"{out_dir} holds GONERD {existing}; refusing to overwrite it with {version} "
@@ -106,19 +116,26 @@ class AnnotationCache:
 
     def get(self, article: Article) -> AnnotatedArticle | None:
         path = self.path(article)
-        if not path.is_file():
+        if not path.exists():
             return None
         try:
-            return AnnotatedArticle(**json.loads(path.read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
-            path.unlink()  # a damaged entry is redone, never trusted
+            data = untrusted.load_json(path, limit=MAX_CACHE_ENTRY_BYTES)
+            return AnnotatedArticle(**data)
+        except (untrusted.Refused, TypeError):
+            path.unlink(missing_ok=True)  # a damaged entry (or a FIFO) is redone, never trusted
             return None
 
     def put(self, ann: AnnotatedArticle, article: Article) -> None:
+        """Write one entry atomically (a unique temporary file, then a rename; removed on any failure)."""
         path = self.path(article)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(ann), ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.root)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(asdict(ann), ensure_ascii=False))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def _progress(iterable, total: int, desc: str, enabled: bool):
@@ -151,9 +168,17 @@ def annotate_with_cache(
     report.from_cache = len(done)
     if todo:
         start = time.perf_counter()
-        stream = annotate(todo, nlp, batch_size=batch_size, n_process=n_process)
-        for art, ann in zip(todo, _progress(stream, len(todo), "annotating", progress), strict=True):
+        cached: set[str] = set()
+
+        def finished(art: Article, ann: AnnotatedArticle) -> None:  # as each one is done, in any order
             cache.put(ann, art)
+            cached.add(art.id)
+
+        extra = {"on_done": finished} if annotate is annotate_articles else {}
+        stream = annotate(todo, nlp, batch_size=batch_size, n_process=n_process, **extra)
+        for art, ann in zip(todo, _progress(stream, len(todo), "annotating", progress), strict=True):
+            if art.id not in cached:
+                cache.put(ann, art)
             done[art.id] = ann
             report.annotated_now += 1
         report.spacy_seconds = time.perf_counter() - start
@@ -213,13 +238,19 @@ def build(
     if batch_size < 1 or (n_process is not None and n_process < 1):
         raise GonerdError("--batch-size and --n-process must be at least 1")
     out = Path(out_dir) if out_dir is not None else default_out_dir()
+    if out.exists() and not out.is_dir():
+        raise GonerdError(f"--out {out}: not a folder")
+    if cache_dir is not None and Path(cache_dir).exists() and not Path(cache_dir).is_dir():
+        raise GonerdError(f"--cache-dir {cache_dir}: not a folder (a file is there)")
     _refuse_other_version(out, version, force)
     created = out.absolute()  # the topmost folder this build creates, if any
     while not created.parent.exists():
         created = created.parent
     created = None if created.exists() else created
     _ensure_writable(out)
+    lock = OutputLock(out)  # two builds into one folder would delete each other's staging files
     try:
+        lock.acquire()
         return _build(
             out,
             source=source,
@@ -238,10 +269,83 @@ def build(
             quality=quality,
             gpu=gpu,
         )
-    except BaseException:
-        if created is not None:  # a failed build leaves no empty --out behind (a resumable cache stays)
-            _remove_empty_tree(created)
-        raise
+    except OSError as exc:  # disk full, a read-only cache, ...: the dataset in `out` is left as it was
+        where = exc.filename or out
+        raise GonerdError(
+            f"{where}: {exc.strerror or type(exc).__name__}; build stopped, the dataset in {out} is unchanged "
+            "and finished articles stay cached"
+        ) from None
+    finally:
+        lock.release()
+        if created is not None and not (out / MANIFEST_NAME).exists():
+            _remove_empty_tree(
+                created
+            )  # a failed build leaves no empty --out behind (a resumable cache stays)
+
+
+LOCK_NAME = ".gonerd-build.lock"
+
+
+class OutputLock:
+    """An exclusive ``fcntl.flock`` on ``OUT/.gonerd-build.lock`` for the whole build; the file says who holds
+    it (pid, host, since), so a second build into the same folder stops at once with one line naming the first.
+    The kernel drops the lock when its holder dies (kill -9 included): a stale file never blocks a build. The
+    file is removed when the build ends; a build that locked a file just removed retries on the new one."""
+
+    def __init__(self, out: Path):
+        self.path = out / LOCK_NAME
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+        import socket
+
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+            except OSError as exc:
+                raise GonerdError(f"{self.path}: cannot open the build lock ({exc.strerror})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = self._holder(fd)
+                os.close(fd)
+                raise GonerdError(
+                    f"{self.path.parent} is being built by another gonerd build ({holder}); wait for it to "
+                    "finish or build into another --out"
+                ) from None
+            except OSError as exc:
+                os.close(fd)
+                raise GonerdError(f"{self.path}: cannot lock ({exc.strerror})") from None
+            try:
+                current = os.stat(self.path, follow_symlinks=False).st_ino
+            except OSError:
+                current = None
+            if current == os.fstat(fd).st_ino:
+                break
+            os.close(fd)  # the holder removed that file as it finished: lock the new one
+        self.fd = fd
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": since}) + "\n"
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, info.encode(), 0)
+
+    @staticmethod
+    def _holder(fd: int) -> str:
+        try:
+            info = untrusted.json_loads(os.pread(fd, 4096, 0), "lock")
+            return f"pid {info['pid']} on {info['host']}, since {info['since']}"
+        except (OSError, untrusted.Refused, KeyError, TypeError):
+            return "holder unknown"
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            self.path.unlink()  # before the lock goes: a waiting build then retries on a new file
+        os.close(self.fd)  # closing releases the lock
+        self.fd = None
 
 
 def _remove_empty_tree(root: Path) -> None:

@@ -11,6 +11,7 @@ from . import __version__
 from .annotate import DEFAULT_MODEL
 from .errors import GonerdError
 from .help_format import HelpFormatter
+from .interrupt import SigintGuard
 from .versions import DATASET_VERSION
 
 
@@ -283,16 +284,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+INTERRUPTED = "gonerd: interrupted; finished articles are cached and a rerun resumes"
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except GonerdError as exc:
-        print(f"gonerd: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("gonerd: interrupted; finished articles are cached and a rerun resumes", file=sys.stderr)
-        return 130
+    with SigintGuard() as guard:
+        try:
+            args = build_parser().parse_args(argv)
+            return int(args.func(args) or 0)
+        except GonerdError as exc:
+            if guard.interrupted:
+                print(INTERRUPTED, file=sys.stderr)
+                return 130
+            print(f"gonerd: error: {exc}", file=sys.stderr)
+            return 2
+        except (KeyboardInterrupt, Exception) as exc:
+            # Ctrl-C while spaCy, torch or numpy initialise arrives as ImportError("initialization failed")
+            if not guard.caused(exc):
+                raise
+            print(INTERRUPTED, file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

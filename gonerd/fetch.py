@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
+from . import untrusted
 from .errors import FetchError, GonerdError
 from .records import Article, SelectedArticle, page_url
 from .wiki import PageText
@@ -43,6 +44,7 @@ __all__ = ["ArticleCache", "FailedFetch", "FetchReport", "RevisionChange", "fetc
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
+MAX_CACHE_ENTRY_BYTES = 64 * 2**20  # one article's text
 
 
 class TextSource(Protocol):
@@ -111,9 +113,9 @@ class ArticleCache:
             self._index.setdefault(path.name.split("@", 1)[0], []).append(path)
 
     def _load(self, path: Path) -> dict[str, Any] | None:
-        try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        try:  # within gonerd.untrusted's limits: a FIFO or a hostile entry is skipped, never waited on
+            entry = untrusted.load_json(path, str(path), limit=MAX_CACHE_ENTRY_BYTES)
+        except untrusted.Refused as exc:
             log.warning("ignoring unreadable cache entry %s: %s", path, exc)
             return None
         if (

@@ -12,17 +12,20 @@ import os
 import re
 from pathlib import Path
 
+from . import untrusted
 from .errors import ManifestError
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_SCHEMA = 1
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+SOURCE_KINDS = ("wikipedia", "jsonl")  # live MediaWiki fetch (`--selection`), local articles (`--source`)
+MAX_MANIFEST_BYTES = 64 * 2**20
 REQUIRED_KEYS = ("name", "version", "schema", "source", "annotation", "split", "configs", "files")
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with untrusted.open_regular(path, error=ManifestError) as fh:  # a FIFO: refused, never waited on
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
@@ -32,6 +35,17 @@ def check_version(version: str) -> str:
     if not SEMVER.match(version):
         raise ManifestError(f"dataset version {version!r} is not a semantic version X.Y.Z")
     return version
+
+
+def read_manifest_json(path: Path) -> object:
+    """``manifest.json`` parsed within :mod:`gonerd.untrusted`'s limits (a regular file, nesting, number
+    length, size); one-line ``ManifestError`` naming the file."""
+    return untrusted.load_json(path, f"{path}: corrupt manifest", ManifestError, limit=MAX_MANIFEST_BYTES)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def write_manifest(dataset_dir: str | Path, manifest: dict) -> Path:
@@ -47,17 +61,22 @@ def write_manifest(dataset_dir: str | Path, manifest: dict) -> Path:
 def read_manifest(dataset_dir: str | Path) -> dict:
     """Load and structurally check ``manifest.json``; one-line ``ManifestError`` on any problem."""
     path = Path(dataset_dir) / MANIFEST_NAME
-    if not path.is_file():
+    if not path.exists():
         raise ManifestError(f"{path}: no manifest (run `gonerd build` first)")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: corrupt manifest, not valid JSON ({exc})") from None
+    manifest = read_manifest_json(path)
     if not isinstance(manifest, dict):
         raise ManifestError(f"{path}: corrupt manifest, expected a JSON object")
     missing = [k for k in REQUIRED_KEYS if k not in manifest]
     if missing:
         raise ManifestError(f"{path}: manifest lacks {', '.join(missing)}")
+    for key in ("source", "annotation", "split", "configs"):
+        if not isinstance(manifest[key], dict):
+            raise ManifestError(f"{path}: '{key}' must be a JSON object, got {_short(manifest[key])}")
+    kind = manifest["source"].get("kind")
+    if kind not in SOURCE_KINDS:
+        raise ManifestError(
+            f"{path}: source.kind must be one of {', '.join(SOURCE_KINDS)}, got {_short(kind)}"
+        )
     if manifest["schema"] != MANIFEST_SCHEMA:
         raise ManifestError(
             f"{path}: manifest schema {manifest['schema']!r}, this gonerd reads {MANIFEST_SCHEMA}"

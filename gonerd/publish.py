@@ -20,7 +20,6 @@ Example::
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -28,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import untrusted
 from .card import CARD_NAME
 from .errors import GonerdError, ValidationError
-from .manifest import MANIFEST_NAME
+from .manifest import MANIFEST_NAME, read_manifest_json
 from .write import DATA_DIR
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def publishable_files(dataset_dir: str | Path) -> list[str]:
         raise GonerdError(f"{root}: no such dataset folder")
     # the manifest first: without one, `gonerd card` cannot help and `gonerd build` is the way
     for required, hint in ((MANIFEST_NAME, "run `gonerd build`"), (CARD_NAME, "run `gonerd card`")):
-        if not (root / required).is_file():
+        if not (root / required).exists():  # (a FIFO or folder there is refused by name when it is read)
             raise GonerdError(f"{root}: no {required}, refusing to publish ({hint} first)")
     files = [CARD_NAME, MANIFEST_NAME] + [name for name in EXTRA_FILES if (root / name).is_file()]
     data = root / DATA_DIR
@@ -122,7 +122,7 @@ def publishable_files(dataset_dir: str | Path) -> list[str]:
 
 def _sha256(path: Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with untrusted.open_regular(path, error=GonerdError) as fh:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
@@ -135,12 +135,9 @@ def read_release_manifest(dataset_dir: str | Path) -> dict[str, Any]:
         GonerdError: unreadable JSON, or a missing or malformed ``version`` or ``files``.
     """
     path = Path(dataset_dir) / MANIFEST_NAME
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GonerdError(f"{path}: no manifest (run `gonerd build` first)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise GonerdError(f"{path}: corrupt manifest, not valid JSON ({exc})") from None
+    if not path.exists():
+        raise GonerdError(f"{path}: no manifest (run `gonerd build` first)")
+    manifest = read_manifest_json(path)
     if not isinstance(manifest, dict):
         raise GonerdError(f"{path}: corrupt manifest, expected a JSON object")
     version = manifest.get("version")
@@ -279,6 +276,11 @@ def _hub_error(
     elif isinstance(exc, ValueError) and "README.md" in str(exc):
         reason = " ".join(str(exc).split())
         message = f"{CARD_NAME}: the Hub refused the dataset card metadata: {reason}"
+    elif isinstance(exc, (KeyError, TypeError, AttributeError, IndexError)):
+        message = (
+            f"{repo_id}: {endpoint} answered with unexpected content while {step} ({type(exc).__name__}: "
+            f"{str(exc)[:80]}); is it a Hugging Face Hub endpoint?"
+        )
     elif isinstance(exc, (http.TransportError, ConnectionError)):
         message = f"cannot reach the Hub at {endpoint} while {step} ({type(exc).__name__})"
     else:
@@ -372,7 +374,18 @@ def _upload(
     from . import __version__
 
     api = HfApi(endpoint=endpoint, token=token, library_name="gonerd", library_version=__version__)
-    failures = (HfHubHTTPError, OfflineModeIsEnabled, http.HTTPError, ConnectionError, ValueError)
+    # KeyError/TypeError/AttributeError/IndexError: a 200 answer whose JSON is not what the Hub sends
+    failures = (
+        HfHubHTTPError,
+        OfflineModeIsEnabled,
+        http.HTTPError,
+        ConnectionError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+    )
 
     def call(step: str, fn: Callable[[], T]) -> T:
         try:

@@ -48,11 +48,16 @@ def read_conll_documents(path: str | Path) -> list[list[tuple[list[str], list[st
     ``-DOCSTART-`` lines start documents (text before the first one is a document too: most copies of
     ``eng.testb`` lack its first marker). 4-column files (the original release) are IOB1 and are converted;
     2-column files are read as IOB2. Every malformed line is a one-line error naming file and line."""
+    import io
+
     from benchmark.data.local import iob1_to_iob2
 
+    from . import untrusted
+
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise GonerdError(f"--gold-conll {path}: no such file")
+    untrusted.check_regular(path, f"--gold-conll {path}", GonerdError)  # a FIFO would hang the read
     docs: list[list[tuple[list[str], list[str]]]] = [[]]
     sentence: list[list[str]] = []
     widths: set[int] = set()
@@ -63,7 +68,9 @@ def read_conll_documents(path: str | Path) -> list[list[tuple[list[str], list[st
             sentence.clear()
 
     try:
-        with path.open(encoding="utf-8") as fh:
+        with io.TextIOWrapper(
+            untrusted.open_regular(path, f"--gold-conll {path}", GonerdError), "utf-8"
+        ) as fh:
             for lineno, line in enumerate(fh, 1):
                 parts = line.split()
                 if not parts:

@@ -6,13 +6,17 @@ selection (``SelectedArticle``) -> fetch (``Article``) -> annotate (``AnnotatedA
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from . import untrusted
 from .errors import GonerdError, ManifestError
+
+MAX_LINE_BYTES = 64 * 2**20  # one article per line: spaCy's 1,000,000 characters, up to 4 UTF-8 bytes each
 
 WIKI_URL = "https://en.wikipedia.org/wiki/"
 
@@ -91,14 +95,21 @@ def _required(cls) -> set[str]:
 def iter_json_objects(path: str | os.PathLike, what: str = "file") -> Iterator[tuple[int, dict]]:
     """``(line number, object)`` for each non-blank line of a JSON Lines file; one-line errors name file:line."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ManifestError(f"{path}: no such {what}")
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot read {what} ({exc.strerror})") from None
+    fh = untrusted.open_regular(path, f"{path}: {what}", ManifestError)  # a FIFO is refused, never waited on
     with fh:
-        for lineno, raw in enumerate(fh, 1):
+        for lineno in itertools.count(1):
+            try:
+                raw = fh.readline(MAX_LINE_BYTES + 1)
+            except OSError as exc:
+                raise ManifestError(f"{path}: cannot read {what} ({exc.strerror})") from None
+            if not raw:
+                break
+            if len(raw) > MAX_LINE_BYTES:
+                raise ManifestError(
+                    f"{path}:{lineno}: line longer than {MAX_LINE_BYTES // 2**20} MiB (the limit); refused"
+                )
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -108,12 +119,8 @@ def iter_json_objects(path: str | os.PathLike, what: str = "file") -> Iterator[t
                 ) from None
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ManifestError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-            except RecursionError:
-                raise ManifestError(f"{path}:{lineno}: JSON nested too deeply") from None
+            # nesting, 5,000-digit numbers and lone surrogates (\ud800, not writable as UTF-8) are one line
+            obj = untrusted.json_loads(line, f"{path}:{lineno}", ManifestError)
             if not isinstance(obj, dict):
                 raise ManifestError(f"{path}:{lineno}: expected a JSON object")
             yield lineno, obj

@@ -25,7 +25,6 @@ still fails after all retries is skipped (logged as a warning), which a rerun ma
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -38,8 +37,9 @@ from typing import Protocol
 
 from tqdm.auto import tqdm
 
+from . import untrusted
 from .errors import FetchError, GonerdError, ManifestError
-from .records import SelectedArticle, read_jsonl, write_jsonl
+from .records import SelectedArticle, _from_dict, iter_json_objects, write_jsonl
 from .wiki import CategoryMembers, MissingPageError, PageInfo, PageText
 
 __all__ = [
@@ -114,18 +114,10 @@ def load_seed_categories(
     """
     if source is None or isinstance(source, (str, os.PathLike)):
         path = Path(source) if source is not None else SEED_CATEGORIES_PATH
-        try:
-            obj = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ManifestError(f"{path}: no such file") from None
-        except json.JSONDecodeError as exc:
-            raise ManifestError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-        except UnicodeDecodeError as exc:
-            raise ManifestError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON") from None
-        except RecursionError:
-            raise ManifestError(f"{path}: JSON nested too deeply") from None
-        except OSError as exc:
-            raise ManifestError(f"{path}: cannot read it ({exc.strerror})") from None
+        if not path.exists():
+            raise ManifestError(f"{path}: no such file")
+        # a regular file of at most 4 MiB; nesting, 5,000-digit numbers, lone surrogates: one line
+        obj = untrusted.load_json(path, str(path), ManifestError)
         where = str(path)
         if not isinstance(obj, dict) or not isinstance(obj.get("groups"), dict):
             raise ManifestError(f'{where}: expected an object with "groups": {{group: [category, ...]}}')
@@ -381,8 +373,8 @@ def write_selection(path: str | os.PathLike, articles: Sequence[SelectedArticle]
 def read_selection(path: str | os.PathLike) -> list[SelectedArticle]:
     """Read a selection manifest; missing titles, bad ids and duplicate page ids or titles raise
     :class:`~gonerd.errors.ManifestError` naming ``file:line``."""
-    articles = list(read_jsonl(path, SelectedArticle))
-    with Path(path).open(encoding="utf-8") as fh:
-        lines = [f"{path}:{n}" for n, line in enumerate(fh, 1) if line.strip()]
+    numbered = list(iter_json_objects(path, "selection file"))
+    articles = [_from_dict(SelectedArticle, obj, f"{path}:{n}") for n, obj in numbered]
+    lines = [f"{path}:{n}" for n, _ in numbered]
     _check(articles, lines)
     return articles

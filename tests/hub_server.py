@@ -154,6 +154,7 @@ class StubHub:
         self.unhandled: list[RecordedRequest] = []
         self.downloads: list[tuple[str, str, str]] = []
         self._errors: dict[str, tuple[int, str]] = {}
+        self._replies: dict[str, object] = {}
         self._lock = threading.Lock()
         self._oids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -207,6 +208,11 @@ class StubHub:
         ``"tag"``, ``"paths-info"`` or ``"resolve"``.
         """
         self._errors[action] = (status, message)
+
+    def inject_reply(self, action: str, payload: object) -> None:
+        """Answer every later request for ``action`` with 200 and ``payload`` as JSON (a server that is not the
+        Hub, or a changed API: the client gets JSON it does not expect)."""
+        self._replies[action] = payload
 
     def seed_repo(
         self,
@@ -359,6 +365,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(401, INVALID_CREDENTIALS)
             if action in stub._errors:
                 return self._error(*stub._errors[action])
+            if action in stub._replies:
+                return self._send(200, stub._replies[action])
             route = getattr(self, f"_route_{(action or '').replace('-', '_')}", None)
             if route is None or method not in _METHODS.get(action or "", ("POST",)):
                 stub.unhandled.append(record)

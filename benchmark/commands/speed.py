@@ -86,9 +86,16 @@ def run(args: argparse.Namespace) -> int:
         path = write_speed_result(result, args.output)
         print(f"wrote {path}", file=sys.stderr)
     if not result.measured:
-        print(
-            f"benchmark: no requested length fits {args.model} (max {result.max_input_length} tokens)",
-            file=sys.stderr,
-        )
+        memory = [e for e in result.entries if e.reason and e.reason.startswith("out of memory")]
+        if memory:
+            print(
+                f"benchmark: no length measured: {memory[0].length}: {memory[0].reason}; try a smaller --batch-size",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"benchmark: no requested length fits {args.model} (max {result.max_input_length} tokens)",
+                file=sys.stderr,
+            )
         return 1
     return 0

@@ -12,7 +12,6 @@ re-scored against the same data. When none exists, one line says so and gives bo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +45,12 @@ def build_folder(spec: TaskSpec) -> Path:
 
 def _manifest(folder: Path) -> dict[str, Any] | None:
     path = folder / "manifest.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    from ..errors import BenchmarkError
+    from ..limits import load_json_file
+
+    try:  # a FIFO, a deep or a huge manifest: not a finished build (never a hang or a RecursionError)
+        return load_json_file(path)
+    except BenchmarkError:
         return None
 
 
@@ -77,7 +79,9 @@ def _hub_manifest(spec: TaskSpec) -> dict[str, Any] | None:
         path = hf_hub_download(
             spec.hub.path, "manifest.json", repo_type="dataset", revision=spec.hub.revision
         )
-        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+        from ..limits import load_json_file
+
+        manifest = load_json_file(path)
     except Exception:  # offline, no such file, a damaged file: the result then records no manifest
         return None
     files = manifest.get("files") if isinstance(manifest, dict) else None

@@ -22,7 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import limits
 from ..errors import BenchmarkError
+from ..limits import check_regular, open_regular
 from ..tasks.spec import TaskSpec
 
 Row = dict[str, Any]
@@ -33,7 +35,7 @@ Row = dict[str, Any]
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -70,13 +72,17 @@ def resolve_file(task_dir: Path, name: str, what: str) -> Path:
         )
     if not path.exists():
         raise BenchmarkError(f"{what}: file {path} not found")
+    if not path.is_dir():  # (an evidence folder is named here too)
+        check_regular(path, f"{what}: {path}")  # a FIFO would hang the first read
     return path
 
 
 def read_text(path: Path, expected: str) -> str:
     """The whole file as UTF-8 text; one line naming the file if it is binary or another encoding."""
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        with open_regular(path) as fh:  # a FIFO is refused, never waited on
+            data = fh.read()
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BenchmarkError(
             f"{path}: not a UTF-8 text file (byte {exc.start} is {exc.object[exc.start : exc.start + 1]!r}); "
@@ -89,7 +95,7 @@ def read_text(path: Path, expected: str) -> str:
 def sniff_json(path: Path, what: str) -> None:
     """Cheap check of a large JSON file without parsing it: not empty, UTF-8, starts like a JSON document."""
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(1 << 16)
     except OSError as exc:
         raise BenchmarkError(f"{path}: cannot read: {exc.strerror or exc}") from None
@@ -147,10 +153,7 @@ def read_glue_tsv(spec: TaskSpec, path: Path) -> list[Row]:
 
 
 def _load_json(path: Path) -> Any:
-    try:
-        return json.loads(read_text(path, "a JSON file"))
-    except json.JSONDecodeError as exc:
-        raise BenchmarkError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    return limits.loads(read_text(path, "a JSON file"), str(path))
 
 
 def read_squad_json(path: Path) -> list[Row]:

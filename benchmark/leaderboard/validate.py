@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gonerd.untrusted import not_regular
+
 from ..errors import BenchmarkError
 from ..record import SUBMISSION_SCHEMA, Owner, ResultRecord, SpeedRecord, SplitScore, SubmittedModel
 from ..results import OWNER_FILE, model_slug, predictions_path
@@ -164,6 +166,10 @@ def _scan(directory: Path, out: Checked, specs: dict[str, Any]) -> dict[str, Any
         if child.is_dir():
             out.warnings.append(f"{name}/: folder ignored (not copied)")
             continue
+        odd = not_regular(child)
+        if odd:  # a FIFO would block the first read for ever: never opened
+            out.problems.append(f"{name}: {odd}, not a regular file; refused")
+            continue
         if name == OWNER_FILE:
             names["owner"] = True
             out.files.append(name)
@@ -280,6 +286,8 @@ def _check_predictions(
 
     for split in record.splits:
         path = predictions_path(result, split)
+        if not path.is_symlink() and not_regular(path):
+            continue  # a FIFO or device there: named once already, by _scan
         if not path.is_file() or path.is_symlink():
             out.problems.append(f"{path.name}: predictions file missing")
             continue

@@ -48,8 +48,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .. import task_types
 from ..budget import Budget, _check_keys
 from ..errors import BenchmarkError
@@ -342,10 +340,10 @@ def _merge_subtask(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[
 def load_spec_file(path: str | Path) -> TaskSpec:
     """Read one task YAML file into a validated :class:`TaskSpec`."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise BenchmarkError(f"task spec {path}: cannot read ({exc.__class__.__name__}: {exc})") from None
+    from ..limits import load_yaml_file
+
+    # a FIFO, duplicate keys, an alias bomb or deep nesting: one line, before anything is built
+    raw = load_yaml_file(path, f"task spec {path}")
     if not isinstance(raw, dict):
         raise BenchmarkError(f"task spec {path}: expected a mapping at the top level")
     where = path.name if path.parent.resolve() == TASKS_DIR else str(path)

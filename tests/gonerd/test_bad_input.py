@@ -98,7 +98,7 @@ GOOD = json.dumps({"title": "Good", "page_id": 1, "revision_id": 2, "text": "Par
         ),
         (b'{"title": "Caf\xe9", "text": "Latin-1 text"}', "bad.jsonl:2: not UTF-8 text"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "bad.jsonl:2: not UTF-8 text"),
-        ("[" * 100_000 + "]" * 100_000, "bad.jsonl:2: JSON nested too deeply"),
+        ("[" * 100_000 + "]" * 100_000, "bad.jsonl:2: JSON nested deeper than 64 levels"),
         (
             json.dumps({"title": "Endless", "page_id": 4, "text": "word " * (MAX_ARTICLE_CHARS // 5 + 1)}),
             "bad.jsonl:2: article 'Endless' is 1,000,004 characters, more than the 1,000,000",
@@ -252,7 +252,7 @@ def test_manifest_listing_a_path_outside_data_config(dataset, capsys, rel):
     [
         (b'{"groups": {"people": ["Caf\xe9 owners"]}}', "not UTF-8 text"),
         (b"\x00\x01\x02\xff\xfe binary", "not UTF-8 text"),
-        (b"[" * 100_000, "JSON nested too deeply"),
+        (b"[" * 100_000, "JSON nested deeper than 64 levels"),
     ],
     ids=["latin-1", "binary", "nested"],
 )

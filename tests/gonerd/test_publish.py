@@ -295,7 +295,10 @@ def test_explicit_matching_tag_and_commit_message(dataset: Path, hub: StubHub) -
         (lambda root: (root / "README.md").unlink(), r"no README\.md"),
         (lambda root: (root / "manifest.json").unlink(), r"no manifest\.json"),
         (lambda root: [p.unlink() for p in root.glob("data/*/*.parquet")], r"no Parquet files"),
-        (lambda root: (root / "manifest.json").write_text("{", encoding="utf-8"), r"not valid JSON"),
+        (
+            lambda root: (root / "manifest.json").write_text("{", encoding="utf-8"),
+            r"corrupt manifest: invalid JSON",
+        ),
     ],
 )
 def test_incomplete_folder_is_refused(dataset: Path, breakage, expected: str) -> None:

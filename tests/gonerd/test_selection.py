@@ -203,7 +203,7 @@ def test_packaged_seed_categories_cover_the_topics():
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{", r"not valid JSON"),
+        ("{", r"invalid JSON"),
         ('{"groups": {}}', r"no groups"),
         ('{"groups": {"people": []}}', r"non-empty list"),
         ('{"groups": {"people": ["ok"]}, "max_depth": -1}', r"max_depth"),
