@@ -93,6 +93,31 @@ def load_pretrained(loader: Any, path: PathLike, **kwargs: Any) -> Any:
         ) from None
 
 
+def refuse_overlap(source: Path, out: Path, source_flag: str) -> None:
+    """Refuse an output folder that is the model read (also through a symlink or another spelling of the path),
+    lies inside it, or holds it: writing or ``--overwrite`` there would destroy the source model.
+
+    Raises:
+        BaselinesError: one line naming both flags.
+    """
+    src, dst = source.resolve(), out.resolve()
+    if dst == src or (out.exists() and source.exists() and os.path.samefile(out, source)):
+        raise BaselinesError(
+            f"--out {out} is the model directory given to {source_flag} ({source}): writing there would destroy "
+            "the source model; choose another --out"
+        )
+    if dst.is_relative_to(src):
+        raise BaselinesError(
+            f"--out {out} lies inside the model directory given to {source_flag} ({source}); choose an --out "
+            "outside it"
+        )
+    if src.is_relative_to(dst):
+        raise BaselinesError(
+            f"--out {out} holds the model directory given to {source_flag} ({source}): --overwrite would delete "
+            "it; choose another --out"
+        )
+
+
 def check_out_dir(out: Path, overwrite: bool) -> None:
     """Refuse a non-empty output directory unless ``overwrite`` (raises :class:`BaselinesError`)."""
     if out.exists() and not out.is_dir():
@@ -292,6 +317,7 @@ def convert(
                 f"--max-length {max_length} is below the {src_positions} positions of {src_path}: a conversion "
                 f"extends the position table, it never cuts it (use at least {src_positions})"
             )
+    refuse_overlap(src_path, out_path, "--from")
     check_out_dir(out_path, overwrite)
 
     from transformers import (
