@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     ds.add_argument("--seed", type=int, default=0, help="random seed")
     ds.add_argument("--save-every", type=int, default=500, help="steps between checkpoints")
     ds.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        default=2,
+        metavar="N",
+        help="newest checkpoints kept in OUT/checkpoints (older ones are deleted once a new one is complete)",
+    )
+    ds.add_argument(
         "--no-resume", dest="resume", action="store_false", help="do not resume from a checkpoint"
     )
     ds.add_argument("--overwrite", action="store_true", help="start afresh in a non-empty output directory")
@@ -191,6 +198,7 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         resume=args.resume,
         save_every=args.save_every,
+        keep_checkpoints=args.keep_checkpoints,
         overwrite=args.overwrite,
         progress=args.progress,
     )

@@ -24,14 +24,20 @@ tokenised once and cut into long chunks of ``max_length`` tokens and short chunk
 from ``(seed, step)``, so a resumed run sees the batches it would have seen.
 
 Checkpoints every ``save_every`` steps through accelerate's ``save_state`` with a ``ProjectConfiguration``
-(``automatic_checkpoint_naming``, ``total_limit = keep_checkpoints``): ``out/checkpoints/checkpoint_N`` holds the
-student's weights, the optimizer, the scheduler and every process's RNG states (Python, NumPy, torch: dropout), and
-``state.json`` (step, student layers, teacher, seed), written last by process 0: a folder without it is incomplete,
-ignored and deleted on resume. ``resume=True`` checks ``state.json`` against the arguments before any model is
-loaded, then ``load_state`` restores the newest complete checkpoint, so an interrupted run that is resumed ends with
-the weights of an uninterrupted one. There is no data loader or sampler to restore: a batch is a function of
-``(seed, step, process)``. Checkpoints of releases before this layout (``out/checkpoints/step-N``) are not resumed:
-``distill`` refuses them in one line that says to pass ``overwrite=True`` (``--overwrite``) to restart.
+(``automatic_checkpoint_naming``): ``out/checkpoints/checkpoint_N`` holds the student's weights, the optimizer, the
+scheduler and every process's RNG states (Python, NumPy, torch: dropout), then ``history.json`` (the report's rows
+so far) and ``state.json`` (step, student layers, teacher, seed), written last by process 0: a folder without it is
+incomplete, ignored and deleted on resume. Only once it is written are older checkpoints pruned to the newest
+``keep_checkpoints`` (accelerate's own ``total_limit`` deletes before it writes, so a run killed during a save
+could be left with no checkpoint at all). ``resume=True`` checks ``state.json`` against the arguments before any
+model is loaded, then ``load_state`` restores the newest complete checkpoint, so an interrupted run (also by
+``kill -9``) that is resumed ends with the weights and the report rows of an uninterrupted one. An ``out`` holding
+nothing but unfinished checkpoints (killed during the first save) starts over. There is no data loader or sampler
+to restore: a batch is a function of ``(seed, step, process)``. Every parameter that is not copied from a
+checkpoint (the fresh masked-LM head of a bare encoder) is drawn from ``seed`` (:func:`initialise_new_parameters`),
+so two runs with the same arguments write the same weights. Checkpoints of releases before this layout
+(``out/checkpoints/step-N``) are not resumed: ``distill`` refuses them in one line that says to pass
+``overwrite=True`` (``--overwrite``) to restart.
 
 Several processes (``accelerate launch --multi_gpu --num_processes N -m baselines distill ...`` or ``torchrun``;
 on a machine without CUDA they train on CPU over gloo): device placement and backward go through an
@@ -42,6 +48,7 @@ sees ``N * batch_size`` sequences. Only process 0 writes checkpoints, the studen
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -57,7 +64,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from baselines.convert import _quiet_transformers, _read_config, load_pretrained
+from baselines.convert import _quiet_transformers, _read_config, load_pretrained, refuse_overlap
 from baselines.errors import BaselinesError
 from benchmark import architectures
 from benchmark.modeling import content_sha256
@@ -66,6 +73,9 @@ from benchmark.results import file_sha256
 PathLike = str | os.PathLike[str]
 CHECKPOINT_DIR = "checkpoints"  # accelerate's folder under its project_dir (ProjectConfiguration)
 STATE_FILE = "state.json"
+HISTORY_FILE = (
+    "history.json"  # in each checkpoint: the report's rows up to its step, so a resumed report has all
+)
 REPORT_FILE = "distill_report.json"
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -264,26 +274,68 @@ def _batch(
     return {"input_ids": ids, "attention_mask": enc["attention_mask"], "labels": labels}
 
 
-def initialise_non_finite(model: torch.nn.Module, seed: int) -> torch.nn.Module:
-    """Give finite values to parameters a checkpoint left uninitialised, in place; returns ``model``.
+def _generator_for(seed: int, name: str) -> torch.Generator:
+    """A generator of its own for parameter ``name``: its values depend on ``seed`` and the name only, not on the
+    order of initialisation or on what ran before."""
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
 
-    Loading a bare encoder (no MLM head) with ``AutoModelForMaskedLM`` should initialise the head, but transformers
-    5.23 leaves a tied head bias that the checkpoint lacks as uninitialised memory: ``lm_head.bias`` of a Longformer
-    converted from all-MiniLM-L6-v2 was NaN, and every masked-LM loss with it. Such parameters get what
-    ``_init_weights`` would give them (biases 0, LayerNorm weights 1, others N(0, initializer_range)), seeded."""
-    generator = torch.Generator().manual_seed(seed)
+
+def initialise_new_parameters(model: torch.nn.Module, names: Sequence[str], seed: int) -> list[str]:
+    """Give the parameters ``names`` (those a checkpoint lacked: a fresh masked-LM head) values drawn from ``seed``,
+    in place; returns the names initialised (one per tensor, sorted).
+
+    transformers 5.23 initialises most missing parameters from the global RNG but leaves some as uninitialised
+    memory: the tied ``lm_head.bias`` of a Longformer (or Nystromformer) loaded with ``AutoModelForMaskedLM`` from a
+    bare encoder held whatever was in memory (NaN, 5.7e38, or 0), so two runs with the same arguments trained
+    different students (one started at an MLM loss of 4.1e10). Here every new parameter gets what
+    ``_init_weights`` gives it (biases 0, LayerNorm weights 1, others N(0, initializer_range)) from a generator
+    seeded by ``seed`` and the parameter's name. A tensor that is also reachable under a name the checkpoint did
+    hold (a decoder tied to the word embeddings) is left alone."""
     std = float(getattr(model.config, "initializer_range", 0.02))
+    modules = dict(model.named_modules(remove_duplicate=False))
+    missing = set(names)
+    loaded = {id(p) for n, p in model.named_parameters(remove_duplicate=False) if n not in missing}
+    done: set[int] = set()
+    initialised = []
     with torch.no_grad():
-        for name, param in model.named_parameters():
-            if torch.isfinite(param).all():
+        for name, param in sorted(model.named_parameters(remove_duplicate=False)):
+            if name not in missing or id(param) in loaded or id(param) in done:
                 continue
+            done.add(id(param))
+            owner = modules.get(name.rpartition(".")[0])
             if name.endswith("bias"):
                 param.zero_()
-            elif param.dim() == 1:
+            elif param.dim() == 1 or isinstance(owner, torch.nn.LayerNorm):
                 param.fill_(1.0)
             else:
-                param.copy_(torch.randn(param.shape, generator=generator) * std)
-    return model
+                param.copy_(torch.randn(param.shape, generator=_generator_for(seed, name)) * std)
+            initialised.append(name)
+    return initialised
+
+
+def load_teacher(teacher_path: Path, seed: int, **kwargs: Any) -> tuple[torch.nn.Module, list[str]]:
+    """The teacher as ``AutoModelForMaskedLM`` and the names of the parameters its checkpoint lacked (a bare
+    encoder: the whole masked-LM head), which :func:`initialise_new_parameters` draws from ``seed``.
+
+    Raises:
+        BaselinesError: the files cannot be loaded, or a parameter the checkpoint holds is NaN or infinite.
+    """
+    from transformers import AutoModelForMaskedLM
+
+    with _quiet_transformers():
+        model, info = load_pretrained(
+            AutoModelForMaskedLM.from_pretrained, teacher_path, output_loading_info=True, **kwargs
+        )
+    params = {n for n, _ in model.named_parameters(remove_duplicate=False)}
+    missing = sorted(k for k in info.get("missing_keys", []) if k in params)
+    initialise_new_parameters(model, missing, seed)
+    for name, param in model.named_parameters():
+        if not torch.isfinite(param).all():
+            raise BaselinesError(
+                f"teacher {teacher_path} has NaN or infinite weights in {name}: damaged files?"
+            )
+    return model, missing
 
 
 def _make_student(teacher: torch.nn.Module, student_layers: int, layer_map: list[int]) -> torch.nn.Module:
@@ -351,6 +403,49 @@ def _checkpoint_number(path: Path) -> int | None:
     """``N`` of accelerate's ``checkpoint_N`` folder, or ``None`` for anything else."""
     match = re.fullmatch(r"checkpoint_(\d+)", path.name)
     return int(match.group(1)) if match and path.is_dir() else None
+
+
+def _only_unfinished_checkpoints(out: Path) -> bool:
+    """Whether ``out`` holds nothing but ``checkpoints/`` with unfinished ``checkpoint_N`` folders (no
+    ``state.json``): what a run killed during its first save leaves, which a rerun may start over."""
+    entries = list(out.iterdir()) if out.is_dir() else []
+    if [p.name for p in entries] != [CHECKPOINT_DIR] or not entries[0].is_dir():
+        return False
+    return all(
+        _checkpoint_number(p) is not None and not (p / STATE_FILE).exists() for p in entries[0].iterdir()
+    )
+
+
+def _prune_checkpoints(out: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` complete checkpoints, and unfinished ones older than the newest complete
+    one. Run after a checkpoint's ``state.json`` is written (accelerate's ``total_limit`` deletes the oldest
+    *before* writing the new one, so with one kept, a run killed during a save was left without any)."""
+    root = out / CHECKPOINT_DIR
+    folders = sorted((p for p in root.iterdir() if _checkpoint_number(p) is not None), key=_checkpoint_number)
+    complete = [p for p in folders if (p / STATE_FILE).is_file()]
+    if not complete:
+        return
+    kept = set(complete[-keep:])
+    for folder in folders:
+        if folder not in kept and _checkpoint_number(folder) < _checkpoint_number(complete[-1]):
+            shutil.rmtree(folder)
+
+
+def _read_history(checkpoint: Path) -> list[dict[str, float]]:
+    """The report rows a checkpoint holds (``[]`` for checkpoints written before they kept them)."""
+    try:
+        rows = json.loads((checkpoint / HISTORY_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, RecursionError):
+        raise BaselinesError(
+            f"{checkpoint}/{HISTORY_FILE} is damaged; pass overwrite=True (--overwrite) to start afresh"
+        ) from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise BaselinesError(
+            f"{checkpoint}/{HISTORY_FILE} is damaged; pass overwrite=True (--overwrite) to start afresh"
+        )
+    return rows
 
 
 def _latest_checkpoint(out: Path) -> Path | None:
@@ -426,7 +521,7 @@ def distill(
     from accelerate import Accelerator
     from accelerate.utils import ProjectConfiguration
     from tqdm.auto import tqdm
-    from transformers import AutoModelForMaskedLM, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
     teacher_path, out_path = Path(teacher), Path(out)
     cfg = _read_config(teacher_path)
@@ -438,7 +533,12 @@ def distill(
             f"student_layers must be between 1 and {t_layers - 1} (the teacher has {t_layers} layers), "
             f"got {student_layers}"
         )
-    for name, value in (("max_steps", max_steps), ("batch_size", batch_size), ("save_every", save_every)):
+    for name, value in (
+        ("max_steps", max_steps),
+        ("batch_size", batch_size),
+        ("save_every", save_every),
+        ("keep_checkpoints", keep_checkpoints),
+    ):
         if value < 1:
             raise BaselinesError(f"{name} must be >= 1, got {value}")
     if max_length < 8:
@@ -466,6 +566,7 @@ def distill(
         raise BaselinesError(f"max_length {max_length} exceeds the teacher's {max_pos} position embeddings")
     if out_path.exists() and not out_path.is_dir():
         raise BaselinesError(f"--out {out_path} exists and is not a directory")
+    refuse_overlap(teacher_path, out_path, "--teacher")
     if not any((teacher_path / name).is_file() for name in TOKENIZER_FILES):
         raise BaselinesError(
             f"teacher {teacher_path} has no tokenizer ({', '.join(TOKENIZER_FILES)}): save it beside the model"
@@ -476,7 +577,8 @@ def distill(
     start_step = 0
     if checkpoint is not None:
         start_step = _check_resumable(checkpoint, student_layers, fingerprint, seed)
-    if checkpoint is None and out_path.is_dir() and any(out_path.iterdir()) and not overwrite:
+    restart = checkpoint is None and _only_unfinished_checkpoints(out_path)  # killed during its first save
+    if checkpoint is None and out_path.is_dir() and any(out_path.iterdir()) and not (overwrite or restart):
         raise BaselinesError(
             f"output directory {out_path} is not empty and has no checkpoint to resume; "
             "pass overwrite=True (--overwrite) to start afresh"
@@ -489,21 +591,17 @@ def distill(
     project = ProjectConfiguration(
         project_dir=str(out_path),
         automatic_checkpoint_naming=True,
-        total_limit=max(keep_checkpoints, 1),
+        total_limit=None,  # pruned by _prune_checkpoints once a new checkpoint is complete
         iteration=_checkpoint_number(checkpoint) + 1 if checkpoint is not None else 0,
     )
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), project_config=project)
     with _quiet_transformers():
         tokenizer = load_pretrained(AutoTokenizer.from_pretrained, teacher_path)
-        teacher_model, info = load_pretrained(
-            AutoModelForMaskedLM.from_pretrained, teacher_path, output_loading_info=True
-        )
-        initialise_non_finite(teacher_model, seed)
+    teacher_model, head_missing = load_teacher(teacher_path, seed)
     if tokenizer.mask_token_id is None:
         raise BaselinesError(f"the tokenizer of {teacher_path} has no mask token: cannot train a masked LM")
     if len(tokenizer) <= len(set(tokenizer.all_special_ids)) + 1:
         raise BaselinesError(f"the tokenizer of {teacher_path} has an empty vocabulary (only special tokens)")
-    head_missing = [k for k in info.get("missing_keys", []) if "position_ids" not in k]
     kl_used = alpha_kl > 0 and not head_missing
     layer_map = layer_map_for(t_layers, student_layers)
     teacher_cfg = teacher_model.config
@@ -513,7 +611,7 @@ def distill(
         student = _make_student(teacher_model, student_layers, layer_map)
     chunks, counts = build_chunks(docs, tokenizer, max_length)
     if accelerator.is_main_process:  # only once every input has been checked
-        if checkpoint is None and out_path.is_dir() and overwrite:
+        if checkpoint is None and out_path.is_dir() and (overwrite or restart):
             shutil.rmtree(out_path)
         elif (
             checkpoint is not None
@@ -573,6 +671,8 @@ def distill(
         num_chunks=counts,
         settings=settings,
     )
+    if checkpoint is not None:  # the rows of the steps before it: the report covers every step
+        report.history = [r for r in _read_history(checkpoint) if r.get("step", 0) <= start_step]
     bar = tqdm(
         total=max_steps,
         initial=start_step,
@@ -640,9 +740,11 @@ def distill(
                     "teacher": fingerprint,
                     "seed": seed,
                 }
-                staged = saved / f"{STATE_FILE}.tmp"
-                staged.write_text(json.dumps(identity) + "\n", encoding="utf-8")
-                staged.replace(saved / STATE_FILE)
+                for name, content in ((HISTORY_FILE, report.history), (STATE_FILE, identity)):
+                    staged = saved / f"{name}.tmp"
+                    staged.write_text(json.dumps(content) + "\n", encoding="utf-8")
+                    staged.replace(saved / name)
+                _prune_checkpoints(out_path, keep_checkpoints)
             accelerator.wait_for_everyone()
     bar.close()
 
@@ -678,7 +780,7 @@ def init_student(teacher: PathLike, student_layers: int, out: PathLike, *, seed:
     Same teacher loading, seed and layer map as :func:`distill` at step 0, so a control and a distilled student
     differ only by the distillation steps. ``out`` must be absent or empty; ``student_init.json`` records the
     recipe (teacher, layer map, seed). Written to a staging folder, then moved into place."""
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     teacher_path, out_path = Path(teacher), Path(out)
     cfg = _read_config(teacher_path)
@@ -688,14 +790,14 @@ def init_student(teacher: PathLike, student_layers: int, out: PathLike, *, seed:
             f"student_layers must be between 1 and {(t_layers or 2) - 1} (the teacher has {t_layers} layers), "
             f"got {student_layers}"
         )
+    refuse_overlap(teacher_path, out_path, "--teacher")
     if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())):
         raise BaselinesError(f"--out {out_path} exists and is not an empty directory")
     torch.manual_seed(seed)
     with _quiet_transformers():
         tokenizer = load_pretrained(AutoTokenizer.from_pretrained, teacher_path)
-        teacher_model = initialise_non_finite(
-            load_pretrained(AutoModelForMaskedLM.from_pretrained, teacher_path), seed
-        )
+    teacher_model, _ = load_teacher(teacher_path, seed)
+    with _quiet_transformers():
         layer_map = layer_map_for(t_layers, student_layers)
         student = _make_student(teacher_model, student_layers, layer_map)
     staging = out_path.with_name(out_path.name + ".staging")
