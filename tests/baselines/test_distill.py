@@ -61,8 +61,9 @@ def test_distill_converted_minilm_on_wikipedia_loss_falls(tmp_path):
         progress=False,
     )
     assert report.layer_map == [0, 2, 4]
-    # all-MiniLM-L6-v2 is a bare BertModel: its MLM head is freshly initialised, so KL is (documented) off.
-    assert report.kl_used is False and all(row["kl"] == 0.0 for row in report.history)
+    # all-MiniLM-L6-v2 is a bare BertModel: no MLM head, so no MLM or KL term; layer-wise hidden states instead.
+    assert report.kl_used is False and report.objective == {"hidden": 1.0, "cos": 1.0}
+    assert all("mlm" not in row and "kl" not in row for row in report.history)
     assert report.num_chunks["long"] > 0 and report.num_chunks["short"] > 0
     first, last = report.mean_loss(first=3), report.mean_loss(last=3)
     assert last < first, [round(r["loss"], 3) for r in report.history]
@@ -95,6 +96,7 @@ def test_resume_continues_the_step_count(tmp_path, text_corpus):
         "student_layers": 2,
         "teacher": {"path": str(teacher.resolve()), "sha256": state["teacher"]["sha256"]},
         "seed": 1,
+        "objective": {"mlm": 2.0, "kl": 5.0, "cos": 1.0},  # DistilBERT's, the default for a teacher with a head
     }
 
     second = distill(teacher, 2, [text_corpus], out, max_steps=6, **kwargs)
