@@ -387,8 +387,33 @@ def _make_student(
 
 
 def student_layer_map(teacher_config: Any, student_layers: int) -> list[int]:
-    """The teacher layer each student layer is copied from: :func:`layer_map_for`."""
-    return layer_map_for(teacher_config.num_hidden_layers, student_layers)
+    """The teacher layer each student layer is copied from: :func:`layer_map_for`, except for teachers that mix
+    local and global attention layers (ModernBERT's ``layer_types``: every ``global_attn_every_n_layers``-th layer
+    global, from layer 0).
+
+    Such a student keeps the pattern: its layer ``i`` is global when ``i % n == 0``, and every student layer is a
+    copy of a teacher layer of its own kind, the one nearest to :func:`layer_map_for`'s choice, in increasing order
+    where the teacher has enough of that kind (DistilBERT's every-other-layer map already does this for odd ``n``,
+    as ModernBERT's 3). A teacher whose layer kinds follow no such rule keeps :func:`layer_map_for`'s map, and its
+    kinds go with the copied layers."""
+    base = layer_map_for(teacher_config.num_hidden_layers, student_layers)
+    kinds = getattr(teacher_config, "layer_types", None)
+    if not isinstance(kinds, (list, tuple)) or len(set(kinds)) < 2:
+        return base
+    every = getattr(teacher_config, "global_attn_every_n_layers", None)
+    globals_ = [i for i, kind in enumerate(kinds) if kind == kinds[0]]
+    if not isinstance(every, int) or every < 1:
+        every = globals_[1] - globals_[0] if len(globals_) > 1 else len(kinds)
+    if [i for i in range(len(kinds)) if i % every == 0] != globals_:
+        return base
+    other = next(kind for kind in kinds if kind != kinds[0])
+    wanted = [kinds[0] if i % every == 0 else other for i in range(student_layers)]
+    chosen: list[int] = []
+    for i, kind in enumerate(wanted):
+        free = [j for j, k in enumerate(kinds) if k == kind and j not in chosen]
+        later = [j for j in free if not chosen or j > chosen[-1]]
+        chosen.append(min(later or free, key=lambda j: (abs(j - base[i]), j)))
+    return chosen
 
 
 def teacher_fingerprint(teacher: Path) -> dict[str, str]:

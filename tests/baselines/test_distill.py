@@ -96,7 +96,11 @@ def test_resume_continues_the_step_count(tmp_path, text_corpus):
         "student_layers": 2,
         "teacher": {"path": str(teacher.resolve()), "sha256": state["teacher"]["sha256"]},
         "seed": 1,
-        "objective": {"mlm": 2.0, "kl": 5.0, "cos": 1.0},  # DistilBERT's, the default for a teacher with a head
+        "objective": {
+            "mlm": 2.0,
+            "kl": 5.0,
+            "cos": 1.0,
+        },  # DistilBERT's, the default for a teacher with a head
     }
 
     second = distill(teacher, 2, [text_corpus], out, max_steps=6, **kwargs)
