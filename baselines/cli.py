@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ds = sub.add_parser(
         "distill",
-        help="distil a teacher into a student with fewer layers (DistilBERT recipe)",
+        help="distil a teacher into a student with fewer layers (DistilBERT, TinyBERT, MiniLMv2 terms)",
         formatter_class=HelpFormatter,
     )
     ds.add_argument("--teacher", required=True, metavar="PATH", help="teacher model directory")
@@ -69,14 +69,77 @@ def _parser() -> argparse.ArgumentParser:
     )
     ds.add_argument("--lr", type=float, default=5e-4, help="peak AdamW learning rate")
     ds.add_argument("--warmup-steps", type=int, default=0, help="linear warm-up steps")
-    ds.add_argument("--alpha-mlm", type=float, default=2.0, help="weight of the masked-LM loss")
     ds.add_argument(
-        "--alpha-kl", type=float, default=5.0, help="weight of the KL loss (off for untrained heads)"
+        "--objective",
+        default=None,
+        metavar="NAME:W,...",
+        help="loss terms and their weights, e.g. hidden:1,attention-relations:1. Terms: mlm (masked LM), kl "
+        "(KL on the MLM logits; needs a teacher with a trained MLM head), cos (1 - cos of the last hidden states), "
+        "hidden (layer-wise hidden states, TinyBERT), attention-relations (MiniLMv2 Q-Q/K-K/V-V relations of one "
+        "layer; runs both models with eager attention). Default: mlm:2,kl:5,cos:1 (DistilBERT) for a teacher "
+        "with a trained MLM head, hidden:1,cos:1 for one without (said in one line)",
     )
-    ds.add_argument("--alpha-cos", type=float, default=1.0, help="weight of the hidden-state cosine loss")
+    ds.add_argument(
+        "--hidden-loss", choices=("mse", "cosine"), default="mse", help="distance of the hidden term"
+    )
+    ds.add_argument(
+        "--hidden-layer-map",
+        default=None,
+        metavar="T0,T1,...",
+        help="hidden term: the teacher layer (0-based, -1 = last) whose output each student layer learns; "
+        "default: uniform (TinyBERT), student layer i of S -> teacher layer (i+1)*T/S-1",
+    )
+    ds.add_argument(
+        "--relation-teacher-layer",
+        type=int,
+        default=-1,
+        metavar="N",
+        help="attention-relations: teacher layer (0-based, -1 = last; MiniLMv2 takes an upper-middle one "
+        "for large teachers)",
+    )
+    ds.add_argument(
+        "--relation-student-layer",
+        type=int,
+        default=-1,
+        metavar="N",
+        help="attention-relations: student layer",
+    )
+    ds.add_argument(
+        "--relation-heads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="attention-relations: relation heads (default: the teacher's attention heads)",
+    )
+    ds.add_argument(
+        "--alpha-mlm", type=float, default=None, help="older form of --objective mlm:W (default 2)"
+    )
+    ds.add_argument(
+        "--alpha-kl",
+        type=float,
+        default=None,
+        help="older form of --objective kl:W (default 5; off without head)",
+    )
+    ds.add_argument(
+        "--alpha-cos", type=float, default=None, help="older form of --objective cos:W (default 1)"
+    )
     ds.add_argument("--temperature", type=float, default=2.0, help="softening temperature of the KL loss")
     ds.add_argument("--seed", type=int, default=0, help="random seed")
     ds.add_argument("--save-every", type=int, default=500, help="steps between checkpoints")
+    ds.add_argument(
+        "--log-every",
+        type=int,
+        default=1,
+        metavar="N",
+        help="steps per row of distill_report.json's history (each row: every term's mean over them)",
+    )
+    ds.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        default=2,
+        metavar="N",
+        help="newest checkpoints kept in OUT/checkpoints (older ones are deleted once a new one is complete)",
+    )
     ds.add_argument(
         "--no-resume", dest="resume", action="store_false", help="do not resume from a checkpoint"
     )
@@ -174,6 +237,7 @@ def _run(args: argparse.Namespace) -> int:
             execute(plan, stop_after=args.stop_after)
         return 0
     from baselines.distill import distill
+    from baselines.objectives import format_objective
 
     report = distill(
         args.teacher,
@@ -185,13 +249,21 @@ def _run(args: argparse.Namespace) -> int:
         max_length=args.max_length,
         lr=args.lr,
         warmup_steps=args.warmup_steps,
+        objective=args.objective,
         alpha_mlm=args.alpha_mlm,
         alpha_kl=args.alpha_kl,
         alpha_cos=args.alpha_cos,
         temperature=args.temperature,
+        hidden_loss=args.hidden_loss,
+        hidden_layer_map=args.hidden_layer_map,
+        relation_teacher_layer=args.relation_teacher_layer,
+        relation_student_layer=args.relation_student_layer,
+        relation_heads=args.relation_heads,
         seed=args.seed,
         resume=args.resume,
         save_every=args.save_every,
+        keep_checkpoints=args.keep_checkpoints,
+        log_every=args.log_every,
         overwrite=args.overwrite,
         progress=args.progress,
     )
@@ -199,7 +271,7 @@ def _run(args: argparse.Namespace) -> int:
     print(
         f"wrote {report.out}: {report.student_layers}-layer student (teacher layers {report.layer_map}), "
         f"steps {report.start_step}->{report.final_step}, loss {report.mean_loss(first=n):.3f} -> "
-        f"{report.mean_loss(last=n):.3f}, KL {'on' if report.kl_used else 'off (untrained teacher head)'}"
+        f"{report.mean_loss(last=n):.3f}, objective {format_objective(report.objective)}"
     )
     return 0
 

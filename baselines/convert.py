@@ -18,6 +18,10 @@ rows 0-1 and tiles the rest. With right padding (what every tokenizer here does)
 which :func:`check_equivalence` verifies on inputs short enough for the efficient attention to see every token.
 
 Every conversion writes ``conversion.json`` with the mapping and the measured equivalence.
+
+A model that already has long context (ModernBERT, Longformer, BigBird, local or sparse attention in its config, or
+at least 4,096 positions: :func:`long_context`) is refused in one line: there is nothing to convert, it can be
+distilled as it is.
 """
 
 from __future__ import annotations
@@ -55,6 +59,37 @@ DEFAULT_CHECK_TEXTS: tuple[str, ...] = (
 )
 
 
+# Model types whose attention already reaches long inputs without full attention.
+LONG_CONTEXT_TYPES = {
+    "modernbert": "ModernBERT: local and global attention layers",
+    "longformer": "Longformer: sliding-window attention",
+    "big_bird": "BigBird: block-sparse attention",
+    "led": "LED: sliding-window attention",
+    "reformer": "Reformer: LSH attention",
+}
+LONG_CONTEXT_POSITIONS = 4096
+
+
+def long_context(config: dict[str, Any]) -> str | None:
+    """Why a model (its ``config.json``) already has long context, or ``None``: a long-context ``model_type``
+    (ModernBERT, Longformer, BigBird...), local/sparse attention in its config (``attention_window``,
+    ``local_attention``, ``block_sparse``, sliding layers), or at least 4,096 positions."""
+    model_type = config.get("model_type")
+    if model_type in LONG_CONTEXT_TYPES:
+        return LONG_CONTEXT_TYPES[model_type]
+    if config.get("attention_type") == "block_sparse":
+        return "block-sparse attention"
+    for key in ("attention_window", "local_attention", "sliding_window", "global_attn_every_n_layers"):
+        if config.get(key):
+            return f"local attention: {key} {config[key]}"
+    if any(kind != "full_attention" for kind in config.get("layer_types") or []):
+        return "local attention layers (layer_types)"
+    positions = config.get("max_position_embeddings")
+    if isinstance(positions, int) and not isinstance(positions, bool) and positions >= LONG_CONTEXT_POSITIONS:
+        return f"{positions} position embeddings"
+    return None
+
+
 def _quiet_transformers() -> contextlib.AbstractContextManager[None]:
     """Silence transformers' load reports, warnings and progress bars (expected here: heads are absent on
     purpose)."""
@@ -87,6 +122,31 @@ def load_pretrained(loader: Any, path: PathLike, **kwargs: Any) -> Any:
         raise BaselinesError(
             f"cannot load the model in {path} (truncated or damaged files?): {first}"
         ) from None
+
+
+def refuse_overlap(source: Path, out: Path, source_flag: str) -> None:
+    """Refuse an output folder that is the model read (also through a symlink or another spelling of the path),
+    lies inside it, or holds it: writing or ``--overwrite`` there would destroy the source model.
+
+    Raises:
+        BaselinesError: one line naming both flags.
+    """
+    src, dst = source.resolve(), out.resolve()
+    if dst == src or (out.exists() and source.exists() and os.path.samefile(out, source)):
+        raise BaselinesError(
+            f"--out {out} is the model directory given to {source_flag} ({source}): writing there would destroy "
+            "the source model; choose another --out"
+        )
+    if dst.is_relative_to(src):
+        raise BaselinesError(
+            f"--out {out} lies inside the model directory given to {source_flag} ({source}); choose an --out "
+            "outside it"
+        )
+    if src.is_relative_to(dst):
+        raise BaselinesError(
+            f"--out {out} holds the model directory given to {source_flag} ({source}): --overwrite would delete "
+            "it; choose another --out"
+        )
 
 
 def check_out_dir(out: Path, overwrite: bool) -> None:
@@ -258,6 +318,12 @@ def convert(
     src_path, out_path = Path(source), Path(out)
     raw_cfg = _read_config(src_path)
     model_type = raw_cfg.get("model_type")
+    already = long_context(raw_cfg)
+    if already:
+        raise BaselinesError(
+            f"{src_path} already has long context ({already}): nothing to convert; distil it as it is "
+            f"(baselines distill --teacher {src_path} ...)"
+        )
     if model_type not in SOURCE_TYPES:
         raise BaselinesError(
             f"cannot convert a {model_type!r} model ({src_path}); supported sources: {', '.join(SOURCE_TYPES)} "
@@ -288,6 +354,7 @@ def convert(
                 f"--max-length {max_length} is below the {src_positions} positions of {src_path}: a conversion "
                 f"extends the position table, it never cuts it (use at least {src_positions})"
             )
+    refuse_overlap(src_path, out_path, "--from")
     check_out_dir(out_path, overwrite)
 
     from transformers import (

@@ -61,7 +61,15 @@ def read_recipe(model_dir: Path) -> dict[str, Any] | None:
                 corpus_sha256=settings.get("corpus_sha256"),
                 settings={
                     k: settings.get(k)
-                    for k in ("batch_size", "max_length", "lr", "alpha_mlm", "alpha_kl", "alpha_cos")
+                    for k in (
+                        "batch_size",
+                        "max_length",
+                        "lr",
+                        "objective",
+                        "alpha_mlm",
+                        "alpha_kl",
+                        "alpha_cos",
+                    )
                 },
             )
         return out

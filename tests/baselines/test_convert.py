@@ -133,3 +133,27 @@ def test_cli_convert_ok_and_error_exit_codes(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("baselines: error: cannot convert a 'nystromformer' model") and err.count("\n") == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_out_that_is_or_holds_the_source_is_refused_in_one_line(tmp_path, capsys):
+    """Issue #22: `--out` equal to `--from` with `--overwrite` replaced the source model with its conversion."""
+    src = build_tiny_model("bert", tmp_path / "models" / "bert", max_length=64)
+    before = {p.name: p.read_bytes() for p in src.iterdir()}
+    (tmp_path / "link").symlink_to(src)
+    spellings = {
+        str(src): "is the model directory given to --from",
+        str(tmp_path / "link"): "is the model directory given to --from",
+        str(src / ".." / "bert") + "/": "is the model directory given to --from",
+        str(src / "longformer"): "lies inside the model directory given to --from",
+        str(tmp_path / "models"): "holds the model directory given to --from",
+    }
+    capsys.readouterr()
+    for out, message in spellings.items():
+        args = ["convert", "--from", str(src), "--to", "longformer", "--max-length", "128", "--out", out]
+        assert main([*args, "--attention-window", "32", "--overwrite"]) == 2, out
+        err = capsys.readouterr().err
+        assert err.startswith("baselines: error: --out ") and message in err and err.count("\n") == 1, err
+    assert {p.name: p.read_bytes() for p in src.iterdir()} == before
+    assert not (src / "longformer").exists()
+    with pytest.raises(BaselinesError, match="is the model directory given to --from"):
+        convert(tmp_path / "link", "bigbird", 128, src, block_size=16, num_random_blocks=1, overwrite=True)

@@ -61,8 +61,9 @@ def test_distill_converted_minilm_on_wikipedia_loss_falls(tmp_path):
         progress=False,
     )
     assert report.layer_map == [0, 2, 4]
-    # all-MiniLM-L6-v2 is a bare BertModel: its MLM head is freshly initialised, so KL is (documented) off.
-    assert report.kl_used is False and all(row["kl"] == 0.0 for row in report.history)
+    # all-MiniLM-L6-v2 is a bare BertModel: no MLM head, so no MLM or KL term; layer-wise hidden states instead.
+    assert report.kl_used is False and report.objective == {"hidden": 1.0, "cos": 1.0}
+    assert all("mlm" not in row and "kl" not in row for row in report.history)
     assert report.num_chunks["long"] > 0 and report.num_chunks["short"] > 0
     first, last = report.mean_loss(first=3), report.mean_loss(last=3)
     assert last < first, [round(r["loss"], 3) for r in report.history]
@@ -95,16 +96,22 @@ def test_resume_continues_the_step_count(tmp_path, text_corpus):
         "student_layers": 2,
         "teacher": {"path": str(teacher.resolve()), "sha256": state["teacher"]["sha256"]},
         "seed": 1,
+        "objective": {
+            "mlm": 2.0,
+            "kl": 5.0,
+            "cos": 1.0,
+        },  # DistilBERT's, the default for a teacher with a head
     }
 
     second = distill(teacher, 2, [text_corpus], out, max_steps=6, **kwargs)
     assert second.resumed_from.endswith("checkpoint_1")
-    assert second.start_step == 4 and [r["step"] for r in second.history] == [5, 6]
+    assert second.start_step == 4 and [r["step"] for r in second.history] == [1, 2, 3, 4, 5, 6]
+    assert second.history[:4] == first.history  # the rows before the checkpoint come back from it
     # total_limit=keep_checkpoints (2) keeps the newest two.
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint_1", "checkpoint_2"]
     assert json.loads((out / "checkpoints" / "checkpoint_2" / "state.json").read_text())["step"] == 6
     # The learning-rate schedule continued from the checkpoint rather than restarting at its peak.
-    assert second.history[0]["lr"] < first.history[0]["lr"]
+    assert second.history[4]["lr"] < first.history[0]["lr"]
 
 
 class _Interrupted(Exception):
@@ -144,7 +151,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, text_corpus, mo
 
     resumed = distill(teacher, 2, [text_corpus], out, **kwargs)
     assert resumed.start_step == 4 and resumed.resumed_from.endswith("checkpoint_1")
-    assert resumed.history == whole.history[4:]
+    assert resumed.history == whole.history
     one, two = load_file(tmp_path / "whole" / "model.safetensors"), load_file(out / "model.safetensors")
     assert one.keys() == two.keys() and all(torch.equal(one[k], two[k]) for k in one)
     assert json.loads((out / "checkpoints" / "checkpoint_2" / "state.json").read_text())["step"] == 6
@@ -225,3 +232,16 @@ def test_cli_distill_errors_exit_2_and_leave_out_untouched(tmp_path, capsys):
     assert (out / "keep.txt").read_text() == "mine"
     code = main(distill_args(teacher, corpus, tmp_path / "o2", layers=2))
     assert code == 2 and "between 1 and 1" in capsys.readouterr().err
+
+
+def test_out_that_is_the_teacher_is_refused(tmp_path, text_corpus, capsys):
+    teacher = build_tiny_model("bert", tmp_path / "t", task="masked_lm", max_length=64, num_hidden_layers=2)
+    before = (teacher / "model.safetensors").read_bytes()
+    capsys.readouterr()
+    for out in (teacher, teacher / "student"):
+        assert main([*distill_args(teacher, text_corpus, out, max_steps=1), "--overwrite"]) == 2
+        err = capsys.readouterr().err
+        assert "model directory given to --teacher" in err and err.count("\n") == 1
+    assert main(["student", "--teacher", str(teacher), "--student-layers", "1", "--out", str(teacher)]) == 2
+    assert "is the model directory given to --teacher" in capsys.readouterr().err
+    assert (teacher / "model.safetensors").read_bytes() == before and not (teacher / "student").exists()
