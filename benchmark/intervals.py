@@ -201,3 +201,41 @@ def verdict(interval: tuple[float, float] | None) -> str | None:
         return None
     low, high = interval
     return "better" if low > 0 else "worse" if high < 0 else "indistinguishable"
+
+
+def aggregate_seeds(runs: Sequence[tuple[int, Any, str]]) -> dict[str, Any]:
+    """The ``seeds`` section (:class:`benchmark.record.Seeds`) of ``(seed, ResultRecord, relative path)`` runs of
+    one task: per split the mean, sd, n, min and max of every numeric metric over seeds and the 95% percentile
+    bootstrap interval over evaluation examples of the seeds' mean primary metric (replicate-wise mean over seeds
+    of each seed's paired replicates, :mod:`benchmark.intervals`)."""
+    splits: dict[str, Any] = {}
+    for split in runs[0][1].splits:
+        values: dict[str, list[float]] = {}
+        for _, record, _ in runs:
+            score = record.metrics[split]
+            for key, value in numeric_metrics({**score.metrics, score.primary_metric: score.score}).items():
+                values.setdefault(key, []).append(value)
+        part: dict[str, Any] = {
+            "stats": {key: metric_stats(vals) for key, vals in values.items() if len(vals) == len(runs)}
+        }
+        boots = [record.bootstrap.get(split) for _, record, _ in runs if record.bootstrap]
+        if len(boots) == len(runs) and all(boots) and pairable(boots, boots):
+            low, high = percentile_interval(mean_replicates(boots), CONFIDENCE)
+            part["interval"] = {
+                "metric": boots[0].metric,
+                "low": round(low, 4),
+                "high": round(high, 4),
+                "confidence": CONFIDENCE,
+                "resamples": boots[0].resamples,
+                "unit": boots[0].unit,
+            }
+        splits[split] = part
+    return {
+        "seeds": [seed for seed, _, _ in runs],
+        "files": {str(seed): path for seed, _, path in runs},
+        "scores": {
+            str(seed): {split: float(record.metrics[split].score) for split in record.splits}
+            for seed, record, _ in runs
+        },
+        "splits": splits,
+    }

@@ -80,3 +80,55 @@ def test_seeds_kept_aggregated_and_resumed_per_seed(model, data_dir, tmp_path, c
     row = next(r for r in rows if r["task"] == "conll2003")
     assert row["verdict"] == "indistinguishable" and row["difference"] == pytest.approx(0.0)
     assert row["difference_interval"] == pytest.approx([0.0, 0.0]) and row["seeds"] == [2, 2]
+
+
+def test_seeds_run_submitted_rescored_and_shown_as_mean_sd(model, data_dir, tmp_path):
+    """A ``--seeds`` run on the leaderboard: every seed's predictions re-scored at submission and by ``--check``,
+    the task shown as mean ± sd (n=2), apart from standard entries (it ran on 12 examples per split)."""
+    from benchmark.leaderboard.submit import check_leaderboard, submit
+
+    out, board = tmp_path / "runs", tmp_path / "board"
+    assert _run(model, out, data_dir, "--seeds", "3,4") == 0
+    report = submit(out / "bert", board, data_dir=data_dir, partial=True)
+    assert report.ok, report.problems
+    entry = board / "results" / "bert"
+    for seed in (3, 4):
+        assert (entry / "seeds" / str(seed) / "conll2003.json").is_file()
+        assert (entry / "seeds" / str(seed) / "conll2003.test.predictions.jsonl.gz").is_file()
+    readme = (board / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if "results/bert/" in line).replace("\\", "")
+    assert "± " in row and "(n=2)" in row and "1 seed" not in row
+    apart = readme.index("## Sample data or non-standard budgets")
+    assert readme.index("results/bert/") > apart and "first 12 examples per split" in readme[apart:]
+    assert check_leaderboard(board, data_dir=data_dir).ok
+
+    # a seed's score edited on the board (manifest hash updated too): re-scoring that seed's predictions catches it
+    from benchmark.results import file_sha256
+
+    seed_file = entry / "seeds" / "4" / "conll2003.json"
+    before = seed_file.read_bytes()
+    data = json.loads(before)
+    data["metrics"]["test"]["score"] += 1.0
+    data["metrics"]["test"]["metrics"]["f1"] += 1.0
+    seed_file.write_text(json.dumps(data))
+    manifest = json.loads((entry / "submission.json").read_text())
+    manifest["files"]["seeds/4/conll2003.json"] = file_sha256(seed_file)
+    (entry / "submission.json").write_text(json.dumps(manifest))
+    problems = check_leaderboard(board, data_dir=data_dir).problems
+    assert any(
+        "seeds/4/conll2003.json: test metrics do not match the saved predictions" in p for p in problems
+    )
+    seed_file.write_bytes(before)  # back as submitted; now the aggregate is edited: recomputed, it differs
+    top = entry / "conll2003.json"
+    data = json.loads(top.read_text())
+    data["seeds"]["splits"]["test"]["stats"]["f1"]["mean"] += 1.0
+    top.write_text(json.dumps(data))
+    manifest["files"] |= {
+        "seeds/4/conll2003.json": file_sha256(seed_file),
+        "conll2003.json": file_sha256(top),
+    }
+    (entry / "submission.json").write_text(json.dumps(manifest))
+    problems = check_leaderboard(board, data_dir=data_dir).problems
+    assert any(
+        "conll2003.json: the aggregate over seeds does not match the seeds' results" in p for p in problems
+    )
