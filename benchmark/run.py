@@ -540,11 +540,8 @@ def _write_aggregate(task: _TaskRun, cfg: RunConfig, done: list[tuple[int, Path]
     records = [(seed, load_record(path)) for seed, path in done]
     first_path = done[0][1]
     first = records[0][1].to_dict()
-    section = {
-        **task.section(dataclasses.replace(cfg, seed=done[0][0], seeds=None)),
-        "seeds": list(cfg.seeds),
-    }
-    first["config"] = {**first["config"], "seeds": list(cfg.seeds)}
+    section = task.section(cfg)  # the first seed's config and the list of seeds (RunConfig.result_config)
+    first["config"] = {**section, "device": first["config"]["device"], "save_models": cfg.save_models}
     first["config_hash"] = config_hash(section)
     from .intervals import aggregate_seeds
 

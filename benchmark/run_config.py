@@ -315,6 +315,9 @@ class RunConfig:
             # key, so their hash differs and they train again instead of being taken as up to date.
             config["megabatch_factor"] = _batching.MEGABATCH_FACTOR
         config.update({k: v for k, v in self.execution.items() if v not in (None, False, "float32")})
+        if self.seeds is not None:  # the aggregate of --seeds (each seed's own result records its seed alone)
+            config["seed"] = self.seeds[0]
+            config["seeds"] = list(self.seeds)
         if processes > 1 and not self.eval_only:
             config["num_processes"] = processes  # --batch-size is per process
         return config
