@@ -86,8 +86,13 @@ def bootstrap_split(
     ordered = sorted(examples, key=lambda ex: ex.id)
     if score is None:
         score = _number(_score(spec, ordered, predictions)["score"])
-    counts = draws(len(ordered), resamples, seed)
-    method, replicates = _fast(spec, ordered, predictions, counts, score)
+    if spec.subtasks:
+        method, replicates = "sub-task statistics", _glue(spec, ordered, predictions, resamples, seed, score)
+    else:
+        replicates = None
+    if replicates is None:
+        counts = draws(len(ordered), resamples, seed)
+        method, replicates = _fast(spec, ordered, predictions, counts, score)
     if replicates is None:
         method, replicates = "rescore", _rescored(spec, ordered, predictions, counts)
     return {
@@ -119,6 +124,86 @@ def _fast(spec, ordered, predictions, counts, score) -> tuple[str, np.ndarray | 
     if not np.isnan(values).any() and math.isclose(float(values.mean()), score, abs_tol=TOLERANCE):
         return "example mean", (counts @ values) / len(ordered)
     return "", None
+
+
+def _glue(spec, ordered, predictions, resamples, seed, score) -> np.ndarray | None:
+    """GLUE's score on resampled sets drawn within each sub-task (stratified: GLUE averages sub-tasks of fixed
+    sizes), from weighted confusion counts (accuracy, F1, Matthews) and weighted sums (Pearson, Spearman of
+    average ranks), the sub-task scores combined by :func:`benchmark.metrics.glue.glue_score`. None when the
+    whole split does not reproduce ``score`` (then every resampled set is re-scored)."""
+    from .metrics import glue
+
+    if score is None or getattr(spec, "scorer", None):
+        return None
+    parts = []
+    for k, sub in enumerate(sorted(spec.subtasks, key=lambda s: s.name)):
+        rows = [ex for ex in ordered if ex.id.startswith(sub.name + "-")]
+        if not rows:
+            continue
+        if sub.name not in glue.SUBTASKS or getattr(sub, "scorer", None):
+            return None
+        gold = [ex.label for ex in rows]
+        pred = [predictions[ex.id] for ex in rows]
+        parts.append((sub.name, gold, pred, draws(len(rows), resamples, [seed, k])))
+    if not parts:
+        return None
+    try:
+        whole = glue.glue_score({name: _weighted(name, g, p, np.ones(len(g))) for name, g, p, _ in parts})
+    except (ValueError, TypeError):
+        return None
+    if not math.isclose(whole, score, abs_tol=TOLERANCE):
+        return None
+    return np.array(
+        [
+            glue.glue_score({name: _weighted(name, g, p, c[b].astype(float)) for name, g, p, c in parts})
+            for b in range(resamples)
+        ]
+    )
+
+
+def _weighted(name: str, gold: list, pred: list, w: np.ndarray) -> dict[str, float]:
+    """The metrics of GLUE sub-task ``name`` (0-100) on a multiset: item i counted ``w[i]`` times."""
+    from .metrics import classification, glue
+
+    if name == "stsb":
+        x, y = np.asarray(gold, dtype=float), np.asarray(pred, dtype=float)
+        return {"pearson": _wpearson(x, y, w), "spearmanr": _wpearson(_wranks(x, w), _wranks(y, w), w)}
+    labels = glue.LABELS[name]
+    g = np.array([labels.index(v) if isinstance(v, str) else int(v) for v in gold])
+    p = np.array([labels.index(v) if isinstance(v, str) else int(v) for v in pred])
+    confusion = np.zeros((len(labels), len(labels)))
+    np.add.at(confusion, (g, p), w)
+    total = confusion.sum()
+    out = {"accuracy": 100.0 * np.trace(confusion) / total}
+    if name == "cola":
+        t_sum, p_sum = confusion.sum(axis=1), confusion.sum(axis=0)
+        cov_ytyp = np.trace(confusion) * total - float(t_sum @ p_sum)
+        cov_ypyp, cov_ytyt = total**2 - float(p_sum @ p_sum), total**2 - float(t_sum @ t_sum)
+        mcc = 0.0 if cov_ypyp * cov_ytyt == 0 else 100.0 * cov_ytyp / math.sqrt(cov_ytyt * cov_ypyp)
+        return {"matthews_correlation": mcc}
+    if name in glue.POSITIVE_LABEL:
+        pos = labels.index(glue.POSITIVE_LABEL[name])
+        tp = confusion[pos, pos]
+        fp, fn = confusion[:, pos].sum() - tp, confusion[pos, :].sum() - tp
+        out["f1"] = 100.0 * classification._f1(tp, fp, fn)
+    return out
+
+
+def _wpearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    total = w.sum()
+    xm, ym = x - (w @ x) / total, y - (w @ y) / total
+    norm = math.sqrt(float(w @ (xm * xm))) * math.sqrt(float(w @ (ym * ym)))
+    if norm == 0.0:
+        return 0.0
+    return 100.0 * max(-1.0, min(1.0, float(w @ (xm * ym)) / norm))
+
+
+def _wranks(values: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Each item's average 1-based rank in the multiset (item i ``w[i]`` times; ties share their mean rank)."""
+    unique, group = np.unique(values, return_inverse=True)
+    counts = np.bincount(group, weights=w, minlength=len(unique))
+    before = np.cumsum(counts) - counts
+    return (before + (counts + 1) / 2.0)[group]
 
 
 def _chunk_f1(sums: np.ndarray) -> np.ndarray:

@@ -127,3 +127,22 @@ def test_verdict_and_seed_statistics():
     )
     assert stats["sd"] == pytest.approx(np.std([1.0, 2.0, 4.0], ddof=1))
     assert intervals.metric_stats([3.0])["sd"] is None
+
+
+def test_glue_resampled_within_sub_tasks_is_the_glue_score_of_each_resampled_set():
+    """GLUE's shortcut (weighted confusion counts, Pearson and Spearman) gives the official scorer's value on the
+    same resampled sets, drawn within each sub-task."""
+    spec = get_task("glue")
+    examples, _ = _gold("glue", "validation")
+    preds = perturbed(examples, 3, spec)
+    found = intervals.bootstrap_split(spec, examples, preds, resamples=20)
+    assert found["method"] == "sub-task statistics" and found["unit"] == "example"
+    ordered = sorted(examples, key=lambda ex: ex.id)
+    counts = np.zeros((20, len(ordered)), dtype=np.int32)
+    for k, sub in enumerate(sorted(spec.subtasks, key=lambda s: s.name)):
+        where = [i for i, ex in enumerate(ordered) if ex.id.startswith(sub.name + "-")]
+        if where:
+            counts[:, where] = intervals.draws(len(where), 20, [intervals.RNG_SEED, k])
+    slow = intervals._rescored(spec, ordered, preds, counts)
+    np.testing.assert_allclose(found["replicates"], slow, atol=1e-3)
+    assert len(set(found["replicates"])) > 1  # the resampled sets differ
