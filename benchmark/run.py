@@ -6,6 +6,12 @@ score with :func:`benchmark.scoring.score_predictions` (the code ``benchmark sco
 the predictions beside it. Tasks whose result is up to date (same spec hash, config and model revision) are
 skipped, so an interrupted run resumes where it stopped.
 
+``seeds`` (``--seeds``): each task is fine-tuned once per seed, each seed's result and predictions written to
+``OUTPUT/<model-slug>/seeds/<seed>/<task>.json`` (a plain run of that seed, skipped when up to date: resumable per
+seed), then ``OUTPUT/<model-slug>/<task>.json``: the first seed's result with the aggregate over the seeds
+(:func:`benchmark.intervals.aggregate_seeds`). Every result records its bootstrap replicates over evaluation
+examples (:mod:`benchmark.intervals`).
+
 GLUE is one task with sub-tasks: each sub-task fine-tunes its own copy of the model; predictions of all
 sub-tasks go into one file per split (the loader's ids already carry the ``<subtask>-`` prefix), and the GLUE
 spec scores them together.
@@ -381,6 +387,8 @@ def run(
     ``max_train_examples`` and ``batch_size`` override the task budgets (:mod:`benchmark.budget`) after
     ``config``. ``save_models`` keeps each fine-tuned checkpoint under ``OUTPUT/<slug>/models/<task>/``.
 
+    ``seeds``: fine-tune once per seed and aggregate (see the module docstring); ``seed``: the one seed otherwise.
+
     ``dtype``, ``attn_implementation`` and ``compile_model``: how the model runs (:mod:`benchmark.precision`),
     recorded in each result's ``execution``; so is ``batching`` (``grouped``: length-grouped training batches,
     :mod:`benchmark.batching`; ``random``: the Trainer's seeded random ones). ``dry_run``: print what each task
@@ -480,7 +488,7 @@ class _TaskRun:
         started = utc_now()
         log(f"{spec.name}: running ({spec.task_type}, {spec.context} context)")
         save_dir = self.directory / "models" / spec.name if cfg.save_models else None
-        if save_dir is not None and cfg.seed_list() != [cfg.seed]:
+        if save_dir is not None and path.parent.parent.name == "seeds":  # --seeds: one checkpoint per seed
             save_dir = save_dir / f"seed-{cfg.seed}"
         outcome = _run_task(
             spec, self.resolved, cfg, budget=self.budget, device=self.device, save_dir=save_dir
