@@ -497,8 +497,74 @@ class Config(Section):
     attn_implementation: str | None = None
     compile_model: bool | None = None
     num_processes: int | None = None
+    seeds: list[int] | None = None  # benchmark run --seeds: the seeds of the aggregate (absent: one --seed)
     device: str | None = None
     save_models: bool | None = None
+
+
+@dataclass(kw_only=True)
+class Bootstrap(Section):
+    """A split's primary metric on resampled sets of its evaluation examples (:mod:`benchmark.intervals`): the
+    replicates, paired with any other run's on the same gold (same ``ids_sha256``, ``resamples``, ``rng_seed``)."""
+
+    metric: str
+    unit: str  # what was resampled: sentence, document, question, example
+    n: int = field(metadata=_at_least(1))
+    resamples: int = field(metadata=_at_least(1))
+    rng_seed: int
+    ids_sha256: str
+    method: str  # chunk counts, example mean, rescore
+    replicates: list[float]
+
+    def check(self, path: str, problems: list[str]) -> None:
+        if (
+            isinstance(self.replicates, list)
+            and isinstance(self.resamples, int)
+            and len(self.replicates) != self.resamples
+        ):
+            problems.append(
+                f"{path}.replicates has {len(self.replicates)} values, resamples is {self.resamples}"
+            )
+
+
+@dataclass(kw_only=True)
+class MetricStats(Section):
+    """A metric over seeds."""
+
+    mean: float
+    sd: float | None  # sample standard deviation; None for one seed
+    n: int = field(metadata=_at_least(1))
+    min: float
+    max: float
+
+
+@dataclass(kw_only=True)
+class Interval(Section):
+    """A percentile bootstrap interval over evaluation examples of the seeds' mean primary metric."""
+
+    metric: str
+    low: float
+    high: float
+    confidence: float
+    resamples: int = field(metadata=_at_least(1))
+    unit: str
+
+
+@dataclass(kw_only=True)
+class SeedSplit(Section):
+    stats: dict[str, MetricStats]  # every numeric metric of the split
+    interval: Interval | None = None
+
+
+@dataclass(kw_only=True)
+class Seeds(Section):
+    """``benchmark run --seeds``: every seed's result (``files``, relative to the result's folder) and the
+    aggregate over them, per split."""
+
+    seeds: list[int]
+    files: dict[str, str]  # seed -> its result file, e.g. "seeds/1/conll2003.json"
+    scores: dict[str, dict[str, float]]  # seed -> split -> primary metric
+    splits: dict[str, SeedSplit]
 
 
 @dataclass(kw_only=True)
@@ -526,6 +592,12 @@ class ResultRecord(Section):
     config_hash: str
     started_at: str
     finished_at: str
+    bootstrap: dict[str, Bootstrap] | None = (
+        None  # per split; absent in files written before intervals existed
+    )
+    seeds: Seeds | None = (
+        None  # benchmark run --seeds: the aggregate; this file is then the first seed's result
+    )
 
     def check(self, path: str, problems: list[str]) -> None:
         splits = self.splits if isinstance(self.splits, list) else []
@@ -558,9 +630,24 @@ class ResultRecord(Section):
         return next((s for s in ("test", "validation") if s in self.splits), self.splits[0])
 
     def score(self) -> float | None:
-        """Primary metric (0-100) of the headline split."""
+        """Primary metric (0-100) of the headline split: the mean over seeds of a ``--seeds`` result."""
+        stats = self.seed_stats()
+        if stats is not None:
+            return stats.mean
         score = self.metrics[self.headline_split()].score
         return float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None
+
+    def seed_stats(self) -> MetricStats | None:
+        """The primary metric's statistics over seeds on the headline split (None without ``--seeds``)."""
+        if self.seeds is None:
+            return None
+        part = self.seeds.splits.get(self.headline_split())
+        return part.stats.get(self.task.primary_metric) if part is not None else None
+
+    def n_seeds(self) -> int:
+        """How many seeds the headline score averages (1 without ``--seeds``)."""
+        stats = self.seed_stats()
+        return stats.n if stats is not None else 1
 
     def timing_value(self, name: str) -> float | None:
         """``timing.<name>`` (latency_ms_per_example_median, peak_memory_mb...) or None without timing."""

@@ -6,6 +6,12 @@ score with :func:`benchmark.scoring.score_predictions` (the code ``benchmark sco
 the predictions beside it. Tasks whose result is up to date (same spec hash, config and model revision) are
 skipped, so an interrupted run resumes where it stopped.
 
+``seeds`` (``--seeds``): each task is fine-tuned once per seed, each seed's result and predictions written to
+``OUTPUT/<model-slug>/seeds/<seed>/<task>.json`` (a plain run of that seed, skipped when up to date: resumable per
+seed), then ``OUTPUT/<model-slug>/<task>.json``: the first seed's result with the aggregate over the seeds
+(:func:`benchmark.intervals.aggregate_seeds`). Every result records its bootstrap replicates over evaluation
+examples (:mod:`benchmark.intervals`).
+
 GLUE is one task with sub-tasks: each sub-task fine-tunes its own copy of the model; predictions of all
 sub-tasks go into one file per split (the loader's ids already carry the ``<subtask>-`` prefix), and the GLUE
 spec scores them together.
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -317,6 +324,9 @@ def _run_task(
         lambda: {split: _score(spec, examples[split], predictions[split]) for split in predictions},
         label=f"score {model_path} {spec.name}",
     )
+    bootstrap = distributed.on_main(
+        lambda: _bootstrap(spec, examples, predictions, metrics), label=f"bootstrap {model_path} {spec.name}"
+    )
     return {
         "info": info,
         "splits": list(predictions),
@@ -337,7 +347,24 @@ def _run_task(
         "timing": timing,
         "execution": execution,
         "predictions": predictions,
+        "bootstrap": bootstrap,
     }
+
+
+def _bootstrap(spec, examples, predictions, metrics) -> dict[str, Any]:
+    """Per split, the paired bootstrap replicates of the primary metric (:mod:`benchmark.intervals`); a split
+    whose score is not a number (GLUE with sub-tasks missing) has none."""
+    from .intervals import bootstrap_split
+
+    out = {}
+    for split in predictions:
+        score = metrics[split].get("score")
+        if not isinstance(score, int | float) or isinstance(score, bool):
+            continue
+        found = bootstrap_split(spec, examples[split], predictions[split], score=float(score))
+        if all(math.isfinite(v) for v in found["replicates"]):
+            out[split] = found
+    return out
 
 
 def run(
@@ -359,6 +386,8 @@ def run(
     ``limit`` caps examples per split (training and evaluation); ``epochs``, ``learning_rate``,
     ``max_train_examples`` and ``batch_size`` override the task budgets (:mod:`benchmark.budget`) after
     ``config``. ``save_models`` keeps each fine-tuned checkpoint under ``OUTPUT/<slug>/models/<task>/``.
+
+    ``seeds``: fine-tune once per seed and aggregate (see the module docstring); ``seed``: the one seed otherwise.
 
     ``dtype``, ``attn_implementation`` and ``compile_model``: how the model runs (:mod:`benchmark.precision`),
     recorded in each result's ``execution``; so is ``batching`` (``grouped``: length-grouped training batches,
@@ -403,43 +432,78 @@ def run(
     hardware = _hardware(torch_device)
     paths: list[Path] = []
     for spec in specs:
-        section = cfg.result_config(
-            budgets[spec.name], tokenizer=resolved.tokenizer_from, processes=distributed.world_size()
+        task = _TaskRun(
+            spec, resolved, revision, name, slug, directory, hardware, torch_device, budgets[spec.name]
         )
-        cfg_hash = config_hash(section)
-        path = result_path(Path(cfg.output), slug, spec.name)
-        if distributed.on_main(
+        if cfg.seeds is None:
+            paths.append(task.run(cfg, result_path(Path(cfg.output), slug, spec.name)))
+            continue
+        done = []
+        for seed in cfg.seeds:
+            seed_cfg = dataclasses.replace(cfg, seed=seed, seeds=None)
+            log(f"{spec.name}: seed {seed}")
+            done.append((seed, task.run(seed_cfg, directory / "seeds" / str(seed) / f"{spec.name}.json")))
+        paths.append(distributed.on_main(_write_aggregate, task, cfg, done, label=f"aggregate {spec.name}"))
+    return paths
+
+
+@dataclasses.dataclass
+class _TaskRun:
+    """One task of one model: what every seed's run of it shares."""
+
+    spec: TaskSpec
+    resolved: ResolvedModel
+    revision: str
+    name: str
+    slug: str
+    directory: Path
+    hardware: dict[str, Any]
+    device: torch.device
+    budget: Budget
+
+    def section(self, cfg: RunConfig) -> dict[str, Any]:
+        return cfg.result_config(
+            self.budget, tokenizer=self.resolved.tokenizer_from, processes=distributed.world_size()
+        )
+
+    def up_to_date(self, path: Path, cfg_hash: str) -> bool:
+        return distributed.on_main(
             is_up_to_date,
             path,
-            spec_hash=spec.spec_hash(),
+            spec_hash=self.spec.spec_hash(),
             cfg_hash=cfg_hash,
-            revision=revision,
+            revision=self.revision,
             label=f"check {path}",
-        ):
+        )
+
+    def run(self, cfg: RunConfig, path: Path) -> Path:
+        """Fine-tune, predict, score and time the task with ``cfg`` (one seed) unless ``path`` is up to date;
+        writes the result and its predictions to ``path``."""
+        spec = self.spec
+        section = self.section(cfg)
+        cfg_hash = config_hash(section)
+        if self.up_to_date(path, cfg_hash):
             log(f"{spec.name}: skipped (up to date) {path}")
-            paths.append(path)
-            continue
+            return path
         started = utc_now()
         log(f"{spec.name}: running ({spec.task_type}, {spec.context} context)")
+        save_dir = self.directory / "models" / spec.name if cfg.save_models else None
+        if save_dir is not None and path.parent.parent.name == "seeds":  # --seeds: one checkpoint per seed
+            save_dir = save_dir / f"seed-{cfg.seed}"
         outcome = _run_task(
-            spec,
-            resolved,
-            cfg,
-            budget=budgets[spec.name],
-            device=torch_device,
-            save_dir=directory / "models" / spec.name if cfg.save_models else None,
+            spec, self.resolved, cfg, budget=self.budget, device=self.device, save_dir=save_dir
         )
         info: ModelInfo = outcome["info"]
         record = {
             "schema": SCHEMA,
             "model": {
                 **info.to_dict(),
-                "model_id": name,
-                "path": model_path,
-                "revision": revision,
-                "requested_revision": resolved.revision,
-                "tokenizer_revision": resolved.tokenizer_revision,
-                "slug": slug,
+                "model_id": self.name,
+                "path": self.resolved.path,
+                "revision": self.revision,
+                "requested_revision": self.resolved.revision,
+                "tokenizer_revision": self.resolved.tokenizer_revision,
+                "slug": self.slug,
             },
             "harness": harness_info(),
             "task": {
@@ -459,20 +523,54 @@ def run(
             "training": outcome["training"],
             "timing": outcome["timing"],
             "execution": outcome["execution"],
-            "hardware": hardware,
+            "hardware": self.hardware,
             "seed": cfg.seed,
-            "config": {**section, "device": str(torch_device), "save_models": cfg.save_models},
+            "config": {**section, "device": str(self.device), "save_models": cfg.save_models},
             "config_hash": cfg_hash,
             "started_at": started,
             "finished_at": utc_now(),
         }
+        if outcome["bootstrap"]:
+            record["bootstrap"] = outcome["bootstrap"]
         distributed.on_main(write_result, path, record, outcome["predictions"], label=f"write {path}")
         summary = ", ".join(
             f"{split} {spec.primary_metric}={_fmt(m.get('score'))}" for split, m in outcome["metrics"].items()
         )
         log(f"{spec.name}: {summary} -> {path}")
-        paths.append(path)
-    return paths
+        return path
+
+
+def _write_aggregate(task: _TaskRun, cfg: RunConfig, done: list[tuple[int, Path]]) -> Path:
+    """``OUTPUT/<slug>/<task>.json`` of a ``--seeds`` run: the first seed's result (and its predictions) with
+    the aggregate over every seed (:func:`aggregate_seeds`) and ``config.seeds``."""
+    from .results import load_record, predictions_path, read_predictions
+
+    records = [(seed, load_record(path)) for seed, path in done]
+    first_path = done[0][1]
+    first = records[0][1].to_dict()
+    section = task.section(cfg)  # the first seed's config and the list of seeds (RunConfig.result_config)
+    first["config"] = {**section, "device": first["config"]["device"], "save_models": cfg.save_models}
+    first["config_hash"] = config_hash(section)
+    from .intervals import aggregate_seeds
+
+    first["seeds"] = aggregate_seeds(
+        [
+            (seed, record, path.relative_to(task.directory).as_posix())
+            for (seed, record), (_, path) in zip(records, done, strict=True)
+        ]
+    )
+    target = task.directory / f"{task.spec.name}.json"
+    predictions = {split: read_predictions(predictions_path(first_path, split)) for split in first["splits"]}
+    write_result(target, first, predictions)
+    stats = first["seeds"]["splits"]
+    shown = ", ".join(
+        f"{split} {task.spec.primary_metric}={_fmt(part['stats'][task.spec.primary_metric]['mean'])}"
+        f" sd {_fmt(part['stats'][task.spec.primary_metric]['sd'])}"
+        for split, part in stats.items()
+        if task.spec.primary_metric in part["stats"]
+    )
+    log(f"{task.spec.name}: {len(done)} seed(s): {shown} -> {target}")
+    return target
 
 
 def _fmt(value: Any) -> str:

@@ -42,6 +42,7 @@ RUN_FILE_KEYS = {
     "compile": "compile_model",
     "batching": "batching",
     "seed": "seed",
+    "seeds": "seeds",
     "max_length": "max_length",
 }
 FLAGS = {"compile_model": "--compile", "tokenizer_from": "--tokenizer", "config_file": "--config"}
@@ -148,6 +149,7 @@ class RunConfig:
     limit: int | None = None
     eval_only: bool = False
     seed: int = 42
+    seeds: tuple[int, ...] | None = None  # --seeds: one fine-tuning per seed, kept, plus the aggregate
     device: str = "auto"
     max_length: int | None = None
     trust_remote_code: bool = False
@@ -181,6 +183,16 @@ class RunConfig:
             raise TypeError(f"unknown run option(s): {', '.join(unknown)}")
         parsed = read_config(config)
         given = {k: v for k, v in options.items() if v is not None}
+        if "seed" in given and "seeds" in given:
+            raise BenchmarkError("--seed and --seeds both given; pass one of them")
+        run = parsed.get("run", {})
+        if "seed" in run and "seeds" in run:
+            raise BenchmarkError(f"--config {config}: run.seed and run.seeds both given; keep one of them")
+        if (
+            "seed" in given or "seeds" in given
+        ):  # a seed flag replaces the file's seed choice, whichever it is
+            run = {k: v for k, v in run.items() if k not in ("seed", "seeds")}
+            parsed = {**parsed, "run": run}
         from_file = {
             RUN_FILE_KEYS[key]: value
             for key, value in parsed.get("run", {}).items()
@@ -218,6 +230,8 @@ class RunConfig:
                 )
         if not 0 <= self.seed < SEED_LIMIT:
             self._fail("seed", f"must be between 0 and 2**32 - 1, got {self.seed}")
+        if self.seeds is not None:
+            self._check_seeds()
         if self.batching not in BATCHING_CHOICES:
             self._fail("batching", f"must be one of {', '.join(BATCHING_CHOICES)}, got {self.batching!r}")
         from .precision import DTYPES, check_attn_implementation
@@ -239,6 +253,23 @@ class RunConfig:
             if not Path(self.data_dir).is_dir():
                 raise BenchmarkError(f"--data-dir {self.data_dir}: no such directory")
             object.__setattr__(self, "data_dir", str(Path(self.data_dir).resolve()))
+
+    def _check_seeds(self) -> None:
+        seeds = self.seeds
+        if isinstance(seeds, str | bytes) or not isinstance(seeds, list | tuple) or not seeds:
+            self._fail("seeds", f"must be a non-empty list of integers, got {seeds!r}")
+        for value in seeds:
+            if isinstance(value, bool) or not isinstance(value, int):
+                self._fail("seeds", f"must be a list of integers, got {value!r} in it")
+            if not 0 <= value < SEED_LIMIT:
+                self._fail("seeds", f"must be between 0 and 2**32 - 1, got {value}")
+        if len(set(seeds)) != len(seeds):
+            self._fail("seeds", f"lists a seed twice: {list(seeds)}")
+        object.__setattr__(self, "seeds", tuple(seeds))
+
+    def seed_list(self) -> list[int]:
+        """The seeds to fine-tune with: ``--seeds``, else the one ``--seed``."""
+        return list(self.seeds) if self.seeds is not None else [self.seed]
 
     def where(self, name: str) -> str:
         """Where field ``name``'s value came from: its flag, or ``--config FILE: run.KEY``."""
@@ -296,6 +327,9 @@ class RunConfig:
             # key, so their hash differs and they train again instead of being taken as up to date.
             config["megabatch_factor"] = _batching.MEGABATCH_FACTOR
         config.update({k: v for k, v in self.execution.items() if v not in (None, False, "float32")})
+        if self.seeds is not None:  # the aggregate of --seeds (each seed's own result records its seed alone)
+            config["seed"] = self.seeds[0]
+            config["seeds"] = list(self.seeds)
         if processes > 1 and not self.eval_only:
             config["num_processes"] = processes  # --batch-size is per process
         return config

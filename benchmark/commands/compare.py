@@ -1,5 +1,7 @@
-"""``benchmark compare``: a distilled student against its teacher: per task the student's share of the teacher's
-primary metric and the change in inference time and peak memory, plus the averages.
+"""``benchmark compare``: a distilled student against its teacher (or any two runs): per task the difference of
+the primary metric and the student's share of the teacher's score, each with a 95% paired bootstrap interval over
+the same evaluation examples (the seeds both runs have are averaged), the spread over seeds, one verdict (better,
+worse, or indistinguishable when the interval holds 0), and the change in inference time and peak memory.
 
 Results that ran differently (dtype, attention implementation, compiled, training batches, device) are not
 compared silently: each difference is one line on stderr naming both values; --strict makes it an error."""
@@ -13,12 +15,12 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from ..errors import BenchmarkError
-    from ..leaderboard.compare import compare_dirs, format_table, to_json
+    from ..leaderboard.compare import compare_dirs, format_notes, format_table, to_json
 
     rows, differences = compare_dirs(args.student, args.teacher)
     if differences and args.strict:
         raise BenchmarkError(f"--strict: the results ran differently: {'; '.join(differences)}")
-    for line in differences:
+    for line in differences + format_notes(rows):
         print(f"note: {line}", file=sys.stderr)
     print(to_json(rows) if args.json else format_table(rows))
     return 0

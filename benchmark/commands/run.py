@@ -18,6 +18,7 @@ examples:
   benchmark run --model org/encoder --revision v1.0                             # a pinned Hub revision
   benchmark run --model ./my-encoder --dry-run                  # per task: examples, tokens, steps, est. time
   benchmark run --model ./my-encoder --dtype bfloat16 --attn-implementation sdpa  # recorded in each result
+  benchmark run --model ./my-encoder --seeds 0,1,2       # mean, sd, n, min, max and a 95% bootstrap interval
 
 several processes (accelerate launch or torchrun; with --device auto each process takes the GPU it is given):
   accelerate launch --multi_gpu --num_processes 4 -m benchmark.cli run --model ./my-encoder --tasks squad
@@ -37,6 +38,16 @@ def _tasks(value: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError("expected a comma-separated list of task names")
     return names
+
+
+def _seeds(value: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError("expected comma-separated integers (e.g. 0,1,2)")
+    return seeds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -84,6 +95,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="random seed for head initialisation and training (default: 42)",
     )
     add(
+        "--seeds",
+        type=_seeds,
+        default=None,
+        metavar="A,B,C",
+        help="fine-tune once per seed (each kept under OUTPUT/<slug>/seeds/<seed>/, resumable per seed); each "
+        "task's result then carries mean, sd, n, min and max over seeds and a 95%% bootstrap interval",
+    )
+    add(
         "--batch-size",
         type=int,
         default=None,
@@ -106,7 +125,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="FILE",
         help="YAML/JSON file of budgets and, under run:, run options (device, dtype, attn_implementation, "
-        "compile, batching, seed, max_length); flags override it (see benchmark/run_config.py)",
+        "compile, batching, seed, seeds, max_length); flags override it (see benchmark/run_config.py)",
     )
     add(
         "--epochs",
@@ -188,6 +207,7 @@ def main(args: argparse.Namespace) -> int:
         limit=args.limit,
         eval_only=args.eval_only,
         seed=args.seed,
+        seeds=args.seeds,
         batch_size=args.batch_size,
         device=args.device,
         max_length=args.max_length,

@@ -28,7 +28,11 @@ class Entry:
     partial: bool = False
     baseline: dict[str, Any] | None = None
     teacher_share: float | None = None
+    teacher_share_interval: list[float] | None = (
+        None  # 95% paired bootstrap interval over evaluation examples
+    )
     teacher_slug: str | None = None
+    seed_records: dict[str, list[ResultRecord]] = field(default_factory=dict)  # task -> every seed's result
     unverified: list[str] = field(default_factory=list)  # "<task>.<split>" not verified by re-scoring
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -42,7 +46,25 @@ class Entry:
         return f"{self.name} (unverified)" if self.unverified else self.name
 
     def score(self, task: str) -> float | None:
+        """The task's primary metric: the mean over seeds of a ``--seeds`` result."""
         return self.records[task].score() if task in self.records else None
+
+    def n_seeds(self) -> int:
+        """The fewest seeds any of the entry's scores averages (1: some score rests on one fine-tuning)."""
+        return min((r.n_seeds() for r in self.records.values()), default=1)
+
+    def nonstandard(self) -> list[str]:
+        """Why the entry's scores are not on the tasks' standard data and budgets (empty: they are): a
+        ``--limit`` on the examples, or a budget other than the task's default. Such entries (e.g. the mini
+        reproduction) are shown apart, so that nobody reads them against standard ones."""
+        reasons: list[str] = []
+        for task, record in sorted(self.records.items()):
+            config = record.config
+            if config.limit is not None:
+                reasons.append(f"{task}: first {config.limit} examples per split (--limit)")
+            elif not config.eval_only and (changed := budget_changes(task, config.budget)):
+                reasons.append(f"{task}: {changed}")
+        return reasons
 
     def average(self, tasks: list[str]) -> float | None:
         """Mean primary metric over ``tasks``; None unless every one has a score."""
@@ -71,6 +93,25 @@ class Entry:
         return bool(first and first.model.needs_remote_code) or bool(
             (self.baseline or {}).get("trust_remote_code")
         )
+
+
+def budget_changes(task: str, budget: Any) -> str:
+    """How a recorded budget differs from the task's default (``epochs 2 (default 3), ...``); empty when it is
+    the default."""
+    from ..run_config import default_budget
+
+    if budget is None:
+        return "no budget recorded"
+    try:
+        default = default_budget(task).to_dict()
+    except BenchmarkError:
+        return "not a known task"
+    recorded = budget.to_dict()
+    return ", ".join(
+        f"{key} {recorded.get(key)} (default {value})"
+        for key, value in default.items()
+        if recorded.get(key) != value
+    )
 
 
 def baseline_for(model_id: str) -> dict[str, Any] | None:
@@ -144,6 +185,7 @@ def load_entries(leaderboard: str | Path) -> list[Entry]:
         speed = read_typed(folder / SPEED_FILE, SpeedRecord)
         entries.append(
             Entry(
+                seed_records={task: _seed_records(folder, record) for task, record in records.items()},
                 slug=folder.name,
                 model=model,
                 records=records,
@@ -173,10 +215,22 @@ def _fill_teacher_shares(entries: list[Entry]) -> None:
             teacher = by_revision.get(entry.model.teacher_revision())
         if teacher is None:
             continue
-        rows = compare_records(entry.records, teacher.records)
+        rows = compare_records(entry.records, teacher.records, entry.seed_records, teacher.seed_records)
         if rows:
             entry.teacher_share = rows[-1]["share"]
+            entry.teacher_share_interval = rows[-1]["share_interval"]
             entry.teacher_slug = teacher.slug
+
+
+def _seed_records(folder: Path, record: ResultRecord) -> list[ResultRecord]:
+    """Every seed's result of a ``--seeds`` result (:func:`.compare.seed_records`); the record alone when they
+    cannot be read (``benchmark leaderboard --check`` reports it)."""
+    from .compare import seed_records
+
+    try:
+        return seed_records(folder, record)
+    except BenchmarkError:
+        return [record]
 
 
 def _speed_as_today(speed: SpeedRecord) -> SpeedRecord:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from statistics import mean
 from typing import Any
 
 from .compare import compare_records
@@ -51,16 +52,50 @@ def pareto_front(points: list[tuple[float, float, str]]) -> list[tuple[float, fl
     return front
 
 
+def shared_tasks(entries: list[Entry], tasks: list[str]) -> tuple[list[str], list[Entry]]:
+    """The tasks to average for the quality-vs-time picture and the timed entries that have them all: the task set
+    most timed entries share (ties: more tasks, then the set that comes first in ``tasks``' order), so the
+    picture shows something whenever two timed entries share a task; ``([], [])`` when none do."""
+    timed = [e for e in entries if e.latency_ms() and any(e.score(t) is not None for t in tasks)]
+    have = {e.slug: frozenset(t for t in tasks if e.score(t) is not None) for e in timed}
+    candidates = {s for s in have.values()} | {a & b for a in have.values() for b in have.values()}
+    best: tuple[int, int, tuple[int, ...]] | None = None
+    chosen: frozenset[str] = frozenset()
+    for option in (c for c in candidates if c):
+        count = sum(option <= got for got in have.values())
+        key = (count, len(option), tuple(-tasks.index(t) for t in sorted(option, key=tasks.index)))
+        if count >= 2 and (best is None or key > best):
+            best, chosen = key, option
+    if not chosen:
+        return [], []
+    ordered = [t for t in tasks if t in chosen]
+    return ordered, [e for e in timed if chosen <= have[e.slug]]
+
+
+def _latency(entry: Entry, tasks: list[str]) -> float | None:
+    """Mean over ``tasks`` of the entry's median per-example latency (ms)."""
+    values = [v for t in tasks if (v := entry.records[t].timing_value("latency_ms_per_example_median"))]
+    return mean(values) if values else None
+
+
 def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
-    points = [
-        (e.latency_ms(), e.average(tasks), e.label)
-        for e in entries
-        if e.latency_ms() and e.average(tasks) is not None
-    ]
+    from .views import regimes
+
+    # one regime at a time (standard data and budgets first), so that sample runs are never drawn against them
+    group: list[Entry] = []
+    shared: list[str] = []
+    regime = ""
+    for heading, members in regimes(entries):
+        shared, group = shared_tasks(members, tasks)
+        if group:
+            regime = heading.split(" (")[0]
+            break
+    points = [(_latency(e, shared), e.average(shared), e.label) for e in group]
+    points = [p for p in points if p[0]]
 
     def draw(ax: Any) -> None:
         if not points:
-            _empty(ax, "no complete entry with timing yet")
+            _empty(ax, "no two entries with timing share a task yet")
             return
         front = pareto_front(points)  # type: ignore[arg-type]
         ax.scatter([p[0] for p in points], [p[1] for p in points], color="tab:blue", zorder=3)
@@ -70,10 +105,14 @@ def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
         for x, y, label in points:
             ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
         ax.set_xscale("log")
-        ax.set_xlabel("inference time, ms per example (median, mean over tasks; log scale)")
-        ax.set_ylabel("average primary metric (0-100)")
-        ax.set_title("Quality vs inference time")
-        ax.legend(loc="lower right")
+        ax.set_xlabel("inference time, ms per example (median, mean over those tasks; log scale)")
+        ax.set_ylabel(f"mean primary metric over {', '.join(shared)} (0-100)")
+        ax.set_title(
+            f"Quality vs inference time over the tasks {len(group)} entries share: {', '.join(shared)}\n"
+            f"({regime.lower()})",
+            fontsize=8,
+        )
+        ax.legend(loc="best")
 
     return _figure(draw)
 

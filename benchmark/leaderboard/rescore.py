@@ -172,6 +172,27 @@ def verify(
     if diffs:
         shown = "; ".join(diffs[:3]) + (f"; and {len(diffs) - 3} more" if len(diffs) > 3 else "")
         raise BenchmarkError(f"{split} metrics do not match the saved predictions: {shown}")
+    boot = (record.bootstrap or {}).get(split)
+    if boot is not None:
+        _verify_bootstrap(spec, split, boot, gold, predictions, fresh["score"])
+
+
+def _verify_bootstrap(
+    spec: Any, split: str, boot: Any, gold: list[Any], predictions: Any, score: Any
+) -> None:
+    """The recorded bootstrap replicates (:mod:`benchmark.intervals`) recomputed from the predictions."""
+    from ..intervals import DECIMALS, bootstrap_split
+
+    fresh = bootstrap_split(
+        spec, gold, predictions, score=score, resamples=boot.resamples, seed=boot.rng_seed
+    )
+    recorded = boot.to_dict()
+    same = all(recorded[k] == fresh[k] for k in fresh if k != "replicates") and all(
+        math.isclose(a, b, abs_tol=2 * 10**-DECIMALS)
+        for a, b in zip(recorded["replicates"], fresh["replicates"], strict=True)
+    )
+    if not same:
+        raise BenchmarkError(f"{split} bootstrap replicates do not match the saved predictions")
 
 
 def _close(a: Any, b: Any) -> bool:

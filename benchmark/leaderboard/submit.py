@@ -25,7 +25,7 @@ from ..record import Owner, RecordError, ResultRecord, Submission
 from ..results import OWNER_FILE, file_sha256, predictions_path
 from . import RESULTS
 from .entries import board_unverified, read_typed
-from .validate import MANIFEST, MANIFEST_SCHEMA, SPEED_FILE, Checked, check_results_dir, safe_slug
+from .validate import MANIFEST, MANIFEST_SCHEMA, SEEDS_DIR, SPEED_FILE, Checked, check_results_dir, safe_slug
 
 
 @dataclass
@@ -156,6 +156,11 @@ def _task_files(checked: Checked, directory: Path, task: str) -> dict[str, str]:
         f"{task}.json",
         *(predictions_path(directory / f"{task}.json", s).name for s in record.splits),
     ]
+    for relative in record.seeds.files.values() if record.seeds is not None else ():  # --seeds: every seed's
+        names += [
+            relative,
+            *(f"{Path(relative).parent}/{predictions_path(Path(relative), s).name}" for s in record.splits),
+        ]
     return {n: file_sha256(directory / n) for n in names if (directory / n).is_file()}
 
 
@@ -245,6 +250,7 @@ def _install(checked: Checked, source: Path, target: Path, *, partial: bool, unv
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.incoming-", dir=target.parent))
     try:
         for name in sorted(checked.files):
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)  # seeds/<seed>/ of a --seeds result
             shutil.copyfile(source / name, staging / name, follow_symlinks=False)
         (staging / MANIFEST).write_bytes(manifest(checked, staging, partial, unverified))
         os.chmod(staging, 0o755)
@@ -289,7 +295,10 @@ def _check_entry(folder: Path, data_dir: str | Path | None) -> tuple[list[str], 
     files, partial = saved.files, saved.partial
     checked = check_results_dir(folder, data_dir=data_dir, allow_partial=partial)
     problems = [p for p in checked.problems]
-    present = sorted(p.name for p in folder.iterdir() if p.name != MANIFEST)
+    present = sorted(p.name for p in folder.iterdir() if p.name != MANIFEST and p.name != SEEDS_DIR)
+    seeds = folder / SEEDS_DIR  # a --seeds entry's seeds/<seed>/ files, listed by their relative paths
+    if seeds.is_dir() and not seeds.is_symlink():
+        present += sorted(p.relative_to(folder).as_posix() for p in seeds.rglob("*") if not p.is_dir())
     for name in sorted(set(files) | set(present)):
         if name not in files:
             problems.append(f"{name}: not listed in {MANIFEST}")

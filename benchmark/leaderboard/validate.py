@@ -33,6 +33,7 @@ MANIFEST = "submission.json"
 MANIFEST_SCHEMA = SUBMISSION_SCHEMA
 MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+SEEDS_DIR = "seeds"  # benchmark run --seeds: seeds/<seed>/<task>.json and its predictions
 TASK_FILE_RE = re.compile(r"^([A-Za-z0-9_]+)\.json$")
 PRED_FILE_RE = re.compile(r"^([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\.predictions\.jsonl\.gz$")
 SIGNED = {"matthews_correlation", "pearson", "spearmanr"}  # correlations: -100..100
@@ -135,6 +136,8 @@ def check_results_dir(
         out.problems += [f"{task}.json: {p}" for p in recorded_path_problems(record)]
         sound = len(out.problems) == before  # re-score only a record that passed the checks above
         _check_predictions(directory / f"{task}.json", record, out, data_dir, specs.get(task), sound)
+        if record.seeds is not None and sound:
+            _check_seeds(directory, task, record, specs, owner, out, data_dir)
         if len(out.problems) == before:
             out.records[task] = record
         out.files.append(f"{task}.json")
@@ -163,6 +166,8 @@ def _scan(directory: Path, out: Checked, specs: dict[str, Any]) -> dict[str, Any
         if child.is_symlink():
             out.problems.append(f"{name}: symbolic links are not accepted")
             continue
+        if child.is_dir() and name == SEEDS_DIR:
+            continue  # read through the seeds sections of the results (_check_seeds)
         if child.is_dir():
             out.warnings.append(f"{name}/: folder ignored (not copied)")
             continue
@@ -278,8 +283,74 @@ def _numbers(tree: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...
     return [(path, float(tree))] if _is_number(tree) and path else []
 
 
+def _check_seeds(
+    directory: Path,
+    task: str,
+    record: ResultRecord,
+    specs: dict[str, Any],
+    owner: Owner | None,
+    out: Checked,
+    data_dir: str | Path | None,
+) -> None:
+    """A ``--seeds`` result: every seed's result (``seeds/<seed>/<task>.json``) checked and its predictions
+    re-scored like a result of its own, and the aggregate recomputed from them (it must match)."""
+    from ..intervals import aggregate_seeds
+    from .compare import SEED_FILE
+    from .rescore import _differences
+
+    runs = []
+    for seed, relative in sorted(record.seeds.files.items(), key=lambda kv: kv[0]):
+        match = SEED_FILE.fullmatch(relative)
+        if match is None or match.group(1) != seed or match.group(2) != task:
+            out.problems.append(
+                f"{task}.json: seeds.files.{seed} is {relative!r}, expected 'seeds/{seed}/{task}.json'"
+            )
+            continue
+        path = directory / relative
+        if any(p.is_symlink() for p in (path, path.parent, path.parent.parent)) or not path.is_file():
+            out.problems.append(f"{relative}: missing (seed {seed} of {task}.json)")
+            continue
+        data = _read_json(path, out.problems)
+        if data is None:
+            continue
+        shape = ResultRecord.problems(data)
+        if shape:
+            out.problems += [f"{relative}: {p}" for p in shape]
+            continue
+        found = ResultRecord.from_dict(data, relative)
+        problems: list[str] = []
+        check_record(found, task, specs, problems, owner=owner)
+        problems += recorded_path_problems(found)
+        if found.seed != int(seed) or found.seeds is not None:
+            problems.append(f"seed is {found.seed}, expected {seed} (a result of that seed alone)")
+        out.problems += [f"{relative}: {p.removeprefix(f'{task}.json: ')}" for p in problems]
+        before = len(out.problems)
+        _check_predictions(
+            path, found, out, data_dir, specs.get(task), not problems, prefix=f"{SEEDS_DIR}/{seed}/"
+        )
+        out.files.append(relative)
+        if not problems and len(out.problems) == before:
+            runs.append((int(seed), found, relative))
+    if len(runs) != len(record.seeds.files):
+        return
+    order = {seed: i for i, seed in enumerate(record.seeds.seeds)}
+    fresh = aggregate_seeds(sorted(runs, key=lambda run: order.get(run[0], len(order))))
+    diffs = _differences(record.seeds.to_dict(), fresh, ("seeds",))
+    if diffs:
+        shown = "; ".join(diffs[:3]) + (f"; and {len(diffs) - 3} more" if len(diffs) > 3 else "")
+        out.problems.append(
+            f"{task}.json: the aggregate over seeds does not match the seeds' results: {shown}"
+        )
+
+
 def _check_predictions(
-    result: Path, record: ResultRecord, out: Checked, data_dir: str | Path | None, spec: Any, rescore: bool
+    result: Path,
+    record: ResultRecord,
+    out: Checked,
+    data_dir: str | Path | None,
+    spec: Any,
+    rescore: bool,
+    prefix: str = "",
 ) -> None:
     """Every split's predictions file read (within the limits) and re-scored against its gold data."""
     from ..scoring import read_predictions
@@ -289,9 +360,9 @@ def _check_predictions(
         if not path.is_symlink() and not_regular(path):
             continue  # a FIFO or device there: named once already, by _scan
         if not path.is_file() or path.is_symlink():
-            out.problems.append(f"{path.name}: predictions file missing")
+            out.problems.append(f"{prefix}{path.name}: predictions file missing")
             continue
-        out.files.append(path.name)
+        out.files.append(prefix + path.name)
         expected = record.n_examples[split]  # a valid record has a positive count for every split
         try:
             preds = read_predictions(path, max_count=expected)
@@ -308,7 +379,7 @@ def _check_predictions(
         except GoldUnavailable as exc:
             out.unverified[f"{spec.name}.{split}"] = str(exc)
         except BenchmarkError as exc:
-            out.problems.append(f"{result.name}: {exc}")
+            out.problems.append(f"{prefix}{result.name}: {exc}")
 
 
 def _check_speed(path: Path, problems: list[str]) -> SpeedRecord | None:

@@ -54,6 +54,32 @@ def columns(tasks: list[str]) -> list[tuple[str, str, Callable[[Entry], Any]]]:
     return cols
 
 
+def cell_text(key: str, entry: Entry, value: Any, tasks: list[str]) -> str:
+    """What a cell shows: a task of a ``--seeds`` result as ``mean ± sd (n=N)``, the teacher share with its 95%
+    paired bootstrap interval; everything else as :func:`_display`."""
+    if key in tasks and key in entry.records:
+        stats = entry.records[key].seed_stats()
+        if stats is not None and stats.n > 1 and stats.sd is not None:
+            return f"{stats.mean:.2f} ± {stats.sd:.2f} (n={stats.n})"
+    if key == "share" and value is not None and entry.teacher_share_interval:
+        low, high = entry.teacher_share_interval
+        return f"{value:.1f}% [{low:.1f}, {high:.1f}]"
+    return _display(key, value)
+
+
+def regimes(entries: list[Entry]) -> list[tuple[str, list[Entry]]]:
+    """The entries on the tasks' standard data and budgets, and apart from them those run on a sample or with a
+    non-standard budget (:meth:`Entry.nonstandard`); each with its heading."""
+    return [
+        (STANDARD, [e for e in entries if not e.nonstandard()]),
+        (NONSTANDARD, [e for e in entries if e.nonstandard()]),
+    ]
+
+
+STANDARD = "Standard data and budgets"
+NONSTANDARD = "Sample data or non-standard budgets (not comparable with the table above)"
+
+
 def _display(key: str, value: Any) -> str:
     if key in ("model", "device"):
         return str(value or "—")
@@ -76,6 +102,7 @@ def _flags(entry: Entry) -> list[str]:
     flags += _dtype_flags(entry)
     flags += _batching_flags(entry)
     flags += ["partial"] if entry.partial else []
+    flags += ["1 seed"] if entry.records and entry.n_seeds() == 1 else []
     return [*flags, "unverified"] if entry.unverified else flags
 
 
@@ -105,6 +132,23 @@ def _batching_flags(entry: Entry) -> list[str]:
     return [" + ".join(kinds) + " batches"]
 
 
+def _markdown_table(entries: list[Entry], tasks: list[str], cols: list) -> list[str]:
+    lines = [
+        "| " + " | ".join(h for _, h, _ in cols) + " |",
+        "|" + "|".join(":--" if k in ("model", "device") else "--:" for k, _, _ in cols) + "|",
+    ]
+    for entry in ordered(entries, tasks):
+        cells = []
+        for key, _, getter in cols:
+            text = md_escape(cell_text(key, entry, getter(entry), tasks))
+            if key == "model":
+                flags = "".join(f" **{f}**" for f in _flags(entry))
+                text = f"[{text}]({RESULTS}/{entry.slug}/){flags}"
+            cells.append(text)
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
     cols = columns(tasks)
     lines = [
@@ -121,21 +165,24 @@ def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
         "be re-scored (gold data not at hand: `benchmark submit --unverified`, or a result that recorded no sha256",
         "of its gold data) and rest on the submitter's word.",
         "**bfloat16** / **float16**: ran in that mixed precision (others: float32); not directly comparable.",
-        "",
-        "| " + " | ".join(h for _, h, _ in cols) + " |",
-        "|" + "|".join(":--" if k in ("model", "device") else "--:" for k, _, _ in cols) + "|",
+        "A score of several seeds (`benchmark run --seeds`) is *mean ± sd (n=seeds)*; **1 seed**: every score rests",
+        "on one fine-tuning (a difference of a point or two is then no finding). *% of teacher* carries its 95%",
+        "paired bootstrap interval over evaluation examples where both entries recorded bootstrap replicates.",
+        "Entries run on a sample of the data (`--limit`) or with a budget other than the task's default (e.g. the",
+        "mini reproduction) are listed in a table of their own, apart from those on the standard data and budgets.",
     ]
-    for entry in ordered(entries, tasks):
-        cells = []
-        for key, _, getter in cols:
-            text = md_escape(_display(key, getter(entry)))
-            if key == "model":
-                flags = "".join(f" **{f}**" for f in _flags(entry))
-                text = f"[{text}]({RESULTS}/{entry.slug}/){flags}"
-            cells.append(text)
-        lines.append("| " + " | ".join(cells) + " |")
-    if not entries:
-        lines.append("| " + " | ".join("—" for _ in cols) + " |")
+    for heading, group in regimes(entries):
+        lines += ["", f"## {heading}", ""]
+        if not group:
+            lines.append("No entry yet.")
+            continue
+        lines += _markdown_table(group, tasks, cols)
+        if heading == NONSTANDARD:
+            lines += ["", "Why each is apart:", ""]
+            lines += [
+                f"- {md_escape(e.name)}: {md_escape('; '.join(e.nonstandard()))}"
+                for e in ordered(group, tasks)
+            ]
     marked = [e for e in ordered(entries, tasks) if e.unverified]
     if marked:
         lines += ["", "**unverified** (not re-scored):", ""]
@@ -163,6 +210,22 @@ def _html_value(key: str, value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _html_row(entry: Entry, cols: list, tasks: list[str]) -> str:
+    esc = html.escape
+    cells = []
+    for key, _, getter in cols:
+        value = getter(entry)
+        attr = f' data-value="{esc(_html_value(key, value))}"'
+        if key == "model":
+            flags = "".join(f'<span class="flag">{esc(f)}</span>' for f in _flags(entry))
+            link = f"{RESULTS}/{entry.slug}/"
+            cells.append(f'<td{attr}><a href="{esc(link)}">{esc(entry.name)}</a>{flags}</td>')
+        else:
+            cls = "" if key == "device" else ' class="num"'
+            cells.append(f"<td{cls}{attr}>{esc(cell_text(key, entry, value, tasks))}</td>")
+    return f'<tr data-slug="{esc(entry.slug)}">' + "".join(cells) + "</tr>"
+
+
 def render_html(entries: list[Entry], tasks: list[str]) -> str:
     esc = html.escape
     cols = columns(tasks)
@@ -170,20 +233,22 @@ def render_html(entries: list[Entry], tasks: list[str]) -> str:
         f'<th data-key="{esc(k)}" title="sort by {esc(h)} (click again to reverse)">{esc(h)}</th>'
         for k, h, _ in cols
     )
-    rows = []
-    for entry in ordered(entries, tasks):
-        cells = []
-        for key, _, getter in cols:
-            value = getter(entry)
-            attr = f' data-value="{esc(_html_value(key, value))}"'
-            if key == "model":
-                flags = "".join(f'<span class="flag">{esc(f)}</span>' for f in _flags(entry))
-                link = f"{RESULTS}/{entry.slug}/"
-                cells.append(f'<td{attr}><a href="{esc(link)}">{esc(entry.name)}</a>{flags}</td>')
-            else:
-                cls = "" if key == "device" else ' class="num"'
-                cells.append(f"<td{cls}{attr}>{esc(_display(key, value))}</td>")
-        rows.append(f'<tr data-slug="{esc(entry.slug)}">' + "".join(cells) + "</tr>")
+    tables = []
+    for heading, group in regimes(entries):
+        tables.append(f"<h2>{esc(heading)}</h2>")
+        if not group:
+            tables.append("<p>No entry yet.</p>")
+            continue
+        ident = ' id="leaderboard"' if heading == STANDARD else ' id="apart"'
+        rows = "\n".join(_html_row(entry, cols, tasks) for entry in ordered(group, tasks))
+        tables.append(
+            f'<table class="board"{ident}><thead><tr>{head}</tr></thead><tbody>\n{rows}\n</tbody></table>'
+        )
+        if heading == NONSTANDARD:
+            why = "".join(
+                f"<li>{esc(e.name)}: {esc('; '.join(e.nonstandard()))}</li>" for e in ordered(group, tasks)
+            )
+            tables.append(f"<p>Why each is apart:</p><ul>{why}</ul>")
     refs = "".join(f"<li>{esc(line.removeprefix('- ').replace('**', ''))}</li>" for line in markdown_lines())
     plots = "".join(
         f'<figure><img src="plots/{n}.svg" alt="{esc(n.replace("_", " "))}"></figure>' for n in PLOTS
@@ -195,8 +260,7 @@ def render_html(entries: list[Entry], tasks: list[str]) -> str:
     )
     unverified = f"<p><b>unverified</b> (not re-scored):</p><ul>{marked}</ul>\n" if marked else ""
     return page_template().substitute(
-        table_head=head,
-        table_rows="\n".join(rows),
+        tables="\n".join(tables),
         unverified=unverified,
         plots=plots,
         paper=esc(PAPER),

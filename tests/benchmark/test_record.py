@@ -282,7 +282,9 @@ def test_every_key_the_current_code_writes_is_declared():
         dtype="bfloat16", attn_implementation="sdpa", requested_attn=None, compiled=True
     )
     assert set(written) == _declared(record.Execution)
-    cfg = RunConfig.from_options(dtype="bfloat16", attn_implementation="sdpa", compile_model=True)
+    cfg = RunConfig.from_options(
+        dtype="bfloat16", attn_implementation="sdpa", compile_model=True, seeds=[0, 1]
+    )
     config = cfg.result_config(cfg.budget("conll2003"), tokenizer="tok", processes=2)
     assert set(config) | {"device", "save_models"} == _declared(record.Config)
 

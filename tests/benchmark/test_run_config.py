@@ -181,6 +181,10 @@ def test_run_and_run_models_keep_their_keyword_arguments(tmp_path):
         ("run: {attn_implementation: magic}\n", "run.attn_implementation magic: not one of eager, sdpa"),
         ("run: {dtype: [1]}\n", "run.dtype must be a string, got [1]"),
         ("run: [dtype]\n", "'run' must map run options to values"),
+        ("run: {seeds: [0, 0]}\n", "run.seeds lists a seed twice: [0, 0]"),
+        ("run: {seeds: 3}\n", "run.seeds must be a non-empty list of integers, got 3"),
+        ("run: {seeds: [1, x]}\n", "run.seeds must be a list of integers, got 'x' in it"),
+        ("run: {seed: 1, seeds: [0, 1]}\n", "run.seed and run.seeds both given; keep one of them"),
     ],
 )
 def test_a_bad_file_value_is_one_line_naming_file_and_key(tmp_path, text, message):
@@ -205,6 +209,9 @@ def test_a_bad_file_value_is_one_line_naming_file_and_key(tmp_path, text, messag
         ({"batch_size": 0}, "--batch-size must be a positive integer, got 0"),
         ({"data_dir": "/no/such/dir"}, "--data-dir /no/such/dir: no such directory"),
         ({"attn_implementation": "magic"}, "--attn-implementation magic: not one of"),
+        ({"seeds": [-1]}, "--seeds must be between 0 and 2**32 - 1, got -1"),
+        ({"seeds": []}, "--seeds must be a non-empty list of integers, got []"),
+        ({"seed": 1, "seeds": [0, 1]}, "--seed and --seeds both given; pass one of them"),
     ],
 )
 def test_a_bad_flag_is_one_line_naming_the_flag(options, message):
@@ -245,3 +252,15 @@ def test_cli_bad_run_option_in_config_is_one_line_before_any_model(tmp_path, cap
         f"benchmark: error: --config {path}: run.batching must be one of grouped, random, got 'sorted'"
     ]
     assert not (tmp_path / "o").exists()
+
+
+def test_seeds_from_the_file_or_the_flag(tmp_path):
+    """``run.seeds`` in --config, a --seeds or --seed flag replacing the file's choice; the seeds to train with."""
+    path = _file(tmp_path, "run: {seeds: [0, 1, 2]}\n")
+    cfg = RunConfig.from_options(config=path)
+    assert (
+        cfg.seeds == (0, 1, 2) and cfg.seed_list() == [0, 1, 2] and cfg.where("seeds").endswith("run.seeds")
+    )
+    assert RunConfig.from_options(config=path, seed=7).seed_list() == [7]  # the flag wins over the file
+    assert RunConfig.from_options(config=path, seeds=[5]).seed_list() == [5]
+    assert RunConfig.from_options().seed_list() == [42] and RunConfig.from_options().seeds is None
