@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .compare import compare_records
-from .entries import Entry
+from .entries import COST_LENGTHS, Entry
 from .references import PAPER_LABEL, TASK_REFERENCE, headline
 
 PLOTS = ("quality_vs_time", "time_vs_length", "student_vs_teacher")
@@ -52,10 +52,11 @@ def pareto_front(points: list[tuple[float, float, str]]) -> list[tuple[float, fl
 
 
 def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
+    length = COST_LENGTHS[0]
     points = [
-        (e.latency_ms(), e.average(tasks), e.label)
+        (cost, e.average(tasks), e.label)
         for e in entries
-        if e.latency_ms() and e.average(tasks) is not None
+        if (cost := e.cost(length).value) and e.average(tasks) is not None
     ]
 
     def draw(ax: Any) -> None:
@@ -70,7 +71,9 @@ def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
         for x, y, label in points:
             ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
         ax.set_xscale("log")
-        ax.set_xlabel("inference time, ms per example (median, mean over tasks; log scale)")
+        ax.set_xlabel(
+            f"inference time, ms per 1,000 tokens at {length} tokens (benchmark speed, fixed protocol; log scale)"
+        )
         ax.set_ylabel("average primary metric (0-100)")
         ax.set_title("Quality vs inference time")
         ax.legend(loc="lower right")
@@ -79,8 +82,9 @@ def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
 
 
 def speed_points(entry: Entry) -> list[tuple[int, float]]:
-    """(length, median ms per example) of every measured length of the entry's speed.json."""
-    return entry.speed.points() if entry.speed is not None else []
+    """(length, median ms per example) of every measured length of the entry's speed.json (fixed protocol: a
+    variable-protocol file's lengths are the longest a sequence could be, not what each example had)."""
+    return entry.speed.points() if entry.speed is not None and entry.speed.fixed else []
 
 
 def time_vs_length(entries: list[Entry]) -> dict[str, bytes]:
