@@ -197,3 +197,36 @@ def compare(
             )
         out.append(stats)
     return out
+
+
+@dataclass(frozen=True)
+class PairedTiming:
+    """:func:`time_paired`'s answer: per-model statistics (the first is the reference), the pass and call times
+    they came from, and the load around them."""
+
+    stats: list[ModelStats]
+    passes: list[list[float]]
+    calls: list[list[float]]
+    load: LoadCheck
+
+
+def time_paired(
+    forwards: Sequence[Callable[[Any], Any]],
+    batches: Sequence[Sequence[Any]],
+    *,
+    device: torch.device,
+    repetitions: int = MIN_REPETITIONS,
+    warmup: int = 2,
+    seed: int = 0,
+) -> PairedTiming:
+    """The whole paired protocol for models built by the caller (``benchmarks/bench_student_vs_teacher.py``):
+    the load average, :func:`interleaved_times`, the load average again, :func:`compare` of the pass times.
+    ``repetitions`` below :data:`MIN_REPETITIONS` is refused (ValueError)."""
+    if repetitions < MIN_REPETITIONS:
+        raise ValueError(f"paired timing needs at least {MIN_REPETITIONS} repetitions, got {repetitions}")
+    before = load_average()
+    passes, calls = interleaved_times(
+        forwards, batches, device=device, repetitions=repetitions, warmup=warmup
+    )
+    load = load_check(before, load_average())
+    return PairedTiming(compare(passes, seed=seed), passes, calls, load)

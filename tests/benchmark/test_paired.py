@@ -59,3 +59,16 @@ def test_load_check_warns_on_a_busy_machine_in_one_line() -> None:
     assert busy.to_dict()["before"] == [0.5, 0.4, 0.3]
     unknown = load_check(None, None, cores=2)
     assert not unknown.busy and unknown.to_dict()["after"] is None
+
+
+def test_time_paired_is_the_whole_protocol_and_refuses_few_repetitions() -> None:
+    from benchmark.paired import time_paired
+
+    calls: list[str] = []
+    forwards = [lambda b: calls.append("t"), lambda b: calls.append("s")]
+    with pytest.raises(ValueError, match="at least 20"):
+        time_paired(forwards, [[0], [0]], device=torch.device("cpu"), repetitions=5)
+    timing = time_paired(forwards, [[0], [0]], device=torch.device("cpu"), repetitions=20, warmup=0)
+    assert calls == ["t", "s", "s", "t"] * 10  # interleaved from the first round
+    assert [s.repetitions for s in timing.stats] == [20, 20] and timing.stats[1].ratio is not None
+    assert timing.load.cores >= 1 and len(timing.passes[0]) == 20
