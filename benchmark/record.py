@@ -691,6 +691,7 @@ class SpeedModel(Section):
     n_params: int = field(metadata=_at_least(0))
     max_input_length: int
     revision: str | None = None  # absent in files written before it was recorded
+    attn_implementation: str | None = None  # what the model ran (config._attn_implementation); absent before
 
 
 @dataclass(kw_only=True)
@@ -704,6 +705,25 @@ class TimingConfig(Section):
     trim_allocator: bool
 
 
+Protocol = Literal["fixed", "variable"]
+
+
+@dataclass(kw_only=True)
+class VariableBatches(Section):
+    """The variable-length protocol at one length (the most tokens a sequence may have): the seeded draw of
+    sequence lengths and the batch size found by probing (:func:`benchmark.speed.probe_batch_size`)."""
+
+    mean_length: float = field(metadata=_at_least(0))
+    min_length: int = field(metadata=_at_least(1))
+    max_length: int = field(metadata=_at_least(1))
+    n_sequences: int = field(metadata=_at_least(1))
+    batch_size: int = field(metadata=_at_least(1))
+    probed: list[int]  # batch sizes tried, in order (each one forward of that many longest sequences)
+    probe_stop: Literal["max_batch_size", "out_of_memory", "shared"]  # shared: smallest of a paired run's
+    real_tokens: int = field(metadata=_at_least(1))
+    padded_positions: int = field(metadata=_at_least(1))
+
+
 @dataclass(kw_only=True)
 class SpeedLength(Section):
     """One requested length: measured (``ok``, with its timing) or skipped (with the reason)."""
@@ -714,10 +734,66 @@ class SpeedLength(Section):
     attention_path: str | None = None
     reason: str | None = None
     timing: Timing | None = None
+    variable: VariableBatches | None = None  # the variable protocol's batches (absent: fixed protocol)
 
     def check(self, path: str, problems: list[str]) -> None:
         if self.status == "ok" and self.timing is None:
             problems.append(f"{path}.timing must be an object when status is 'ok', got None")
+
+
+@dataclass(kw_only=True)
+class SpeedLoad(Section):
+    """The 1/5/15-minute load averages before and after the measurement (:func:`benchmark.paired.load_check`);
+    ``busy`` when a 1-minute one exceeds the cores available, with the ``warning`` printed."""
+
+    before: list[float] | None
+    after: list[float] | None
+    cores: int = field(metadata=_at_least(1))
+    busy: bool
+    warning: str | None = None
+
+
+@dataclass(kw_only=True)
+class PairedStats(Section):
+    """One model at one length of a paired run: median and quartiles of its repetitions (ms per example), and
+    its median as a ratio of the reference (first) model's with the bootstrap interval (None: the reference)."""
+
+    model: str
+    median_ms: float = field(metadata=_at_least(0))
+    q25_ms: float = field(metadata=_at_least(0))
+    q75_ms: float = field(metadata=_at_least(0))
+    repetitions: int = field(metadata=_at_least(1))
+    ratio: float | None = None
+    ratio_low: float | None = None
+    ratio_high: float | None = None
+
+
+@dataclass(kw_only=True)
+class PairedLength(Section):
+    """One length of a paired run: every model's statistics, or skipped (some model cannot take it)."""
+
+    length: int = field(metadata=_at_least(1))
+    status: Literal["ok", "skipped"]
+    reason: str | None = None
+    models: list[PairedStats] | None = None
+
+
+@dataclass(kw_only=True)
+class Paired(Section):
+    """``benchmark speed --model A B ...``: the models timed interleaved in this one process
+    (:mod:`benchmark.paired`), the same in every speed.json the run wrote."""
+
+    models: list[str]  # the first is the reference of the ratios
+    order: str
+    warmup: int = field(metadata=_at_least(0))
+    repetitions: int = field(metadata=_at_least(1))
+    unit: str
+    bootstrap_resamples: int = field(metadata=_at_least(1))
+    confidence: float
+    seed: int
+    attn_implementations: list[str | None]  # of each model, in the order of models
+    notes: list[str]
+    lengths: list[PairedLength]
 
 
 @dataclass(kw_only=True)
@@ -738,6 +814,14 @@ class SpeedRecord(Section):
     memory_kinds: dict[str, str]
     hardware: Hardware
     lengths: list[SpeedLength]
+    protocol: Protocol | None = None  # absent in files written before the variable protocol: fixed
+    load: SpeedLoad | None = None  # absent before it was recorded
+    paired: Paired | None = None  # a paired run (several models)
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the lengths were measured with the fixed protocol (sequences of exactly the length)."""
+        return self.protocol in (None, "fixed")
 
     def points(self) -> list[tuple[int, float]]:
         """(length, median ms per example) of every measured length, sorted."""

@@ -395,8 +395,8 @@ def measure_inference(
     device = resolve_device(device)
     if not batches:
         raise BenchmarkError("nothing to measure: no batches")
-    shapes = [_batch_size_and_len(b, i) for i, b in enumerate(batches)]
-    counts = [count_tokens(b) for b in batches]
+    for i, b in enumerate(batches):
+        _batch_size_and_len(b, i)
     moved = [_to_device(b, device) for b in batches]
     target = max(config.min_iterations, len(moved))
     with torch.inference_mode():
@@ -406,6 +406,30 @@ def measure_inference(
         else:
             times_ms, order, peak_mb, base_mb = _time_cpu(forward, moved, config, target)
             timer, memory_kind = "perf_counter", "cpu_peak_rss_delta"
+    memory = (peak_mb, base_mb, memory_kind)
+    name = _dtype_name(forward, dtype)
+    return report_from_times(
+        times_ms, order, batches, device=device, config=config, dtype=name, timer=timer, memory=memory
+    )
+
+
+def report_from_times(
+    times_ms: Sequence[float],
+    order: Sequence[int],
+    batches: Sequence[Mapping[str, Any]],
+    *,
+    device: torch.device,
+    config: TimingConfig,
+    dtype: str,
+    timer: str,
+    memory: tuple[float, float, str],
+) -> TimingReport:
+    """The :class:`TimingReport` of timed calls already made: call ``k`` took ``times_ms[k]`` on
+    ``batches[order[k]]``; ``memory`` is (peak MiB, baseline MiB, memory kind) of :func:`memory_pass`.
+    :func:`measure_inference` and the paired protocol (:mod:`benchmark.paired`) both report through it."""
+    shapes = [_batch_size_and_len(b, i) for i, b in enumerate(batches)]
+    counts = [count_tokens(b) for b in batches]
+    peak_mb, base_mb, memory_kind = memory
     per_example = [t / shapes[j][0] for t, j in zip(times_ms, order, strict=True)]
     timed_s = max(sum(times_ms) / 1000.0, 1e-9)
     timed_tokens = sum(counts[j][0] for j in order)
@@ -413,14 +437,14 @@ def measure_inference(
     return TimingReport(
         device=str(device),
         device_name=device_name(device),
-        dtype=_dtype_name(forward, dtype),
+        dtype=dtype,
         torch_version=torch.__version__,
         cuda_version=torch.version.cuda,
         cpu_threads=torch.get_num_threads(),
         timer=timer,
         batch_size=max(s[0] for s in shapes),
         seq_len=max(s[1] for s in shapes),
-        n_batches=len(moved),
+        n_batches=len(batches),
         n_examples=sum(s[0] for s in shapes),
         n_tokens=sum(c[0] for c in counts),
         n_padded_tokens=sum(c[1] for c in counts),
@@ -438,6 +462,36 @@ def measure_inference(
         warmup=config.warmup,
         iterations=len(times_ms),
     )
+
+
+def memory_pass(
+    forward: Callable[[dict], Any], batches: Sequence[dict], device: torch.device, config: TimingConfig
+) -> tuple[float, float, str]:
+    """(peak MiB, baseline MiB, memory kind) of one untimed call on the batch with the most positions, for
+    timings made elsewhere (the paired protocol): on CPU :func:`_cpu_memory_pass`; on CUDA the allocator's
+    peak over that call (reset first) and what was allocated before it. Batches must be on ``device``."""
+    with torch.inference_mode():
+        if device.type != "cuda":
+            peak, base = _cpu_memory_pass(forward, batches, config)
+            return peak, base, "cpu_peak_rss_delta"
+        largest = max(
+            range(len(batches)),
+            key=lambda j: _batch_size_and_len(batches[j], j)[0] * _batch_size_and_len(batches[j], j)[1],
+        )
+        with torch.cuda.device(device):
+            torch.cuda.synchronize(device)
+            torch.cuda.reset_peak_memory_stats(device)
+            baseline = torch.cuda.memory_allocated(device)
+            out = forward(batches[largest])
+            torch.cuda.synchronize(device)
+            del out
+            peak = torch.cuda.max_memory_allocated(device)
+    return peak / 2**20, baseline / 2**20, "cuda_max_allocated"
+
+
+def to_device(batch: Mapping[str, Any], device: torch.device) -> dict[str, Any]:
+    """``batch`` with every tensor moved to ``device``."""
+    return _to_device(batch, device)
 
 
 # ---------------------------------------------------------------------------------------------------------------

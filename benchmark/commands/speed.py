@@ -8,7 +8,21 @@ import math
 import sys
 
 from ..errors import BenchmarkError
-from ..speed import DEFAULT_LENGTHS, DTYPES, format_speed_table, parse_lengths, run_speed, write_speed_result
+from ..paired import MIN_REPETITIONS
+from ..speed import (
+    DEFAULT_LENGTHS,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_VARIABLE_LENGTHS,
+    DTYPES,
+    PROTOCOLS,
+    format_paired_table,
+    format_speed_table,
+    parse_lengths,
+    run_speed,
+    run_speed_paired,
+    write_paired_results,
+    write_speed_result,
+)
 from ..timing import TimingConfig
 
 
@@ -18,30 +32,68 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "speed",
         help="measure inference time and peak memory at several input lengths",
         description=(
-            "Measure an encoder (AutoModel, no task head) on synthetic inputs of exactly each length: warm-up, "
+            "Measure an encoder (AutoModel, no task head) on synthetic inputs of each length: warm-up, "
             "then timed forward calls (CUDA events on GPU, wall clock on CPU) and peak memory. Lengths beyond "
-            "the model's positions are reported as skipped."
+            "the model's positions are reported as skipped. Several --model are timed interleaved in one "
+            "process (A, B, A, B ...) and compared: median, interquartile range, ratio with a bootstrap interval."
         ),
     )
     parser.add_argument(
-        "--model", required=True, help="model directory (config.json + weights), Hub id, or baseline:NAME"
+        "--model",
+        required=True,
+        nargs="+",
+        help="model directory (config.json + weights), Hub id, or baseline:NAME; several: paired timing, "
+        "ratios against the first",
+    )
+    parser.add_argument(
+        "--protocol",
+        default="fixed",
+        choices=PROTOCOLS,
+        help="fixed: every sequence exactly the length; variable: lengths drawn around length/2, largest "
+        "batch that fits, tokens/s of real tokens (default: fixed)",
     )
     parser.add_argument(
         "--revision", default=None, metavar="REV", help="Hub branch, tag or commit (default: main)"
     )
     parser.add_argument(
         "--lengths",
-        default=",".join(map(str, DEFAULT_LENGTHS)),
-        help="comma-separated input lengths in tokens (default: %(default)s)",
+        default=None,
+        help="comma-separated input lengths in tokens (default: "
+        f"{','.join(map(str, DEFAULT_LENGTHS))}; variable protocol: the longest a sequence may be, "
+        f"{','.join(map(str, DEFAULT_VARIABLE_LENGTHS))})",
     )
-    parser.add_argument("--batch-size", type=int, default=1, help="sequences per forward call (default: 1)")
+    parser.add_argument(
+        "--batch-size", type=int, default=1, help="sequences per forward call, fixed protocol (default: 1)"
+    )
+    parser.add_argument(
+        "--max-batch-size",
+        type=int,
+        default=None,
+        help="variable protocol: probing for the largest batch stops here (default: "
+        + ", ".join(f"{k} {v}" for k, v in DEFAULT_MAX_BATCH.items())
+        + ")",
+    )
+    parser.add_argument(
+        "--attn-implementation",
+        default=None,
+        metavar="NAME",
+        help="attention implementation to request (sdpa, eager, ...); a model that cannot use it runs its "
+        "default, and the output names the difference (default: what transformers picks)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the inputs and the bootstrap (default: 0)"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument(
         "--dtype", default="float32", choices=sorted(DTYPES), help="weights dtype (default: float32)"
     )
     parser.add_argument("--warmup", type=int, default=2, help="untimed forward calls per length (default: 2)")
     parser.add_argument(
-        "--iterations", type=int, default=5, help="minimum timed calls per length (default: 5)"
+        "--iterations",
+        type=int,
+        default=None,
+        help=f"minimum timed calls per length (default: 5); with several models the repetitions of each "
+        f"(at least and default {MIN_REPETITIONS})",
     )
     parser.add_argument(
         "--min-seconds",
@@ -60,28 +112,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Parse, measure, print; exit 0 when at least one length was measured, 1 when every length was skipped."""
-    lengths = parse_lengths(args.lengths)
-    for flag, value, least in (("--warmup", args.warmup, 0), ("--iterations", args.iterations, 1)):
+    from ..precision import check_attn_implementation
+
+    lengths = parse_lengths(args.lengths) if args.lengths is not None else None
+    paired = len(args.model) > 1
+    iterations = args.iterations if args.iterations is not None else (MIN_REPETITIONS if paired else 5)
+    for flag, value, least in (("--warmup", args.warmup, 0), ("--iterations", iterations, 1)):
         if value < least:
             raise BenchmarkError(f"{flag} must be an integer >= {least}, got {value}")
     if not (math.isfinite(args.min_seconds) and args.min_seconds >= 0):
         raise BenchmarkError(f"--min-seconds must be a finite number >= 0, got {args.min_seconds}")
-    config = TimingConfig(warmup=args.warmup, min_iterations=args.iterations, min_seconds=args.min_seconds)
-    result = run_speed(
-        args.model,
+    check_attn_implementation(args.attn_implementation)
+    common = dict(
         lengths=lengths,
         batch_size=args.batch_size,
         device=args.device,
         dtype=args.dtype,
-        config=config,
         trust_remote_code=args.trust_remote_code,
         threads=args.threads,
-        revision=args.revision,
+        seed=args.seed,
+        protocol=args.protocol,
+        max_batch_size=args.max_batch_size,
+        attn_implementation=args.attn_implementation,
     )
+    if paired:
+        if args.revision:
+            raise BenchmarkError("--revision applies to one --model; pin each Hub model in its own run")
+        both = run_speed_paired(args.model, warmup=args.warmup, repetitions=iterations, **common)
+        if args.json:
+            print(json.dumps([r.to_dict() for r in both.results], indent=2, ensure_ascii=False))
+        else:
+            print(format_paired_table(both))
+        if both.load.warning and args.json:  # the table prints it
+            print(both.load.warning, file=sys.stderr)
+        if args.output:
+            for path in write_paired_results(both, args.output):
+                print(f"wrote {path}", file=sys.stderr)
+        if not both.measured:
+            print("benchmark: no requested length fits every model", file=sys.stderr)
+            return 1
+        return 0
+    config = TimingConfig(warmup=args.warmup, min_iterations=iterations, min_seconds=args.min_seconds)
+    result = run_speed(args.model[0], config=config, revision=args.revision, **common)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         print(format_speed_table(result))
+    if result.load is not None and result.load.warning and args.json:  # the table prints it
+        print(result.load.warning, file=sys.stderr)
     if args.output:
         path = write_speed_result(result, args.output)
         print(f"wrote {path}", file=sys.stderr)
@@ -94,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
             )
         else:
             print(
-                f"benchmark: no requested length fits {args.model} (max {result.max_input_length} tokens)",
+                f"benchmark: no requested length fits {args.model[0]} (max {result.max_input_length} tokens)",
                 file=sys.stderr,
             )
         return 1

@@ -16,6 +16,16 @@ from . import RESULTS
 from .compare import compare_records
 from .validate import MANIFEST, SPEED_FILE
 
+COST_LENGTHS = (512, 4096)  # the fixed lengths the time columns show (benchmark speed, fixed protocol)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Inference cost of an entry at one fixed length: ms per 1,000 tokens, or None with the reason."""
+
+    value: float | None
+    reason: str | None = None
+
 
 @dataclass
 class Entry:
@@ -71,21 +81,46 @@ class Entry:
         scores = [self.score(t) for t in tasks]
         return mean(scores) if scores and all(s is not None for s in scores) else None  # type: ignore[arg-type]
 
-    def latency_ms(self) -> float | None:
-        """Mean over tasks of the median per-example inference latency (ms)."""
-        values = [v for r in self.records.values() if (v := r.timing_value("latency_ms_per_example_median"))]
-        return mean(values) if values else None
+    def cost(self, length: int) -> Cost:
+        """Median inference time per 1,000 tokens at ``length`` tokens from the entry's ``speed.json`` (fixed
+        protocol: every sequence exactly ``length`` real tokens): the median ms per example times 1,000 / the real
+        tokens of an example. None with the reason when there is no such measurement."""
+        speed = self.speed
+        if speed is None:
+            return Cost(None, "no speed.json")
+        if not speed.fixed:
+            return Cost(None, f"{speed.protocol} protocol only")
+        item = next((i for i in speed.lengths if i.length == length), None)
+        if length > speed.model.max_input_length:
+            return Cost(None, f"max {speed.model.max_input_length} tokens")
+        if item is None:
+            return Cost(None, "not measured")
+        if item.status != "ok" or item.timing is None:
+            reason = item.reason or "skipped"
+            if "usable positions" in reason:
+                return Cost(None, f"max {speed.model.max_input_length} tokens")
+            return Cost(None, "out of memory" if "out of memory" in reason else "skipped")
+        median = item.timing.value("latency_ms_per_example_median")
+        tokens, examples = item.timing.n_tokens, item.timing.n_examples
+        per_example = tokens / examples if tokens and examples else length
+        if median is None:
+            return Cost(None, "no median")
+        return Cost(median * 1000.0 / per_example)
 
     def peak_memory_mb(self) -> float | None:
         values = [v for r in self.records.values() if (v := r.timing_value("peak_memory_mb")) is not None]
         return max(values) if values else None
 
     def devices(self) -> str:
+        """Where the entry's timings ran: its results' and its speed.json's devices."""
         names = {
             f"{t.device} ({t.device_name})" if t.device_name else t.device
             for r in self.records.values()
             if (t := r.timing) is not None
         }
+        if self.speed is not None and self.speed.device:
+            speed = self.speed
+            names.add(f"{speed.device} ({speed.device_name})" if speed.device_name else speed.device)
         return ", ".join(sorted(names))
 
     def remote_code(self) -> bool:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from statistics import mean
 from typing import Any
 
 from .compare import compare_records
-from .entries import Entry
+from .entries import COST_LENGTHS, Entry
 from .references import PAPER_LABEL, TASK_REFERENCE, headline
 
 PLOTS = ("quality_vs_time", "time_vs_length", "student_vs_teacher")
@@ -56,7 +55,9 @@ def shared_tasks(entries: list[Entry], tasks: list[str]) -> tuple[list[str], lis
     """The tasks to average for the quality-vs-time picture and the timed entries that have them all: the task set
     most timed entries share (ties: more tasks, then the set that comes first in ``tasks``' order), so the
     picture shows something whenever two timed entries share a task; ``([], [])`` when none do."""
-    timed = [e for e in entries if e.latency_ms() and any(e.score(t) is not None for t in tasks)]
+    timed = [
+        e for e in entries if e.cost(COST_LENGTHS[0]).value and any(e.score(t) is not None for t in tasks)
+    ]
     have = {e.slug: frozenset(t for t in tasks if e.score(t) is not None) for e in timed}
     candidates = {s for s in have.values()} | {a & b for a in have.values() for b in have.values()}
     best: tuple[int, int, tuple[int, ...]] | None = None
@@ -72,12 +73,6 @@ def shared_tasks(entries: list[Entry], tasks: list[str]) -> tuple[list[str], lis
     return ordered, [e for e in timed if chosen <= have[e.slug]]
 
 
-def _latency(entry: Entry, tasks: list[str]) -> float | None:
-    """Mean over ``tasks`` of the entry's median per-example latency (ms)."""
-    values = [v for t in tasks if (v := entry.records[t].timing_value("latency_ms_per_example_median"))]
-    return mean(values) if values else None
-
-
 def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
     from .views import regimes
 
@@ -90,8 +85,12 @@ def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
         if group:
             regime = heading.split(" (")[0]
             break
-    points = [(_latency(e, shared), e.average(shared), e.label) for e in group]
-    points = [p for p in points if p[0]]
+    length = COST_LENGTHS[0]
+    points = [
+        (cost, e.average(shared), e.label)
+        for e in group
+        if (cost := e.cost(length).value) and e.average(shared) is not None
+    ]
 
     def draw(ax: Any) -> None:
         if not points:
@@ -105,7 +104,9 @@ def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
         for x, y, label in points:
             ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
         ax.set_xscale("log")
-        ax.set_xlabel("inference time, ms per example (median, mean over those tasks; log scale)")
+        ax.set_xlabel(
+            f"inference time, ms per 1,000 tokens at {length} tokens (benchmark speed, fixed protocol; log scale)"
+        )
         ax.set_ylabel(f"mean primary metric over {', '.join(shared)} (0-100)")
         ax.set_title(
             f"Quality vs inference time over the tasks {len(group)} entries share: {', '.join(shared)}\n"
@@ -118,8 +119,9 @@ def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
 
 
 def speed_points(entry: Entry) -> list[tuple[int, float]]:
-    """(length, median ms per example) of every measured length of the entry's speed.json."""
-    return entry.speed.points() if entry.speed is not None else []
+    """(length, median ms per example) of every measured length of the entry's speed.json (fixed protocol: a
+    variable-protocol file's lengths are the longest a sequence could be, not what each example had)."""
+    return entry.speed.points() if entry.speed is not None and entry.speed.fixed else []
 
 
 def time_vs_length(entries: list[Entry]) -> dict[str, bytes]:

@@ -149,3 +149,175 @@ def test_api_errors_and_atomic_write(bert_dir: Path, tmp_path: Path) -> None:
     blocker.write_text("x", encoding="utf-8")
     with pytest.raises(BenchmarkError, match="--output"):
         write_speed_result(result, blocker)
+
+
+# ------------------------------------------------------------------------------------ paired timing (issue #20)
+def test_cli_paired_interleaves_compares_and_writes_each_speed_json(
+    bert_dir: Path, longformer_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmark.record import SpeedRecord
+
+    out = tmp_path / "out"
+    argv = ["speed", "--model", str(bert_dir), str(longformer_dir), "--lengths", "16,128", "--device", "cpu"]
+    rc = main([*argv, "--warmup", "1", "--output", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "2 models interleaved in one process, 20 repetitions each" in captured.out
+    rows = [line.split() for line in captured.out.splitlines() if line.split()[:1] == ["16"]]
+    assert [r[1] for r in rows] == [str(bert_dir), str(longformer_dir)]
+    assert rows[0][-2:] == ["1.00", "cpu"] and "-" in rows[0][-3]  # the reference: IQR, ratio 1, no interval
+    ratio, low, high = float(rows[1][-4]), float(rows[1][-3][1:-1]), float(rows[1][-2][:-1])
+    assert low <= ratio <= high and rows[1][-1] == "cpu"
+    assert "128  skipped:" in captured.out and "usable positions" in captured.out
+    assert "note: attention implementation differs" in captured.out  # bert sdpa, longformer its own
+    for path in (bert_dir, longformer_dir):
+        data = json.loads((out / path.name / "speed.json").read_text(encoding="utf-8"))
+        record = SpeedRecord.from_dict(data)
+        assert record.protocol == "fixed" and record.load is not None and record.load.cores >= 1
+        assert record.paired is not None and record.paired.models == [str(bert_dir), str(longformer_dir)]
+        first = record.paired.lengths[0]
+        assert (
+            first.status == "ok"
+            and first.models is not None
+            and first.models[1].ratio == pytest.approx(ratio, abs=0.005)
+        )
+        assert record.paired.lengths[1].status == "skipped"
+        ok = record.lengths[0]
+        assert ok.timing is not None and ok.timing.iterations == 20 and ok.timing.n_tokens == 16
+    assert record.model.attn_implementation == "eager" and record.paired.attn_implementations == [
+        "sdpa",
+        "eager",
+    ]
+
+
+def test_cli_paired_needs_twenty_repetitions_and_warns_when_busy(
+    bert_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["speed", "--model", str(bert_dir), str(bert_dir), "--lengths", "16", "--device", "cpu"]
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2 and "the same model is named twice" in err and err.count("\n") == 1
+    argv[3] = str(bert_dir.parent / "other")
+    rc = main([*argv, "--iterations", "5"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--iterations must be at least 20" in err and err.count("\n") == 1
+    import benchmark.speed as speed
+
+    monkeypatch.setattr(speed, "load_average", lambda: [64.0, 60.0, 50.0])
+    rc = main(["speed", "--model", str(bert_dir), "--lengths", "16", "--device", "cpu", "--iterations", "1"])
+    captured = capsys.readouterr()
+    assert rc == 0 and "warning: busy machine: 1-minute load average 64.00 before" in captured.out
+    result = run_speed(str(bert_dir), lengths=[16], device="cpu", config=FAST)
+    assert result.load is not None and result.load.busy
+    assert result.to_dict()["load"]["warning"].startswith("warning: busy machine")
+
+
+def test_lengths_reach_8192_and_beyond_the_model_are_skipped_in_one_line(bert_dir: Path) -> None:
+    from benchmark.speed import DEFAULT_LENGTHS
+
+    assert DEFAULT_LENGTHS[-1] == 8192
+    result = run_speed(str(bert_dir), lengths=[8192], device="cpu", config=FAST)
+    assert [(e.status, e.reason) for e in result.entries] == [
+        ("skipped", "8192 tokens > the model's 64 usable positions")
+    ]
+
+
+# ------------------------------------------------------------------------------- variable protocol (issue #21)
+@pytest.fixture(scope="module")
+def modernbert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random ModernBERT (transformers' ModernBertConfig), no tokenizer (speed inputs are synthetic)."""
+    from transformers import AutoModel, ModernBertConfig
+
+    path = tmp_path_factory.mktemp("models") / "modernbert"
+    config = ModernBertConfig(
+        vocab_size=100,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=128,
+        local_attention=16,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        cls_token_id=1,
+        sep_token_id=2,
+    )
+    torch.manual_seed(0)
+    AutoModel.from_config(config).save_pretrained(path)
+    return path
+
+
+def test_variable_protocol_charges_real_tokens_only(modernbert_dir: Path) -> None:
+    from benchmark.speed import VARIABLE_BATCHES, draw_lengths
+
+    result = run_speed(
+        str(modernbert_dir),
+        lengths=[64, 256],
+        device="cpu",
+        config=FAST,
+        protocol="variable",
+        max_batch_size=3,
+    )
+    assert result.protocol == "variable" and result.to_dict()["protocol"] == "variable"
+    entry, skipped = result.entries
+    assert skipped.status == "skipped" and skipped.reason == "256 tokens > the model's 128 usable positions"
+    assert entry.status == "ok" and entry.report is not None and entry.variable is not None
+    drawn = draw_lengths(64, 3 * VARIABLE_BATCHES, 0)
+    assert entry.variable["probed"] == [1, 2, 3] and entry.variable["probe_stop"] == "max_batch_size"
+    assert entry.variable["batch_size"] == 3 and entry.variable["n_sequences"] == len(drawn)
+    padded = sum(max(drawn[i : i + 3]) * 3 for i in range(0, len(drawn), 3))
+    rep = entry.report
+    assert rep.n_tokens == sum(drawn) == entry.variable["real_tokens"]  # the drawn lengths, not batch x max
+    assert rep.n_padded_tokens == padded == entry.variable["padded_positions"] > rep.n_tokens
+    passes = rep.iterations // rep.n_batches
+    assert rep.iterations % rep.n_batches == 0  # whole passes over the batches
+    assert rep.tokens_per_second == pytest.approx(passes * sum(drawn) / rep.timed_seconds)
+    assert "tokens/s counts real tokens only" in format_speed_table(result)
+    assert result.attn_implementation == "sdpa"
+
+
+def test_modernbert_does_not_unpad_on_cpu_in_this_transformers(modernbert_dir: Path) -> None:
+    """What README.md states: transformers 5.23's ModernBertModel runs every padded position (no unpadding at
+    embedding level as in ModernBERT's own code) with sdpa and eager on CPU; only the padding's attention is masked."""
+    from transformers import AutoModel
+
+    ids = torch.tensor([[5, 6, 7, 8], [5, 6, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
+    for attn in ("sdpa", "eager"):
+        model = AutoModel.from_pretrained(modernbert_dir, attn_implementation=attn).eval()
+        with torch.inference_mode():
+            out = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        assert out.shape == (2, 4, 32)  # padded positions computed and returned
+        assert bool(out[1, 2:].abs().sum() > 0)
+        alone = model(input_ids=ids[1:, :2], attention_mask=mask[1:, :2]).last_hidden_state
+        assert torch.allclose(out[1, :2], alone[0], atol=1e-5)  # padding masked, not removed
+
+
+def test_probe_stops_at_the_first_out_of_memory_or_the_max_batch() -> None:
+    from benchmark.speed import draw_lengths, probe_batch_size
+
+    def fits_up_to(limit: int):
+        def fits(size: int) -> None:
+            if size > limit:
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+        return fits
+
+    assert probe_batch_size(fits_up_to(5), 64) == (4, [1, 2, 4, 8], "out_of_memory")
+    assert probe_batch_size(fits_up_to(100), 6) == (6, [1, 2, 4, 6], "max_batch_size")
+    assert probe_batch_size(fits_up_to(0), 8) == (0, [1], "out_of_memory")
+
+    def cpu_oom(size: int) -> None:
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    assert probe_batch_size(cpu_oom, 8) == (0, [1], "out_of_memory")
+
+    def broken(size: int) -> None:
+        raise RuntimeError("shape mismatch")
+
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        probe_batch_size(broken, 8)
+    drawn = draw_lengths(8192, 400, 0)
+    assert drawn == draw_lengths(8192, 400, 0) != draw_lengths(8192, 400, 1)
+    assert min(drawn) >= 1 and max(drawn) <= 8192 and 3900 < sum(drawn) / len(drawn) < 4300

@@ -417,7 +417,7 @@ def test_strings_are_escaped_in_markdown_and_html():
     md = render_markdown([entry], tasks)
     row = next(line for line in md.splitlines() if "alert" in line)
     assert "<script>" not in md and "&lt;script&gt;" in row
-    assert row.count("|") - row.count("\\|") == len(tasks) + 9  # pipes of the table only
+    assert row.count("|") - row.count("\\|") == len(tasks) + 10  # pipes of the table only (two time columns)
     assert "](javascript" not in md
     page = render_html([entry], tasks)
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
