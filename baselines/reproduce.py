@@ -365,7 +365,7 @@ def paper_plan(work: Path, *, leaderboard: Path) -> Plan:
     runs = work / "runs"
     steps: list[Step] = []
     notes: list[str] = []
-    for entry in load_registry():
+    for entry in (e for e in load_registry() if e.group == "paper"):
         model = f"baseline:{entry.name}"
         slug = model_slug(entry.hub_id)
         pin = entry.revision or "unpinned (main)"

@@ -258,6 +258,9 @@ ARCHITECTURES: dict[str, Architecture] = {
         ),
         Architecture("gte", **MODERN),
         Architecture("nomic_bert", **MODERN),
+        # Alibaba-NLP/new-impl remote code (GTE v1.5, GTE-en-MLM: config model_type "new"), run only with
+        # --trust-remote-code; rotary positions. Its classes are the repository's, so no generic heads here.
+        Architecture("new", rotary=True),
     )
 }
 # Remote-code attention living under its base's model_type: what such an entry sets replaces the base's.

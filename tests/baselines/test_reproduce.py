@@ -209,6 +209,9 @@ def test_paper_dry_run_lists_every_baseline_and_task(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     for entry in load_registry():
+        if entry.group != "paper":  # today's encoders have a plan of their own (reproduce modern)
+            assert f"baseline:{entry.name} " not in out
+            continue
         assert f"benchmark run --model baseline:{entry.name} " in out
         assert f"{entry.name}: {entry.role}, {entry.hub_id}@" in out
     for spec in all_tasks():
