@@ -60,11 +60,17 @@ def head_kind(model_type: str, task_type: str) -> str | None:
 
 def head_class(config: Any, task_type: str):
     """The class whose ``from_pretrained`` loads a model of ``config``'s architecture with a ``task_type`` head:
+    the generic class a saved checkpoint names (``architectures: [GenericEuroBertForQuestionAnswering]``), else
     transformers' ``Auto`` class where it has that head, else the generic class (one per architecture and task)."""
     from . import task_types
 
     impl = task_types.get(task_type)
-    if head_kind(config.model_type, task_type) == "generic":
+    saved = [
+        a
+        for a in getattr(config, "architectures", None) or []
+        if a.startswith(GENERIC_PREFIX) and a.endswith(impl.head_suffix)
+    ]
+    if (saved and has_encoder(config.model_type)) or head_kind(config.model_type, task_type) == "generic":
         return generic_class(config.model_type, impl.head_suffix)
     return impl.auto_model_class()
 

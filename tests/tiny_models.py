@@ -269,7 +269,8 @@ def _modern_config(kind: str, *, num_hidden_layers: int, **kwargs):
     if kind == "modernbert":
         ids = {"bos_token_id": 0, "cls_token_id": 0, "eos_token_id": 2, "sep_token_id": 2}
         defaults = {"local_attention": 16, "global_attn_every_n_layers": 3, **ids}
-        num_hidden_layers = max(num_hidden_layers, 3)  # global, local, local
+        if "layer_types" not in kwargs:
+            num_hidden_layers = max(num_hidden_layers, 3)  # global, local, local
     elif kind == "eurobert":
         defaults = {
             "num_key_value_heads": kwargs["num_attention_heads"],
