@@ -191,7 +191,7 @@ def test_modernbert_window_and_global_period_are_the_attention_path() -> None:
     assert architectures.attention_path(config, 10) == "local+global (window 16, every 3rd layer global)"
     assert architectures.max_input_length(config) == 256  # rotary: no position offset
     assert architectures.of(config).rotary and architectures.position_offset(config) == 0
-    every = _modernbert(local_attention=16, layer_types=["full_attention"] * 3)
+    every = _modernbert(local_attention=16, layer_types=["full_attention"] * 3, num_hidden_layers=3)
     assert (
         architectures.full_attention_limit(every) is None
         and architectures.attention_path(every, 200) == "full"
