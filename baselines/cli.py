@@ -108,7 +108,10 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     rp.add_argument(
-        "scale", choices=["mini", "paper"], help="mini: CPU, shared samples; paper: GPU + network"
+        "scale",
+        choices=["mini", "paper", "modern"],
+        help="mini: CPU, shared samples; paper: GPU + network; modern: today's encoders and half-depth students "
+        "of ModernBERT-base (GPU + network)",
     )
     rp.add_argument(
         "--work", default=None, metavar="DIR", help="working folder (default: runs/reproduce-SCALE)"
