@@ -68,3 +68,20 @@ def test_plan_follows_flags(offline, capsys):
         "gonerd: token_classification: transformers ModernBertForTokenClassification; inputs of 1,024" in out
     )
     assert "budget epochs=2 " in out and "squad" not in out
+
+
+def test_gte_en_mlm_runs_only_with_remote_code_one_line(tmp_path, capsys):
+    """Its architecture (model_type ``new``) is not in transformers: without --trust-remote-code the run is refused
+    in one line, before anything is downloaded."""
+    code = main(["run", "--model", "baseline:gte-en-mlm-base", "--output", str(tmp_path), "--tasks", "squad"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "Alibaba-NLP/gte-en-mlm-base" in err and "--trust-remote-code" in err
+
+
+def test_local_new_config_without_its_code_is_one_line(tmp_path, capsys):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text('{"model_type": "new", "hidden_size": 32}')
+    code = main(["run", "--model", str(tmp_path / "m"), "--output", str(tmp_path / "o"), "--tasks", "squad"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "unknown model_type 'new'" in err
