@@ -30,7 +30,14 @@ def _parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list the bundled baselines", formatter_class=HelpFormatter)
     ls.add_argument("--json", action="store_true", help="print the registry as JSON")
-    ls.add_argument("--role", choices=("student", "teacher", "reference"), help="only entries of this role")
+    ls.add_argument(
+        "--role", choices=("student", "teacher", "reference", "encoder"), help="only entries of this role"
+    )
+    ls.add_argument(
+        "--group",
+        choices=("paper", "modern"),
+        help="only the paper's models, or today's long-context encoders",
+    )
 
     cv = sub.add_parser(
         "convert",
@@ -164,7 +171,10 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     rp.add_argument(
-        "scale", choices=["mini", "paper"], help="mini: CPU, shared samples; paper: GPU + network"
+        "scale",
+        choices=["mini", "paper", "modern"],
+        help="mini: CPU, shared samples; paper: GPU + network; modern: today's encoders and half-depth students "
+        "of ModernBERT-base (GPU + network)",
     )
     rp.add_argument(
         "--work", default=None, metavar="DIR", help="working folder (default: runs/reproduce-SCALE)"
@@ -187,7 +197,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "list":
         from baselines.registry import format_table, load_registry
 
-        entries = [e for e in load_registry() if args.role is None or e.role == args.role]
+        entries = [
+            e
+            for e in load_registry()
+            if (args.role is None or e.role == args.role) and (args.group is None or e.group == args.group)
+        ]
         if args.json:
             print(json.dumps([e.to_dict() for e in entries], indent=2))
         else:

@@ -1,4 +1,6 @@
-"""Registry of the bundled baselines: distilled efficient-attention students, their teachers, full-attention references.
+"""Registry of the bundled baselines: the paper's distilled efficient-attention students, their teachers and
+full-attention references (group ``paper``), and today's long-context encoders (group ``modern``: ModernBERT, the
+Ettin ladder, mmBERT, EuroBERT, GTE-en-MLM; role ``encoder``).
 
 The data lives in ``registry.yaml`` next to this module (shipped as package data). :func:`load_registry` reads and
 validates it into frozen :class:`BaselineEntry` objects; :func:`resolve` finds one entry from ``NAME`` or
@@ -22,7 +24,8 @@ from baselines.errors import BaselinesError
 
 REGISTRY_PATH = Path(__file__).with_name("registry.yaml")
 SPEC_PREFIX = "baseline:"
-ROLES = ("student", "teacher", "reference")
+ROLES = ("student", "teacher", "reference", "encoder")
+REGISTRY_GROUPS = ("paper", "modern")  # the ``group`` field: the paper's models, or today's encoders
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -38,7 +41,8 @@ class BaselineEntry:
         layers: Number of transformer layers.
         parameters: Parameters of the bare encoder (no task head), or ``None`` where it could not be verified.
         max_length: Longest input in tokens.
-        role: ``student``, ``teacher`` or ``reference``.
+        role: ``student``, ``teacher``, ``reference`` or ``encoder`` (a pretrained encoder benchmarked as it is).
+        group: ``paper`` (the 2023 paper's models) or ``modern`` (today's long-context encoders).
         teacher: Registry name of the model this one was distilled from, or ``None``.
         tokenizer_from: Hub repository whose tokenizer to load (some student repositories ship none).
         trust_remote_code: Whether loading needs ``trust_remote_code=True`` (LSG ships its own modelling code).
@@ -53,6 +57,7 @@ class BaselineEntry:
     parameters: int | None
     max_length: int
     role: str
+    group: str
     teacher: str | None
     tokenizer_from: str
     trust_remote_code: bool
@@ -78,6 +83,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "parameters": int,
     "max_length": int,
     "role": str,
+    "group": str,
     "teacher": str,
     "tokenizer_from": str,
     "trust_remote_code": bool,
@@ -118,6 +124,8 @@ def _entry_from_mapping(raw: Any, index: int, source: str) -> BaselineEntry:
     for key in ("layers", "max_length", "parameters"):
         if raw[key] is not None and raw[key] < 1:
             raise BaselinesError(f"{source}: entry {label!r}: field {key!r} must be positive")
+    if raw["group"] not in REGISTRY_GROUPS:
+        raise BaselinesError(f"{source}: entry {label!r}: group must be one of {', '.join(REGISTRY_GROUPS)}")
     if raw["role"] == "student" and raw["teacher"] is None:
         raise BaselinesError(f"{source}: entry {label!r}: a student needs a teacher")
     return BaselineEntry(**{key: raw[key] for key in FIELDS})
@@ -165,12 +173,15 @@ def _load(file: Path) -> tuple[BaselineEntry, ...]:
     return entries
 
 
-# ``baseline:<group>`` on the command line -> the role it selects (None: every entry). No entry may be named so.
-GROUPS: dict[str, str | None] = {
+# ``baseline:<group>`` on the command line -> (field, value) it selects (None: every entry). No entry may be named
+# so. ``students``/``teachers``/``references`` are the paper's roles; ``paper``/``modern`` the registry groups.
+GROUPS: dict[str, tuple[str, str] | None] = {
     "all": None,
-    "students": "student",
-    "teachers": "teacher",
-    "references": "reference",
+    "students": ("role", "student"),
+    "teachers": ("role", "teacher"),
+    "references": ("role", "reference"),
+    "paper": ("group", "paper"),
+    "modern": ("group", "modern"),
 }
 
 
@@ -179,7 +190,8 @@ def select(group: str, *, registry: tuple[BaselineEntry, ...] | None = None) -> 
     if group not in GROUPS:
         raise BaselinesError(f"unknown baseline group {group!r}; known: {', '.join(GROUPS)}")
     entries = registry if registry is not None else load_registry()
-    return [e for e in entries if GROUPS[group] is None or e.role == GROUPS[group]]
+    wanted = GROUPS[group]
+    return [e for e in entries if wanted is None or getattr(e, wanted[0]) == wanted[1]]
 
 
 def resolve(name_or_spec: str, *, registry: tuple[BaselineEntry, ...] | None = None) -> BaselineEntry:
@@ -199,7 +211,18 @@ def resolve(name_or_spec: str, *, registry: tuple[BaselineEntry, ...] | None = N
 
 def format_table(entries: tuple[BaselineEntry, ...] | list[BaselineEntry]) -> str:
     """Human-readable table for ``baselines list`` (``-`` marks an unverified value)."""
-    header = ("name", "role", "architecture", "layers", "params", "max_len", "teacher", "hub_id", "revision")
+    header = (
+        "name",
+        "role",
+        "architecture",
+        "layers",
+        "params",
+        "max_len",
+        "teacher",
+        "group",
+        "hub_id",
+        "revision",
+    )
     rows = [header]
     for e in entries:
         params = f"{e.parameters / 1e6:.1f}M" if e.parameters is not None else "-"
@@ -212,6 +235,7 @@ def format_table(entries: tuple[BaselineEntry, ...] | list[BaselineEntry]) -> st
                 params,
                 str(e.max_length),
                 e.teacher or "-",
+                e.group,
                 e.hub_id + (" (remote code)" if e.trust_remote_code else ""),
                 e.revision[:10] if e.revision else "-",
             )

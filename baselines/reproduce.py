@@ -17,6 +17,13 @@
 seven tasks and ``benchmark speed``, then submitted. ``--dry-run`` prints the plan (every model resolved from the
 registry, every task's data and budget) and downloads nothing.
 
+``modern`` (a GPU machine with network access): today's long-context encoders. ModernBERT-base and the Ettin
+ladder (17M to 1B, the ModernBERT recipe) through the seven tasks, ``benchmark speed`` (512 to 8,192 tokens) and
+``benchmark submit``; and students of ModernBERT-base at half depth (11 layers), distilled on the text of the GONERD
+training split and, as a control, the same initialisation undistilled (``baselines student``), each then
+fine-tuned on the seven tasks. The dry run prints every step and a GPU-hour estimate per model, worked out as
+``baselines/PAPER_SCALE.md`` does for the paper plan (:func:`modern_estimates`).
+
 A plan is a list of :class:`Step`; each is one command of this project's own CLIs (run in a subprocess with the
 current interpreter), so the plan shows exactly what a user would type. A finished step leaves a marker
 ``WORK/steps/<name>.json`` holding its command; a rerun skips steps whose marker matches and re-runs the rest
@@ -40,7 +47,7 @@ from typing import Any
 from baselines.errors import BaselinesError
 from benchmark.results import model_slug
 
-SCALES = ("mini", "paper")
+SCALES = ("mini", "paper", "modern")
 MINI_TASKS = ("conll2003", "gonerd")
 SPEED_LENGTHS = "512,1024,2048,4096"
 STUDENT_LAYERS = 3
@@ -365,7 +372,7 @@ def paper_plan(work: Path, *, leaderboard: Path) -> Plan:
     runs = work / "runs"
     steps: list[Step] = []
     notes: list[str] = []
-    for entry in load_registry():
+    for entry in (e for e in load_registry() if e.group == "paper"):
         model = f"baseline:{entry.name}"
         slug = model_slug(entry.hub_id)
         pin = entry.revision or "unpinned (main)"
@@ -385,6 +392,189 @@ def paper_plan(work: Path, *, leaderboard: Path) -> Plan:
         ]  # fmt: skip
     notes += _task_notes()
     return Plan("paper", work, steps, notes)
+
+
+# ---------------------------------------------------------------------------------------------- modern
+MODERN_MODELS = (
+    "modernbert-base",
+    "ettin-encoder-17m",
+    "ettin-encoder-32m",
+    "ettin-encoder-68m",
+    "ettin-encoder-150m",
+    "ettin-encoder-400m",
+    "ettin-encoder-1b",
+)
+MODERN_TEACHER = "modernbert-base"
+MODERN_STUDENT_LAYERS = 11  # half of ModernBERT-base's 22 (the paper's students: half their teacher's layers)
+MODERN_SPEED_LENGTHS = "512,1024,2048,4096,8192"
+# Distillation budget of the modern students, chosen before any result (never tuned on a test split): 20,000 steps
+# of 32 chunks of 1,024 tokens (~655M tokens), AdamW at 5e-4 after 1,000 warm-up steps.
+MODERN_DISTILL = {
+    "max_steps": 20_000,
+    "batch_size": 32,
+    "max_length": 1024,
+    "lr": 5e-4,
+    "warmup_steps": 1_000,
+}
+# (hidden, intermediate, layers) of the configs, as the registry's comments give them (the Ettin intermediate sizes
+# are unverified there: parameters null); every one: a 128-token local window, every third layer global.
+MODERN_SHAPES = {
+    "modernbert-base": (768, 1152, 22),
+    "ettin-encoder-17m": (256, 384, 7),
+    "ettin-encoder-32m": (384, 576, 10),
+    "ettin-encoder-68m": (512, 768, 19),
+    "ettin-encoder-150m": (768, 1152, 22),
+    "ettin-encoder-400m": (1024, 2624, 28),
+    "ettin-encoder-1b": (1792, 3840, 28),
+}
+# The estimate, as baselines/PAPER_SCALE.md section 4 works out the paper plan's (none of it measured):
+# - positions: 591M trained and 168M evaluated over the seven tasks at their default budgets, PAPER_SCALE's count
+#   for a model that does not pad inputs itself (the BigBird row) at 4,096 tokens, which ModernBERT also reads;
+# - training FLOPs per position: 6 x (4h^2 + 3hI) per layer (ModernBERT's Wqkv, Wo and GLU feed-forward) plus
+#   attention 12 x h x k per layer, k = 4,096 for a global layer (an upper bound: short tasks attend to less) and
+#   128 for a local one; evaluation a third of that;
+# - float32 on one H100/H200 (~60 TFLOPS, no TF32: PAPER_SCALE section 0) at 25-50 % of peak.
+TRAIN_POSITIONS, EVAL_POSITIONS = 591e6, 168e6
+ESTIMATE_CONTEXT, LOCAL_WINDOW, GLOBAL_EVERY = 4096, 128, 3
+GPU_FLOPS, MFU = 60e12, (0.25, 0.50)
+
+
+def train_flops_per_position(
+    hidden: int, intermediate: int, layers: int, context: int = ESTIMATE_CONTEXT
+) -> float:
+    """Training FLOPs (forward and backward) per position of a ModernBERT-shaped encoder (see the constants)."""
+    global_layers = -(-layers // GLOBAL_EVERY)  # layers 0, 3, 6, ... are global
+    local_layers = layers - global_layers
+    dense = 6 * layers * (4 * hidden * hidden + 3 * hidden * intermediate)
+    attention = 12 * hidden * (global_layers * context + local_layers * min(LOCAL_WINDOW, context))
+    return float(dense + attention)
+
+
+def gpu_hours(flops: float) -> tuple[float, float]:
+    """(low, high) GPU hours for ``flops`` at the assumed float32 peak and utilisation."""
+    return tuple(flops / (GPU_FLOPS * mfu) / 3600 for mfu in reversed(MFU))  # type: ignore[return-value]
+
+
+def modern_estimates() -> list[tuple[str, float, float]]:
+    """(what, low, high) GPU hours of each step group of the modern plan, and the total last."""
+    out = []
+    for name in MODERN_MODELS:
+        per = train_flops_per_position(*MODERN_SHAPES[name])
+        out.append((f"{name}: seven tasks", *gpu_hours(TRAIN_POSITIONS * per + EVAL_POSITIONS * per / 3)))
+    hidden, intermediate, layers = MODERN_SHAPES[MODERN_TEACHER]
+    student = train_flops_per_position(hidden, intermediate, MODERN_STUDENT_LAYERS)
+    tokens = MODERN_DISTILL["max_steps"] * MODERN_DISTILL["batch_size"] * MODERN_DISTILL["max_length"]
+    length = MODERN_DISTILL["max_length"]
+    teacher_forward = train_flops_per_position(hidden, intermediate, layers, length) / 3
+    distill = tokens * (
+        train_flops_per_position(hidden, intermediate, MODERN_STUDENT_LAYERS, length) + teacher_forward
+    )
+    out.append(
+        (f"distillation ({tokens / 1e6:.0f}M tokens, {layers}-layer teacher forward)", *gpu_hours(distill))
+    )
+    for kind in ("distilled", "control"):
+        label = f"{MODERN_TEACHER} {MODERN_STUDENT_LAYERS}-layer {kind}: seven tasks"
+        out.append((label, *gpu_hours(TRAIN_POSITIONS * student + EVAL_POSITIONS * student / 3)))
+    out.append(("total", sum(low for _, low, _ in out), sum(high for _, _, high in out)))
+    return out
+
+
+def write_task_train_text(task: str, out: Path) -> int:
+    """The running text of a task's training split, as ``benchmark run`` loads it (GONERD: the published copy,
+    else the local ``gonerd build``), one JSONL ``text`` per example; returns the count."""
+    from benchmark.data.loader import load_examples
+    from benchmark.errors import BenchmarkError
+    from benchmark.tasks.registry import get_task
+
+    try:
+        loaded = load_examples(get_task(task), "train")
+    except BenchmarkError as exc:
+        raise BaselinesError(f"distillation corpus: {exc}") from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.with_suffix(".tmp")
+    with staging.open("w", encoding="utf-8") as handle:
+        for example in loaded.examples:
+            handle.write(json.dumps({"text": " ".join(example.tokens)}, ensure_ascii=False) + "\n")
+    staging.replace(out)
+    return len(loaded.examples)
+
+
+def _fetch(hub_id: str, revision: str | None, out: Path) -> None:
+    """Download a Hub model into ``out`` (``baselines distill`` reads a model directory)."""
+    if (out / "config.json").is_file():
+        return
+    from huggingface_hub import snapshot_download
+
+    snapshot_download(hub_id, revision=revision, local_dir=str(out))
+
+
+def modern_plan(work: Path, *, leaderboard: Path) -> Plan:
+    """ModernBERT-base and the Ettin ladder through the seven tasks, and half-depth students of ModernBERT-base
+    (distilled, and an undistilled control) fine-tuned on them; every model timed and submitted."""
+    from baselines.registry import resolve
+
+    runs, models = work / "runs", work / "models"
+    steps: list[Step] = []
+    notes: list[str] = []
+    for name in MODERN_MODELS:
+        entry = resolve(name)
+        model, slug = f"baseline:{name}", model_slug(entry.hub_id)
+        notes.append(
+            f"{name}: {entry.hub_id}@{entry.revision or 'unpinned (main)'}, {entry.layers} layers, "
+            f"{entry.max_length:,} positions"
+        )
+        steps += [
+            Step(f"run-{name}", argv("benchmark", "run", model=model, output=runs), f"{name}: the seven tasks"),
+            Step(f"speed-{name}",
+                 argv("benchmark", "speed", model=model, lengths=MODERN_SPEED_LENGTHS, output=runs / slug),
+                 f"{name}: inference cost from 512 to 8,192 tokens"),
+            Step(f"submit-{name}", argv("benchmark", "submit", runs / slug, leaderboard=leaderboard, ok_if_listed=True),
+                 f"{name}: submit (re-scored against the Hub gold)"),
+        ]  # fmt: skip
+    teacher_entry = resolve(MODERN_TEACHER)
+    teacher = models / MODERN_TEACHER
+    corpus = work / "distill_corpus.jsonl"
+    steps += [
+        Step(f"fetch-{MODERN_TEACHER}", None, f"download {teacher_entry.hub_id} to {teacher}",
+             prepare=lambda: _fetch(teacher_entry.hub_id, teacher_entry.revision, teacher)),
+        Step("corpus", None, "distillation corpus: the text of the GONERD training split (as benchmark run reads it)",
+             prepare=lambda: write_task_train_text("gonerd", corpus) and None),
+    ]  # fmt: skip
+    student = {"teacher": teacher, "student_layers": MODERN_STUDENT_LAYERS, "seed": SEED}
+    for kind in ("distilled", "control"):
+        folder = models / f"repro-modern-{MODERN_TEACHER}-l{MODERN_STUDENT_LAYERS}-{kind}"
+        if kind == "distilled":
+            command = argv("baselines", "distill", **student, corpus=corpus, out=folder, no_progress=True,
+                           **MODERN_DISTILL)  # fmt: skip
+            what = f"distil an {MODERN_STUDENT_LAYERS}-layer student of {MODERN_TEACHER}"
+        else:
+            command = argv("baselines", "student", **student, out=folder)
+            what = "the same initialisation without distillation (control)"
+        name = f"repro-modern:{MODERN_TEACHER}-l{MODERN_STUDENT_LAYERS}-{kind}"
+        slug = model_slug(name)
+        steps += [
+            Step(f"{'distill' if kind == 'distilled' else 'control'}-{MODERN_TEACHER}", command, what),
+            Step(f"run-{slug}", argv("benchmark", "run", model=folder, model_name=name, output=runs),
+                 f"{name}: the seven tasks"),
+            Step(f"speed-{slug}", argv("benchmark", "speed", model=folder, lengths=MODERN_SPEED_LENGTHS,
+                                       output=runs / slug), f"{name}: inference cost from 512 to 8,192 tokens"),
+            Step(f"submit-{slug}", argv("benchmark", "submit", runs / slug, leaderboard=leaderboard,
+                                        ok_if_listed=True), f"{name}: submit"),
+        ]  # fmt: skip
+    notes.append(
+        f"distillation: {MODERN_DISTILL}; students: {MODERN_STUDENT_LAYERS} of {MODERN_TEACHER}'s 22 layers"
+    )
+    notes.append(
+        "GPU hours, estimated as baselines/PAPER_SCALE.md does for the paper plan (not measured; +-30-50 %), "
+        "float32 on one H100/H200 at 25-50 % of its ~60 TFLOPS:"
+    )
+    notes += [f"  {what}: {low:.1f}-{high:.1f} GPU-h" for what, low, high in modern_estimates()]
+    notes.append(
+        "GPU memory is not estimated here: before starting, `benchmark run --model baseline:NAME --dry-run` on the "
+        "GPU machine counts the positions and times a few steps there"
+    )
+    notes += _task_notes()
+    return Plan("modern", work, steps, notes)
 
 
 def _task_notes() -> list[str]:
@@ -408,6 +598,8 @@ def build_plan(scale: str, work: Path, *, shared: Path, leaderboard: Path) -> Pl
         return mini_plan(work, shared, leaderboard=leaderboard)
     if scale == "paper":
         return paper_plan(work, leaderboard=leaderboard)
+    if scale == "modern":
+        return modern_plan(work, leaderboard=leaderboard)
     raise BaselinesError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
 
 

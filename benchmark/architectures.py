@@ -21,6 +21,20 @@ The quirks recorded here (transformers 5.23):
   its attention description differs from its base (:data:`OVERLAYS`).
 - Architectures with their own attention code (Longformer, BigBird, Nyströmformer, Reformer) have no
   ``attn_implementation`` choice and are not ``torch.compile``-d.
+- **ModernBERT** (and the encoders trained with its recipe: Ettin, mmBERT) alternates local and global layers
+  (``config.layer_types``; the Hub configs' ``global_attn_every_n_layers: 3`` becomes a global layer, then two
+  local ones): a local layer lets a token see ``local_attention // 2`` tokens on either side (128 -> 64), so up to
+  ``local_attention // 2 + 1`` tokens every layer is full attention. Its sequence-classification head pools by
+  ``classifier_pooling`` (``cls`` or ``mean``); a task may ask for ``mean`` (``classifier_pooling:`` in its YAML).
+  Positions are rotary (no table offset: ``max_position_embeddings`` tokens, 8,192). transformers 5.23 runs it on
+  padded batches with masks; only a flash-attention kernel unpads (varlen), recorded as ``unpadded``.
+- **EuroBERT** (Llama-style, full attention, RoPE) pools by ``classifier_pooling`` too (``bos``, ``mean`` or
+  ``late``); its Hub repositories ship remote code (``auto_map``) that is the file transformers generates from its
+  own ``modular_eurobert.py``, so the native classes are loaded instead (``native_over_remote``).
+- **GTE** (``gte``: BERT with RoPE and a GLU feed-forward, 8,192 positions) and **NomicBERT** have no
+  question-answering head in transformers; EuroBERT neither. Those run QA through the harness's generic span head
+  over ``AutoModel`` (:mod:`benchmark.heads`; ``generic_heads``). The Hub's GTE-en-MLM checkpoints are
+  ``model_type: new`` with remote code (Alibaba-NLP/new-impl): not this entry (see the registry).
 
 Attention paths have one vocabulary, :func:`attention_path`, written by result files (``benchmark run``) and by
 ``speed.json`` (``benchmark speed``) alike: ``full``, ``block_sparse`` and ``original_full`` (BigBird's full
@@ -72,6 +86,14 @@ class Architecture:
     ``input_multiple``: training batches must be padded by the caller to a multiple of this.
     ``attention_path``: the attention computed at a length (the one vocabulary of result files and ``speed.json``).
     ``detect``: for an overlay (remote code under its base's ``model_type``), recognises its config.
+    ``rotary``: positions are rotary (RoPE): no position table and no offset; the longest input is
+    ``max_position_embeddings``.
+    ``pooling``: the sequence-classification pooling a task may ask for (``cls``/``mean``) -> the value of the
+    config's ``classifier_pooling`` that gives it; empty: the head's pooling is fixed (BERT's pooler: ``cls``).
+    ``generic_heads``: a task type transformers has no head for runs through :mod:`benchmark.heads`.
+    ``native_over_remote``: the Hub checkpoints' ``auto_map`` code is transformers' own class of this
+    ``model_type`` (generated from the same modular file): load the native class, not the remote code.
+    ``flash_unpads``: under a flash-attention kernel the model unpads the batch (variable-length attention).
     """
 
     model_type: str
@@ -87,6 +109,11 @@ class Architecture:
     input_multiple: Callable[[Any], int | None] = _none
     attention_path: Callable[[Any, int], str] = _full
     detect: Callable[[Any], bool] | None = None
+    rotary: bool = False
+    pooling: tuple[tuple[str, str], ...] = ()
+    generic_heads: bool = False
+    native_over_remote: bool = False
+    flash_unpads: bool = False
 
 
 # --- Longformer ---------------------------------------------------------------------------------------------
@@ -142,6 +169,44 @@ def _lsg_path(config: Any, seq_len: int) -> str:
     return f"local+sparse (LSG {getattr(config, 'sparsity_type', None) or 'none'})"
 
 
+# --- ModernBERT (and Ettin, mmBERT) -----------------------------------------------------------------------
+
+
+def modernbert_layer_pattern(config: Any) -> tuple[int, int]:
+    """(local window in tokens, global-layer period) of a ModernBERT config: ``local_attention`` and the distance
+    between its ``full_attention`` layers (0 when every layer is global or every layer local)."""
+    types = list(getattr(config, "layer_types", None) or [])
+    full = [i for i, t in enumerate(types) if t == "full_attention"]
+    if len(full) == len(types) or not full:
+        return int(getattr(config, "local_attention", 0) or 0), 0
+    period = full[1] - full[0] if len(full) > 1 else len(types)
+    return int(config.local_attention), period
+
+
+def _modernbert_limit(config: Any) -> int | None:
+    types = list(getattr(config, "layer_types", None) or [])
+    if "sliding_attention" not in types:
+        return None
+    return int(config.local_attention) // 2 + 1  # a token sees local_attention // 2 on either side
+
+
+def _modernbert_path(config: Any, seq_len: int) -> str:
+    limit = _modernbert_limit(config)
+    if limit is None or seq_len <= limit:
+        return "full"
+    window, period = modernbert_layer_pattern(config)
+    if period == 0:
+        return f"local (window {window})"
+    return f"local+global (window {window}, every {_ordinal(period)} layer global)"
+
+
+def _ordinal(n: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+CLS_OR_MEAN = (("cls", "cls"), ("mean", "mean"))
+MODERN = {"rotary": True, "generic_heads": True, "flash_unpads": True}
+
 ROBERTA_STYLE = {"position_offset": 2, "positions_after_pad": True, "prefix_space": True}
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -180,6 +245,22 @@ ARCHITECTURES: dict[str, Architecture] = {
             attention_path=_nystrom_path,
         ),
         Architecture("reformer", own_attention=True, attention_path=lambda config, seq_len: "lsh+local"),
+        Architecture(
+            "modernbert",
+            **MODERN,
+            prefix_space=True,  # byte-level BPE (the OLMo tokenizer)
+            pooling=CLS_OR_MEAN,
+            full_attention_limit=_modernbert_limit,
+            attention_path=_modernbert_path,
+        ),
+        Architecture(
+            "eurobert", **MODERN, pooling=(("cls", "bos"), ("mean", "mean")), native_over_remote=True
+        ),
+        Architecture("gte", **MODERN),
+        Architecture("nomic_bert", **MODERN),
+        # Alibaba-NLP/new-impl remote code (GTE v1.5, GTE-en-MLM: config model_type "new"), run only with
+        # --trust-remote-code; rotary positions. Its classes are the repository's, so no generic heads here.
+        Architecture("new", rotary=True),
     )
 }
 # Remote-code attention living under its base's model_type: what such an entry sets replaces the base's.
@@ -264,6 +345,30 @@ def attention_path(model_or_config: Any, seq_len: int) -> str:
     """Attention computed for inputs of ``seq_len`` tokens: the name result files and ``speed.json`` record."""
     config = _config_of(model_or_config)
     return of(config).attention_path(config, seq_len)
+
+
+def pooling_value(model_or_config: Any, wanted: str | None) -> str | None:
+    """The ``classifier_pooling`` config value that makes the model's sequence-classification head pool as
+    ``wanted`` (``cls`` / ``mean``), or None where the head's pooling cannot be chosen (or nothing is wanted)."""
+    if wanted is None:
+        return None
+    return dict(of(_config_of(model_or_config)).pooling).get(wanted)
+
+
+def pooling_of(model_or_config: Any) -> str:
+    """How the model's sequence-classification head pools, in the config's own words (ModernBERT ``cls`` /
+    ``mean``, EuroBERT ``bos`` / ``mean`` / ``late``); ``cls`` for heads over the first token (BERT's pooler)."""
+    config = _config_of(model_or_config)
+    value = getattr(config, "classifier_pooling", None)
+    return str(value) if value else "cls"
+
+
+def unpadded(model_or_config: Any) -> bool:
+    """Whether the model unpads its batches (variable-length attention): a flash-attention kernel on an
+    architecture whose attention goes through transformers' attention interface."""
+    config = _config_of(model_or_config)
+    impl = str(getattr(config, "_attn_implementation", None) or "")
+    return of(config).flash_unpads and impl.startswith(("flash_attention", "kernels-community/flash"))
 
 
 def canonical_attention_path(path: str, model_type: str | None) -> str:

@@ -24,6 +24,9 @@ class ModelInfo:
     attention_type: str | None = None  # BigBird: configured attention ("block_sparse" / "original_full")
     model_class: str = ""  # the Python class that ran (its own class for remote code, e.g. LSGRobertaFor...)
     recipe: dict[str, Any] | None = None  # how a local model was made (benchmark.recipe), e.g. its teacher
+    head: str | None = None  # "transformers" (its own head class), "generic" (benchmark.heads), "remote_code"
+    pooling: str | None = None  # sequence tasks: how the head pools (config's classifier_pooling, else "cls")
+    unpadded: bool | None = None  # the attention kernel unpads batches (flash-attention varlen)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

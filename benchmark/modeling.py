@@ -34,11 +34,21 @@ def num_labels_for(spec: TaskSpec) -> int:
 
 
 def _auto_class(task_type: str):
+    """transformers' ``Auto`` class of the task type's head (remote code resolves through it)."""
     return task_types.get(task_type).auto_model_class()
 
 
 def _head_supported(model_type: str, task_type: str) -> bool:
-    return task_types.get(task_type).head_supported(model_type)
+    """transformers' own head for the task type, or the harness's generic one (:mod:`benchmark.heads`)."""
+    from .heads import head_kind
+
+    return head_kind(model_type, task_type) is not None
+
+
+def native_over_remote(model_type: Any) -> bool:
+    """The Hub checkpoints of this ``model_type`` ship remote code that is transformers' own class (EuroBERT):
+    the native class is loaded and ``auto_map`` ignored (:mod:`benchmark.architectures`)."""
+    return architectures.get(str(model_type or "")).native_over_remote
 
 
 def content_sha256(model_dir: Path) -> str:
@@ -157,7 +167,7 @@ def _read_config(
         raw = load_json_file(local / "config.json")
         if not isinstance(raw, dict):
             raise BenchmarkError(f"{local / 'config.json'}: expected a JSON object")
-        needs_remote = "auto_map" in raw
+        needs_remote = "auto_map" in raw and not native_over_remote(raw.get("model_type"))
         if needs_remote and not trust_remote_code:
             refuse_remote_code(model_path, raw.get("model_type"), raw["auto_map"])
         if raw.get("model_type") not in CONFIG_MAPPING_NAMES and not needs_remote:
@@ -180,6 +190,8 @@ def _read_config(
         revision_hash = getattr(pinned, "resolved", None) or (
             pinned if isinstance(pinned, str) and _COMMIT.fullmatch(pinned) else ""
         )
+    if local.exists() and native_over_remote(raw.get("model_type")):
+        trust_remote_code = False  # the native class, not the repository's copy of it
     try:
         config = AutoConfig.from_pretrained(
             source, trust_remote_code=trust_remote_code, **_revision_kw(source, pinned)
@@ -188,9 +200,12 @@ def _read_config(
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         at = f" at revision {revision}" if revision else ""
         raise BenchmarkError(f"cannot load the model config of {model_path}{at}: {first}") from None
+    if native_over_remote(config.model_type) and not type(config).__module__.startswith("transformers."):
+        # --trust-remote-code on a Hub EuroBERT: read its config with transformers' own class instead
+        config = AutoConfig.from_pretrained(source, trust_remote_code=False, **_revision_kw(source, pinned))
     check_config_sizes(config, model_path)
     auto_map = getattr(config, "auto_map", None)
-    if auto_map and not needs_remote:
+    if auto_map and not needs_remote and not native_over_remote(getattr(config, "model_type", None)):
         if not trust_remote_code:
             refuse_remote_code(model_path, getattr(config, "model_type", None), auto_map)
         needs_remote = True
@@ -327,19 +342,38 @@ def check_model_for_task(
     return config, tokenizer, needs_remote, resolved
 
 
-def _load_with_attn(spec: TaskSpec, source: str, kwargs: dict[str, Any], attn: str) -> torch.nn.Module:
+def _load_with_attn(head: Any, source: str, kwargs: dict[str, Any], attn: str) -> torch.nn.Module:
     """``from_pretrained`` with ``attn_implementation=attn``, else (the architecture does not support it) with
     its default attention and a warning."""
     from .precision import warn_once
 
     try:
-        return _auto_class(spec.task_type).from_pretrained(source, attn_implementation=attn, **kwargs)
+        return head.from_pretrained(source, attn_implementation=attn, **kwargs)
     except (ValueError, ImportError) as exc:
         first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         warn_once(
             f"--attn-implementation {attn} cannot be used by {source} ({first}); ran its default attention"
         )
-    return _auto_class(spec.task_type).from_pretrained(source, **kwargs)
+    return head.from_pretrained(source, **kwargs)
+
+
+def _pooling_kwargs(config: Any, spec: TaskSpec, generic: bool) -> dict[str, Any]:
+    """``classifier_pooling`` for a sequence task that asks for one (``classifier_pooling:`` in its YAML): the
+    architecture's config value for it (ModernBERT ``mean``; EuroBERT ``bos`` for ``cls``), the generic head's
+    own; an architecture whose head pools one fixed way (BERT's pooler) keeps it, with a warning."""
+    wanted = getattr(spec, "classifier_pooling", None)
+    if wanted is None or task_types.get(spec.task_type).head_suffix != "ForSequenceClassification":
+        return {}
+    value = architectures.pooling_value(config, wanted) or (wanted if generic else None)
+    if value is None:
+        from .precision import warn_once
+
+        warn_once(
+            f"task {spec.name} asks for {wanted} pooling; {config.model_type} models' classification head pools "
+            "one fixed way (its own), which ran"
+        )
+        return {}
+    return {"classifier_pooling": value}
 
 
 def load_model_for_task(
@@ -371,22 +405,28 @@ def load_model_for_task(
         revision=revision,
         tokenizer_revision=tokenizer_revision,
     )
+    from .heads import head_class, head_kind
+
     source = str(Path(model_path).expanduser())
     # The weights come from the commit the config was read at, so config and weights cannot drift apart.
     pinned = resolved if _COMMIT.fullmatch(resolved) else revision
-    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code, **_revision_kw(source, pinned)}
+    remote = trust_remote_code and not native_over_remote(_config.model_type)
+    kwargs: dict[str, Any] = {"trust_remote_code": remote, **_revision_kw(source, pinned)}
+    kind = "remote_code" if needs_remote else head_kind(_config.model_type, spec.task_type)
+    head = head_class(_config, spec.task_type) if kind != "remote_code" else _auto_class(spec.task_type)
     if not eval_only:
         kwargs["num_labels"] = num_labels_for(spec)
         kwargs["ignore_mismatched_sizes"] = True
         kwargs.update(task_types.get(spec.task_type).head_labels(spec))
+        kwargs.update(_pooling_kwargs(_config, spec, generic=kind == "generic"))
     from .logs import quiet_transformers
 
     with quiet_transformers():  # "newly initialized head" warnings are expected here
         try:
             if attn_implementation:
-                model = _load_with_attn(spec, source, kwargs, attn_implementation)
+                model = _load_with_attn(head, source, kwargs, attn_implementation)
             else:
-                model = _auto_class(spec.task_type).from_pretrained(source, **kwargs)
+                model = head.from_pretrained(source, **kwargs)
         except load_errors() as exc:
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             raise BenchmarkError(f"cannot load the weights of {model_path}: {first}") from None
@@ -407,5 +447,10 @@ def load_model_for_task(
         else None,
         model_class=type(model).__name__,
         recipe=read_recipe(Path(model_path)) if Path(model_path).is_dir() else None,
+        head=kind,
+        pooling=architectures.pooling_of(cfg)
+        if task_types.get(spec.task_type).head_suffix == "ForSequenceClassification"
+        else None,
+        unpadded=architectures.unpadded(cfg),
     )
     return model, tokenizer, info

@@ -264,6 +264,11 @@ class Model(Section):
     fixed_length: int | None = None
     attention_type: str | None = None
     model_class: str | None = None
+    # which head ran: transformers' own class for the task, the harness's generic one over AutoModel
+    # (benchmark.heads), or the repository's remote code; absent in files written before it was recorded
+    head: Literal["transformers", "generic", "remote_code"] | None = None
+    pooling: str | None = None  # sequence tasks: the classification head's pooling (cls, mean, bos, late)
+    unpadded: bool | None = None  # the attention kernel unpadded the batches (flash-attention varlen)
     recipe: dict[str, Any] | None = (
         None  # benchmark.recipe: the model's recipe.json as written (kinds differ)
     )

@@ -138,6 +138,14 @@ def _run_config(run_config: RunConfig | None, options: dict[str, Any]) -> RunCon
     return run_config
 
 
+def _plan_only(model: str, cfg: RunConfig) -> bool:
+    """A ``--dry-run`` of ``baseline:NAME`` while the Hub is offline: the registry plan alone, nothing downloaded
+    (:mod:`benchmark.plan`)."""
+    from .plan import hub_offline
+
+    return cfg.dry_run and model.startswith("baseline:") and hub_offline()
+
+
 def _preflight(model: str, specs: Sequence[TaskSpec], cfg: RunConfig) -> tuple[ResolvedModel, str]:
     with cfg.blame("max_length"):  # --max-length above the model's positions, or the file's run.max_length
         return preflight(
@@ -173,7 +181,8 @@ def run_models(
     for spec in specs:
         cfg.budget(spec.name)  # a bad --config or budget flag fails before any model runs
     for model in expanded:
-        _preflight(model, specs, cfg)
+        if not _plan_only(model, cfg):
+            _preflight(model, specs, cfg)
     paths: list[Path] = []
     failed: dict[str, str] = {}
     for i, model in enumerate(expanded, 1):
@@ -397,6 +406,16 @@ def run(
     cfg = _run_config(run_config, options)
     specs = resolve_tasks(tasks)
     budgets = {spec.name: cfg.budget(spec.name) for spec in specs}
+    if cfg.dry_run and model.startswith("baseline:") and distributed.is_main_process():
+        from .plan import baseline_plan
+
+        print(baseline_plan(model, specs, cfg))
+    if _plan_only(model, cfg):
+        if distributed.is_main_process():
+            print(
+                f"{model}: HF_HUB_OFFLINE is set: no calibrated estimate (it needs the weights and the data)"
+            )
+        return []
     resolved, revision = _preflight(model, specs, cfg)
     model_path = resolved.path
     # Under accelerate launch / torchrun: join the processes, on the device the launcher gives this one.

@@ -19,6 +19,11 @@ Quirks handled for the caller (transformers 5.23):
   ``pad_to_multiple_of=8`` when tokenizing.
 - BigBird: ``block_size`` defaults to 8 here; below ``(5 + 2 * num_random_blocks) * block_size`` tokens it falls
   back to full attention (and stays so on that model instance).
+- Today's long-context encoders (rotary positions, no offset: ``max_position_embeddings == max_length``):
+  ``modernbert`` (3 layers: global, local, local; ``local_attention`` 16 here, so 128-token inputs use the local
+  path; byte-level BPE), ``eurobert`` (Llama-style; byte-level BPE, no token types) and ``gte`` (BERT with RoPE
+  and GLU; WordPiece with token types). EuroBERT and GTE have no question-answering head in transformers: QA
+  goes through ``benchmark.heads`` (``build_tiny_model`` saves their base model for that task).
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-KINDS = ("bert", "roberta", "longformer", "bigbird", "nystromformer")
+KINDS = ("bert", "roberta", "longformer", "bigbird", "nystromformer", "modernbert", "eurobert", "gte")
+MODERN_KINDS = ("modernbert", "eurobert", "gte")
 TASKS = ("base", "masked_lm", "token_classification", "sequence_classification", "question_answering")
 _AUTO = {
     "base": AutoModel,
@@ -54,8 +60,12 @@ _MODEL_TYPE = {
     "longformer": "longformer",
     "bigbird": "big_bird",
     "nystromformer": "nystromformer",
+    "modernbert": "modernbert",
+    "eurobert": "eurobert",
+    "gte": "gte",
 }
-_BPE_KINDS = {"roberta", "longformer"}
+_BPE_KINDS = {"roberta", "longformer", "modernbert", "eurobert"}
+_NO_TOKEN_TYPES = {"modernbert", "eurobert"}  # their tokenizers return input_ids and attention_mask only
 
 _SUBJECTS = (
     "The city council",
@@ -171,8 +181,10 @@ def build_tokenizer(
         raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
     if kind in _BPE_KINDS:
         tok = Tokenizer.from_str(_train_tokenizer("bpe", vocab_size))
+        extra = {"model_input_names": ["input_ids", "attention_mask"]} if kind in _NO_TOKEN_TYPES else {}
         return PreTrainedTokenizerFast(
             tokenizer_object=tok,
+            **extra,
             bos_token="<s>",
             eos_token="</s>",
             cls_token="<s>",
@@ -213,6 +225,18 @@ def tiny_config(
 ):
     """A small config of ``kind`` whose position table fits ``max_length`` usable tokens."""
     model_type = _MODEL_TYPE[kind]
+    if kind in MODERN_KINDS:
+        return _modern_config(
+            kind,
+            vocab_size=vocab_size,
+            pad_token_id=pad_token_id,
+            max_position_embeddings=max_position_embeddings or max_length,
+            hidden_size=hidden_size,
+            num_hidden_layers=num_hidden_layers,
+            num_attention_heads=num_attention_heads,
+            intermediate_size=intermediate_size,
+            **overrides,
+        )
     if max_position_embeddings is None:
         max_position_embeddings = max_length + (pad_token_id + 1 if kind in _BPE_KINDS else 0)
     kwargs = dict(
@@ -240,6 +264,26 @@ def tiny_config(
     return AutoConfig.for_model(model_type, **kwargs)
 
 
+def _modern_config(kind: str, *, num_hidden_layers: int, **kwargs):
+    """ModernBERT / EuroBERT / GTE: rotary positions, so the table is exactly the usable length."""
+    if kind == "modernbert":
+        ids = {"bos_token_id": 0, "cls_token_id": 0, "eos_token_id": 2, "sep_token_id": 2}
+        defaults = {"local_attention": 16, "global_attn_every_n_layers": 3, **ids}
+        if "layer_types" not in kwargs:
+            num_hidden_layers = max(num_hidden_layers, 3)  # global, local, local
+    elif kind == "eurobert":
+        defaults = {
+            "num_key_value_heads": kwargs["num_attention_heads"],
+            "bos_token_id": 0,
+            "eos_token_id": 2,
+        }
+    else:  # gte: BERT-style WordPiece with token types
+        defaults = {"type_vocab_size": 2, "hidden_act": "gelu"}
+    return AutoConfig.for_model(
+        _MODEL_TYPE[kind], num_hidden_layers=num_hidden_layers, **{**defaults, **kwargs}
+    )
+
+
 def build_tiny_model(
     kind: str,
     out_dir: str | os.PathLike[str],
@@ -256,7 +300,8 @@ def build_tiny_model(
     """Build and save a complete tiny model directory; returns its path.
 
     Args:
-        kind: ``bert``, ``roberta``, ``longformer``, ``bigbird`` or ``nystromformer``.
+        kind: ``bert``, ``roberta``, ``longformer``, ``bigbird``, ``nystromformer``, ``modernbert``, ``eurobert``
+            or ``gte``.
         out_dir: Directory to write (created; existing files of the same names are overwritten).
         task: ``base`` (``AutoModel``), ``masked_lm``, ``token_classification``, ``sequence_classification`` or
             ``question_answering`` (Longformer QA: ``num_labels`` is forced to 2).
@@ -290,11 +335,19 @@ def build_tiny_model(
             config.id2label = dict(id2label)
             config.label2id = {v: k for k, v in id2label.items()}
     torch.manual_seed(seed)
+    if task == "question_answering" and config.model_type not in _QA_TYPES():
+        task = "base"  # no QA head in transformers: the base model (benchmark.heads adds the span head)
     model = _AUTO[task].from_config(config)
     model.eval()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+def _QA_TYPES():
+    from transformers.models.auto.modeling_auto import MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES
+
+    return MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES
 
 
 # A stand-in for a model that ships its own modelling code, shaped like LSG: config.json keeps a known model_type

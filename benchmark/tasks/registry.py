@@ -128,6 +128,7 @@ _KINDS: dict[str, tuple[type, ...]] = {
             "scorer",
             "cleaning",
             "aggregate",
+            "classifier_pooling",
         )
     },
     **{k: (str, int, float) for k in ("description", "version", "license", "citation", "notes")},
@@ -145,7 +146,17 @@ def _check_kinds(raw: Mapping[str, Any], where: str) -> None:
         value = raw.get(key)
         if key not in raw or (
             value is None
-            and key in ("train_split", "budget", "reader", "scorer", "cleaning", "aggregate", "build")
+            and key
+            in (
+                "train_split",
+                "budget",
+                "reader",
+                "scorer",
+                "cleaning",
+                "aggregate",
+                "build",
+                "classifier_pooling",
+            )
         ):
             continue
         if value is None and key in ("license", "citation", "notes"):
@@ -275,6 +286,7 @@ def _build(
         scorer_sha256=hooks.module_sha256(raw.get("scorer"), base_dir),
         cleaning=raw.get("cleaning"),
         cleaning_sha256=hooks.module_sha256(raw.get("cleaning"), base_dir),
+        classifier_pooling=raw.get("classifier_pooling"),
         source_dir=None if base_dir is None else str(base_dir),
         build=_local_build(raw, local, where, base_dir),
     )
@@ -291,6 +303,11 @@ def validate(spec: TaskSpec, where: str | None = None) -> None:
         raise _fail(where, f"context {spec.context!r} must be 'short' or 'long'")
     if not isinstance(spec.max_length, int) or spec.max_length <= 0:
         raise _fail(where, f"max_length must be a positive integer, got {spec.max_length!r}")
+    if spec.classifier_pooling is not None:
+        if spec.classifier_pooling not in ("cls", "mean"):
+            raise _fail(where, f"classifier_pooling must be 'cls' or 'mean', got {spec.classifier_pooling!r}")
+        if task_types.get(spec.task_type).head_suffix != "ForSequenceClassification":
+            raise _fail(where, "classifier_pooling applies to classification and regression tasks only")
     if spec.primary_metric not in spec.metrics:
         raise _fail(where, f"primary_metric {spec.primary_metric!r} is not in metrics {list(spec.metrics)}")
     bad_metrics = unregistered(spec)

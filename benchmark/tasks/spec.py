@@ -9,7 +9,7 @@ used, so a budget change reruns a task without making its results incomparable),
 project builds itself lands by default; the split's ``source`` records which files were read, by sha256) and
 ``source_dir`` (where the YAML was read from). ``reader`` and ``reader_sha256`` (the content of a reader module beside the YAML, so editing
 it reruns the task), and likewise ``scorer`` and ``scorer_sha256``, are hashed only when set, so the specs without
-one keep the hash they had before these keys existed.
+one keep the hash they had before these keys existed; so is ``classifier_pooling``.
 """
 
 from __future__ import annotations
@@ -102,6 +102,10 @@ class TaskSpec:
     # ``fields.cleaning: mteb`` names the built-in one (benchmark.data.arxiv_cleaning.clean_splits).
     cleaning: str | None = None
     cleaning_sha256: str | None = None  # sha256 of the cleaning's module file when it lies beside the YAML
+    # Sequence tasks: the pooling the classification head should use where the architecture lets it choose
+    # (``cls`` or ``mean``; ModernBERT's and EuroBERT's ``classifier_pooling``, the generic head's). arXiv asks for
+    # ``mean``: in a ModernBERT local layer the first token sees only its window. Hashed only when set.
+    classifier_pooling: Literal["cls", "mean"] | None = None
     source_dir: str | None = field(default=None, compare=False)  # folder of the YAML; not hashed
     build: LocalBuild | None = None  # how the project builds the dataset itself; not hashed
 
@@ -115,7 +119,15 @@ class TaskSpec:
 
 
 _UNHASHED = ("budget", "source_dir", "build")
-_HASHED_WHEN_SET = ("reader", "reader_sha256", "scorer", "scorer_sha256", "cleaning", "cleaning_sha256")
+_HASHED_WHEN_SET = (
+    "reader",
+    "reader_sha256",
+    "scorer",
+    "scorer_sha256",
+    "cleaning",
+    "cleaning_sha256",
+    "classifier_pooling",
+)
 
 
 def _hashed(data: dict[str, Any]) -> dict[str, Any]:

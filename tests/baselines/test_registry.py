@@ -20,6 +20,7 @@ VALID = """
   parameters: 100
   max_length: 4096
   role: teacher
+  group: paper
   teacher: null
   tokenizer_from: org/teacher-a
   trust_remote_code: false
@@ -28,7 +29,7 @@ VALID = """
 
 
 def test_bundled_registry_has_the_paper_models():
-    entries = load_registry()
+    entries = [e for e in load_registry() if e.group == "paper"]
     by_name = {e.name: e for e in entries}
     assert len(entries) == 10
     assert [e.role for e in entries].count("student") == 4
@@ -111,3 +112,94 @@ def test_cli_list_table_and_json(capsys):
         "distil-lsg",
     ]
     assert set(rows[0]) == set(FIELDS)
+
+
+# The config values each modern entry's parameter count comes from (the registry comments name their sources):
+# model_type and AutoConfig keywords; the bare encoder built on the meta device must have exactly that many
+# parameters. For entries whose parameters are null the same shapes give the number their comment quotes.
+MODERN_SHAPES = {
+    "modernbert-base": ("modernbert", dict(vocab_size=50368, hidden_size=768, intermediate_size=1152,
+                                           num_hidden_layers=22, num_attention_heads=12)),
+    "modernbert-large": ("modernbert", dict(vocab_size=50368, hidden_size=1024, intermediate_size=2624,
+                                            num_hidden_layers=28, num_attention_heads=16)),
+    "ettin-encoder-17m": ("modernbert", dict(vocab_size=50368, hidden_size=256, intermediate_size=384,
+                                             num_hidden_layers=7, num_attention_heads=4)),
+    "ettin-encoder-32m": ("modernbert", dict(vocab_size=50368, hidden_size=384, intermediate_size=576,
+                                             num_hidden_layers=10, num_attention_heads=6)),
+    "ettin-encoder-68m": ("modernbert", dict(vocab_size=50368, hidden_size=512, intermediate_size=768,
+                                             num_hidden_layers=19, num_attention_heads=8)),
+    "ettin-encoder-150m": ("modernbert", dict(vocab_size=50368, hidden_size=768, intermediate_size=1152,
+                                              num_hidden_layers=22, num_attention_heads=12)),
+    "ettin-encoder-400m": ("modernbert", dict(vocab_size=50368, hidden_size=1024, intermediate_size=2624,
+                                              num_hidden_layers=28, num_attention_heads=16)),
+    "ettin-encoder-1b": ("modernbert", dict(vocab_size=50368, hidden_size=1792, intermediate_size=3840,
+                                            num_hidden_layers=28, num_attention_heads=28)),
+    "mmbert-small": ("modernbert", dict(vocab_size=256000, hidden_size=384, intermediate_size=1152,
+                                        num_hidden_layers=22, num_attention_heads=6)),
+    "mmbert-base": ("modernbert", dict(vocab_size=256000, hidden_size=768, intermediate_size=1152,
+                                       num_hidden_layers=22, num_attention_heads=12)),
+    "eurobert-210m": ("eurobert", dict(vocab_size=128256, hidden_size=768, intermediate_size=3072,
+                                       num_hidden_layers=12, num_attention_heads=12, num_key_value_heads=12)),
+    "gte-en-mlm-base": ("gte", dict(vocab_size=30528, hidden_size=768, intermediate_size=3072,
+                                    num_hidden_layers=12, num_attention_heads=12, type_vocab_size=0)),
+}  # fmt: skip
+
+
+def test_modern_group_lists_todays_encoders():
+    from baselines.registry import select
+
+    modern = select("modern")
+    names = [e.name for e in modern]
+    assert names[:2] == ["modernbert-base", "modernbert-large"]
+    ettin = [e for e in modern if e.name.startswith("ettin-encoder-")]
+    assert [e.name.removeprefix("ettin-encoder-") for e in ettin] == [
+        "17m",
+        "32m",
+        "68m",
+        "150m",
+        "400m",
+        "1b",
+    ]
+    assert [e.layers for e in ettin] == [7, 10, 19, 22, 28, 28]  # a size ladder
+    assert {"mmbert-small", "mmbert-base", "eurobert-210m", "gte-en-mlm-base"} <= set(names)
+    for e in modern:
+        assert e.role == "encoder" and e.teacher is None and e.max_length == 8192, e.name
+        assert e.revision is None  # nothing verified offline: the registry says so instead of guessing
+    by_name = {e.name: e for e in modern}
+    assert by_name["gte-en-mlm-base"].trust_remote_code and by_name["gte-en-mlm-base"].architecture == "new"
+    assert not by_name["eurobert-210m"].trust_remote_code  # transformers' native EuroBERT classes
+    assert set(names).isdisjoint(e.name for e in select("paper"))
+    assert len(modern) + len(select("paper")) == len(load_registry()) == len(select("all"))
+
+
+@pytest.mark.parametrize("name", sorted(MODERN_SHAPES))
+def test_modern_parameters_are_computed_from_the_config(name):
+    """The bare encoder of the recorded config, built on the meta device (no memory, no weights), has exactly the
+    registry's parameter count; where the count is null (config not verified) its comment quotes this number."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    from baselines.registry import REGISTRY_PATH
+
+    model_type, shape = MODERN_SHAPES[name]
+    with torch.device("meta"):
+        model = AutoModel.from_config(AutoConfig.for_model(model_type, **shape))
+    count = sum(p.numel() for p in model.parameters())
+    entry = resolve(name)
+    assert entry.layers == shape["num_hidden_layers"]
+    if entry.parameters is not None:
+        assert entry.parameters == count
+    else:
+        block = REGISTRY_PATH.read_text().split(f"- name: {name}\n", 1)[1].split("\n- name:", 1)[0]
+        line = next(x for x in block.splitlines() if x.strip().startswith("parameters:"))
+        assert "# unverified:" in line and str(count) in line, line
+
+
+def test_cli_list_modern_group(capsys):
+    assert main(["list", "--group", "modern"]) == 0
+    table = capsys.readouterr().out
+    assert "modernbert-base" in table and "ettin-encoder-1b" in table and "distil-bigbird" not in table
+    assert "Alibaba-NLP/gte-en-mlm-base (remote code)" in table
+    assert main(["list", "--json", "--role", "encoder"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(r["group"] == "modern" for r in rows)

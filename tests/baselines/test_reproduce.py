@@ -209,9 +209,43 @@ def test_paper_dry_run_lists_every_baseline_and_task(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     for entry in load_registry():
+        if entry.group != "paper":  # today's encoders have a plan of their own (reproduce modern)
+            assert f"baseline:{entry.name} " not in out
+            continue
         assert f"benchmark run --model baseline:{entry.name} " in out
         assert f"{entry.name}: {entry.role}, {entry.hub_id}@" in out
     for spec in all_tasks():
         assert f"task {spec.name}: data " in out
     assert "--trust-remote-code" in out  # LSG ships its own code
     assert not (tmp_path / "w").exists()
+
+
+def test_modern_dry_run_plans_the_ladder_and_half_depth_students(tmp_path, capsys):
+    from baselines.registry import resolve
+    from baselines.reproduce import MODERN_MODELS, MODERN_SHAPES, modern_estimates, train_flops_per_position
+
+    code = main(["reproduce", "modern", "--dry-run", "--work", str(tmp_path / "w")])
+    out = capsys.readouterr().out
+    assert code == 0 and not (tmp_path / "w").exists()  # nothing run, nothing written
+    assert MODERN_MODELS[0] == "modernbert-base" and len(MODERN_MODELS) == 7
+    for name in MODERN_MODELS:
+        assert f"benchmark run --model baseline:{name} --output " in out
+        assert f"benchmark speed --model baseline:{name} --lengths 512,1024,2048,4096,8192 " in out
+        assert MODERN_SHAPES[name][2] == resolve(name).layers  # the estimate's shape is the registry's depth
+        assert f"    {name}: seven tasks: " in out
+    for kind in ("distilled", "control"):
+        assert f"--model-name repro-modern:modernbert-base-l11-{kind}" in out
+    assert (
+        "baselines distill --teacher " in out and "--student-layers 11 " in out and "--max-steps 20000" in out
+    )
+    assert "baselines student --teacher " in out
+    assert "distillation corpus: the text of the GONERD training split" in out
+    (total, low, high) = modern_estimates()[-1]
+    assert total == "total" and f"    total: {low:.1f}-{high:.1f} GPU-h" in out and 0 < low < high == 2 * low
+    # the estimate grows with the model: the Ettin ladder is ordered by size
+    ladder = [train_flops_per_position(*MODERN_SHAPES[n]) for n in MODERN_MODELS[1:]]
+    assert ladder == sorted(ladder)
+    # same formula as PAPER_SCALE.md: 6 x (4h^2 + 3hI) x layers + 12 x h x (global x 4,096 + local x 128)
+    assert train_flops_per_position(768, 1152, 22) == 6 * 22 * (4 * 768**2 + 3 * 768 * 1152) + 12 * 768 * (
+        8 * 4096 + 14 * 128
+    )

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from transformers import AutoModel, NystromformerConfig, ReformerConfig, RobertaConfig
+from transformers import AutoConfig, AutoModel, NystromformerConfig, ReformerConfig, RobertaConfig
 
 from baselines.registry import load_registry
 from benchmark import architectures, precision
@@ -172,3 +172,63 @@ def test_committed_leaderboard_files_read_in_one_vocabulary() -> None:
         if item["attention_path"] is not None  # a length skipped before it was prepared
     ]
     assert any(p.startswith("full (BigBird fallback at <=") for p in raw)  # the old spelling, on disk
+
+
+# --- today's long-context encoders ------------------------------------------------------------------------------
+
+
+def _modernbert(**overrides):
+    return tiny_config("modernbert", vocab_size=100, pad_token_id=1, max_length=256, **overrides)
+
+
+def test_modernbert_window_and_global_period_are_the_attention_path() -> None:
+    config = _modernbert(
+        local_attention=16, num_hidden_layers=6
+    )  # global, local, local, global, local, local
+    assert architectures.modernbert_layer_pattern(config) == (16, 3)
+    assert architectures.full_attention_limit(config) == 9  # 8 tokens on either side
+    assert architectures.attention_path(config, 9) == "full"
+    assert architectures.attention_path(config, 10) == "local+global (window 16, every 3rd layer global)"
+    assert architectures.max_input_length(config) == 256  # rotary: no position offset
+    assert architectures.of(config).rotary and architectures.position_offset(config) == 0
+    every = _modernbert(local_attention=16, layer_types=["full_attention"] * 3, num_hidden_layers=3)
+    assert (
+        architectures.full_attention_limit(every) is None
+        and architectures.attention_path(every, 200) == "full"
+    )
+    assert architectures.max_input_length(AutoConfig.for_model("modernbert")) == 8192
+
+
+@pytest.mark.parametrize(("distance", "seen"), [(8, True), (9, False)])
+def test_modernbert_local_layer_sees_half_its_window_on_either_side(distance: int, seen: bool) -> None:
+    """One local layer (window 16): token 0's output changes with the token 8 places away, not with the one 9
+    away (masked scores weigh exactly nothing, whatever the kernel)."""
+    config = _modernbert(local_attention=16, layer_types=["sliding_attention"], num_hidden_layers=1)
+    model = AutoModel.from_config(config, attn_implementation="eager").eval()
+    ids = torch.randint(5, 100, (1, 24))
+    changed = ids.clone()
+    changed[0, distance] = 4 if ids[0, distance] != 4 else 3
+    with torch.inference_mode():
+        a = model(input_ids=ids).last_hidden_state[0, 0]
+        b = model(input_ids=changed).last_hidden_state[0, 0]
+    assert (not torch.equal(a, b)) is seen
+
+
+def test_pooling_and_unpadding_per_architecture() -> None:
+    from types import SimpleNamespace
+
+    modern = _modernbert()
+    assert architectures.pooling_value(modern, "mean") == "mean" and architectures.pooling_of(modern) == "cls"
+    assert architectures.pooling_value(AutoConfig.for_model("eurobert"), "cls") == "bos"
+    assert architectures.pooling_of(AutoConfig.for_model("eurobert")) == "late"
+    assert architectures.pooling_value(AutoConfig.for_model("bert"), "mean") is None  # BERT's pooler is fixed
+    assert architectures.pooling_value(modern, None) is None
+    assert not architectures.unpadded(modern)  # sdpa / eager: padded batches with masks
+    flash = SimpleNamespace(model_type="modernbert", _attn_implementation="flash_attention_2")
+    assert architectures.unpadded(flash)
+    assert not architectures.unpadded(
+        SimpleNamespace(model_type="bert", _attn_implementation="flash_attention_2")
+    )
+    assert architectures.of(AutoConfig.for_model("eurobert")).native_over_remote
+    for model_type in ("modernbert", "eurobert", "gte", "nomic_bert"):
+        assert architectures.get(model_type).generic_heads and architectures.get(model_type).rotary

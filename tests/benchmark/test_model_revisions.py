@@ -154,6 +154,9 @@ def test_baseline_groups_expand_in_registry_order():
     everything = expand_models(["baseline:distil-bigbird", "baseline:all"])
     assert everything[0] == "baseline:distil-bigbird" and len(everything) == len(entries)  # no duplicates
     assert expand_models(["./my-model"]) == ["./my-model"]
+    modern = expand_models(["baseline:modern"])
+    assert modern == [f"baseline:{e.name}" for e in entries if e.group == "modern"]
+    assert "baseline:modernbert-base" in modern and "baseline:ettin-encoder-17m" in modern
 
 
 def test_registry_refuses_an_entry_named_like_a_group(tmp_path):
