@@ -8,7 +8,7 @@ import dataclasses
 import json
 
 from benchmark.leaderboard import plots
-from benchmark.leaderboard.entries import Entry
+from benchmark.leaderboard.entries import Cost, Entry
 from benchmark.leaderboard.views import NONSTANDARD, STANDARD, cell_text, render_html, render_markdown
 from benchmark.record import Budget, ResultRecord
 from benchmark.run_config import default_budget
@@ -91,10 +91,13 @@ def test_teacher_share_carries_its_interval():
 
 
 def test_quality_vs_time_uses_the_tasks_entries_share(monkeypatch):
+    # timed = a cost at 512 tokens from speed.json; a record without one is not drawn
+    monkeypatch.setattr(Entry, "cost", lambda self, length: Cost(None if self.slug == "untimed" else 10.0))
+    untimed = _entry("untimed", {"conll2003": _record("conll2003")})
     conll, gonerd = _record("conll2003"), _record("gonerd")
     both = [_entry(f"both{i}", {"conll2003": conll, "gonerd": gonerd}) for i in range(2)]
     one = _entry("one", {"conll2003": conll})
-    shared, group = plots.shared_tasks([*both, one], TASKS)
+    shared, group = plots.shared_tasks([*both, one, untimed], TASKS)
     assert shared == ["conll2003"] and {e.slug for e in group} == {"both0", "both1", "one"}
     shared, group = plots.shared_tasks(both, TASKS)
     assert shared == ["conll2003", "gonerd"] and len(group) == 2
