@@ -568,8 +568,8 @@ def distill(
             cos:1``) for a teacher with a trained MLM head, :data:`~baselines.objectives.WITHOUT_MLM_HEAD`
             (``hidden:1, cos:1``) for one without, said in one line.
         alpha_mlm / alpha_kl / alpha_cos: The older way to weigh the DistilBERT terms (any of them given: the
-            objective is ``mlm``/``kl``/``cos`` with these weights, 2 / 5 / 1 where not given); not with
-            ``objective``.
+            objective is ``mlm``/``kl``/``cos`` with these weights, 2 / 5 / 1 where not given, but for a teacher
+            without an MLM head ``mlm`` and ``kl`` only when given, and ``kl`` never); not with ``objective``.
         temperature: Softening temperature of the KL term.
         hidden_loss: ``"mse"`` or ``"cosine"``: the ``hidden`` term's distance.
         hidden_layer_map: Teacher layer (0-based, ``-1`` = last) whose output each student layer learns in the
