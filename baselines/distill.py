@@ -570,8 +570,8 @@ def distill(
             cos:1``) for a teacher with a trained MLM head, :data:`~baselines.objectives.WITHOUT_MLM_HEAD`
             (``hidden:1, cos:1``) for one without, said in one line.
         alpha_mlm / alpha_kl / alpha_cos: The older way to weigh the DistilBERT terms (any of them given: the
-            objective is ``mlm``/``kl``/``cos`` with these weights, 2 / 5 / 1 where not given); not with
-            ``objective``.
+            objective is ``mlm``/``kl``/``cos`` with these weights, 2 / 5 / 1 where not given, but for a teacher
+            without an MLM head ``mlm`` and ``kl`` only when given, and ``kl`` never); not with ``objective``.
         temperature: Softening temperature of the KL term.
         hidden_loss: ``"mse"`` or ``"cosine"``: the ``hidden`` term's distance.
         hidden_layer_map: Teacher layer (0-based, ``-1`` = last) whose output each student layer learns in the
@@ -627,7 +627,7 @@ def distill(
         raise BaselinesError(f"--warmup-steps must be >= 0, got {warmup_steps}")
     if temperature <= 0:
         raise BaselinesError(f"temperature must be > 0, got {temperature}")
-    asked = _asked_objective(objective, alpha_mlm, alpha_kl, alpha_cos)
+    asked, explicit = _asked_objective(objective, alpha_mlm, alpha_kl, alpha_cos)
     if hidden_loss not in objectives.HIDDEN_LOSSES:
         raise BaselinesError(
             f"--hidden-loss {hidden_loss!r}: choose from {', '.join(objectives.HIDDEN_LOSSES)}"
@@ -678,18 +678,22 @@ def distill(
             )
     else:
         chosen = dict(asked)
-        if "kl" in chosen and not has_head:
-            if objective is None:  # --alpha-kl's default of the older flags: off, as it always was
-                del chosen["kl"]
-                notes.append(f"teacher {teacher_path} has no trained masked-LM head: no KL term")
-            else:
-                raise BaselinesError(
-                    f"--objective kl: teacher {teacher_path} has no trained masked-LM head, its logits are random; "
-                    "leave kl out"
-                )
+        if "kl" in chosen and "kl" in explicit and not has_head:
+            flag = "--objective kl" if objective is not None else "--alpha-kl"
+            raise BaselinesError(
+                f"{flag}: teacher {teacher_path} has no trained masked-LM head, its logits are random; leave kl out"
+            )
+        dropped = [name for name in ("mlm", "kl") if name in chosen and name not in explicit and not has_head]
+        if dropped:  # the older flags' defaults (mlm 2, kl 5) for a teacher without a head: only when asked
+            chosen = {name: weight for name, weight in chosen.items() if name not in dropped}
+            notes.append(
+                f"teacher {teacher_path} has no trained masked-LM head: no {' or '.join(n.upper() for n in dropped)} term "
+                f"(ask with --alpha-mlm W); objective {objectives.format_objective(chosen)}"
+            )
         if not chosen:
             raise BaselinesError(
-                "--objective: no term left (kl needs a teacher with a trained masked-LM head)"
+                f"no loss term left: teacher {teacher_path} has no trained masked-LM head, so no MLM or KL term "
+                "unless asked; give --objective (e.g. hidden:1,cos:1)"
             )
     if relations:
         notes.append(
@@ -955,24 +959,26 @@ def _asked_objective(
     alpha_mlm: float | None,
     alpha_kl: float | None,
     alpha_cos: float | None,
-) -> dict[str, float] | None:
-    """The objective the caller asked for (``None``: the default for the teacher, chosen once it is loaded)."""
+) -> tuple[dict[str, float] | None, set[str]]:
+    """The objective the caller asked for (``None``: the default for the teacher, chosen once it is loaded) and
+    the terms named explicitly (with the older ``alpha_*`` flags the others keep DistilBERT's weights)."""
     alphas = {"mlm": alpha_mlm, "kl": alpha_kl, "cos": alpha_cos}
     given = {name: value for name, value in alphas.items() if value is not None}
     if objective is not None and given:
         flags = ", ".join(f"--alpha-{name}" for name in given)
         raise BaselinesError(f"give --objective or {flags}, not both (e.g. --objective mlm:2,kl:5,cos:1)")
     if objective is not None:
-        return objectives.parse_objective(objective)
+        parsed = objectives.parse_objective(objective)
+        return parsed, set(parsed)
     if not given:
-        return None
+        return None, set()
     for name, value in given.items():
         if not math.isfinite(value) or value < 0:
             raise BaselinesError(f"--alpha-{name} must be a finite number >= 0, got {value}")
     weights = {name: given.get(name, objectives.DISTILBERT[name]) for name in objectives.DISTILBERT}
     if not any(weights.values()):
         raise BaselinesError("loss weights must be >= 0 and not all 0")
-    return {name: weight for name, weight in weights.items() if weight > 0}
+    return {name: weight for name, weight in weights.items() if weight > 0}, set(given)
 
 
 def _check_objective_of(checkpoint: Path | None, objective: Mapping[str, float]) -> None:

@@ -177,6 +177,13 @@ def test_teacher_without_mlm_head_gets_no_mlm_term_in_one_line(tmp_path, corpus,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--objective kl: teacher" in err and "no trained masked-LM head" in err
     assert not (tmp_path / "k").exists()
+    # The older --alpha-* flags: their MLM and KL defaults are not "asked"; --alpha-kl is refused as --objective kl.
+    assert main(_args(bare, corpus, tmp_path / "a", "--max-steps", "1", "--alpha-cos", "0.5")) == 0
+    err = capsys.readouterr().err
+    assert err.count("baselines distill: ") == 1 and "no MLM or KL term (ask with --alpha-mlm W)" in err
+    assert json.loads((tmp_path / "a" / "distill_report.json").read_text())["objective"] == {"cos": 0.5}
+    assert main(_args(bare, corpus, tmp_path / "k", "--max-steps", "1", "--alpha-kl", "5")) == 2
+    assert "--alpha-kl: teacher" in capsys.readouterr().err and not (tmp_path / "k").exists()
 
 
 def test_report_has_every_term_per_logging_step(tmp_path, mlm_teacher, corpus, capsys):
