@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import BenchmarkError
+
 RESAMPLES = 1000
 RNG_SEED = 0
 CONFIDENCE = 0.95
@@ -112,7 +114,10 @@ def _fast(spec, ordered, predictions, counts, score) -> tuple[str, np.ndarray | 
     reproduces ``score`` on the whole split."""
     if score is None or spec.subtasks or getattr(spec, "scorer", None):
         return "", None
-    singles = [_score(spec, [ex], {ex.id: predictions[ex.id]}) for ex in ordered]
+    try:
+        singles = [_score(spec, [ex], {ex.id: predictions[ex.id]}) for ex in ordered]
+    except (BenchmarkError, ValueError, ZeroDivisionError):  # a metric undefined on one example
+        return "", None
     metric = spec.primary_metric
     keys = ("correct_chunks", "predicted_chunks", "gold_chunks")
     if metric == "f1" and all(all(k in s["metrics"] for k in keys) for s in singles):
@@ -227,7 +232,10 @@ def _rescored(spec, ordered, predictions, counts) -> np.ndarray:
                 copy = dataclasses.replace(ex, id=f"{ex.id}#{k}") if k else ex
                 sample.append(copy)
                 preds[copy.id] = predictions[ex.id]
-        value = _number(_score(spec, sample, preds)["score"])
+        try:
+            value = _number(_score(spec, sample, preds)["score"])
+        except (BenchmarkError, ValueError, ZeroDivisionError):  # undefined on this set: no interval (NaN)
+            value = None
         out[b] = value if value is not None else np.nan
     return out
 

@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import BenchmarkError
     from ..leaderboard.compare import compare_dirs, format_notes, format_table, to_json
 
-    rows, differences = compare_dirs(args.student, args.teacher)
+    rows, differences = compare_dirs(args.student, args.teacher, args.data_dir)
     if differences and args.strict:
         raise BenchmarkError(f"--strict: the results ran differently: {'; '.join(differences)}")
     for line in differences + format_notes(rows):
@@ -31,6 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--student", required=True, help="results directory (OUTPUT/<slug>) of the student")
     parser.add_argument("--teacher", required=True, help="results directory (OUTPUT/<slug>) of the teacher")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        metavar="DIR",
+        help="gold data (as for benchmark submit) for results written before bootstrap replicates were recorded: "
+        "their predictions are re-scored and resampled here, so they get an interval too",
+    )
     parser.add_argument(
         "--strict",
         action="store_true",

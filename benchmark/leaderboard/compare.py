@@ -222,6 +222,37 @@ def load_seed_records(directory: str | Path, records: dict[str, ResultRecord]) -
     return {task: seed_records(directory, record) for task, record in records.items()}
 
 
+def with_bootstrap(directory: Path, record: ResultRecord, data_dir: str | Path) -> ResultRecord:
+    """A result written before bootstrap replicates existed, with them computed from its predictions against
+    its gold data under ``data_dir`` (identified by the sha256 the run recorded, and re-scored first, as
+    ``benchmark submit`` does); the record unchanged when it has them, or when the gold is not at hand."""
+    import dataclasses
+
+    from ..intervals import bootstrap_split
+    from ..record import Bootstrap
+    from ..results import predictions_path
+    from ..scoring import read_predictions
+    from ..tasks.registry import get_task
+    from .rescore import GoldUnavailable, load_gold, verify
+
+    if record.bootstrap or record.seeds is not None:
+        return record
+    spec = get_task(record.task.name)
+    split = record.headline_split()
+    try:
+        gold = load_gold(spec, record, split, data_dir)
+    except GoldUnavailable:
+        return record
+    where = directory / f"{record.task.name}.json"
+    predictions = read_predictions(predictions_path(where, split), max_count=len(gold))
+    try:
+        verify(spec, record, split, predictions, data_dir)
+    except BenchmarkError as exc:
+        raise BenchmarkError(f"{where}: {exc}") from None
+    found = bootstrap_split(spec, gold, predictions, score=record.metrics[split].score)
+    return dataclasses.replace(record, bootstrap={split: Bootstrap.from_dict(found, f"{where} bootstrap")})
+
+
 def _load_result(path: Path) -> ResultRecord:
     """A result file read within the limits of :mod:`benchmark.limits` (size, nesting); one-line errors."""
     from ..limits import load_json_file
@@ -234,9 +265,15 @@ def compare(student_dir: str | Path, teacher_dir: str | Path) -> list[dict[str, 
     return compare_dirs(student_dir, teacher_dir)[0]
 
 
-def compare_dirs(student_dir: str | Path, teacher_dir: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """:func:`compare`'s rows and the :func:`run_differences` of the two results directories."""
+def compare_dirs(
+    student_dir: str | Path, teacher_dir: str | Path, data_dir: str | Path | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """:func:`compare`'s rows and the :func:`run_differences` of the two results directories. ``data_dir``: gold
+    data for results that recorded no bootstrap replicates (:func:`with_bootstrap`)."""
     student, teacher = load_records(student_dir), load_records(teacher_dir)
+    if data_dir is not None:
+        student = {t: with_bootstrap(Path(student_dir), r, data_dir) for t, r in student.items()}
+        teacher = {t: with_bootstrap(Path(teacher_dir), r, data_dir) for t, r in teacher.items()}
     rows = compare_records(
         student, teacher, load_seed_records(student_dir, student), load_seed_records(teacher_dir, teacher)
     )
@@ -301,6 +338,12 @@ def format_notes(rows: list[dict[str, Any]]) -> list[str]:
     for row in rows:
         if row.get("interval_note"):
             found.setdefault(row["interval_note"], []).append(row["task"])
+    single = [r["task"] for r in rows if r.get("verdict") and r.get("seeds") and min(r["seeds"]) < 2]
+    if single:
+        found[
+            "a verdict of a run of one seed covers the sampling of evaluation examples, not the spread over "
+            "fine-tuning seeds (benchmark run --seeds)"
+        ] = single
     return [f"{note} ({', '.join(tasks)})" for note, tasks in found.items()]
 
 

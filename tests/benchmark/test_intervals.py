@@ -146,3 +146,26 @@ def test_glue_resampled_within_sub_tasks_is_the_glue_score_of_each_resampled_set
     slow = intervals._rescored(spec, ordered, preds, counts)
     np.testing.assert_allclose(found["replicates"], slow, atol=1e-3)
     assert len(set(found["replicates"])) > 1  # the resampled sets differ
+
+
+def test_compare_with_data_dir_resamples_results_written_before_replicates(tmp_path, capsys):
+    """Results without bootstrap replicates (as the board's older entries): ``--data-dir`` re-scores their
+    predictions against the recorded gold and resamples them, so the comparison gets its interval and verdict."""
+    from benchmark.cli import main
+    from benchmark.leaderboard.compare import compare_dirs
+    from conftest import fixture_path
+    from tests.benchmark.leaderboard.test_leaderboard import make_run
+
+    good = make_run(tmp_path, "org/good", tasks=("conll2003",), every=0)
+    poor = make_run(tmp_path, "org/poor", tasks=("conll2003",), every=2)
+    rows, _ = compare_dirs(good, poor)
+    assert rows[0]["verdict"] is None and "no bootstrap replicates" in rows[0]["interval_note"]
+    rows, _ = compare_dirs(good, poor, data_dir=fixture_path())
+    assert rows[0]["verdict"] == "better" and rows[0]["difference_interval"][0] > 0
+    assert (
+        main(["compare", "--student", str(poor), "--teacher", str(good), "--data-dir", str(fixture_path())])
+        == 0
+    )
+    captured = capsys.readouterr()
+    assert " worse " in captured.out.splitlines()[1]
+    assert "a verdict of a run of one seed covers the sampling of evaluation examples" in captured.err

@@ -72,8 +72,10 @@ def make_run(
     latency: float = 10.0,
     memory: float = 500.0,
     seed: int = 42,
+    bootstrap: bool = False,
 ) -> Path:
-    """``root/<slug>/`` with model.json and one result + predictions per task; returns the directory."""
+    """``root/<slug>/`` with model.json and one result + predictions per task; returns the directory.
+    ``bootstrap``: the results record their bootstrap replicates, as ``benchmark run`` writes them now."""
     from benchmark.leaderboard.validate import safe_slug
 
     directory = root / (safe_slug(model_id) or "hostile-model")
@@ -128,6 +130,13 @@ def make_run(
             "started_at": "2026-11-24T10:00:00Z",
             "finished_at": "2026-11-24T10:01:00Z",
         }
+        if bootstrap:
+            from benchmark.intervals import bootstrap_split
+
+            record["bootstrap"] = {
+                split: bootstrap_split(spec, _gold(task, split)[0], predictions[split], resamples=200)
+                for split in predictions
+            }
         write_result(directory / f"{task}.json", json.loads(json.dumps(record)), predictions)
     return directory
 

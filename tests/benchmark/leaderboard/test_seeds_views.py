@@ -109,3 +109,32 @@ def test_quality_vs_time_uses_the_tasks_entries_share(monkeypatch):
     )
     plots.quality_vs_time(both, TASKS)
     assert "conll2003, gonerd" in titles[0] and "2 entries" in titles[0]
+
+
+def test_submitted_teacher_share_carries_its_paired_interval_and_replicates_are_rescored(tmp_path):
+    """Student and teacher submitted with their bootstrap replicates: the board's % of teacher carries its 95%
+    paired interval; replicates that do not follow from the predictions are refused at submission."""
+    from baselines.registry import resolve
+    from benchmark.leaderboard.entries import load_entries
+    from benchmark.leaderboard.submit import submit
+    from conftest import fixture_path
+    from tests.benchmark.leaderboard.test_leaderboard import edit_json, make_run
+
+    runs, board = tmp_path / "runs", tmp_path / "board"
+    tasks = ("conll2003", "squad")
+    teacher = make_run(runs, resolve("longformer").hub_id, tasks=tasks, every=0, bootstrap=True)
+    student = make_run(runs, resolve("distil-longformer").hub_id, tasks=tasks, every=3, bootstrap=True)
+    for run in (teacher, student):
+        assert submit(run, board, data_dir=fixture_path(), partial=True).ok
+    entry = next(e for e in load_entries(board) if e.teacher_slug)
+    low, high = entry.teacher_share_interval
+    assert low <= entry.teacher_share <= high < 100.0  # every third example wrong: below the teacher
+    row = next(
+        line for line in (board / "README.md").read_text().splitlines() if f"results/{entry.slug}/" in line
+    )
+    assert f"% [{low:.1f}, {high:.1f}]" in row.replace("\\", "")
+
+    other = make_run(tmp_path / "other", "org/forged", tasks=("squad",), every=3, bootstrap=True)
+    edit_json(other / "squad.json", lambda d: d["bootstrap"]["validation"]["replicates"].__setitem__(0, 99.0))
+    report = submit(other, board, data_dir=fixture_path(), partial=True)
+    assert not report.ok and any("bootstrap replicates do not match" in p for p in report.problems)
