@@ -138,6 +138,10 @@ def run(args: argparse.Namespace) -> int:
     if paired:
         if args.revision:
             raise BenchmarkError("--revision applies to one --model; pin each Hub model in its own run")
+        if args.min_seconds:
+            raise BenchmarkError(
+                "--min-seconds applies to one --model; several are timed --iterations rounds"
+            )
         both = run_speed_paired(args.model, warmup=args.warmup, repetitions=iterations, **common)
         if args.json:
             print(json.dumps([r.to_dict() for r in both.results], indent=2, ensure_ascii=False))

@@ -201,6 +201,9 @@ def test_cli_paired_needs_twenty_repetitions_and_warns_when_busy(
     rc = main([*argv, "--iterations", "5"])
     err = capsys.readouterr().err
     assert rc == 2 and "--iterations must be at least 20" in err and err.count("\n") == 1
+    rc = main([*argv, "--min-seconds", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--min-seconds applies to one --model" in err and err.count("\n") == 1
     import benchmark.speed as speed
 
     monkeypatch.setattr(speed, "load_average", lambda: [64.0, 60.0, 50.0])
