@@ -102,7 +102,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="keep timing each length at least this long (default: 0)",
     )
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
-    parser.add_argument("--output", metavar="DIR", help="also write DIR/speed.json")
+    parser.add_argument(
+        "--output",
+        metavar="DIR",
+        help="also write DIR/speed.json (several models: DIR/<model>/speed.json each)",
+    )
     parser.add_argument(
         "--trust-remote-code", action="store_true", help="allow models that ship their own code"
     )
