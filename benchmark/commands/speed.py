@@ -102,7 +102,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="keep timing each length at least this long (default: 0)",
     )
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
-    parser.add_argument("--output", metavar="DIR", help="also write DIR/speed.json")
+    parser.add_argument(
+        "--output",
+        metavar="DIR",
+        help="also write DIR/speed.json (several models: DIR/<model>/speed.json each)",
+    )
     parser.add_argument(
         "--trust-remote-code", action="store_true", help="allow models that ship their own code"
     )
@@ -138,6 +142,10 @@ def run(args: argparse.Namespace) -> int:
     if paired:
         if args.revision:
             raise BenchmarkError("--revision applies to one --model; pin each Hub model in its own run")
+        if args.min_seconds:
+            raise BenchmarkError(
+                "--min-seconds applies to one --model; several are timed --iterations rounds"
+            )
         both = run_speed_paired(args.model, warmup=args.warmup, repetitions=iterations, **common)
         if args.json:
             print(json.dumps([r.to_dict() for r in both.results], indent=2, ensure_ascii=False))

@@ -201,6 +201,9 @@ def test_cli_paired_needs_twenty_repetitions_and_warns_when_busy(
     rc = main([*argv, "--iterations", "5"])
     err = capsys.readouterr().err
     assert rc == 2 and "--iterations must be at least 20" in err and err.count("\n") == 1
+    rc = main([*argv, "--min-seconds", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--min-seconds applies to one --model" in err and err.count("\n") == 1
     import benchmark.speed as speed
 
     monkeypatch.setattr(speed, "load_average", lambda: [64.0, 60.0, 50.0])
@@ -321,3 +324,25 @@ def test_probe_stops_at_the_first_out_of_memory_or_the_max_batch() -> None:
     drawn = draw_lengths(8192, 400, 0)
     assert drawn == draw_lengths(8192, 400, 0) != draw_lengths(8192, 400, 1)
     assert min(drawn) >= 1 and max(drawn) <= 8192 and 3900 < sum(drawn) / len(drawn) < 4300
+
+
+def test_paired_variable_protocol_gives_every_model_the_same_drawn_lengths(
+    modernbert_dir: Path, bert_dir: Path
+) -> None:
+    from benchmark.speed import VARIABLE_BATCHES, draw_lengths, run_speed_paired
+
+    both = run_speed_paired(
+        [str(modernbert_dir), str(bert_dir)],
+        lengths=[32],
+        device="cpu",
+        protocol="variable",
+        max_batch_size=2,
+    )
+    drawn = draw_lengths(32, 2 * VARIABLE_BATCHES, 0)
+    for result in both.results:
+        entry = result.entries[0]
+        assert entry.report is not None and entry.variable is not None and result.protocol == "variable"
+        assert entry.report.n_tokens == sum(drawn) and entry.variable["batch_size"] == 2
+        assert entry.report.iterations == 20 * VARIABLE_BATCHES  # 20 passes over the 4 batches
+    stats = both.paired["lengths"][0]["models"]
+    assert stats[0]["ratio"] is None and stats[1]["ratio_low"] <= stats[1]["ratio"] <= stats[1]["ratio_high"]
