@@ -102,3 +102,23 @@ def test_mean_pooling_ignores_padding():
     pooled = heads.pool(hidden, mask, "mean")
     assert torch.equal(pooled[1], hidden[1, :2].mean(dim=0)) and torch.equal(pooled[0], hidden[0].mean(dim=0))
     assert torch.equal(heads.pool(hidden, mask, "cls"), hidden[:, 0])
+
+
+def test_harness_loads_the_generic_head_and_reloads_it_for_eval_only(tmp_path):
+    from benchmark.modeling import load_model_for_task
+    from benchmark.tasks.registry import get_task
+    from tiny_models import build_tiny_model
+
+    path = build_tiny_model("eurobert", tmp_path / "base", task="question_answering")
+    squad = get_task("squad")
+    with quiet_transformers():
+        model, tokenizer, info = load_model_for_task(str(path), squad)
+    assert info.head == "generic" and info.model_class == "GenericEuroBertForQuestionAnswering"
+    assert info.pooling is None and info.unpadded is False and not info.needs_remote_code
+    model.save_pretrained(tmp_path / "tuned")
+    tokenizer.save_pretrained(tmp_path / "tuned")
+    with quiet_transformers():
+        again, _, info = load_model_for_task(str(tmp_path / "tuned"), squad, eval_only=True)
+    assert type(again) is type(model) and info.head == "generic"
+    mine, theirs = model.state_dict(), again.state_dict()
+    assert all(torch.equal(mine[k], theirs[k]) for k in mine)
