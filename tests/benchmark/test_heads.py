@@ -31,6 +31,9 @@ def test_generic_only_where_transformers_has_no_head():
 
 
 def _config(kind: str, **extra):
+    if kind == "nomic_bert":  # not a tests/tiny_models kind: its config directly
+        sizes = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+        return AutoConfig.for_model(kind, vocab_size=120, pad_token_id=1, max_position_embeddings=64, **sizes)
     return tiny_config(kind, vocab_size=120, pad_token_id=1, max_length=64, **extra)
 
 
@@ -53,8 +56,10 @@ def _outputs(model, inputs):
     return out.start_logits if hasattr(out, "start_logits") else out.logits
 
 
-@pytest.mark.parametrize("kind", ["eurobert", "gte"])
-@pytest.mark.parametrize("task_type", list(TASKS))
+CASES = [(kind, task) for kind in ("eurobert", "gte") for task in TASKS] + [("nomic_bert", "extractive_qa")]
+
+
+@pytest.mark.parametrize(("kind", "task_type"), CASES)
 def test_generic_head_trains_saves_and_reloads(kind, task_type, tmp_path):
     config = _config(kind)
     config.num_labels = {"extractive_qa": 2, "regression": 1}.get(task_type, 3)
