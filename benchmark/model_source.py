@@ -57,8 +57,9 @@ def resolve_baseline(
 
 
 def expand_models(models: Sequence[str]) -> list[str]:
-    """``baseline:all`` / ``baseline:students`` / ``baseline:teachers`` / ``baseline:references`` -> one
-    ``baseline:NAME`` per registry entry of that role (registry order); other names as given, duplicates once."""
+    """``baseline:all`` / ``baseline:students`` / ``baseline:teachers`` / ``baseline:references`` (a role) and
+    ``baseline:paper`` / ``baseline:modern`` (a registry group) -> one ``baseline:NAME`` per registry entry of it
+    (registry order); other names as given, duplicates once."""
     out: list[str] = []
     for model in models:
         if model.startswith("baseline:"):

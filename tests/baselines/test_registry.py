@@ -62,7 +62,8 @@ def test_resolve_accepts_spec_name_and_hub_id():
 @pytest.mark.parametrize("field", FIELDS)
 def test_missing_field_is_a_one_line_error_naming_entry_and_field(tmp_path, field):
     lines = [line for line in VALID.splitlines() if not line.strip().startswith(f"{field}:")]
-    if field == "name":
+    if field == "name":  # the entry then starts at its hub_id (moved up: a key given twice is refused)
+        lines = [line for line in lines if not line.strip().startswith("hub_id:")]
         lines[1] = "- hub_id: org/teacher-a"
     path = tmp_path / "registry.yaml"
     path.write_text("\n".join(lines) + "\n")

@@ -31,6 +31,9 @@ def test_generic_only_where_transformers_has_no_head():
 
 
 def _config(kind: str, **extra):
+    if kind == "nomic_bert":  # not a tests/tiny_models kind: its config directly
+        sizes = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+        return AutoConfig.for_model(kind, vocab_size=120, pad_token_id=1, max_position_embeddings=64, **sizes)
     return tiny_config(kind, vocab_size=120, pad_token_id=1, max_length=64, **extra)
 
 
@@ -53,8 +56,10 @@ def _outputs(model, inputs):
     return out.start_logits if hasattr(out, "start_logits") else out.logits
 
 
-@pytest.mark.parametrize("kind", ["eurobert", "gte"])
-@pytest.mark.parametrize("task_type", list(TASKS))
+CASES = [(kind, task) for kind in ("eurobert", "gte") for task in TASKS] + [("nomic_bert", "extractive_qa")]
+
+
+@pytest.mark.parametrize(("kind", "task_type"), CASES)
 def test_generic_head_trains_saves_and_reloads(kind, task_type, tmp_path):
     config = _config(kind)
     config.num_labels = {"extractive_qa": 2, "regression": 1}.get(task_type, 3)
@@ -102,3 +107,23 @@ def test_mean_pooling_ignores_padding():
     pooled = heads.pool(hidden, mask, "mean")
     assert torch.equal(pooled[1], hidden[1, :2].mean(dim=0)) and torch.equal(pooled[0], hidden[0].mean(dim=0))
     assert torch.equal(heads.pool(hidden, mask, "cls"), hidden[:, 0])
+
+
+def test_harness_loads_the_generic_head_and_reloads_it_for_eval_only(tmp_path):
+    from benchmark.modeling import load_model_for_task
+    from benchmark.tasks.registry import get_task
+    from tiny_models import build_tiny_model
+
+    path = build_tiny_model("eurobert", tmp_path / "base", task="question_answering")
+    squad = get_task("squad")
+    with quiet_transformers():
+        model, tokenizer, info = load_model_for_task(str(path), squad)
+    assert info.head == "generic" and info.model_class == "GenericEuroBertForQuestionAnswering"
+    assert info.pooling is None and info.unpadded is False and not info.needs_remote_code
+    model.save_pretrained(tmp_path / "tuned")
+    tokenizer.save_pretrained(tmp_path / "tuned")
+    with quiet_transformers():
+        again, _, info = load_model_for_task(str(tmp_path / "tuned"), squad, eval_only=True)
+    assert type(again) is type(model) and info.head == "generic"
+    mine, theirs = model.state_dict(), again.state_dict()
+    assert all(torch.equal(mine[k], theirs[k]) for k in mine)
