@@ -196,7 +196,14 @@ def _load_model(
     with its default (the attention actually used is read from the model afterwards)."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-    from .modeling import check_config_sizes, check_weights, content_sha256, load_errors, refuse_remote_code
+    from .modeling import (
+        check_config_sizes,
+        check_weights,
+        content_sha256,
+        load_errors,
+        native_over_remote,
+        refuse_remote_code,
+    )
 
     local = Path(model_path).expanduser()
     pinned: Any = None
@@ -221,7 +228,12 @@ def _load_model(
     with quiet_transformers():
         try:
             config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code, **at)
-            if getattr(config, "auto_map", None) and not trust_remote_code:
+            if native_over_remote(getattr(config, "model_type", None)):
+                # EuroBERT: the repository's code is transformers' own class; load that one (as benchmark run)
+                trust_remote_code = False
+                if not type(config).__module__.startswith("transformers."):
+                    config = AutoConfig.from_pretrained(source, trust_remote_code=False, **at)
+            elif getattr(config, "auto_map", None) and not trust_remote_code:
                 refuse_remote_code(model_path, getattr(config, "model_type", None), config.auto_map)
         except (OSError, ValueError, KeyError) as exc:
             raise BenchmarkError(

@@ -346,3 +346,17 @@ def test_paired_variable_protocol_gives_every_model_the_same_drawn_lengths(
         assert entry.report.iterations == 20 * VARIABLE_BATCHES  # 20 passes over the 4 batches
     stats = both.paired["lengths"][0]["models"]
     assert stats[0]["ratio"] is None and stats[1]["ratio_low"] <= stats[1]["ratio"] <= stats[1]["ratio_high"]
+
+
+def test_eurobert_with_the_hubs_auto_map_is_timed_with_the_native_class(tmp_path: Path) -> None:
+    """EuroBERT's Hub config names remote code that transformers ships natively: ``benchmark speed`` loads the
+    native class without --trust-remote-code, as ``benchmark run`` does; other remote code is still refused."""
+    import json
+
+    path = build_tiny_model("eurobert", tmp_path / "eurobert", max_length=64)
+    config = json.loads((path / "config.json").read_text())
+    config["auto_map"] = {"AutoModel": "modeling_eurobert.EuroBertModel"}
+    (path / "config.json").write_text(json.dumps(config))
+    result = run_speed(str(path), lengths=[16], device="cpu", config=FAST)
+    assert [e.length for e in result.measured] == [16]
+    assert result.model_class.startswith("EuroBert")
