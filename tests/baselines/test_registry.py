@@ -61,8 +61,8 @@ def test_resolve_accepts_spec_name_and_hub_id():
 @pytest.mark.parametrize("field", FIELDS)
 def test_missing_field_is_a_one_line_error_naming_entry_and_field(tmp_path, field):
     lines = [line for line in VALID.splitlines() if not line.strip().startswith(f"{field}:")]
-    if field == "name":
-        lines[1] = "- hub_id: org/teacher-a"
+    if field == "name":  # hub_id opens the entry instead (once: a duplicate key is an error of its own)
+        lines[1:3] = ["- hub_id: org/teacher-a"]
     path = tmp_path / "registry.yaml"
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(BaselinesError) as err:
