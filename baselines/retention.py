@@ -41,8 +41,8 @@ def _read(path: Path) -> Any:
 
     try:
         return untrusted.load_json(path, str(path), limit=64 * 2**20)
-    except untrusted.Refused as exc:
-        raise BaselinesError(str(exc)) from None
+    except untrusted.Refused as exc:  # the callers name the file and what it should have been
+        raise ValueError(str(exc).removeprefix(f"{path}: ")) from None
 
 
 def read_score(runs: Path, slug: str, task: str, split: str) -> float | None:

@@ -20,6 +20,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gonerd.untrusted import not_regular
+
 from ..errors import BenchmarkError
 from ..record import Owner, RecordError, ResultRecord, Submission
 from ..results import OWNER_FILE, file_sha256, predictions_path
@@ -304,6 +306,8 @@ def _check_entry(folder: Path, data_dir: str | Path | None) -> tuple[list[str], 
             problems.append(f"{name}: not listed in {MANIFEST}")
         elif name not in present:
             problems.append(f"{name}: listed in {MANIFEST} but missing")
+        elif not_regular(folder / name):
+            continue  # a FIFO or device: named by the check of the folder, never read
         elif file_sha256(folder / name) != files[name]:
             problems.append(f"{name}: changed since it was submitted (sha256 differs)")
     if checked.model is not None and safe_slug(checked.model.model_id) != folder.name:

@@ -168,3 +168,11 @@ def test_a_fifo_as_the_predictions_file_of_score_is_refused(tmp_path):
     done = _cli(["score", "--task", "conll2003", "--split", "test", "--predictions", str(path), *_data()])
     assert done.returncode == 2
     assert "a FIFO (named pipe), not a regular file; refused" in one_line(done.stderr)
+
+
+def test_a_fifo_on_the_board_is_named_by_check_without_waiting(board):
+    leaderboard, _ = board
+    os.mkfifo(leaderboard / "results" / "org__m" / "stray")
+    done = _cli(["leaderboard", "--leaderboard", str(leaderboard), "--check", *_data()])
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "results/org__m/stray: a FIFO (named pipe), not a regular file; refused" in done.stderr
