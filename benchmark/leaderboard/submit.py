@@ -260,10 +260,18 @@ def _install(checked: Checked, source: Path, target: Path, *, partial: bool, unv
         raise
 
 
-def check_leaderboard(leaderboard: str | Path, *, data_dir: str | Path | None = None) -> Report:
+# What a leaderboard directory holds; anything else in it is flagged by --check.
+BOARD_DIRS, BOARD_FILES = {RESULTS, "plots"}, {"README.md", "index.html"}
+
+
+def check_leaderboard(
+    leaderboard: str | Path, *, data_dir: str | Path | None = None, rescore: bool = True
+) -> Report:
     """Every submission re-checked (files unchanged since submission, results valid for the current specs, every
-    split whose gold data is at hand re-scored) and every generated view up to date. Splits not re-scored (gold
-    not at hand) and entries marked unverified are listed in ``notes``; they are not problems."""
+    split re-scored against gold its task's spec pins) and every generated view up to date. A split that cannot
+    be re-scored (gold not at hand) is a problem unless its entry is marked unverified; entries marked unverified
+    are listed in ``notes``. ``rescore=False`` (``--no-rescore``) checks everything but the scores, which it
+    lists as not re-scored."""
     from .views import stale_files
 
     board = Path(leaderboard)
@@ -273,21 +281,29 @@ def check_leaderboard(leaderboard: str | Path, *, data_dir: str | Path | None = 
         if folder.name.startswith("."):
             report.problems.append(f"{RESULTS}/{folder.name}: leftover temporary folder")
             continue
-        problems, notes = _check_entry(folder, data_dir)
+        problems, notes = _check_entry(folder, data_dir, rescore)
         report.problems += [f"{RESULTS}/{folder.name}/{p}" for p in problems]
         report.notes += [f"{RESULTS}/{folder.name}: {n}" for n in notes]
+    for path in sorted(board.iterdir()):
+        if path.is_symlink() or not (
+            (path.name in BOARD_DIRS and path.is_dir()) or (path.name in BOARD_FILES and path.is_file())
+        ):
+            known = ", ".join(sorted(BOARD_DIRS | BOARD_FILES))
+            report.problems.append(f"{path.name}: not part of a leaderboard (it holds only {known})")
     report.problems += [f"{name}: stale; run `benchmark leaderboard`" for name in stale_files(board)]
     return report
 
 
-def _check_entry(folder: Path, data_dir: str | Path | None) -> tuple[list[str], list[str]]:
+def _check_entry(
+    folder: Path, data_dir: str | Path | None, rescore: bool = True
+) -> tuple[list[str], list[str]]:
     if not folder.is_dir() or folder.is_symlink():
         return ["not a folder"], []
     saved, problem = _submission(folder / MANIFEST)
     if saved is None:
         return [problem], []
     files, partial = saved.files, saved.partial
-    checked = check_results_dir(folder, data_dir=data_dir, allow_partial=partial)
+    checked = check_results_dir(folder, data_dir=data_dir, allow_partial=partial, rescore=rescore)
     problems = [p for p in checked.problems]
     present = sorted(p.name for p in folder.iterdir() if p.name != MANIFEST)
     for name in sorted(set(files) | set(present)):
@@ -299,8 +315,16 @@ def _check_entry(folder: Path, data_dir: str | Path | None) -> tuple[list[str], 
             problems.append(f"{name}: changed since it was submitted (sha256 differs)")
     if checked.model is not None and safe_slug(checked.model.model_id) != folder.name:
         problems.append(f"folder name is not the model's slug {safe_slug(checked.model.model_id)!r}")
-    notes = [f"{key}: not re-scored ({why})" for key, why in sorted(checked.unverified.items())]
     marked = board_unverified(folder, checked.records or None)
+    notes = []
+    for key, why in sorted(checked.unverified.items()):
+        if key in marked or not rescore:
+            notes.append(f"{key}: not re-scored ({why})")
+        else:
+            problems.append(
+                f"{key}: cannot be re-scored ({why}) and the entry is not marked unverified; give --data-dir "
+                "with the gold data the run read"
+            )
     if marked:
         notes.append(f"marked unverified on the board: {', '.join(marked)}")
     return problems, notes

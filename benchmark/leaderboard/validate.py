@@ -108,9 +108,14 @@ def safe_slug(model_id: str) -> str | None:
 
 
 def check_results_dir(
-    directory: str | Path, *, data_dir: str | Path | None = None, allow_partial: bool = False
+    directory: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    allow_partial: bool = False,
+    rescore: bool = True,
 ) -> Checked:
-    """Check a ``OUTPUT/<model-slug>`` directory; see the module docstring."""
+    """Check a ``OUTPUT/<model-slug>`` directory; see the module docstring. ``rescore=False``: every check but
+    re-scoring (the splits are then listed in ``unverified``)."""
     directory = Path(directory)
     out = Checked(directory)
     if not directory.is_dir():
@@ -132,7 +137,7 @@ def check_results_dir(
         check_record(record, task, specs, out.problems, owner=owner)
         out.problems += [f"{task}.json: {p}" for p in recorded_path_problems(record)]
         sound = len(out.problems) == before  # re-score only a record that passed the checks above
-        _check_predictions(directory / f"{task}.json", record, out, data_dir, specs.get(task), sound)
+        _check_predictions(directory / f"{task}.json", record, out, data_dir, specs.get(task), sound, rescore)
         if len(out.problems) == before:
             out.records[task] = record
         out.files.append(f"{task}.json")
@@ -273,7 +278,13 @@ def _numbers(tree: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...
 
 
 def _check_predictions(
-    result: Path, record: ResultRecord, out: Checked, data_dir: str | Path | None, spec: Any, rescore: bool
+    result: Path,
+    record: ResultRecord,
+    out: Checked,
+    data_dir: str | Path | None,
+    spec: Any,
+    sound: bool,
+    rescore: bool = True,
 ) -> None:
     """Every split's predictions file read (within the limits) and re-scored against its gold data."""
     from ..scoring import read_predictions
@@ -293,7 +304,10 @@ def _check_predictions(
         if len(preds) != expected:
             out.problems.append(f"{path.name}: {len(preds)} predictions for {expected} examples")
             continue
-        if spec is None or not rescore:
+        if spec is None or not sound:
+            continue
+        if not rescore:
+            out.unverified[f"{spec.name}.{split}"] = "--no-rescore"
             continue
         try:
             verify(spec, record, split, preds, data_dir)

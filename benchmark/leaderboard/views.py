@@ -76,6 +76,7 @@ def _flags(entry: Entry) -> list[str]:
     flags += _dtype_flags(entry)
     flags += _batching_flags(entry)
     flags += ["partial"] if entry.partial else []
+    flags += ["sample"] if entry.samples else []
     return [*flags, "unverified"] if entry.unverified else flags
 
 
@@ -119,7 +120,9 @@ def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
         "Every score was recomputed from the submitted predictions against the gold data the run read (identified",
         "by sha256), except where an entry is marked **unverified**: the scores listed under the table could not",
         "be re-scored (gold data not at hand: `benchmark submit --unverified`, or a result that recorded no sha256",
-        "of its gold data) and rest on the submitter's word.",
+        "of its gold data) and rest on the submitter's word. **sample**: some scores (listed under the table) were",
+        "scored on a sample of the task's data (a run with `--limit`, or a sample the task's spec pins, such as the",
+        "mini reproduction's GONERD build), not on the split the task defines; not comparable with full-split scores.",
         "**bfloat16** / **float16**: ran in that mixed precision (others: float32); not directly comparable.",
         "",
         "| " + " | ".join(h for _, h, _ in cols) + " |",
@@ -140,6 +143,10 @@ def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
     if marked:
         lines += ["", "**unverified** (not re-scored):", ""]
         lines += [f"- {md_escape(e.name)}: {md_escape(', '.join(e.unverified))}" for e in marked]
+    sampled = [e for e in ordered(entries, tasks) if e.samples]
+    if sampled:
+        lines += ["", "**sample** (scored on a sample of the task's data):", ""]
+        lines += [f"- {md_escape(e.name)}: {md_escape(', '.join(e.samples))}" for e in sampled]
     lines += ["", "## Plots", ""]
     lines += [f"![{name.replace('_', ' ')}](plots/{name}.svg)" for name in PLOTS]
     lines += ["", "## Reference: published headline figures", "", f"From {PAPER}:", "", *markdown_lines(), ""]
@@ -194,6 +201,11 @@ def render_html(entries: list[Entry], tasks: list[str]) -> str:
         if e.unverified
     )
     unverified = f"<p><b>unverified</b> (not re-scored):</p><ul>{marked}</ul>\n" if marked else ""
+    sampled = "".join(
+        f"<li>{esc(e.name)}: {esc(', '.join(e.samples))}</li>" for e in ordered(entries, tasks) if e.samples
+    )
+    if sampled:  # shown with the unverified list (the page template has one place for both)
+        unverified += f"<p><b>sample</b> (scored on a sample of the task's data):</p><ul>{sampled}</ul>\n"
     return page_template().substitute(
         table_head=head,
         table_rows="\n".join(rows),
