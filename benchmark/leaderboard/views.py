@@ -252,14 +252,13 @@ def _same(path: Path, data: bytes) -> bool:
 
 
 def write_all(leaderboard: str | Path) -> list[str]:
-    """Regenerate the views on disk (atomic per file); returns the files that changed."""
-    from ..results import atomic_write_bytes
+    """Regenerate the views on disk, all or none (:func:`.staging.change_board`); returns the files that
+    changed."""
+    from .staging import change_board, write_bytes
 
     root = Path(leaderboard)
     rendered = render_all(root)
-    changed = []
-    for name, data in sorted(rendered.items()):
-        if not _same(root / name, data):
-            atomic_write_bytes(root / name, data)
-            changed.append(name)
+    changed = [name for name, data in sorted(rendered.items()) if not _same(root / name, data)]
+    if changed:
+        change_board(root, lambda staged: [write_bytes(staged / name, rendered[name]) for name in changed])
     return changed

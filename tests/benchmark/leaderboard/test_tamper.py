@@ -412,7 +412,7 @@ def test_check_fails_on_a_score_edited_on_the_board(board, capsys):
     )
     assert run_cli(capsys, ["leaderboard", "--leaderboard", str(leaderboard)])[0] == 0
     before = tree_sha256(leaderboard)
-    code, out, err = run_cli(capsys, ["leaderboard", "--leaderboard", str(leaderboard), "--check", *_data()])
+    code, _, err = run_cli(capsys, ["leaderboard", "--leaderboard", str(leaderboard), "--check", *_data()])
     assert code == 1
     assert "conll2003.json: test metrics do not match the saved predictions" in one_line(err)
     code, _, err = run_cli(capsys, ["leaderboard", "--leaderboard", str(leaderboard), "--check"])
