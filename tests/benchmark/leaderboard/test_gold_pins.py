@@ -6,6 +6,7 @@ marked ``sample`` on the board."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,31 @@ def test_repository_board_marks_its_samples():
         "conll2003.validation \\(first 300 examples\\)" in readme
     )
     assert "- repro-mini:minilm-l6: gonerd.test \\(mini\\), gonerd.validation \\(mini\\)" in readme
+
+
+def test_hand_edited_gonerd_score_fails_check_without_its_gold(tmp_path, capsys):
+    """A committed mini entry with its GONERD test score edited and submission.json's hashes recomputed: its gold
+    (the mini build) is not at hand, so --check fails instead of listing the edited score as verified."""
+    from tests.benchmark.leaderboard.test_leaderboard import _score_plus, edit_json
+
+    board = tmp_path / "board"
+    entry = board / "results" / "repro-mini__minilm-l6"
+    shutil.copytree(ROOT / "leaderboard" / "results" / entry.name, entry)
+    edit_json(entry / "gonerd.json", lambda d: _score_plus(d, 5.0, "test"))
+    edit_json(
+        entry / "submission.json",
+        lambda d: d["files"].update({"gonerd.json": file_sha256(entry / "gonerd.json")}),
+    )
+    assert run_cli(capsys, ["leaderboard", "--leaderboard", str(board)])[0] == 0
+    code, _, err = run_cli(
+        capsys, ["leaderboard", "--leaderboard", str(board), "--check", "--data-dir", str(fixture_path())]
+    )
+    problems = [line for line in err.splitlines() if line.startswith("problem: ")]
+    assert code == 1 and len(problems) == 2, err
+    assert all("results/repro-mini__minilm-l6/gonerd." in p and "cannot be re-scored" in p for p in problems)
+    mini = ROOT / "cache" / "leaderboard-gold" / "data"  # built by scripts/test.sh (the CI check)
+    if (mini / "gonerd").is_dir():
+        code, _, err = run_cli(
+            capsys, ["leaderboard", "--leaderboard", str(board), "--check", "--data-dir", str(mini)]
+        )
+        assert code == 1 and "gonerd.json: test metrics do not match the saved predictions" in err, err
