@@ -649,6 +649,8 @@ def execute(
     for i, step in enumerate(plan.steps, 1):
         if is_done(plan, step):
             log(f"[{i}/{len(plan.steps)}] {step.name}: done before, skipped")
+            if step.name == stop_after:  # a rerun stops there too (it once ran on to the next steps)
+                break
             continue
         log(f"[{i}/{len(plan.steps)}] {step.name}: {step.what}")
         started = time.perf_counter()

@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.leaderboard).is_dir():
         raise BenchmarkError(f"--leaderboard {args.leaderboard}: no such directory")
     if args.check:
-        report = check_leaderboard(args.leaderboard, data_dir=args.data_dir)
+        report = check_leaderboard(args.leaderboard, data_dir=args.data_dir, rescore=args.rescore)
         for note in report.notes:
             print(f"note: {note}")
         if not report.ok:
@@ -28,7 +28,14 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        print("leaderboard is valid and up to date (every score whose gold data is at hand re-scored)")
+        print(
+            "leaderboard is valid and up to date ("
+            + (
+                "every score re-scored, except those marked unverified)"
+                if args.rescore
+                else "scores not re-scored: --no-rescore)"
+            )
+        )
         return 0
     changed = write_all(args.leaderboard)
     print("\n".join(f"wrote {name}" for name in changed) or "leaderboard views already up to date")
@@ -47,7 +54,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--data-dir",
-        help="with --check: gold data read from local files; every split whose gold is at hand (here or in the "
-        "datasets cache) is re-scored from its predictions, the others are listed",
+        help="with --check: gold data read from local files; every split is re-scored from its predictions "
+        "against gold its task's spec pins, and one that cannot be (gold not at hand) fails the check unless its "
+        "entry is marked unverified",
+    )
+    parser.add_argument(
+        "--no-rescore",
+        dest="rescore",
+        action="store_false",
+        help="with --check: check files, hashes and views but re-score nothing (where the gold data is absent)",
     )
     parser.set_defaults(func=run)

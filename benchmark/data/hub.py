@@ -9,6 +9,7 @@ converts rows (for extractive QA, :mod:`benchmark.task_types.qa` with the conver
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,8 @@ def load_hub_split(
     """``datasets.load_dataset(path, config, revision=..., split=...)`` for one role.
 
     ``path`` replaces the Hub id (a local folder laid out as the Hub repository: README.md with ``configs:`` and
-    ``dataset_info`` + Parquet files); everything else is the same call. Returns the ``datasets.Dataset`` and a
+    ``dataset_info`` + Parquet files); everything else is the same call, except that a folder is read afresh into
+    memory through a temporary cache, so what is loaded is what its files hold now. Returns the ``datasets.Dataset`` and a
     ``source`` record.
     """
     import datasets
@@ -58,7 +60,12 @@ def load_hub_split(
     if cache_dir is not None:
         kwargs["cache_dir"] = str(cache_dir)
     try:
-        ds = datasets.load_dataset(where, spec.hub.config, **kwargs)
+        if path is None:
+            ds = datasets.load_dataset(where, spec.hub.config, **kwargs)
+        else:  # a local folder is read by its files, never from a cache keyed by its path (stale after an edit)
+            with tempfile.TemporaryDirectory(prefix="gonerd-bench-folder-") as fresh:
+                kwargs["cache_dir"] = fresh
+                ds = datasets.load_dataset(where, spec.hub.config, keep_in_memory=True, **kwargs)
     except (FileNotFoundError, ValueError, ConnectionError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
         raise BenchmarkError(

@@ -44,6 +44,7 @@ class Entry:
     teacher_slug: str | None = None
     seed_records: dict[str, list[ResultRecord]] = field(default_factory=dict)  # task -> every seed's result
     unverified: list[str] = field(default_factory=list)  # "<task>.<split>" not verified by re-scoring
+    samples: list[str] = field(default_factory=list)  # "<task>.<split> (<which sample>)" scored on a sample
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -200,6 +201,31 @@ def board_unverified(folder: Path, records: dict[str, ResultRecord] | None = Non
     return sorted(out)
 
 
+def sample_splits(records: dict[str, ResultRecord]) -> list[str]:
+    """``<task>.<split> (<which sample>)`` of every split scored on a sample of the task's gold rather than the
+    split the task defines: a run with ``--limit N`` (its first N examples), or gold the task's spec pins as a
+    ``sample`` regime (``gold:`` of its YAML; :mod:`.rescore` checks the gold against the pins)."""
+    from ..tasks.registry import all_tasks
+    from .rescore import split_sources
+
+    specs = {spec.name: spec for spec in all_tasks()}
+    out = []
+    for task, record in sorted(records.items()):
+        spec = specs.get(task)
+        for split in record.splits if spec is not None else []:
+            if record.config.limit is not None:
+                out.append(f"{task}.{split} (first {record.config.limit} examples)")
+                continue
+            names = []
+            for sub, _, source in split_sources(spec, record, split):
+                pin = sub.gold_pin(split, source.gold_sha256) if source is not None else None
+                if pin is not None and pin.regime == "sample":
+                    names.append(f"{sub.name} {pin.name}" if spec.subtasks else pin.name)
+            if names:
+                out.append(f"{task}.{split} ({', '.join(names)})")
+    return sorted(out)
+
+
 def load_entries(leaderboard: str | Path) -> list[Entry]:
     """Every ``results/<slug>/`` with at least one valid result, sorted by slug; teacher shares filled in.
 
@@ -228,6 +254,7 @@ def load_entries(leaderboard: str | Path) -> list[Entry]:
                 partial=bool(manifest and manifest.partial) or len(records) < len(known),
                 baseline=baseline_for(model.model_id),
                 unverified=board_unverified(folder, records),
+                samples=sample_splits(records),
             )
         )
     _fill_teacher_shares(entries)

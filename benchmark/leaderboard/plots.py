@@ -1,5 +1,6 @@
 """Leaderboard plots (matplotlib, Agg) as PNG and SVG bytes; the same entries always give the same bytes
-(fixed ``svg.hashsalt``, no date or software metadata)."""
+(fixed ``svg.hashsalt``, no date or software metadata). Strings from submissions are drawn as plain text
+(``parse_math=False``), never as mathtext."""
 
 from __future__ import annotations
 
@@ -34,6 +35,13 @@ def _figure(draw: Callable[[Any], None]) -> dict[str, bytes]:
         finally:
             plt.close(fig)
     return out
+
+
+def _legend(ax: Any, **kwargs: Any) -> None:
+    """A legend whose labels (names and devices from submissions) are shown as text: never parsed as mathtext
+    (``$...$`` would be, and a malformed one fails every later rendering)."""
+    for text in ax.legend(**kwargs).get_texts():
+        text.set_parse_math(False)
 
 
 def _empty(ax: Any, message: str) -> None:
@@ -102,7 +110,9 @@ def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
             [p[0] for p in front], [p[1] for p in front], where="post", color="tab:red", label="Pareto front"
         )
         for x, y, label in points:
-            ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+            ax.annotate(
+                label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7, parse_math=False
+            )
         ax.set_xscale("log")
         ax.set_xlabel(
             f"inference time, ms per 1,000 tokens at {length} tokens (benchmark speed, fixed protocol; log scale)"
@@ -113,7 +123,7 @@ def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
             f"({regime.lower()})",
             fontsize=8,
         )
-        ax.legend(loc="best")
+        _legend(ax, loc="best")
 
     return _figure(draw)
 
@@ -139,7 +149,7 @@ def time_vs_length(entries: list[Entry]) -> dict[str, bytes]:
         ax.set_xlabel("sequence length (tokens)")
         ax.set_ylabel("ms per example (median)")
         ax.set_title("Inference time vs sequence length")
-        ax.legend(fontsize=7)
+        _legend(ax, fontsize=7)
 
     return _figure(draw)
 
@@ -167,7 +177,7 @@ def student_vs_teacher(entries: list[Entry]) -> dict[str, bytes]:
         ax.set_xticks([j + 0.4 - width / 2 for j in range(len(tasks))], tasks)
         ax.set_ylabel("student's share of teacher's score (%)")
         ax.set_title(f"Student vs teacher per task (dashed: best retention {PAPER_LABEL})", fontsize=8)
-        ax.legend(fontsize=7, loc="lower left")
+        _legend(ax, fontsize=7, loc="lower left")
 
     return _figure(draw)
 

@@ -99,8 +99,14 @@ def _load(sub: Any, split: str, source: Source, limit: Any, data_dir: str | Path
 
 
 def load_gold(spec: Any, record: ResultRecord, split: str, data_dir: str | Path | None) -> list[Any]:
-    """Gold examples of ``split`` as the run loaded them. GoldUnavailable when they cannot be found or the run
-    recorded no sha256 for them; BenchmarkError when they differ from what the run read (names both hashes)."""
+    """Gold examples of ``split`` as the run loaded them. GoldUnavailable when they cannot be found, the run
+    recorded no sha256 for them or the task pins no gold for the split; BenchmarkError when they are not gold the
+    task's spec pins (:func:`check_pinned`) or differ from what the run read (names both hashes).
+
+    The whole split is read and checked against the spec's pins; a run with ``--limit N`` is then scored on its
+    first N examples (a sample, marked as such on the board)."""
+    from ..data.loader import gold_sha256
+
     limit = record.config.limit
     examples: list[Any] = []
     for sub, key, source in split_sources(spec, record, split):
@@ -112,21 +118,45 @@ def load_gold(spec: Any, record: ResultRecord, split: str, data_dir: str | Path 
         bad = [p for p, _ in _files(source) if _outside(p)]
         if bad:
             raise BenchmarkError(f"{key} data file {bad[0]!r} is outside the data folder (absolute or '..')")
-        loaded = _load(sub, split, source, limit, data_dir)
+        loaded = _load(sub, split, source, None, data_dir)
         read = Source.from_dict(loaded.source, f"{key} data source")  # as a result records it
+        check_pinned(sub, key, split, read)
         _same_files(key, source, read, data_dir)
-        recorded, got = source.gold_sha256, read.gold_sha256
+        gold = loaded.examples[:limit] if limit is not None else loaded.examples
+        recorded, got = source.gold_sha256, gold_sha256(gold) if limit is not None else read.gold_sha256
         if recorded is not None and recorded != got:
             raise BenchmarkError(
                 f"{key} gold data ({_where(read, sub)}) has sha256 {got}; the run recorded {recorded}"
             )
-        examples += loaded.examples
+        examples += gold
     return examples
+
+
+def check_pinned(sub: Any, key: str, split: str, read: Source) -> None:
+    """Gold read from files (``--data-dir``, a local build) must be gold the task's spec pins for the split
+    (``gold:`` of its YAML): the run's own record of its files proves nothing about which data they are. Gold read
+    from the Hub is identified by the spec's pinned revision (it is always read at that revision)."""
+    if read.kind == "hub":
+        return
+    pins = sub.gold.get(split, ())
+    if not pins:
+        raise GoldUnavailable(
+            f"{key}: the task spec pins no gold for {split} (gold: in its YAML), so gold read from files "
+            "cannot be identified"
+        )
+    if sub.gold_pin(split, read.gold_sha256) is None:
+        names = ", ".join(p.name for p in pins)
+        raise BenchmarkError(
+            f"{key} gold data ({_where(read, sub)}) is not the task's {split} gold: its sha256 "
+            f"{read.gold_sha256} is none the spec pins ({names}; benchmark/tasks/{sub.name}.yaml, gold.{split})"
+        )
 
 
 def _where(source: Source, sub: Any) -> str:
     if source.kind == "hub":
         return f"{source.path}@{source.revision}"
+    if source.kind == "local" and _files(source):
+        return ", ".join(path for path, _ in _files(source))
     return str(source.path or source.data_dir or sub.name)
 
 

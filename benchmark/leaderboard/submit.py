@@ -5,7 +5,8 @@ gold data identified by sha256), refuses duplicates of runs already on the leade
 folder with something new updates its entry, keeping every task), then copies the checked files into
 ``results/<slug>/`` through a temporary folder and a rename, writes ``submission.json`` (partial flag, the
 splits admitted unverified, sha256 of every copied file) and regenerates the views. When anything is wrong,
-nothing in the leaderboard directory changes.
+nothing in the leaderboard directory changes: every change is made on a staged copy of the whole board, which is
+rendered and checked there and then swapped in (:mod:`.staging`); a full disk or a read-only board is one line.
 
 A split whose gold data is not at hand is refused, unless ``unverified=True`` (``--unverified``): the entry is
 then marked unverified. An update never changes a result already on the board without re-scoring it.
@@ -14,9 +15,7 @@ then marked unverified. An update never changes a result already on the board wi
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from ..record import Owner, RecordError, ResultRecord, Submission
 from ..results import OWNER_FILE, file_sha256, predictions_path
 from . import RESULTS
 from .entries import board_unverified, read_typed
+from .staging import change_board, copy_file, write_bytes
 from .validate import MANIFEST, MANIFEST_SCHEMA, SEEDS_DIR, SPEED_FILE, Checked, check_results_dir, safe_slug
 
 
@@ -135,20 +135,59 @@ def submit(
     marked = _unverified(checked, target, unverified, report)
     if not report.ok or target is None:
         return report
-    _install(
-        checked,
-        Path(results_dir),
-        target,
-        partial=partial or len(checked.records) < _n_tasks(),
-        unverified=marked,
-    )
+    slug = checked.slug
+
+    def apply(staged: Path) -> None:  # on a copy of the whole board, swapped in only when all of it worked
+        _install(
+            checked,
+            Path(results_dir),
+            staged / RESULTS / slug,
+            partial=partial or len(checked.records) < _n_tasks(),
+            unverified=marked,
+        )
+        report.regenerated = _regenerate(staged, slug)
+
+    try:
+        change_board(board, apply)
+    except BenchmarkError as exc:  # a full disk, a read-only board, views that cannot be rendered with it
+        report.problems.append(str(exc))
+        return report
     report.copied = [*sorted(checked.files), MANIFEST]
     if marked:
         report.notes.append(f"entry marked unverified: {', '.join(marked)} not re-scored (--unverified)")
-    from .views import write_all
-
-    report.regenerated = write_all(board)
     return report
+
+
+def _regenerate(staged: Path, slug: str) -> list[str]:
+    """Regenerate the views of the staged board and check it as ``--check`` would (all but re-scoring, which
+    was done): a submission the board cannot be rendered or checked with is refused. Returns the views that
+    changed."""
+    from .views import render_all
+
+    try:
+        rendered = render_all(staged)
+    except BenchmarkError:
+        raise
+    except Exception as exc:  # a string some library parses (mathtext...), a value the views cannot show
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise BenchmarkError(
+            f"the leaderboard cannot be regenerated with this submission ({exc.__class__.__name__}: {first})"
+        ) from None
+    changed = [name for name, data in sorted(rendered.items()) if not _same_bytes(staged / name, data)]
+    for name in changed:
+        write_bytes(staged / name, rendered[name])
+    report = check_leaderboard(staged, rescore=False)
+    mine = [p for p in report.problems if p.startswith(f"{RESULTS}/{slug}/") or ": stale;" in p]
+    if mine:
+        raise BenchmarkError(f"the leaderboard would not check with this submission: {mine[0]}")
+    return changed
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _task_files(checked: Checked, directory: Path, task: str) -> dict[str, str]:
@@ -216,11 +255,25 @@ def _duplicates(checked: Checked, board: Path, target: Path | None) -> list[str]
         for task, where in found.items()
         if where and (own is None or not where.startswith(own))
     ]
+    problems += _copied_predictions(checked, board, target)
     if target is None or not target.is_dir():
         return problems
     carried = {task for task, where in found.items() if where and where.startswith(own)}
     clears = not set(board_unverified(target)) <= set(checked.unverified)  # re-scores what was unverified
-    if carried and carried == set(checked.records) and set(checked.files) <= _listed(target) and not clears:
+    listed = _listed(target)
+    changed = sorted(
+        task
+        for task in carried
+        if any(listed.get(n) != sha for n, sha in _task_files(checked, checked.directory, task).items())
+        and not any(key.startswith(f"{task}.") for key in checked.unverified)  # _unverified() says it
+    )
+    if changed:  # the same run with other files: not "already listed", and it cannot replace the listed one
+        problems += [
+            f"{task}.json: the same run (model, task, config and spec hash) as {found[task]}, with different "
+            "files; a result on the board is replaced only by a new run"
+            for task in changed
+        ]
+    elif carried and carried == set(checked.records) and set(checked.files) <= set(listed) and not clears:
         problems += [
             f"{task}.json: duplicate of {found[task]} (same model, task, config and spec hash){NOTHING_NEW}"
             for task in sorted(carried)
@@ -235,9 +288,55 @@ def _duplicates(checked: Checked, board: Path, target: Path | None) -> list[str]
     return problems
 
 
-def _listed(target: Path) -> set[str]:
+def _listed(target: Path) -> dict[str, str]:
+    """name -> sha256 of the files an entry's ``submission.json`` lists."""
     on_board = read_typed(target / MANIFEST, Submission)
-    return set(on_board.files) if on_board is not None else set()
+    return dict(on_board.files) if on_board is not None else {}
+
+
+def _predictions_digest(path: Path) -> str | None:
+    """sha256 of a predictions file's decompressed content (gzip headers may differ), None when unreadable."""
+    import gzip
+    import hashlib
+
+    from ..limits import MAX_PREDICTIONS_BYTES
+
+    digest, total = hashlib.sha256(), 0
+    try:
+        with gzip.open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                total += len(chunk)
+                if total > MAX_PREDICTIONS_BYTES:
+                    return None
+                digest.update(chunk)
+    except (OSError, EOFError, ValueError):
+        return None
+    return digest.hexdigest()
+
+
+def _copied_predictions(checked: Checked, board: Path, target: Path | None) -> list[str]:
+    """A submission whose every predictions file is identical to another entry's (another model's results under
+    a new name) is refused. One file alike is not enough: on a tiny split two models may well agree."""
+    from ..results import predictions_path
+
+    mine = {}
+    for task, record in checked.records.items():
+        for split in record.splits:
+            name = predictions_path(checked.directory / f"{task}.json", split).name
+            mine[name] = _predictions_digest(checked.directory / name)
+    if not mine or None in mine.values():
+        return []
+    problems = []
+    for folder in sorted((board / RESULTS).glob("*")) if (board / RESULTS).is_dir() else []:
+        if (target is not None and folder.name == target.name) or folder.name.startswith("."):
+            continue
+        if all(_predictions_digest(folder / name) == digest for name, digest in mine.items()):
+            problems.append(
+                f"every predictions file ({', '.join(sorted(mine))}) is identical to those of "
+                f"{RESULTS}/{folder.name}/ (another model's entry); a copy of another model's results is not a "
+                "new entry"
+            )
+    return problems
 
 
 def _n_tasks() -> int:
@@ -247,31 +346,29 @@ def _n_tasks() -> int:
 
 
 def _install(checked: Checked, source: Path, target: Path, *, partial: bool, unverified: list[str]) -> None:
-    """Copy the checked files to a temporary folder beside ``target``, then rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.incoming-", dir=target.parent))
-    try:
-        for name in sorted(checked.files):
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)  # seeds/<seed>/ of a --seeds result
-            shutil.copyfile(source / name, staging / name, follow_symlinks=False)
-        (staging / MANIFEST).write_bytes(manifest(checked, staging, partial, unverified))
-        os.chmod(staging, 0o755)
-        if target.exists():
-            old = target.with_name(f".{target.name}.replaced-{os.getpid()}")
-            os.replace(target, old)
-            os.replace(staging, target)
-            shutil.rmtree(old)
-        else:
-            os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    """The checked files and ``submission.json`` into ``target`` (a folder of the staged board), replacing what
+    was there."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for name in sorted(checked.files):
+        (target / name).parent.mkdir(parents=True, exist_ok=True)  # seeds/<seed>/ of a --seeds result
+        copy_file(source / name, target / name)
+    write_bytes(target / MANIFEST, manifest(checked, target, partial, unverified))
 
 
-def check_leaderboard(leaderboard: str | Path, *, data_dir: str | Path | None = None) -> Report:
+# What a leaderboard directory holds; anything else in it is flagged by --check.
+BOARD_DIRS, BOARD_FILES = {RESULTS, "plots"}, {"README.md", "index.html"}
+
+
+def check_leaderboard(
+    leaderboard: str | Path, *, data_dir: str | Path | None = None, rescore: bool = True
+) -> Report:
     """Every submission re-checked (files unchanged since submission, results valid for the current specs, every
-    split whose gold data is at hand re-scored) and every generated view up to date. Splits not re-scored (gold
-    not at hand) and entries marked unverified are listed in ``notes``; they are not problems."""
+    split re-scored against gold its task's spec pins) and every generated view up to date. A split that cannot
+    be re-scored (gold not at hand) is a problem unless its entry is marked unverified; entries marked unverified
+    are listed in ``notes``. ``rescore=False`` (``--no-rescore``) checks everything but the scores, which it
+    lists as not re-scored."""
     from .views import stale_files
 
     board = Path(leaderboard)
@@ -281,21 +378,29 @@ def check_leaderboard(leaderboard: str | Path, *, data_dir: str | Path | None = 
         if folder.name.startswith("."):
             report.problems.append(f"{RESULTS}/{folder.name}: leftover temporary folder")
             continue
-        problems, notes = _check_entry(folder, data_dir)
+        problems, notes = _check_entry(folder, data_dir, rescore)
         report.problems += [f"{RESULTS}/{folder.name}/{p}" for p in problems]
         report.notes += [f"{RESULTS}/{folder.name}: {n}" for n in notes]
+    for path in sorted(board.iterdir()):
+        if path.is_symlink() or not (
+            (path.name in BOARD_DIRS and path.is_dir()) or (path.name in BOARD_FILES and path.is_file())
+        ):
+            known = ", ".join(sorted(BOARD_DIRS | BOARD_FILES))
+            report.problems.append(f"{path.name}: not part of a leaderboard (it holds only {known})")
     report.problems += [f"{name}: stale; run `benchmark leaderboard`" for name in stale_files(board)]
     return report
 
 
-def _check_entry(folder: Path, data_dir: str | Path | None) -> tuple[list[str], list[str]]:
+def _check_entry(
+    folder: Path, data_dir: str | Path | None, rescore: bool = True
+) -> tuple[list[str], list[str]]:
     if not folder.is_dir() or folder.is_symlink():
         return ["not a folder"], []
     saved, problem = _submission(folder / MANIFEST)
     if saved is None:
         return [problem], []
     files, partial = saved.files, saved.partial
-    checked = check_results_dir(folder, data_dir=data_dir, allow_partial=partial)
+    checked = check_results_dir(folder, data_dir=data_dir, allow_partial=partial, rescore=rescore)
     problems = [p for p in checked.problems]
     present = sorted(p.name for p in folder.iterdir() if p.name != MANIFEST and p.name != SEEDS_DIR)
     seeds = folder / SEEDS_DIR  # a --seeds entry's seeds/<seed>/ files, listed by their relative paths
@@ -312,8 +417,16 @@ def _check_entry(folder: Path, data_dir: str | Path | None) -> tuple[list[str], 
             problems.append(f"{name}: changed since it was submitted (sha256 differs)")
     if checked.model is not None and safe_slug(checked.model.model_id) != folder.name:
         problems.append(f"folder name is not the model's slug {safe_slug(checked.model.model_id)!r}")
-    notes = [f"{key}: not re-scored ({why})" for key, why in sorted(checked.unverified.items())]
     marked = board_unverified(folder, checked.records or None)
+    notes = []
+    for key, why in sorted(checked.unverified.items()):
+        if key in marked or not rescore:
+            notes.append(f"{key}: not re-scored ({why})")
+        else:
+            problems.append(
+                f"{key}: cannot be re-scored ({why}) and the entry is not marked unverified; give --data-dir "
+                "with the gold data the run read"
+            )
     if marked:
         notes.append(f"marked unverified on the board: {', '.join(marked)}")
     return problems, notes

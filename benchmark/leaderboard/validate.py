@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,15 @@ __all__ = ["Checked", "check_record", "check_results_dir", "safe_slug"]
 SPEED_FILE = "speed.json"
 MANIFEST = "submission.json"
 MANIFEST_SCHEMA = SUBMISSION_SCHEMA
-MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
-SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+# Matched whole (fullmatch): with re.match, "$" also matches before a final newline ("org/model\n").
+MODEL_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}")
+SLUG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+TASK_FILE_RE = re.compile(r"([A-Za-z0-9_]+)\.json")
+PRED_FILE_RE = re.compile(r"([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\.predictions\.jsonl\.gz")
+MAX_SHOWN = 200  # characters of a free-text field the board shows (device names)
+URL_RE = re.compile(r"://|\bwww\.", re.IGNORECASE)
+MENTION_RE = re.compile(r"(?<![A-Za-z0-9])@[A-Za-z0-9_-]")
 SEEDS_DIR = "seeds"  # benchmark run --seeds: seeds/<seed>/<task>.json and its predictions
-TASK_FILE_RE = re.compile(r"^([A-Za-z0-9_]+)\.json$")
-PRED_FILE_RE = re.compile(r"^([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\.predictions\.jsonl\.gz$")
 SIGNED = {"matthews_correlation", "pearson", "spearmanr"}  # correlations: -100..100
 SCORES = {
     "precision",
@@ -94,7 +99,7 @@ def check_model_id(model_id: Any) -> str | None:
     """Why ``model_id`` cannot name a leaderboard entry (None when it can)."""
     if isinstance(model_id, str) and (".." in model_id or "//" in model_id or model_id.startswith("/")):
         return f"model name {model_id!r} contains '..' or '//' or starts with '/' (a path, not a Hub id)"
-    if not isinstance(model_id, str) or not MODEL_ID_RE.match(model_id):
+    if not isinstance(model_id, str) or not MODEL_ID_RE.fullmatch(model_id):
         return (
             f"model name {model_id!r} is not a Hub id or baseline:NAME (allowed: letters, digits, . _ - : /, "
             "starting with a letter or digit)"
@@ -102,18 +107,42 @@ def check_model_id(model_id: Any) -> str | None:
     return None
 
 
+def shown_text_problem(value: Any) -> str | None:
+    """Why a free-text value the board shows (a device name) cannot go on it: too long, invisible or
+    direction-changing characters (U+202E...), a URL or an @mention (GitHub links them in the README)."""
+    if not isinstance(value, str):
+        return None
+    if len(value) > MAX_SHOWN:
+        return f"is {len(value):,} characters long (at most {MAX_SHOWN})"
+    bad = next(
+        (c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp")), None
+    )
+    if bad is not None:
+        return f"contains the control or formatting character U+{ord(bad):04X}"
+    if URL_RE.search(value):
+        return "contains a URL"
+    if MENTION_RE.search(value):
+        return "contains an @mention"
+    return None
+
+
 def safe_slug(model_id: str) -> str | None:
     """Directory name on the leaderboard for ``model_id`` (None when no safe one exists)."""
     slug = model_slug(model_id.replace(":", "__")) if model_id else ""
-    if not SLUG_RE.match(slug) or ".." in slug:
+    if not SLUG_RE.fullmatch(slug) or ".." in slug:
         return None
     return slug
 
 
 def check_results_dir(
-    directory: str | Path, *, data_dir: str | Path | None = None, allow_partial: bool = False
+    directory: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    allow_partial: bool = False,
+    rescore: bool = True,
 ) -> Checked:
-    """Check a ``OUTPUT/<model-slug>`` directory; see the module docstring."""
+    """Check a ``OUTPUT/<model-slug>`` directory; see the module docstring. ``rescore=False``: every check but
+    re-scoring (the splits are then listed in ``unverified``)."""
     directory = Path(directory)
     out = Checked(directory)
     if not directory.is_dir():
@@ -135,9 +164,9 @@ def check_results_dir(
         check_record(record, task, specs, out.problems, owner=owner)
         out.problems += [f"{task}.json: {p}" for p in recorded_path_problems(record)]
         sound = len(out.problems) == before  # re-score only a record that passed the checks above
-        _check_predictions(directory / f"{task}.json", record, out, data_dir, specs.get(task), sound)
+        _check_predictions(directory / f"{task}.json", record, out, data_dir, specs.get(task), sound, rescore)
         if record.seeds is not None and sound:
-            _check_seeds(directory, task, record, specs, owner, out, data_dir)
+            _check_seeds(directory, task, record, specs, owner, out, data_dir, rescore)
         if len(out.problems) == before:
             out.records[task] = record
         out.files.append(f"{task}.json")
@@ -149,7 +178,7 @@ def check_results_dir(
     if not names["tasks"]:
         out.problems.append("no result files (<task>.json) in the directory")
     if names["speed"]:
-        out.speed = _check_speed(directory / SPEED_FILE, out.problems)
+        out.speed = _check_speed(directory / SPEED_FILE, out.problems, owner, out.records)
         out.files.append(SPEED_FILE)
     if out.model is not None:
         out.slug = safe_slug(out.model.model_id)
@@ -182,9 +211,9 @@ def _scan(directory: Path, out: Checked, specs: dict[str, Any]) -> dict[str, Any
             names["speed"] = True
         elif name == MANIFEST or name.startswith("."):
             out.warnings.append(f"{name}: ignored (not copied)")
-        elif match := PRED_FILE_RE.match(name):
+        elif match := PRED_FILE_RE.fullmatch(name):
             names["predictions"].append(name)
-        elif match := TASK_FILE_RE.match(name):
+        elif match := TASK_FILE_RE.fullmatch(name):
             if match.group(1) in specs:
                 names["tasks"].append(match.group(1))
             elif _user_task(match.group(1)):
@@ -248,8 +277,19 @@ def check_record(
     why = check_model_id(model.model_id)
     if why and (owner is None or model.model_id != owner.model_id):
         problems.append(f"{where}: {why}")
+    missing = [s for s in spec.eval_splits if s not in record.splits]
+    if missing:
+        problems.append(
+            f"{where}: no {', '.join(missing)} split (the task evaluates {', '.join(spec.eval_splits)}); a result "
+            "carries every evaluation split, so the board never shows one split in place of another"
+        )
     for split in record.splits:
         _check_split_metrics(where, split, record.metrics[split], spec, problems)
+    timing = record.timing
+    for key in ("device", "device_name"):
+        why = shown_text_problem(getattr(timing, key)) if timing is not None else None
+        if why:
+            problems.append(f"{where}: timing.{key} {why}")
 
 
 def _check_split_metrics(where: str, split: str, scored: SplitScore, spec: Any, problems: list[str]) -> None:
@@ -291,6 +331,7 @@ def _check_seeds(
     owner: Owner | None,
     out: Checked,
     data_dir: str | Path | None,
+    rescore: bool = True,
 ) -> None:
     """A ``--seeds`` result: every seed's result (``seeds/<seed>/<task>.json``) checked and its predictions
     re-scored like a result of its own, and the aggregate recomputed from them (it must match)."""
@@ -326,7 +367,7 @@ def _check_seeds(
         out.problems += [f"{relative}: {p.removeprefix(f'{task}.json: ')}" for p in problems]
         before = len(out.problems)
         _check_predictions(
-            path, found, out, data_dir, specs.get(task), not problems, prefix=f"{SEEDS_DIR}/{seed}/"
+            path, found, out, data_dir, specs.get(task), not problems, rescore, prefix=f"{SEEDS_DIR}/{seed}/"
         )
         out.files.append(relative)
         if not problems and len(out.problems) == before:
@@ -349,7 +390,8 @@ def _check_predictions(
     out: Checked,
     data_dir: str | Path | None,
     spec: Any,
-    rescore: bool,
+    sound: bool,
+    rescore: bool = True,
     prefix: str = "",
 ) -> None:
     """Every split's predictions file read (within the limits) and re-scored against its gold data."""
@@ -372,7 +414,10 @@ def _check_predictions(
         if len(preds) != expected:
             out.problems.append(f"{path.name}: {len(preds)} predictions for {expected} examples")
             continue
-        if spec is None or not rescore:
+        if spec is None or not sound:
+            continue
+        if not rescore:
+            out.unverified[f"{spec.name}.{split}"] = "--no-rescore"
             continue
         try:
             verify(spec, record, split, preds, data_dir)
@@ -382,8 +427,12 @@ def _check_predictions(
             out.problems.append(f"{prefix}{result.name}: {exc}")
 
 
-def _check_speed(path: Path, problems: list[str]) -> SpeedRecord | None:
-    """The directory's ``speed.json`` as its typed record (:class:`benchmark.record.SpeedRecord`)."""
+def _check_speed(
+    path: Path, problems: list[str], owner: Owner | None, records: dict[str, ResultRecord]
+) -> SpeedRecord | None:
+    """The directory's ``speed.json`` as its typed record (:class:`benchmark.record.SpeedRecord`), of the
+    directory's model (its revision, where recorded, and its architecture) and with device names the board can
+    show."""
     data = _read_json(path, problems)
     if data is None:
         return None
@@ -391,4 +440,27 @@ def _check_speed(path: Path, problems: list[str]) -> SpeedRecord | None:
     if shape:
         problems += [f"{SPEED_FILE}: {p}" for p in shape]
         return None
-    return SpeedRecord.from_dict(data, SPEED_FILE)
+    speed = SpeedRecord.from_dict(data, SPEED_FILE)
+    before = len(problems)
+    for key in ("device", "device_name"):
+        why = shown_text_problem(getattr(speed, key))
+        if why:
+            problems.append(f"{SPEED_FILE}: {key} {why}")
+    for item in speed.lengths:
+        for key in ("device", "device_name"):
+            why = shown_text_problem(getattr(item.timing, key)) if item.timing is not None else None
+            if why:
+                problems.append(f"{SPEED_FILE}: lengths[{item.length}].timing.{key} {why}")
+    revision = speed.model.revision
+    if owner is not None and revision is not None and revision != owner.revision:
+        problems.append(
+            f"{SPEED_FILE}: measured model revision {revision!r}, not this directory's {owner.revision!r} "
+            f"({OWNER_FILE}): the speed of another model"
+        )
+    types = {r.model.model_type for r in records.values()}
+    if types and speed.model.model_type not in types:
+        problems.append(
+            f"{SPEED_FILE}: measured a {speed.model.model_type!r} model, the results are of "
+            f"{', '.join(sorted(types))}: the speed of another model"
+        )
+    return speed if len(problems) == before else None

@@ -112,6 +112,7 @@ def _flags(entry: Entry) -> list[str]:
     flags += _batching_flags(entry)
     flags += ["partial"] if entry.partial else []
     flags += ["1 seed"] if entry.records and entry.n_seeds() == 1 else []
+    flags += ["sample"] if entry.samples else []
     return [*flags, "unverified"] if entry.unverified else flags
 
 
@@ -188,10 +189,13 @@ def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
         "tokens at a fixed input length (protocol under the table); *Peak MiB*: largest peak memory over the",
         "tasks' runs; both on the listed device. *% of teacher*: a distilled student's mean per-task share of",
         "its teacher's score. **remote code**: loading needs `trust_remote_code`.",
-        "Every score was recomputed from the submitted predictions against the gold data the run read (identified",
+        "Every score was recomputed from the submitted predictions against gold data its task's spec pins (identified",
         "by sha256), except where an entry is marked **unverified**: the scores listed under the table could not",
         "be re-scored (gold data not at hand: `benchmark submit --unverified`, or a result that recorded no sha256",
-        "of its gold data) and rest on the submitter's word.",
+        "of its gold data) and rest on the submitter's word. **sample**: some scores (listed under the table) were",
+        "scored on a sample of the task's data (a run with `--limit`, or a sample the task's spec pins, such as the",
+        "mini reproduction's GONERD build), not on the split the task defines; not comparable with full-split scores.",
+        "Devices, timings and revisions are shown as submitted (they cannot be verified).",
         "**bfloat16** / **float16**: ran in that mixed precision (others: float32); not directly comparable.",
         "A score of several seeds (`benchmark run --seeds`) is *mean ± sd (n=seeds)*; **1 seed**: every score rests",
         "on one fine-tuning (a difference of a point or two is then no finding). *% of teacher* carries its 95%",
@@ -216,6 +220,10 @@ def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
     if marked:
         lines += ["", "**unverified** (not re-scored):", ""]
         lines += [f"- {md_escape(e.name)}: {md_escape(', '.join(e.unverified))}" for e in marked]
+    sampled = [e for e in ordered(entries, tasks) if e.samples]
+    if sampled:
+        lines += ["", "**sample** (scored on a sample of the task's data):", ""]
+        lines += [f"- {md_escape(e.name)}: {md_escape(', '.join(e.samples))}" for e in sampled]
     lines += ["", "## Plots", ""]
     lines += [f"![{name.replace('_', ' ')}](plots/{name}.svg)" for name in PLOTS]
     lines += ["", "## Reference: published headline figures", "", f"From {PAPER}:", "", *markdown_lines(), ""]
@@ -290,6 +298,11 @@ def render_html(entries: list[Entry], tasks: list[str]) -> str:
         if e.unverified
     )
     unverified = f"<p><b>unverified</b> (not re-scored):</p><ul>{marked}</ul>\n" if marked else ""
+    sampled = "".join(
+        f"<li>{esc(e.name)}: {esc(', '.join(e.samples))}</li>" for e in ordered(entries, tasks) if e.samples
+    )
+    if sampled:  # shown with the unverified list (the page template has one place for both)
+        unverified += f"<p><b>sample</b> (scored on a sample of the task's data):</p><ul>{sampled}</ul>\n"
     return page_template().substitute(
         tables="\n".join(tables),
         time_protocol=f"<p>{esc(' '.join(time_protocol(entries)).replace('*', '').replace('`', ''))}</p>\n",
@@ -336,14 +349,13 @@ def _same(path: Path, data: bytes) -> bool:
 
 
 def write_all(leaderboard: str | Path) -> list[str]:
-    """Regenerate the views on disk (atomic per file); returns the files that changed."""
-    from ..results import atomic_write_bytes
+    """Regenerate the views on disk, all or none (:func:`.staging.change_board`); returns the files that
+    changed."""
+    from .staging import change_board, write_bytes
 
     root = Path(leaderboard)
     rendered = render_all(root)
-    changed = []
-    for name, data in sorted(rendered.items()):
-        if not _same(root / name, data):
-            atomic_write_bytes(root / name, data)
-            changed.append(name)
+    changed = [name for name, data in sorted(rendered.items()) if not _same(root / name, data)]
+    if changed:
+        change_board(root, lambda staged: [write_bytes(staged / name, rendered[name]) for name in changed])
     return changed

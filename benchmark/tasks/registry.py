@@ -26,7 +26,9 @@ mappings for :class:`HubSource` / :class:`LocalSource`), plus:
   prefix); the default is the layout's (hotpotqa: yes);
 - ``build: {command, default_dir: module.function, how, estimate: module.function}``: a dataset built by a command
   of its own, read from that command's default folder when there is no ``--data-dir`` and the Hub copy does not
-  load (:class:`LocalBuild`, :mod:`benchmark.data.builds`); needs ``local.format: hub_folder``.
+  load (:class:`LocalBuild`, :mod:`benchmark.data.builds`); needs ``local.format: hub_folder``;
+- ``gold: {<eval split>: [{gold_sha256, regime: full | sample, name, what}]}``: the gold data the leaderboard
+  accepts for each evaluation split (:class:`GoldPin`; :mod:`benchmark.leaderboard.rescore`), not hashed.
 
 Hooks (``reader``, ``scorer``, ``cleaning``, ``label_names_from``) are looked up first in a module beside the
 YAML; a module beside the YAML is hashed into the spec (editing it changes the spec hash). The three hooks are
@@ -53,7 +55,7 @@ from ..budget import Budget, _check_keys
 from ..errors import BenchmarkError
 from . import hooks
 from .metric_names import registered_metrics, unregistered
-from .spec import TASKS_DIR, HubSource, LocalBuild, LocalSource, TaskSpec
+from .spec import TASKS_DIR, GoldPin, HubSource, LocalBuild, LocalSource, TaskSpec
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 ROLES = ("train", "validation", "test")
@@ -132,7 +134,7 @@ _KINDS: dict[str, tuple[type, ...]] = {
         )
     },
     **{k: (str, int, float) for k in ("description", "version", "license", "citation", "notes")},
-    **{k: (Mapping,) for k in ("hub", "local", "fields", "budget", "label_names_from", "build")},
+    **{k: (Mapping,) for k in ("hub", "local", "fields", "budget", "label_names_from", "build", "gold")},
     **{k: (list,) for k in ("metrics", "label_names", "eval_splits", "subtasks")},
     "train_split": (str,),
     "max_length": (int,),
@@ -156,6 +158,7 @@ def _check_kinds(raw: Mapping[str, Any], where: str) -> None:
                 "aggregate",
                 "build",
                 "classifier_pooling",
+                "gold",
             )
         ):
             continue
@@ -210,6 +213,33 @@ def _local_build(
             f"build needs local.format hub_folder (the build is read as a copy of the Hub repository), got {local.format!r}",
         )
     return LocalBuild(**given)
+
+
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def _gold(raw: Mapping[str, Any], where: str) -> dict[str, tuple[GoldPin, ...]]:
+    """The YAML's ``gold:`` mapping (role -> list of ``{gold_sha256, regime, name, what}``) as :class:`GoldPin`s."""
+    out: dict[str, tuple[GoldPin, ...]] = {}
+    for role, pins in _mapping(raw, "gold", where).items():
+        if role not in raw.get("eval_splits", ("validation",)):
+            raise _fail(where, f"gold.{role}: not an evaluation split of the task")
+        if not isinstance(pins, list) or not pins:
+            raise _fail(where, f"gold.{role} must be a non-empty list of pins, got {pins!r}")
+        got = []
+        for i, pin in enumerate(pins):
+            at = f"gold.{role}[{i}]"
+            if not isinstance(pin, Mapping) or set(pin) - set(GoldPin.__dataclass_fields__):
+                raise _fail(where, f"{at} must be {{gold_sha256, regime, name, what}}, got {pin!r}")
+            if not isinstance(pin.get("gold_sha256"), str) or not SHA256_RE.fullmatch(pin["gold_sha256"]):
+                raise _fail(where, f"{at}.gold_sha256 must be 64 lowercase hex digits")
+            if pin.get("regime") not in ("full", "sample"):
+                raise _fail(where, f"{at}.regime must be full or sample, got {pin.get('regime')!r}")
+            if not isinstance(pin.get("name"), str) or not pin["name"].strip():
+                raise _fail(where, f"{at}.name must be a non-empty text")
+            got.append(GoldPin(**{**pin, "what": " ".join(str(pin.get("what", "")).split())}))
+        out[str(role)] = tuple(got)
+    return out
 
 
 def _build(
@@ -289,6 +319,7 @@ def _build(
         classifier_pooling=raw.get("classifier_pooling"),
         source_dir=None if base_dir is None else str(base_dir),
         build=_local_build(raw, local, where, base_dir),
+        gold=_gold(raw, where),
     )
     validate(spec, where)
     return spec

@@ -6,7 +6,8 @@ changed spec never mix with old ones.
 
 Not hashed: ``budget`` (how a task fine-tunes by default; the config hash of every run records the budget it
 used, so a budget change reruns a task without making its results incomparable), ``build`` (where a dataset the
-project builds itself lands by default; the split's ``source`` records which files were read, by sha256) and
+project builds itself lands by default; the split's ``source`` records which files were read, by sha256), ``gold``
+(the identities of the evaluation splits' gold data, which the leaderboard re-scores against) and
 ``source_dir`` (where the YAML was read from). ``reader`` and ``reader_sha256`` (the content of a reader module beside the YAML, so editing
 it reruns the task), and likewise ``scorer`` and ``scorer_sha256``, are hashed only when set, so the specs without
 one keep the hash they had before these keys existed; so is ``classifier_pooling``.
@@ -65,6 +66,19 @@ class LocalBuild:
 
 
 @dataclass(frozen=True)
+class GoldPin:
+    """One accepted identity of an evaluation split's gold data: :func:`benchmark.data.loader.gold_sha256` of its
+    ids and gold labels (the same whatever copy or file it is read from). ``regime``: ``full`` (the split the task
+    defines) or ``sample`` (a named sample of it, marked as such on the leaderboard); ``name`` says which (shown on
+    the board for a sample), ``what`` where it comes from."""
+
+    gold_sha256: str
+    regime: Literal["full", "sample"]
+    name: str
+    what: str = ""
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     name: str
     description: str
@@ -108,6 +122,13 @@ class TaskSpec:
     classifier_pooling: Literal["cls", "mean"] | None = None
     source_dir: str | None = field(default=None, compare=False)  # folder of the YAML; not hashed
     build: LocalBuild | None = None  # how the project builds the dataset itself; not hashed
+    # The identities of each evaluation split's gold the leaderboard re-scores against (role -> pins); not hashed
+    # (pinning the gold a task already had does not change what it measures). benchmark.leaderboard.rescore.
+    gold: dict[str, tuple[GoldPin, ...]] = field(default_factory=dict)
+
+    def gold_pin(self, role: str, gold_sha256: str | None) -> GoldPin | None:
+        """The pin of ``role`` whose gold_sha256 is ``gold_sha256`` (None when none is)."""
+        return next((p for p in self.gold.get(role, ()) if p.gold_sha256 == gold_sha256), None)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -118,7 +139,7 @@ class TaskSpec:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-_UNHASHED = ("budget", "source_dir", "build")
+_UNHASHED = ("budget", "source_dir", "build", "gold")
 _HASHED_WHEN_SET = (
     "reader",
     "reader_sha256",

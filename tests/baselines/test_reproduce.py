@@ -101,6 +101,7 @@ def test_execute_resumes_after_the_last_finished_step(tmp_path):
     with pytest.raises(BaselinesError, match="'nosuch' is not a step of the plan"):
         execute(plan, stop_after="nosuch", log=lambda _: None)
     assert execute(plan, stop_after="prep", log=lambda _: None) == ["prep"]
+    assert execute(plan, stop_after="prep", log=lambda _: None) == []  # done: a rerun stops there too
     with pytest.raises(BaselinesError, match=r"step bad failed .*rerun to resume"):
         execute(plan, log=lambda _: None)
     assert is_done(plan, steps[0]) and is_done(plan, steps[1]) and not is_done(plan, steps[2])

@@ -8,8 +8,10 @@ tests check the schema and the pipeline (cleaning counts, ids, labels), not scor
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from benchmark.data import hub, local
 from benchmark.data.loader import load_examples
 from benchmark.errors import BenchmarkError
 from benchmark.tasks.registry import get_task
+from benchmark.tasks.spec import GoldPin
 from conftest import fixture_path, result_record
 
 # ---------------------------------------------------------------------------------- Hub card schemas (YAML)
@@ -366,11 +369,40 @@ def test_rescoring_checks_a_folder_copy_by_its_file_hashes(tmp_path):
     spec = get_task("gonerd")
     loaded = load_examples(spec, "validation", data_dir=tmp_path, cache_dir=tmp_path / "c")
     record = result_record(config={"limit": None}, dataset={"sources": {"validation": loaded.source}})
+    with pytest.raises(BenchmarkError, match="is not the task's validation gold"):
+        load_gold(spec, record, "validation", tmp_path)  # gold the spec does not pin
+    pin = GoldPin(gold_sha256=loaded.source["gold_sha256"], regime="sample", name="test-build")
+    spec = dataclasses.replace(spec, gold={"validation": (pin,)})  # as if the spec pinned this build
     assert [e.id for e in load_gold(spec, record, "validation", tmp_path)] == [e.id for e in loaded.examples]
     other = tmp_path / "other"
-    gonerd_folder(other / "gonerd", n_articles=8)  # another build of the dataset
-    with pytest.raises(BenchmarkError, match="differ from the ones the run read"):
+    gonerd_folder(other / "gonerd", n_articles=8)  # another build of the dataset: gold the spec does not pin
+    with pytest.raises(BenchmarkError, match="is not the task's validation gold"):
         load_gold(spec, record, "validation", other)
+
+
+def test_a_folder_is_read_by_its_files_not_from_a_stale_cache(tmp_path, monkeypatch):
+    """The tags of a folder's Parquet file change (same path, size-independent, mtime kept): the next load reads
+    the new tags and records the new file's sha256 (the datasets cache, keyed by the path, once served the old
+    copy: F1 0.37 instead of 100)."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # one shared datasets cache for both loads
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))
+    folder = gonerd_folder(tmp_path / "gonerd")
+    spec = get_task("gonerd")
+    first = load_examples(spec, "validation", data_dir=tmp_path)
+    path = folder / "data" / "default" / "validation-00000-of-00001.parquet"
+    stat = path.stat()
+    table = pq.read_table(path)
+    tags = [[0] * len(t) for t in table.column("ner_tags").to_pylist()]  # every tag O
+    table = table.set_column(table.schema.get_field_index("ner_tags"), "ner_tags", [tags])
+    pq.write_table(table, path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    second = load_examples(spec, "validation", data_dir=tmp_path)
+    assert any(t != "O" for e in first.examples for t in e.tags)
+    assert all(t == "O" for e in second.examples for t in e.tags)
+    assert second.source["files"][0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert second.source["gold_sha256"] != first.source["gold_sha256"]
 
 
 # ---------------------------------------------------------------------------------- arXiv + MTEB cleaning
