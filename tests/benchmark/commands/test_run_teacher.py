@@ -124,3 +124,68 @@ def test_bad_distillation_flags_are_one_line(extra, message, data_dirs, tmp_path
 def test_a_task_without_a_teacher_model_has_no_teacher(tmp_path):
     (tmp_path / "models" / "squad").mkdir(parents=True)
     assert find_teacher(tmp_path, get_task("conll2003"), 42) is None
+
+
+def test_qa_is_distilled_and_a_task_without_a_teacher_model_trains_alone(tmp_path, capsys):
+    """The teacher saved a SQuAD model only: SQuAD learns from its start and end logits, CoNLL without a teacher."""
+    squad = {
+        "squad/train-v1.1.json": "squad/dev-v1.1-sample.json",
+        "squad/dev-v1.1.json": "squad/dev-v1.1-sample.json",
+    }
+    data = link_fixtures(tmp_path / "data", {**LINKS, **squad})
+    teacher = build_tiny_model("bert", tmp_path / "qa-teacher", seed=1)
+    student = build_tiny_model("bert", tmp_path / "student", seed=2)
+    common = ("--limit", "8", "--epochs", "1", "--batch-size", "4", "--device", "cpu", "--max-length", "64")
+    base = ["run", "--data-dir", str(data), *common]
+    assert (
+        main(
+            [
+                *base,
+                "--model",
+                str(teacher),
+                "--tasks",
+                "squad",
+                "--output",
+                str(tmp_path / "t"),
+                "--save-models",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    taught = [
+        "--teacher",
+        str(tmp_path / "t"),
+        "--distill-temperature",
+        "3",
+    ]  # OUTPUT holding one model's run
+    assert (
+        main(
+            [
+                *base,
+                "--model",
+                str(student),
+                "--tasks",
+                "conll2003,squad",
+                "--output",
+                str(tmp_path / "s"),
+                *taught,
+            ]
+        )
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert (
+        "conll2003: the teacher run" in err
+        and "has no fine-tuned model for it; runs without a teacher" in err
+    )
+    squad = load_result(tmp_path / "s" / "student" / "squad.json")
+    conll = load_result(tmp_path / "s" / "student" / "conll2003.json")
+    assert squad["config"]["distillation"]["temperature"] == 3.0
+    assert squad["config"]["distillation"]["teacher_model_id"] == "qa-teacher"
+    assert "distillation" not in conll["config"]
+    plain = tmp_path / "plain"
+    assert main([*base, "--model", str(student), "--tasks", "squad", "--output", str(plain)]) == 0
+    plain_loss = load_result(plain / "student" / "squad.json")["training"]["squad"]["final_loss"]
+    taught_loss = squad["training"]["squad"]["final_loss"]
+    assert abs(taught_loss - plain_loss) > 1e-3 * abs(plain_loss)
