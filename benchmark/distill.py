@@ -110,8 +110,11 @@ def check_teacher(teacher: Teacher, spec: Any, student_tokenizer: Any, *, trust_
             _, tokenizer, _, _ = check_model_for_task(
                 str(path), sub, trust_remote_code=trust_remote_code, eval_only=True
             )
-        except BenchmarkError as exc:
-            raise BenchmarkError(f"--teacher {teacher.run_dir}: {sub.name}: {exc}") from None
+        except (
+            BenchmarkError
+        ) as exc:  # the head's labels are checked as --eval-only checks a fine-tuned model's
+            text = str(exc).removeprefix("--eval-only: ")
+            raise BenchmarkError(f"--teacher {teacher.run_dir}: {sub.name}: {text}") from None
         if tokenizer.get_vocab() != student_tokenizer.get_vocab():
             raise BenchmarkError(
                 f"--teacher {teacher.run_dir}: {sub.name}: the teacher's vocabulary ({len(tokenizer)} tokens) "

@@ -182,7 +182,10 @@ def run_models(
         cfg.budget(spec.name)  # a bad --config or budget flag fails before any model runs
     for model in expanded:
         if not _plan_only(model, cfg):
-            _preflight(model, specs, cfg)
+            resolved, _ = _preflight(model, specs, cfg)
+            _teachers(
+                specs, resolved, cfg, quiet=True
+            )  # a teacher the student cannot learn from: refused now
     paths: list[Path] = []
     failed: dict[str, str] = {}
     for i, model in enumerate(expanded, 1):
@@ -388,7 +391,9 @@ def _load_teacher(teacher: Any, sub: TaskSpec, cfg: RunConfig, device: torch.dev
     return model.eval()
 
 
-def _teachers(specs: Sequence[TaskSpec], resolved: ResolvedModel, cfg: RunConfig) -> dict[str, Any]:
+def _teachers(
+    specs: Sequence[TaskSpec], resolved: ResolvedModel, cfg: RunConfig, *, quiet: bool = False
+) -> dict[str, Any]:
     """``--teacher``: each task's :class:`benchmark.distill.Teacher`, checked against the student (same vocabulary,
     the task's labels) before anything trains; a task the teacher run has no model for runs without it."""
     if cfg.teacher is None or cfg.eval_only:
@@ -403,9 +408,10 @@ def _teachers(specs: Sequence[TaskSpec], resolved: ResolvedModel, cfg: RunConfig
         for seed in cfg.seed_list():
             found = find_teacher(Path(cfg.teacher), spec, seed)
             if found is None:
-                log(
-                    f"{spec.name}: the teacher run {cfg.teacher} has no fine-tuned model for it; runs without a teacher"
-                )
+                if not quiet:
+                    log(
+                        f"{spec.name}: the teacher run {cfg.teacher} has no fine-tuned model for it; runs without a teacher"
+                    )
                 break
             sub = next(iter(spec.subtasks or (spec,)))
             _, tokenizer, _, _ = check_model_for_task(

@@ -3,6 +3,8 @@ models, the CoNLL sample; :mod:`benchmark.distill`)."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -189,3 +191,21 @@ def test_qa_is_distilled_and_a_task_without_a_teacher_model_trains_alone(tmp_pat
     plain_loss = load_result(plain / "student" / "squad.json")["training"]["squad"]["final_loss"]
     taught_loss = squad["training"]["squad"]["final_loss"]
     assert abs(taught_loss - plain_loss) > 1e-3 * abs(plain_loss)
+
+
+def test_a_teacher_with_other_label_names_is_refused(teacher_run, data_dirs, tmp_path, capsys):
+    run = tmp_path / "teacher"
+    shutil.copytree(teacher_run, run)
+    config_file = run / "models" / "conll2003" / "conll2003" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["id2label"] = {k: v.replace("PER", "PERSON") for k, v in config["id2label"].items()}
+    config["label2id"] = {v: int(k) for k, v in config["id2label"].items()}
+    config_file.write_text(json.dumps(config))
+    student = build_tiny_model("bert", tmp_path / "student", seed=2)
+    capsys.readouterr()
+    assert _run(student, tmp_path / "s", data_dirs[0], "--teacher", str(run)) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert f"--teacher {run.resolve()}: conll2003:" in err and "PERSON" in err and "--eval-only" not in err, (
+        err
+    )
