@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 
 from benchmark.cli import main
 from benchmark.distill import find_teacher
+from benchmark.errors import BenchmarkError
 from benchmark.results import load_result
 from benchmark.tasks.registry import get_task
 from conftest import fixture_path, link_fixtures
@@ -209,3 +210,20 @@ def test_a_teacher_with_other_label_names_is_refused(teacher_run, data_dirs, tmp
     assert f"--teacher {run.resolve()}: conll2003:" in err and "PERSON" in err and "--eval-only" not in err, (
         err
     )
+
+
+def test_a_seeds_teacher_run_teaches_each_seed_with_its_own_model(tmp_path):
+    from tests.benchmark.leaderboard.test_leaderboard import make_run
+
+    run = make_run(tmp_path, "teacher", tasks=("conll2003",))  # OUTPUT/<slug> with a valid conll2003.json
+    for seed in (0, 1):
+        folder = run / "models" / "conll2003" / f"seed-{seed}" / "conll2003"
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+    spec = get_task("conll2003")
+    assert find_teacher(run, spec, 1).models == {"conll2003": run / "models/conll2003/seed-1/conll2003"}
+    assert find_teacher(run, spec, 7).models == {"conll2003": run / "models/conll2003/seed-0/conll2003"}
+    assert find_teacher(run, spec, 1).model_id == "teacher"
+    (run / "conll2003.json").unlink()
+    with pytest.raises(BenchmarkError, match=r"models/conll2003 has no result conll2003.json beside it"):
+        find_teacher(run, spec, 1)
