@@ -7,7 +7,9 @@ holds one model's folder). For every (sub)task the teacher has a fine-tuned mode
 
     alpha * KL(softmax(teacher / T) || softmax(student / T)) * T**2 + (1 - alpha) * gold loss
 
-over the task head's logits: per example (sequence classification), per token where the gold loss counts
+over the task head's logits: per example (sequence classification; regression, one number, has no distribution
+to soften: its term is the mean squared error to the teacher's value, as TinyBERT does for STS-B), per token where
+the gold loss counts
 (token classification: labels != -100), start and end logits averaged (extractive QA; padding masked out). The
 teacher runs in eval mode without gradients on the same batch. Teacher and student must share the tokenizer
 (same vocabulary: this first version compares the vocabularies, it does not map between tokenizers) and the
@@ -147,6 +149,10 @@ def soft_loss(
             terms.append(_kl(s, t, temperature))
         return (terms[0] + terms[1]) / 2
     s, t = student["logits"], teacher["logits"]
+    if (
+        task_type == "regression"
+    ):  # one number (STS-B): no distribution to soften; the teacher's value, by MSE
+        return F.mse_loss(s.float(), t.float())
     if task_type == "token_classification":
         keep = inputs["labels"] != -100
         return _kl(s[keep], t[keep], temperature)

@@ -372,7 +372,10 @@ def _run_task(
 
 def _load_teacher(teacher: Any, sub: TaskSpec, cfg: RunConfig, device: torch.device) -> Any:
     """The teacher's fine-tuned model of ``sub`` (eval mode, on ``device``), or None without one."""
-    if teacher is None or sub.name not in teacher.models:
+    if teacher is None:
+        return None
+    if sub.name not in teacher.models:
+        log(f"{sub.name}: the teacher run has no fine-tuned model for it; trains without a teacher")
         return None
     from .modeling import load_model_for_task
 

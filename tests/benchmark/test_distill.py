@@ -89,3 +89,8 @@ def test_the_trainer_mixes_alpha_kl_and_one_minus_alpha_gold_with_a_frozen_teach
     assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
     loss.backward()
     assert teacher.linear.weight.grad is None and student.linear.weight.grad is not None
+
+
+def test_regression_is_the_squared_error_to_the_teachers_value():
+    s, t = torch.tensor([[0.5], [2.0]]), torch.tensor([[1.5], [2.0]])
+    assert torch.allclose(soft_loss({"logits": s}, {"logits": t}, {}, "regression", 2.0), torch.tensor(0.5))

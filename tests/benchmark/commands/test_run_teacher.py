@@ -4,6 +4,7 @@ models, the CoNLL sample; :mod:`benchmark.distill`)."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -227,3 +228,32 @@ def test_a_seeds_teacher_run_teaches_each_seed_with_its_own_model(tmp_path):
     (run / "conll2003.json").unlink()
     with pytest.raises(BenchmarkError, match=r"models/conll2003 has no result conll2003.json beside it"):
         find_teacher(run, spec, 1)
+
+
+def test_glue_subtasks_learn_from_the_teacher_models_there_are(tmp_path, capsys):
+    """GLUE: sequence classification (SST-2) and regression (STS-B) are distilled; sub-tasks whose teacher model
+    is gone train alone, and the result lists the distilled ones."""
+    data = tmp_path / "data"  # glue_data layout: each sub-task's dev sample doubles as its train file
+    for sub in get_task("glue").subtasks:
+        dev = sub.local.files["validation"]
+        for name in (dev, sub.local.files["train"]):
+            if not (data / "glue" / name).exists():  # MNLI: one train file for both sub-tasks
+                link_fixtures(data, {f"glue/{name}": f"glue/{dev}"})
+    teacher = build_tiny_model("bert", tmp_path / "glue-teacher", seed=1)
+    student = build_tiny_model("bert", tmp_path / "student", seed=2)
+    common = ["run", "--data-dir", str(data), "--tasks", "glue", "--limit", "8", "--epochs", "1", "--batch-size", "4",
+              "--device", "cpu", "--max-length", "64"]  # fmt: skip
+    assert main([*common, "--model", str(teacher), "--output", str(tmp_path / "t"), "--save-models"]) == 0
+    models = tmp_path / "t" / "glue-teacher" / "models" / "glue"
+    for folder in models.iterdir():
+        if folder.name not in ("sst2", "stsb"):
+            shutil.rmtree(folder)
+    capsys.readouterr()
+    taught = ["--teacher", str(tmp_path / "t" / "glue-teacher")]
+    assert main([*common, "--model", str(student), "--output", str(tmp_path / "s"), *taught]) == 0
+    err = capsys.readouterr().err
+    assert "mrpc: the teacher run has no fine-tuned model for it; trains without a teacher" in err
+    assert "sst2: distilling from" in err and "stsb: distilling from" in err
+    record = load_result(tmp_path / "s" / "student" / "glue.json")
+    assert record["config"]["distillation"]["subtasks"] == ["sst2", "stsb"]
+    assert all(math.isfinite(run["final_loss"]) for run in record["training"].values())
