@@ -468,6 +468,10 @@ def run(
 
     ``seeds``: fine-tune once per seed and aggregate (see the module docstring); ``seed``: the one seed otherwise.
 
+    ``teacher`` (``--teacher``): the ``OUTPUT/<slug>`` of a teacher's ``save_models`` run; each task it has a
+    fine-tuned model for is trained on its soft labels too (``distill_alpha``, ``distill_temperature``:
+    :mod:`benchmark.distill`) and records ``config.distillation``.
+
     ``dtype``, ``attn_implementation`` and ``compile_model``: how the model runs (:mod:`benchmark.precision`),
     recorded in each result's ``execution``; so is ``batching`` (``grouped``: length-grouped training batches,
     :mod:`benchmark.batching`; ``random``: the Trainer's seeded random ones). ``dry_run``: print what each task
