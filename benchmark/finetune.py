@@ -112,6 +112,9 @@ def finetune(
     dtype: str = "float32",
     compile_model: bool = False,
     group_by_length: bool = True,
+    teacher: torch.nn.Module | None = None,
+    distill_alpha: float = 0.5,
+    distill_temperature: float = 2.0,
 ) -> TrainSummary:
     """Train ``model`` in place on ``train``'s windows for ``budget``; returns a :class:`TrainSummary`.
 
@@ -120,7 +123,8 @@ def finetune(
     fine-tuned model and tokenizer there (``save_pretrained``). ``dtype``: mixed precision through the Trainer's
     ``bf16`` / ``fp16`` options (:mod:`benchmark.precision`); ``compile_model``: ``torch_compile``.
     ``group_by_length``: length-grouped batches (:mod:`benchmark.batching`); False draws the Trainer's random
-    batches (``benchmark run --batching random``).
+    batches (``benchmark run --batching random``). ``teacher``: a fine-tuned model of the same task whose soft
+    labels join the gold loss (:mod:`benchmark.distill`, ``distill_alpha`` and ``distill_temperature``).
     """
     from transformers import Trainer, TrainingArguments, set_seed
 
@@ -171,7 +175,14 @@ def finetune(
         level = transformers_logger.level
         transformers_logger.setLevel(logging.WARNING)
         try:
-            trainer = (_trainer_class() if group_by_length else Trainer)(
+            trainer_class = _trainer_class() if group_by_length else Trainer
+            if teacher is not None:
+                from .distill import distilling_trainer
+
+                trainer_class = distilling_trainer(
+                    trainer_class, teacher, task_type, distill_alpha, distill_temperature
+                )
+            trainer = trainer_class(
                 model=model, args=args, train_dataset=FeatureDataset(features), data_collator=collator
             )
             result = trainer.train()

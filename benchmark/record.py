@@ -485,6 +485,18 @@ class Budget(Section):
 
 
 @dataclass(kw_only=True)
+class Distillation(Section):
+    """``benchmark run --teacher``: the student learnt from a fine-tuned teacher's soft labels (:mod:`benchmark.distill`)."""
+
+    teacher_run: str  # the teacher's OUTPUT/<slug> folder
+    teacher_model_id: str | None = None
+    teacher_revision: str | None = None
+    alpha: float = field(metadata=_at_least(0))
+    temperature: float = field(metadata=_at_least(0))
+    subtasks: list[str] | None = None  # the (sub)tasks the teacher had a model for
+
+
+@dataclass(kw_only=True)
 class Config(Section):
     """What of a run changes its results (:meth:`benchmark.run_config.RunConfig.result_config`, hashed into
     ``config_hash``) plus the device; every key optional (non-default execution settings only)."""
@@ -505,6 +517,7 @@ class Config(Section):
     seeds: list[int] | None = None  # benchmark run --seeds: the seeds of the aggregate (absent: one --seed)
     device: str | None = None
     save_models: bool | None = None
+    distillation: Distillation | None = None  # --teacher (absent: no teacher at task time)
 
 
 @dataclass(kw_only=True)

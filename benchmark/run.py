@@ -182,7 +182,10 @@ def run_models(
         cfg.budget(spec.name)  # a bad --config or budget flag fails before any model runs
     for model in expanded:
         if not _plan_only(model, cfg):
-            _preflight(model, specs, cfg)
+            resolved, _ = _preflight(model, specs, cfg)
+            _teachers(
+                specs, resolved, cfg, quiet=True
+            )  # a teacher the student cannot learn from: refused now
     paths: list[Path] = []
     failed: dict[str, str] = {}
     for i, model in enumerate(expanded, 1):
@@ -230,8 +233,10 @@ def _run_task(
     budget: Budget,
     device: torch.device,
     save_dir: Path | None,
+    teacher: Any = None,
 ) -> dict[str, Any]:
-    """Everything a result records for one task except identity and timestamps."""
+    """Everything a result records for one task except identity and timestamps. ``teacher``: a
+    :class:`benchmark.distill.Teacher` whose fine-tuned models teach the sub-tasks it has."""
     from .precision import attn_implementation_of, autocast, can_compile, compiled, execution_record
 
     model_path, data_dir, limit, eval_only = resolved.path, cfg.data_dir, cfg.limit, cfg.eval_only
@@ -274,6 +279,7 @@ def _run_task(
             load_stats.setdefault(f"{prefix}{sub.train_split}", train.stats)
             encoded = encode(train.examples, tokenizer, sub, info, length)
             log(f"{sub.name}: fine-tuning on {encoded.n_examples} examples ({len(encoded.features)} windows)")
+            teacher_model = _load_teacher(teacher, sub, cfg, device)
             summary = finetune(
                 model,
                 tokenizer,
@@ -287,7 +293,11 @@ def _run_task(
                 dtype=dtype,
                 compile_model=use_compile,
                 group_by_length=batching == "grouped",
+                teacher=teacher_model,
+                distill_alpha=cfg.distill_alpha,
+                distill_temperature=cfg.distill_temperature,
             )
+            del teacher_model
             training[sub.name] = {**summary.to_dict(), **{"windows": encoded.stats}}
         # Prediction, scoring and timing run on the main process alone (timing stays single-process); the
         # others wait, and fail with its error if it fails (benchmark.distributed).
@@ -360,6 +370,66 @@ def _run_task(
     }
 
 
+def _load_teacher(teacher: Any, sub: TaskSpec, cfg: RunConfig, device: torch.device) -> Any:
+    """The teacher's fine-tuned model of ``sub`` (eval mode, on ``device``), or None without one."""
+    if teacher is None:
+        return None
+    if sub.name not in teacher.models:
+        log(f"{sub.name}: the teacher run has no fine-tuned model for it; trains without a teacher")
+        return None
+    from .modeling import load_model_for_task
+
+    path = teacher.models[sub.name]
+    log(
+        f"{sub.name}: distilling from the teacher's {path} (alpha {cfg.distill_alpha}, T {cfg.distill_temperature})"
+    )
+    model, _, _ = load_model_for_task(
+        str(path),
+        sub,
+        device=device,
+        trust_remote_code=cfg.trust_remote_code,
+        eval_only=True,
+        attn_implementation=cfg.attn_implementation,
+    )
+    return model.eval()
+
+
+def _teachers(
+    specs: Sequence[TaskSpec], resolved: ResolvedModel, cfg: RunConfig, *, quiet: bool = False
+) -> dict[str, Any]:
+    """``--teacher``: each task's :class:`benchmark.distill.Teacher`, checked against the student (same vocabulary,
+    the task's labels) before anything trains; a task the teacher run has no model for runs without it."""
+    if cfg.teacher is None or cfg.eval_only:
+        if cfg.teacher is not None:
+            raise BenchmarkError("--teacher needs training; it cannot be combined with --eval-only")
+        return {}
+    from .distill import check_teacher, find_teacher
+    from .modeling import check_model_for_task
+
+    teachers: dict[str, Any] = {}
+    for spec in specs:
+        for seed in cfg.seed_list():
+            found = find_teacher(Path(cfg.teacher), spec, seed)
+            if found is None:
+                if not quiet:
+                    log(
+                        f"{spec.name}: the teacher run {cfg.teacher} has no fine-tuned model for it; runs without a teacher"
+                    )
+                break
+            sub = next(iter(spec.subtasks or (spec,)))
+            _, tokenizer, _, _ = check_model_for_task(
+                resolved.path,
+                sub,
+                trust_remote_code=cfg.trust_remote_code,
+                tokenizer_from=resolved.tokenizer_from,
+                revision=resolved.revision,
+                tokenizer_revision=resolved.tokenizer_revision,
+            )
+            check_teacher(found, spec, tokenizer, trust_remote_code=cfg.trust_remote_code)
+            teachers[f"{spec.name}@{seed}"] = found
+    return teachers
+
+
 def _bootstrap(spec, examples, predictions, metrics) -> dict[str, Any]:
     """Per split, the paired bootstrap replicates of the primary metric (:mod:`benchmark.intervals`); a split
     whose score is not a number (GLUE with sub-tasks missing) has none."""
@@ -398,6 +468,10 @@ def run(
 
     ``seeds``: fine-tune once per seed and aggregate (see the module docstring); ``seed``: the one seed otherwise.
 
+    ``teacher`` (``--teacher``): the ``OUTPUT/<slug>`` of a teacher's ``save_models`` run; each task it has a
+    fine-tuned model for is trained on its soft labels too (``distill_alpha``, ``distill_temperature``:
+    :mod:`benchmark.distill`) and records ``config.distillation``.
+
     ``dtype``, ``attn_implementation`` and ``compile_model``: how the model runs (:mod:`benchmark.precision`),
     recorded in each result's ``execution``; so is ``batching`` (``grouped``: length-grouped training batches,
     :mod:`benchmark.batching`; ``random``: the Trainer's seeded random ones). ``dry_run``: print what each task
@@ -417,6 +491,7 @@ def run(
             )
         return []
     resolved, revision = _preflight(model, specs, cfg)
+    teachers = _teachers(specs, resolved, cfg)
     model_path = resolved.path
     # Under accelerate launch / torchrun: join the processes, on the device the launcher gives this one.
     with cfg.blame("device"):
@@ -452,7 +527,16 @@ def run(
     paths: list[Path] = []
     for spec in specs:
         task = _TaskRun(
-            spec, resolved, revision, name, slug, directory, hardware, torch_device, budgets[spec.name]
+            spec,
+            resolved,
+            revision,
+            name,
+            slug,
+            directory,
+            hardware,
+            torch_device,
+            budgets[spec.name],
+            teachers,
         )
         if cfg.seeds is None:
             paths.append(task.run(cfg, result_path(Path(cfg.output), slug, spec.name)))
@@ -479,11 +563,20 @@ class _TaskRun:
     hardware: dict[str, Any]
     device: torch.device
     budget: Budget
+    teachers: dict[str, Any] = dataclasses.field(default_factory=dict)  # "<task>@<seed>" -> distill.Teacher
+
+    def teacher(self, cfg: RunConfig) -> Any:
+        seed = cfg.seeds[0] if cfg.seeds is not None else cfg.seed  # the aggregate: its first seed's
+        return self.teachers.get(f"{self.spec.name}@{seed}")
 
     def section(self, cfg: RunConfig) -> dict[str, Any]:
-        return cfg.result_config(
+        config = cfg.result_config(
             self.budget, tokenizer=self.resolved.tokenizer_from, processes=distributed.world_size()
         )
+        teacher = self.teacher(cfg)
+        if teacher is not None:  # hashed: a distilled result is never taken for a plain one
+            config["distillation"] = teacher.record(cfg.distill_alpha, cfg.distill_temperature)
+        return config
 
     def up_to_date(self, path: Path, cfg_hash: str) -> bool:
         return distributed.on_main(
@@ -510,7 +603,13 @@ class _TaskRun:
         if save_dir is not None and path.parent.parent.name == "seeds":  # --seeds: one checkpoint per seed
             save_dir = save_dir / f"seed-{cfg.seed}"
         outcome = _run_task(
-            spec, self.resolved, cfg, budget=self.budget, device=self.device, save_dir=save_dir
+            spec,
+            self.resolved,
+            cfg,
+            budget=self.budget,
+            device=self.device,
+            save_dir=save_dir,
+            teacher=self.teacher(cfg),
         )
         info: ModelInfo = outcome["info"]
         record = {

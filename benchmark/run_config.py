@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -162,6 +163,11 @@ class RunConfig:
     compile_model: bool = False
     batching: str = "grouped"
     dry_run: bool = False
+    teacher: str | None = (
+        None  # --teacher: a teacher's `benchmark run --save-models` folder (benchmark.distill)
+    )
+    distill_alpha: float = 0.5
+    distill_temperature: float = 2.0
     # budget overrides (None: the task's budget, after the config file's)
     epochs: float | None = None
     learning_rate: float | None = None
@@ -249,6 +255,18 @@ class RunConfig:
             problem = budget_problem(name, getattr(self, name))
             if getattr(self, name) is not None and problem:
                 self._fail(name, problem)
+        for name, low, high in (("distill_alpha", 0.0, 1.0), ("distill_temperature", 0.0, None)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                self._fail(name, f"must be a finite number, got {value!r}")
+            if high is not None and not low <= value <= high:
+                self._fail(name, f"must be between 0 and 1, got {value}")
+            if high is None and value <= low:
+                self._fail(name, f"must be above 0, got {value}")
+        if self.teacher is not None:
+            from .distill import teacher_run_dir
+
+            object.__setattr__(self, "teacher", str(teacher_run_dir(self.teacher)))
         if self.data_dir is not None:
             if not Path(self.data_dir).is_dir():
                 raise BenchmarkError(f"--data-dir {self.data_dir}: no such directory")

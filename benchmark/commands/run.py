@@ -157,6 +157,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add("--save-models", action="store_true", help="keep fine-tuned checkpoints under OUTPUT/<slug>/models/")
     add(
+        "--teacher",
+        default=None,
+        metavar="RUN",
+        help="task distillation: the output folder (OUTPUT/<slug>) of a `benchmark run --save-models` of a "
+        "fine-tuned teacher with the same tokenizer; its soft labels join the gold loss on each task it has a "
+        "model for (tasks without one train as usual)",
+    )
+    add(
+        "--distill-alpha",
+        type=float,
+        default=None,
+        metavar="A",
+        help="with --teacher: weight of the teacher's KL term; 1 - A weighs the gold loss (default: 0.5)",
+    )
+    add(
+        "--distill-temperature",
+        type=float,
+        default=None,
+        metavar="T",
+        help="with --teacher: softmax temperature of the KL term, scaled by T^2 (default: 2.0)",
+    )
+    add(
         "--dtype",
         default=None,
         choices=("float32", "bfloat16", "float16"),
@@ -225,6 +247,9 @@ def main(args: argparse.Namespace) -> int:
         compile_model=args.compile,
         dry_run=args.dry_run,
         batching=args.batching,
+        teacher=args.teacher,
+        distill_alpha=args.distill_alpha,
+        distill_temperature=args.distill_temperature,
     )
     models = expand_models(args.model)
     if len(models) == 1:

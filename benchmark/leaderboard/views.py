@@ -110,10 +110,20 @@ def _flags(entry: Entry) -> list[str]:
     flags = ["remote code"] if entry.remote_code() else []
     flags += _dtype_flags(entry)
     flags += _batching_flags(entry)
+    flags += ["task-distilled"] if _task_distilled(entry) else []
     flags += ["partial"] if entry.partial else []
     flags += ["1 seed"] if entry.records and entry.n_seeds() == 1 else []
     flags += ["sample"] if entry.samples else []
     return [*flags, "unverified"] if entry.unverified else flags
+
+
+def _task_distilled(entry: Entry) -> bool:
+    """Whether any result's student learnt from a fine-tuned teacher at task time (``benchmark run --teacher``):
+    such a row is not a plain fine-tuning of the model."""
+    return any(
+        r.config is not None and getattr(r.config, "distillation", None) is not None
+        for r in entry.records.values()
+    )
 
 
 def _dtype_flags(entry: Entry) -> list[str]:

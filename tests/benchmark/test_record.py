@@ -286,7 +286,14 @@ def test_every_key_the_current_code_writes_is_declared():
         dtype="bfloat16", attn_implementation="sdpa", compile_model=True, seeds=[0, 1]
     )
     config = cfg.result_config(cfg.budget("conll2003"), tokenizer="tok", processes=2)
-    assert set(config) | {"device", "save_models"} == _declared(record.Config)
+    # device and save_models: benchmark.run adds them; distillation: --teacher (benchmark.run._TaskRun.section)
+    assert set(config) | {"device", "save_models", "distillation"} == _declared(record.Config)
+    from pathlib import Path
+
+    from benchmark.distill import Teacher
+
+    taught = Teacher(Path("runs/teacher"), {"conll2003": Path("m")}, "teacher", "sha256:0").record(0.5, 2.0)
+    assert set(taught) == _declared(record.Distillation)
 
 
 def test_a_result_from_before_the_execution_section_loads_as_it_ran():
