@@ -153,7 +153,7 @@ def test_retention_table_divides_student_by_teacher(tmp_path):
     assert "41.0 / 82.0 | 50.0%" in validation[2]
 
     (runs / "s" / "conll2003.json").write_text("{not json")
-    with pytest.raises(BaselinesError, match=r"conll2003.json: invalid JSON"):
+    with pytest.raises(BaselinesError, match=r"conll2003.json: not a readable result file \(invalid JSON"):
         retention_table(runs, pairs, ["conll2003"])
 
 
