@@ -1,4 +1,4 @@
-"""Named-entity metrics: a faithful port of ``conlleval.pl`` and seqeval's strict IOB2 F1.
+"""Named-entity tags and their metrics: IOB1 -> IOB2, a faithful port of ``conlleval.pl`` and seqeval's strict IOB2 F1.
 
 ``conlleval`` ports the CoNLL shared-task scorer ``conlleval`` version 2004-01-26 by Erik Tjong Kim Sang
 (the script distributed with CoNLL-2000/2003; reference copy ``allanj/StatNLP-Projects`` ``eval/conlleval.pl``
@@ -31,7 +31,21 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-__all__ = ["conlleval", "split_tag", "strict_f1"]
+__all__ = ["conlleval", "iob1_to_iob2", "split_tag", "strict_f1"]
+
+
+def iob1_to_iob2(tags: Sequence[str]) -> list[str]:
+    """IOB1 (``I-`` starts an entity unless it continues one of the same type; ``B-`` only splits two adjacent
+    entities of one type) -> IOB2 (every entity starts with ``B-``)."""
+    out: list[str] = []
+    prev = "O"
+    for tag in tags:
+        if tag.startswith("I-") and (prev == "O" or prev[2:] != tag[2:]):
+            out.append("B-" + tag[2:])
+        else:
+            out.append(tag)
+        prev = tag
+    return out
 
 
 def _check(gold: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> None:

@@ -18,9 +18,10 @@ import io
 import json
 import re
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from gonerd.ner import iob1_to_iob2
 
 from .. import limits
 from ..errors import BenchmarkError
@@ -186,20 +187,6 @@ def read_squad_json(path: Path) -> list[Row]:
 
 
 # --------------------------------------------------------------------------------------------- CoNLL
-
-
-def iob1_to_iob2(tags: Sequence[str]) -> list[str]:
-    """IOB1 (``I-`` starts an entity unless it continues one of the same type; ``B-`` only splits two adjacent
-    entities of one type) -> IOB2 (every entity starts with ``B-``)."""
-    out: list[str] = []
-    prev = "O"
-    for tag in tags:
-        if tag.startswith("I-") and (prev == "O" or prev[2:] != tag[2:]):
-            out.append("B-" + tag[2:])
-        else:
-            out.append(tag)
-        prev = tag
-    return out
 
 
 _IOB_TAG = re.compile(r"O|[BI]-\S+")
