@@ -164,12 +164,10 @@ def budget_changes(task: str, budget: Any) -> str:
 
 def baseline_for(model_id: str) -> dict[str, Any] | None:
     """Registry entry (as a dict) of a bundled baseline named ``model_id`` (NAME, baseline:NAME or Hub id)."""
+    from ..model_source import lookup
+
     try:
-        from baselines.registry import resolve
-    except ImportError:
-        return None
-    try:
-        return resolve(model_id).to_dict()
+        return lookup("baseline:", model_id).to_dict()
     except Exception:  # not a bundled baseline, or an unreadable registry: the entry simply has no role
         return None
 
