@@ -20,7 +20,7 @@ from typing import Any
 
 from . import architectures
 from .run_config import RunConfig
-from .tasks.spec import TaskSpec
+from .task_spec import TaskSpec
 
 
 def hub_offline() -> bool:

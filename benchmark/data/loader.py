@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import BenchmarkError
 from ..examples import Example
-from ..tasks.spec import TaskSpec
+from ..task_spec import TaskSpec
 from . import arxiv_cleaning, builds, hub, local
 
 

@@ -27,7 +27,7 @@ from gonerd.ner import iob1_to_iob2
 from .. import limits
 from ..errors import BenchmarkError
 from ..limits import check_regular, open_regular
-from ..tasks.spec import TaskSpec
+from ..task_spec import TaskSpec
 
 Row = dict[str, Any]
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
-from .spec import TASKS_DIR
+from ..task_spec import TASKS_DIR
 
 _PRIVATE_PACKAGE = "_gonerd_bench_user_tasks"
 _LOADED: dict[tuple[str, str], Any] = {}  # (folder, module name) -> module loaded from beside a YAML
