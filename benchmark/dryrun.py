@@ -35,7 +35,7 @@ from .model_source import ResolvedModel
 from .modeling import restore_attention_type
 from .precision import autocast
 from .run_config import RunConfig
-from .tasks.spec import TaskSpec
+from .task_spec import TaskSpec
 from .windowing import PREDICT_MAX_PAD_FRACTION, length_buckets
 
 CALIBRATION_BATCHES = 3  # distinct batch widths timed per kind

@@ -20,9 +20,9 @@ from . import task_types
 from .encoded import EncodedSplit, Feature, default_stride, special_frame
 from .errors import BenchmarkError
 from .model_info import ModelInfo
+from .task_spec import TaskSpec
 from .task_types.base import IGNORE, pad_offset
 from .task_types.qa import MAX_QUESTION_TOKENS, YES_NO_PREFIX, recover_answer, uses_yes_no
-from .tasks.spec import TaskSpec
 from .windowing import WordWindow
 
 

@@ -20,7 +20,7 @@ from . import architectures, task_types
 from .errors import BenchmarkError
 from .model_info import ModelInfo
 from .recipe import read_recipe
-from .tasks.spec import TaskSpec
+from .task_spec import TaskSpec
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".h5")

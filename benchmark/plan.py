@@ -1,8 +1,8 @@
 """``benchmark run --model baseline:NAME --dry-run``: the plan of a registry model, resolved without downloading
 anything.
 
-From the registry entry (:mod:`baselines.registry`: Hub id, pinned revision, tokenizer, ``model_type``, layers,
-parameters, positions, remote code), the architecture table (:mod:`benchmark.architectures`: positions, attention
+From the registry entry (the ``baseline:`` plug-in of :mod:`benchmark.model_source`: Hub id, pinned revision,
+tokenizer, ``model_type``, layers, parameters, positions, remote code), the architecture table (:mod:`benchmark.architectures`: positions, attention
 path, pooling, unpadding) and transformers' head mappings (:mod:`benchmark.heads`: its own head or the generic one)
 it prints, per task, the head that would run, the input length and the budget. The calibrated estimate of the
 ordinary dry run (:mod:`benchmark.dryrun`) needs the weights and the data: it follows when the Hub can be reached,
@@ -19,9 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import architectures
-from .errors import BenchmarkError
 from .run_config import RunConfig
-from .tasks.spec import TaskSpec
+from .task_spec import TaskSpec
 
 
 def hub_offline() -> bool:
@@ -80,13 +79,9 @@ def _architecture_line(entry: Any) -> str:
 
 def baseline_plan(model: str, specs: Sequence[TaskSpec], cfg: RunConfig) -> str:
     """The plan of ``baseline:NAME`` for ``specs``, from the registry alone (nothing is downloaded)."""
-    from baselines.errors import BaselinesError
-    from baselines.registry import resolve
+    from .model_source import lookup
 
-    try:
-        entry = resolve(model)
-    except BaselinesError as exc:
-        raise BenchmarkError(str(exc)) from None
+    entry = lookup("baseline:", model)
     params = f"{entry.parameters / 1e6:.1f}M parameters" if entry.parameters else "parameters unverified"
     pin = entry.revision or "main (no verified revision: the run records the commit it resolves)"
     lines = [

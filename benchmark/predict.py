@@ -21,7 +21,7 @@ from .errors import DivergedError
 from .features import Collator
 from .model_info import ModelInfo
 from .modeling import attention_path, restore_attention_type
-from .tasks.spec import TaskSpec
+from .task_spec import TaskSpec
 from .windowing import PREDICT_MAX_PAD_FRACTION, length_buckets
 
 

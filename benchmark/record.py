@@ -334,7 +334,7 @@ class Source(Section):
 
 @dataclass(kw_only=True)
 class HubPin(Section):
-    """The spec's Hub pin (:class:`benchmark.tasks.spec.HubSource`)."""
+    """The spec's Hub pin (:class:`benchmark.task_spec.HubSource`)."""
 
     path: str
     revision: str

@@ -56,7 +56,7 @@ from .results import (
     write_result,
 )
 from .run_config import RunConfig, flag
-from .tasks.spec import TaskSpec
+from .task_spec import TaskSpec
 
 
 def log(message: str) -> None:

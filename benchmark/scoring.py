@@ -22,7 +22,7 @@ from typing import Any
 from . import task_types
 from .errors import BenchmarkError
 from .examples import Example
-from .tasks.spec import TaskSpec
+from .task_spec import TaskSpec
 
 MAX_LISTED = 3
 

@@ -6,7 +6,7 @@ Three measurements, each computed, never typed:
   runs over CoNLL-2003 documents rebuilt as running text from the gold tokens (tokens joined by spaces, sentences
   by newlines). Its entities are put back on the gold tokens by character offsets, their OntoNotes types mapped
   with the ``conll`` mapping (:func:`gonerd.labels.to_conll`), and scored with the harness's conlleval port
-  (:func:`benchmark.metrics.ner.conlleval`): overall and per type, plus the share of gold entities whose exact
+  (:func:`gonerd.ner.conlleval`): overall and per type, plus the share of gold entities whose exact
   span the pipeline found with any of its 18 types.
 - **Between models** (``second_model``): a second pipeline over the built articles (or a seeded sample of them);
   entity-level precision/recall/F1 of its entities against the dataset's, by exact character span and type,
@@ -50,9 +50,8 @@ def read_conll_documents(path: str | Path) -> list[list[tuple[list[str], list[st
     2-column files are read as IOB2. Every malformed line is a one-line error naming file and line."""
     import io
 
-    from benchmark.data.local import iob1_to_iob2
-
     from . import untrusted
+    from .ner import iob1_to_iob2
 
     path = Path(path)
     if not path.exists():
@@ -159,7 +158,7 @@ def _align(ents: list[tuple[int, int, str]], offsets: list[list[tuple[int, int]]
 
 def gold_quality(nlp, pipeline_info: dict, gold_conll: str | Path, *, batch_size: int = 8) -> dict[str, Any]:
     """Score the pipeline against CoNLL-2003 gold (see the module docstring)."""
-    from benchmark.metrics.ner import conlleval
+    from .ner import conlleval
 
     path = Path(gold_conll)
     docs = read_conll_documents(path)

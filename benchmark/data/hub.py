@@ -17,8 +17,8 @@ from typing import Any
 from .. import task_types
 from ..errors import BenchmarkError
 from ..examples import Example
+from ..task_spec import TaskSpec
 from ..task_types.rows import Row
-from ..tasks.spec import TaskSpec
 
 
 def rows_to_examples(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import BenchmarkError
 from ..examples import Example
-from ..tasks.spec import TaskSpec
+from ..task_spec import TaskSpec
 from . import arxiv_cleaning, builds, hub, local
 
 
@@ -39,7 +39,7 @@ def _rows(
 ) -> tuple[Any, dict]:
     _check_has_source(spec, data_dir)
     if spec.reader is not None:  # the task's own reader (a hook beside its YAML)
-        from ..tasks.hooks import read_with_reader
+        from .local import read_with_reader
 
         return read_with_reader(spec, role, data_dir, data_file=data_file)  # type: ignore[arg-type]
     if data_dir is None or spec.local.format == "hub_folder":

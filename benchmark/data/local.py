@@ -18,14 +18,16 @@ import io
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from gonerd.ner import iob1_to_iob2
 
 from .. import limits
 from ..errors import BenchmarkError
 from ..limits import check_regular, open_regular
-from ..tasks.spec import TaskSpec
+from ..task_spec import TaskSpec
 
 Row = dict[str, Any]
 
@@ -186,20 +188,6 @@ def read_squad_json(path: Path) -> list[Row]:
 
 
 # --------------------------------------------------------------------------------------------- CoNLL
-
-
-def iob1_to_iob2(tags: Sequence[str]) -> list[str]:
-    """IOB1 (``I-`` starts an entity unless it continues one of the same type; ``B-`` only splits two adjacent
-    entities of one type) -> IOB2 (every entity starts with ``B-``)."""
-    out: list[str] = []
-    prev = "O"
-    for tag in tags:
-        if tag.startswith("I-") and (prev == "O" or prev[2:] != tag[2:]):
-            out.append("B-" + tag[2:])
-        else:
-            out.append(tag)
-        prev = tag
-    return out
 
 
 _IOB_TAG = re.compile(r"O|[BI]-\S+")
@@ -434,3 +422,46 @@ def preflight_local(spec: TaskSpec, role: str, data_dir: str | Path) -> list[Row
 def _task_folder(spec: TaskSpec) -> str:
     """GLUE sub-tasks live under ``DIR/glue/``; every other task under ``DIR/<name>/``."""
     return "glue" if spec.local.format == "glue_tsv" else spec.name
+
+
+# --------------------------------------------------------------------------------------------- reader hook
+
+
+def read_with_reader(
+    spec: Any, role: str, data_dir: str | Path, *, data_file: str | Path | None = None
+) -> tuple[list[Mapping[str, Any]], dict[str, Any]]:
+    """Rows (Hub schema) of ``role`` from the spec's ``reader`` hook and a ``source`` record (the files read
+    with their sha256, the reader and the sha256 of its module when it lies beside the YAML)."""
+    from ..tasks.hooks import resolve, spec_file
+
+    where = spec_file(spec)
+    func = resolve(spec.reader, spec.source_dir, where, "reader")
+    path = locate_local(spec, role, data_dir, data_file=data_file)
+    what = f"{spec.name} {role}: reader {spec.reader}"
+    try:
+        rows = list(func(path, role))
+    except BenchmarkError:
+        raise
+    except Exception as exc:  # the user's reader failed on their file: one line naming both
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise BenchmarkError(f"{what} failed on {path} ({exc.__class__.__name__}: {first})") from None
+    from .. import task_types
+
+    needed = task_types.get(spec.task_type).needed_row_fields(spec)
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise BenchmarkError(f"{what}: row {i} of {path} is a {type(row).__name__}, not a mapping")
+        lacking = [f for f in needed if f not in row]
+        if lacking:
+            raise BenchmarkError(f"{what}: row {i} of {path} lacks field(s) {', '.join(lacking)}")
+    task_dir = Path(data_dir) / spec.name
+    source: dict[str, Any] = {
+        "kind": "local",
+        "format": "reader",
+        "reader": spec.reader,
+        "data_dir": str(Path(data_dir).resolve()),
+        "files": [file_record(path, task_dir)],
+    }
+    if spec.reader_sha256 is not None:
+        source["reader_sha256"] = spec.reader_sha256
+    return rows, source

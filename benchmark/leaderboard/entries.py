@@ -131,6 +131,19 @@ class Entry:
         )
 
 
+def regimes(entries: list[Entry]) -> list[tuple[str, list[Entry]]]:
+    """The entries on the tasks' standard data and budgets, and apart from them those run on a sample or with a
+    non-standard budget (:meth:`Entry.nonstandard`); each with its heading."""
+    return [
+        (STANDARD, [e for e in entries if not e.nonstandard()]),
+        (NONSTANDARD, [e for e in entries if e.nonstandard()]),
+    ]
+
+
+STANDARD = "Standard data and budgets"
+NONSTANDARD = "Sample data or non-standard budgets (not comparable with the table above)"
+
+
 def budget_changes(task: str, budget: Any) -> str:
     """How a recorded budget differs from the task's default (``epochs 2 (default 3), ...``); empty when it is
     the default."""
@@ -152,12 +165,10 @@ def budget_changes(task: str, budget: Any) -> str:
 
 def baseline_for(model_id: str) -> dict[str, Any] | None:
     """Registry entry (as a dict) of a bundled baseline named ``model_id`` (NAME, baseline:NAME or Hub id)."""
+    from ..model_source import lookup
+
     try:
-        from baselines.registry import resolve
-    except ImportError:
-        return None
-    try:
-        return resolve(model_id).to_dict()
+        return lookup("baseline:", model_id).to_dict()
     except Exception:  # not a bundled baseline, or an unreadable registry: the entry simply has no role
         return None
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .compare import compare_records
-from .entries import COST_LENGTHS, Entry
+from .entries import COST_LENGTHS, Entry, regimes
 from .references import PAPER_LABEL, TASK_REFERENCE, headline
 
 PLOTS = ("quality_vs_time", "time_vs_length", "student_vs_teacher")
@@ -82,8 +82,6 @@ def shared_tasks(entries: list[Entry], tasks: list[str]) -> tuple[list[str], lis
 
 
 def quality_vs_time(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
-    from .views import regimes
-
     # one regime at a time (standard data and budgets first), so that sample runs are never drawn against them
     group: list[Entry] = []
     shared: list[str] = []

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import RESULTS
-from .entries import COST_LENGTHS, Cost, Entry, load_entries
+from .entries import COST_LENGTHS, NONSTANDARD, STANDARD, Cost, Entry, load_entries, regimes
 from .plots import PLOTS, render_plots
 from .references import PAPER, PAPER_LABEL, markdown_lines
 
@@ -72,19 +72,6 @@ def cell_text(key: str, entry: Entry, value: Any, tasks: list[str]) -> str:
         low, high = entry.teacher_share_interval
         return f"{value:.1f}% [{low:.1f}, {high:.1f}]"
     return _display(key, value)
-
-
-def regimes(entries: list[Entry]) -> list[tuple[str, list[Entry]]]:
-    """The entries on the tasks' standard data and budgets, and apart from them those run on a sample or with a
-    non-standard budget (:meth:`Entry.nonstandard`); each with its heading."""
-    return [
-        (STANDARD, [e for e in entries if not e.nonstandard()]),
-        (NONSTANDARD, [e for e in entries if e.nonstandard()]),
-    ]
-
-
-STANDARD = "Standard data and budgets"
-NONSTANDARD = "Sample data or non-standard budgets (not comparable with the table above)"
 
 
 def _display(key: str, value: Any) -> str:

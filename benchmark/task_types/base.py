@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from ..encoded import EncodedSplit, Feature
     from ..model_info import ModelInfo
-    from ..tasks.spec import TaskSpec
+    from ..task_spec import TaskSpec
 
 IGNORE = -100  # label of a position the loss skips (token classification)
 

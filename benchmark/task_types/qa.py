@@ -26,7 +26,7 @@ import torch
 from ..encoded import EncodedSplit, Feature, default_stride
 from ..errors import BenchmarkError
 from ..examples import Example, QAExample
-from ..tasks.spec import TaskSpec
+from ..task_spec import TaskSpec
 from .base import Scorer, TaskType, pad_offset, register, token_type_ids
 from .rows import Row, make_id
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..tasks.spec import TaskSpec
+from ..task_spec import TaskSpec
 
 Row = Mapping[str, Any]
 

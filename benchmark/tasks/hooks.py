@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
-from .spec import TASKS_DIR
+from ..task_spec import TASKS_DIR
 
 _PRIVATE_PACKAGE = "_gonerd_bench_user_tasks"
 _LOADED: dict[tuple[str, str], Any] = {}  # (folder, module name) -> module loaded from beside a YAML
@@ -122,46 +122,6 @@ def spec_file(spec: Any) -> str:
 
 def _file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def read_with_reader(
-    spec: Any, role: str, data_dir: str | Path, *, data_file: str | Path | None = None
-) -> tuple[list[Mapping[str, Any]], dict[str, Any]]:
-    """Rows (Hub schema) of ``role`` from the spec's ``reader`` hook and a ``source`` record (the files read
-    with their sha256, the reader and the sha256 of its module when it lies beside the YAML)."""
-    from ..data import local
-
-    where = spec_file(spec)
-    func = resolve(spec.reader, spec.source_dir, where, "reader")
-    path = local.locate_local(spec, role, data_dir, data_file=data_file)
-    what = f"{spec.name} {role}: reader {spec.reader}"
-    try:
-        rows = list(func(path, role))
-    except BenchmarkError:
-        raise
-    except Exception as exc:  # the user's reader failed on their file: one line naming both
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise BenchmarkError(f"{what} failed on {path} ({exc.__class__.__name__}: {first})") from None
-    from .. import task_types
-
-    needed = task_types.get(spec.task_type).needed_row_fields(spec)
-    for i, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            raise BenchmarkError(f"{what}: row {i} of {path} is a {type(row).__name__}, not a mapping")
-        lacking = [f for f in needed if f not in row]
-        if lacking:
-            raise BenchmarkError(f"{what}: row {i} of {path} lacks field(s) {', '.join(lacking)}")
-    task_dir = Path(data_dir) / spec.name
-    source: dict[str, Any] = {
-        "kind": "local",
-        "format": "reader",
-        "reader": spec.reader,
-        "data_dir": str(Path(data_dir).resolve()),
-        "files": [local.file_record(path, task_dir)],
-    }
-    if spec.reader_sha256 is not None:
-        source["reader_sha256"] = spec.reader_sha256
-    return rows, source
 
 
 # --------------------------------------------------------------------------------------------- scorer

@@ -15,7 +15,7 @@ _GLUE_AGGREGATE = frozenset({"glue_score"})
 
 
 def registered_metrics(spec: Any) -> frozenset[str]:
-    """Metric names the scorer reports for ``spec`` (a :class:`~benchmark.tasks.spec.TaskSpec`)."""
+    """Metric names the scorer reports for ``spec`` (a :class:`~benchmark.task_spec.TaskSpec`)."""
     from .. import task_types
     from ..metrics import glue
 

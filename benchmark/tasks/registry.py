@@ -53,9 +53,9 @@ from typing import Any
 from .. import task_types
 from ..budget import Budget, _check_keys
 from ..errors import BenchmarkError
+from ..task_spec import TASKS_DIR, GoldPin, HubSource, LocalBuild, LocalSource, TaskSpec
 from . import hooks
 from .metric_names import registered_metrics, unregistered
-from .spec import TASKS_DIR, GoldPin, HubSource, LocalBuild, LocalSource, TaskSpec
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 ROLES = ("train", "validation", "test")

@@ -267,7 +267,7 @@ def test_every_key_the_current_code_writes_is_declared():
     from benchmark.model_info import ModelInfo
     from benchmark.precision import execution_record
     from benchmark.run_config import RunConfig
-    from benchmark.tasks.spec import HubSource
+    from benchmark.task_spec import HubSource
     from benchmark.timing import TimingConfig, TimingReport
 
     fields = lambda cls: {f.name for f in dataclasses.fields(cls)}  # noqa: E731

@@ -20,8 +20,8 @@ import yaml
 from benchmark.data import hub, local
 from benchmark.data.loader import load_examples
 from benchmark.errors import BenchmarkError
+from benchmark.task_spec import GoldPin
 from benchmark.tasks.registry import get_task
-from benchmark.tasks.spec import GoldPin
 from conftest import fixture_path, result_record
 
 # ---------------------------------------------------------------------------------- Hub card schemas (YAML)

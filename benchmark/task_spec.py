@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 # The folder of the built-in task YAMLs (this package); a spec read from elsewhere came from --include-path.
-TASKS_DIR = Path(__file__).resolve().parent
+TASKS_DIR = Path(__file__).resolve().parent / "tasks"
 
 # A registered task type (benchmark.task_types.names()): classification, regression, extractive_qa,
 # token_classification, or one a new module registers.
