@@ -397,9 +397,10 @@ def test_leaderboard_labels_bfloat16_entries():
     old = result_record(execution=None)  # no execution section: float32
     bf16 = result_record(execution={"dtype": "bfloat16", "compiled": False})
     model = old.model
-    assert _flags(Entry("a", model, {"conll2003": old})) == []
-    assert _flags(Entry("b", model, {"conll2003": bf16})) == ["bfloat16"]
-    assert _flags(Entry("c", model, {"conll2003": bf16, "squad": old})) == ["bfloat16 + float32"]
+    # (every entry here rests on one fine-tuning: the '1 seed' mark follows the precision flags)
+    assert _flags(Entry("a", model, {"conll2003": old})) == ["1 seed"]
+    assert _flags(Entry("b", model, {"conll2003": bf16})) == ["bfloat16", "1 seed"]
+    assert _flags(Entry("c", model, {"conll2003": bf16, "squad": old})) == ["bfloat16 + float32", "1 seed"]
 
 
 @pytest.mark.fixtures
