@@ -54,7 +54,7 @@ STUDENT_LAYERS = 3
 SEED = 0
 
 # Budgets of the mini scale, calibrated with ``benchmark run --dry-run`` on an idle 2-core CPU so that the whole
-# plan fits in about 90 minutes (README, "Reproducing the paper's comparison"). GONERD dominates: a 4,096-token
+# plan fits in about 90 minutes (docs/baselines.md, "Reproducing the paper's comparison"). GONERD dominates: a 4,096-token
 # window costs ~12 s of training for the converted teachers, so the long models see 10 training articles, one window
 # per step (more updates for the same compute). Chosen before any result was seen; never tuned on a test split.
 MINI_DISTILL = {"max_steps": 100, "batch_size": 4, "max_length": 512, "lr": 5e-4, "warmup_steps": 10}
@@ -304,7 +304,7 @@ def _mini_name(folder: str) -> str:
 
 
 def mini_report(work: Path) -> str:
-    """The retention table of the mini scale from the result files under ``work/runs`` (README quotes it)."""
+    """The retention table of the mini scale from the result files under ``work/runs`` (docs/baselines.md quotes it)."""
     from baselines.retention import Pair, paper_lines, retention_table
 
     models = work / "models"

@@ -1,5 +1,5 @@
 """Retention of students against their teachers, read from the result files of ``benchmark run`` and
-``benchmark speed`` (the table ``baselines reproduce mini --report`` prints and README quotes).
+``benchmark speed`` (the table ``baselines reproduce mini --report`` prints and docs/baselines.md quotes).
 
 Retention is the student's primary metric divided by its teacher's, per task and split; the time ratio is the
 student's median latency per example over the teacher's at one input length (``speed.json``), both timed on the

@@ -26,7 +26,7 @@ import torch
 # 5 epochs, benchmarks/bench_finetune.py) mega-batches of 50 batches sort nearly the whole training set, and
 # grouped runs scored 0.7-1.7 validation and 1.8-3.5 test F1 below random batches (seeds 42-44); with 16, -0.55
 # validation and -1.49 test F1 on average over seeds 42-46, at 1.12 positions per real token instead of 1.06 and
-# still 2x faster than random batches (README, "Speed"). 12 would give 1.17 (benchmarks/bench_megabatch_padding.py),
+# still 2x faster than random batches (docs/speed-and-statistics.md, "Speed"). 12 would give 1.17 (benchmarks/bench_megabatch_padding.py),
 # over the 1.15 goal. Part of a result's config (``megabatch_factor``).
 MEGABATCH_FACTOR = 16
 # ``benchmark run --batching``: the flag's choices and what a result records for each (execution.batching,

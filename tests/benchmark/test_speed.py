@@ -281,7 +281,7 @@ def test_variable_protocol_charges_real_tokens_only(modernbert_dir: Path) -> Non
 
 
 def test_modernbert_does_not_unpad_on_cpu_in_this_transformers(modernbert_dir: Path) -> None:
-    """What README.md states: transformers 5.23's ModernBertModel runs every padded position (no unpadding at
+    """What docs/speed-and-statistics.md states: transformers 5.23's ModernBertModel runs every padded position (no unpadding at
     embedding level as in ModernBERT's own code) with sdpa and eager on CPU; only the padding's attention is masked."""
     from transformers import AutoModel
 

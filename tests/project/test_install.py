@@ -122,7 +122,7 @@ def test_install_into_an_env_with_torch_leaves_torch_alone(wheel, tmp_path):
 
 
 def test_requirements_lowest_pins_the_declared_floors():
-    """requirements-lowest.txt (the environment the lower bounds were tested in, README) pins torch and each
+    """requirements-lowest.txt (the environment the lower bounds were tested in, docs/install.md) pins torch and each
     Hugging Face library at exactly the floor pyproject.toml declares, so raising a floor without retesting shows here."""
     tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
     from packaging.requirements import Requirement
