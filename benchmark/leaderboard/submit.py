@@ -301,6 +301,8 @@ def _predictions_digest(path: Path) -> str | None:
 
     from ..limits import MAX_PREDICTIONS_BYTES
 
+    if path.is_symlink() or not path.is_file():  # a FIFO or device is never opened (it could block for ever)
+        return None
     digest, total = hashlib.sha256(), 0
     try:
         with gzip.open(path, "rb") as handle:
@@ -319,6 +321,8 @@ def _copied_predictions(checked: Checked, board: Path, target: Path | None) -> l
     a new name) is refused. One file alike is not enough: on a tiny split two models may well agree."""
     from ..results import predictions_path
 
+    if checked.problems:  # files that do not check are refused for that; comparing them says nothing more
+        return []
     mine = {}
     for task, record in checked.records.items():
         for split in record.splits:
