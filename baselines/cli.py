@@ -180,7 +180,13 @@ def _parser() -> argparse.ArgumentParser:
         "--work", default=None, metavar="DIR", help="working folder (default: runs/reproduce-SCALE)"
     )
     rp.add_argument("--shared", default="../shared/fixtures", metavar="DIR", help="the shared data samples")
-    rp.add_argument("--leaderboard", default="leaderboard", metavar="DIR", help="leaderboard to submit to")
+    rp.add_argument(
+        "--leaderboard",
+        default=None,
+        metavar="DIR",
+        help="leaderboard to submit to (default: mini WORK/leaderboard, a board of the run's own, so a rerun never "
+        "meets the committed entries of the same models; paper and modern: leaderboard)",
+    )
     rp.add_argument("--dry-run", action="store_true", help="print the plan; run and download nothing")
     rp.add_argument(
         "--report",
@@ -244,7 +250,8 @@ def _run(args: argparse.Namespace) -> int:
                 raise BaselinesError("--report: only the mini scale has a retention report")
             print(mini_report(work))
             return 0
-        plan = build_plan(args.scale, work, shared=Path(args.shared), leaderboard=Path(args.leaderboard))
+        board = args.leaderboard or (work / "leaderboard" if args.scale == "mini" else "leaderboard")
+        plan = build_plan(args.scale, work, shared=Path(args.shared), leaderboard=Path(board))
         check_stop_after(plan, args.stop_after)  # a dry run names a bad step too
         print(describe(plan))
         if not args.dry_run:

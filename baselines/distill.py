@@ -919,10 +919,13 @@ def loss_terms(
             the number of relation heads.
     """
     inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
-    with torch.no_grad():
-        t_model = teacher if "kl" in objective else teacher.base_model
-        t_out = t_model(**inputs, output_hidden_states=True)
-        t_qkv = relations[0].states(*inputs["input_ids"].shape) if relations else None
+    t_out: Any = None
+    t_qkv = None
+    if set(objective) - {"mlm"}:  # MLM alone (a control without a teacher) never runs the teacher
+        with torch.no_grad():
+            t_model = teacher if "kl" in objective else teacher.base_model
+            t_out = t_model(**inputs, output_hidden_states=True)
+            t_qkv = relations[0].states(*inputs["input_ids"].shape) if relations else None
     labels = batch["labels"] if "mlm" in objective else None
     s_out = student(**inputs, labels=labels, output_hidden_states=True)
     attended = batch["attention_mask"].bool()

