@@ -67,7 +67,9 @@ MINI_ARMS = ("teacher", "distilled", "matched", "control")
 # it got.
 MINI_DISTILL = {"max_steps": 120, "batch_size": 8, "max_length": 512, "lr": 5e-4, "warmup_steps": 12,
                 "save_every": 40, "log_every": 5}  # fmt: skip
-MINI_RANDOM_RUNS = "runs-random-batches"  # the teacher with --batching random (the grouped-batches question)
+# ``benchmark run --batching random --output WORK/runs-random-batches`` of an arm, same seeds and budget: the report
+# then compares it with the arm's grouped batches (the grouped-batches question; not part of the plan's time).
+MINI_RANDOM_RUNS = "runs-random-batches"
 MINI_MATCHED_OBJECTIVE = "mlm:1"  # the matched control's only term: no teacher forward at all
 MINI_BUDGETS = {
     "tasks": {
@@ -252,18 +254,6 @@ def mini_plan(work: Path, shared: Path, *, leaderboard: Path) -> Plan:
                     inputs=MINI_BUDGETS["tasks"][task],
                 )
             )  # fmt: skip
-    teacher_name = _mini_name(teacher.name)
-    steps.append(  # issue #20's question about grouped training batches, answered with the same seeds
-        Step(
-            "batching-random",
-            argv("benchmark", "run", model=teacher, model_name=teacher_name, tasks="conll2003", data_dir=data,
-                 config=budgets, output=work / MINI_RANDOM_RUNS, device="cpu", seeds=seeds, batching="random"),
-            f"the teacher on conll2003 again with random training batches, seeds {seeds} (against the default "
-            "length-grouped batches; not submitted)",
-            prepare=lambda: _write_json(budgets, MINI_BUDGETS),
-            inputs=MINI_BUDGETS["tasks"]["conll2003"],
-        )
-    )  # fmt: skip
     steps.append(
         Step(
             "speed",
@@ -360,17 +350,21 @@ def mini_report(work: Path) -> str:
             out += [comparison_table(arms, pairs, task, split), ""]
             out += [f"{task} {split}, each student against the teacher:", ""]
             out += [comparison_table(arms, retention, task, split), ""]
-    grouped, random = arms[label("teacher")], read_arm(work / MINI_RANDOM_RUNS, slugs[label("teacher")])
-    batching = {"teacher, grouped batches": grouped, "teacher, random batches": random}
-    out += [
-        "### Length-grouped against random training batches (the teacher on CoNLL-2003, the same seeds)",
-        "",
-        arms_table(batching, "conll2003", ("validation", "test")),
-        "",
-    ]
-    for split in ("validation", "test"):
-        pair = [("teacher, grouped batches", "teacher, random batches")]
-        out += [f"conll2003 {split}:", "", comparison_table(batching, pair, "conll2003", split), ""]
+    random_runs = work / MINI_RANDOM_RUNS  # optional: docs/speed-and-statistics.md, "Length-grouped batches"
+    for arm in ("teacher", "control") if random_runs.is_dir() else ():
+        random = read_arm(random_runs, slugs[label(arm)])
+        if not random.runs:
+            continue
+        batching = {f"{arm}, grouped batches": arms[label(arm)], f"{arm}, random batches": random}
+        out += [
+            f"### Length-grouped against random training batches (the {arm} on CoNLL-2003, the same seeds)",
+            "",
+            arms_table(batching, "conll2003", ("validation", "test")),
+            "",
+        ]
+        for split in ("validation", "test"):
+            pair = [(f"{arm}, grouped batches", f"{arm}, random batches")]
+            out += [f"conll2003 {split}:", "", comparison_table(batching, pair, "conll2003", split), ""]
     out += [
         "### Inference time (paired: the four arms interleaved in one process)",
         "",

@@ -7,7 +7,7 @@ reproduction's learning rate and batch size, and scores the full shared dev set 
 ``benchmarks/pilot/conll2003_dev.yaml``, CoNLL-2003 without its test split, so no test sentence is read.
 
     python benchmarks/pilot_mini_budget.py                       # epochs 3,6,10; seed 0
-    python benchmarks/pilot_mini_budget.py --epochs 3,6,10,15 --out runs/pilot-mini
+    python benchmarks/pilot_mini_budget.py --epochs 3,6,10 --student-epochs 6,10   # what chose the budget
 
 It prints one line per (model, epochs) and writes ``OUT/pilot.json``; rerun, it reuses finished runs
 (``benchmark run`` resumes). The BigBird teacher of the reproduction is this teacher converted: on CoNLL sentences
@@ -34,6 +34,9 @@ LEARNING_RATE, BATCH_SIZE = 5e-5, 16
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", default="3,6,10", help="comma-separated epochs to try (default: 3,6,10)")
+    ap.add_argument(
+        "--student-epochs", default=None, help="epochs for the 3-layer student (default: --epochs)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/pilot-mini", help="work folder (default: runs/pilot-mini)")
     ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "fixtures"), help="the shared samples")
@@ -53,8 +56,12 @@ def main() -> int:
             check=True,
         )  # fmt: skip
     rows = []
-    for label, model in (("minilm-l6", teacher), ("minilm-l3-control", student)):
-        for epochs in (int(e) for e in args.epochs.split(",")):
+    grid = (
+        ("minilm-l6", teacher, args.epochs),
+        ("minilm-l3-control", student, args.student_epochs or args.epochs),
+    )
+    for label, model, epochs_list in grid:
+        for epochs in (int(e) for e in epochs_list.split(",")):
             name = f"pilot:{label}-e{epochs}"
             subprocess.run(
                 [sys.executable, "-m", "benchmark.cli", "run", "--model", str(model), "--model-name", name,

@@ -3,7 +3,8 @@
 #   bash scripts/reproduce.sh mini              # CPU, offline: real MiniLM weights, the ../shared samples
 #   bash scripts/reproduce.sh paper --dry-run   # the registry's baselines on the seven tasks (GPU + network)
 #   bash scripts/reproduce.sh modern --dry-run  # ModernBERT-base, the Ettin ladder, half-depth students (GPU-h est.)
-# A rerun resumes after the last finished step; results are submitted to leaderboard/.
+# A rerun resumes after the last finished step. mini submits to a board of its own (WORK/leaderboard; --leaderboard
+# leaderboard for the committed one), paper and modern to leaderboard/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
