@@ -14,6 +14,7 @@ from ..errors import BenchmarkError
 from ..record import Model, ResultRecord, SpeedRecord, Submission
 from . import RESULTS
 from .compare import compare_records
+from .distillation import DISTILL_REPORT_FILE, DistillCurve, read_curve
 from .validate import MANIFEST, SPEED_FILE
 
 COST_LENGTHS = (512, 4096)  # the fixed lengths the time columns show (benchmark speed, fixed protocol)
@@ -45,6 +46,7 @@ class Entry:
     seed_records: dict[str, list[ResultRecord]] = field(default_factory=dict)  # task -> every seed's result
     unverified: list[str] = field(default_factory=list)  # "<task>.<split>" not verified by re-scoring
     samples: list[str] = field(default_factory=list)  # "<task>.<split> (<which sample>)" scored on a sample
+    distill: DistillCurve | None = None  # a distilled student's loss curve (its distill_report.json)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -266,6 +268,7 @@ def load_entries(leaderboard: str | Path) -> list[Entry]:
                 baseline=baseline_for(model.model_id),
                 unverified=board_unverified(folder, records),
                 samples=sample_splits(records),
+                distill=read_curve(folder / DISTILL_REPORT_FILE),
             )
         )
     _fill_teacher_shares(entries)

@@ -12,18 +12,21 @@ from .compare import compare_records
 from .entries import COST_LENGTHS, Entry, regimes
 from .references import PAPER_LABEL, TASK_REFERENCE, headline
 
-PLOTS = ("quality_vs_time", "time_vs_length", "student_vs_teacher")
+PLOTS = ("quality_vs_time", "time_vs_length", "student_vs_teacher", "distillation_loss")
 RC = {"svg.hashsalt": "gonerd-bench", "svg.fonttype": "path", "font.size": 9, "figure.dpi": 100}
 
 
-def _figure(draw: Callable[[Any], None]) -> dict[str, bytes]:
+def _figure(
+    draw: Callable[[Any], None], *, panels: int = 1, size: tuple[float, float] = (7.0, 4.2)
+) -> dict[str, bytes]:
+    """``draw(ax)`` (``draw(axes)``, a row of ``panels`` axes, when there are several) as PNG and SVG bytes."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
     with matplotlib.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(7.0, 4.2))
+        fig, ax = plt.subplots(1, panels, figsize=size)
         try:
             draw(ax)
             fig.tight_layout()
@@ -180,11 +183,76 @@ def student_vs_teacher(entries: list[Entry]) -> dict[str, bytes]:
     return _figure(draw)
 
 
+# Points drawn per line of the distillation plot (evenly spaced rows, the first and the last included).
+MAX_CURVE_POINTS = 500
+LINESTYLES = ("-", "--", ":", "-.")
+
+
+def thinned(points: list[tuple[int, float]], most: int = MAX_CURVE_POINTS) -> list[tuple[int, float]]:
+    """At most ``most`` of ``points``, evenly spaced, the first and the last included (a long run's curve would
+    otherwise put every logged row in the SVG)."""
+    if len(points) <= most:
+        return points
+    last = len(points) - 1
+    picked = sorted({round(i * last / (most - 1)) for i in range(most)})
+    return [points[i] for i in picked]
+
+
+def _xy(points: list[tuple[int, float]]) -> tuple[list[int], list[float]]:
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+def _marker(points: list[tuple[int, float]]) -> str | None:
+    """A dot for a curve of one logged row (a line through one point draws nothing)."""
+    return "o" if len(points) == 1 else None
+
+
+def distillation_loss(entries: list[Entry]) -> dict[str, bytes]:
+    """Every distilled student's loss curve from its ``distill_report.json``: the total (weighted) loss against
+    the step, one line per entry, and beside it each term of its objective, unweighted."""
+    curves = [(e, e.distill) for e in entries if e.distill is not None]
+
+    def draw(axes: Any) -> None:
+        if not curves:
+            _empty(axes, "no distill_report.json submitted yet (benchmark run keeps a distilled student's)")
+            return
+        total, terms = axes
+        for i, (entry, curve) in enumerate(curves):
+            color = f"C{i % 10}"
+            points = thinned(curve.series("loss"))
+            total.plot(*_xy(points), color=color, marker=_marker(points), label=entry.label)
+            for j, term in enumerate(curve.objective):
+                points = thinned(curve.series(term))
+                if points:
+                    terms.plot(
+                        *_xy(points),
+                        color=color,
+                        marker=_marker(points),
+                        linestyle=LINESTYLES[j % len(LINESTYLES)],
+                        label=f"{entry.label}: {term}",
+                    )
+        for ax, title in (
+            (total, "Total loss (weighted sum of the terms)"),
+            (terms, "Each term, unweighted"),
+        ):
+            values = [y for line in ax.get_lines() for y in line.get_ydata()]
+            if values and min(values) > 0:
+                ax.set_yscale("log")
+            ax.set_xlabel("step")
+            ax.set_ylabel("loss" + (" (log scale)" if ax.get_yscale() == "log" else ""))
+            ax.set_title(title, fontsize=8)
+            if values:
+                _legend(ax, fontsize=6)
+
+    return _figure(draw, panels=2 if curves else 1, size=(9.0, 4.2) if curves else (7.0, 4.2))
+
+
 def render_plots(entries: list[Entry], tasks: list[str]) -> dict[str, bytes]:
     """``{"plots/<name>.<png|svg>": bytes}`` for every plot in :data:`PLOTS`."""
     figures = {
         "quality_vs_time": quality_vs_time(entries, tasks),
         "time_vs_length": time_vs_length(entries),
         "student_vs_teacher": student_vs_teacher(entries),
+        "distillation_loss": distillation_loss(entries),
     }
     return {f"plots/{name}.{fmt}": data for name, fig in figures.items() for fmt, data in sorted(fig.items())}

@@ -3,8 +3,9 @@
 :func:`submit` checks a result directory (:mod:`.validate`: every split re-scored from its predictions against
 gold data identified by sha256), refuses duplicates of runs already on the leaderboard (resubmitting a model's
 folder with something new updates its entry, keeping every task), then copies the checked files into
-``results/<slug>/`` through a temporary folder and a rename, writes ``submission.json`` (partial flag, the
-splits admitted unverified, sha256 of every copied file) and regenerates the views. When anything is wrong,
+``results/<slug>/`` through a temporary folder and a rename (with the results' ``speed.json`` and a distilled
+student's ``distill_report.json``, when present), writes ``submission.json`` (partial flag, the splits admitted
+unverified, sha256 of every copied file) and regenerates the views. When anything is wrong,
 nothing in the leaderboard directory changes: every change is made on a staged copy of the whole board, which is
 rendered and checked there and then swapped in (:mod:`.staging`); a full disk or a read-only board is one line.
 
@@ -27,7 +28,16 @@ from ..results import OWNER_FILE, file_sha256, predictions_path
 from . import RESULTS
 from .entries import board_unverified, read_typed
 from .staging import change_board, copy_file, write_bytes
-from .validate import MANIFEST, MANIFEST_SCHEMA, SEEDS_DIR, SPEED_FILE, Checked, check_results_dir, safe_slug
+from .validate import (
+    DISTILL_REPORT_FILE,
+    MANIFEST,
+    MANIFEST_SCHEMA,
+    SEEDS_DIR,
+    SPEED_FILE,
+    Checked,
+    check_results_dir,
+    safe_slug,
+)
 
 
 @dataclass
@@ -81,7 +91,9 @@ def existing_runs(leaderboard: Path) -> dict[tuple[str, ...], str]:
     runs = {}
     for path in sorted((leaderboard / RESULTS).glob("*/*.json")):
         record = (
-            read_typed(path, ResultRecord) if path.name not in (MANIFEST, OWNER_FILE, SPEED_FILE) else None
+            read_typed(path, ResultRecord)
+            if path.name not in (MANIFEST, OWNER_FILE, SPEED_FILE, DISTILL_REPORT_FILE)
+            else None
         )
         if record is not None:
             runs[_run_key(record)] = f"{path.parent.name}/{path.name}"

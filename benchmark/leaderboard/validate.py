@@ -8,7 +8,10 @@ here again), one model per directory, a Hub-id-like model
 name, task spec hashes and dataset revisions equal to the current specs, metric ranges, recorded data paths inside
 the data folder, predictions files present with one prediction per example, and every split re-scored from its
 saved predictions against its gold data identified by sha256 (:mod:`.rescore`). Splits whose gold is not at hand
-are listed in ``Checked.unverified``; the caller decides (submit refuses them unless ``--unverified``).
+are listed in ``Checked.unverified``; the caller decides (submit refuses them unless ``--unverified``). An optional
+``distill_report.json`` (a distilled student's loss curve, kept with its results by ``benchmark run``) must be of a
+shape the board can show (:mod:`.distillation`) and the very file whose sha256 the results' ``model.recipe``
+records.
 """
 
 from __future__ import annotations
@@ -20,14 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gonerd import untrusted
 from gonerd.untrusted import not_regular
 
 from ..errors import BenchmarkError
 from ..record import SUBMISSION_SCHEMA, Owner, ResultRecord, SpeedRecord, SplitScore, SubmittedModel
 from ..results import OWNER_FILE, model_slug, predictions_path
+from .distillation import DISTILL_REPORT_FILE, MAX_REPORT_BYTES, DistillCurve, report_problems, shown_repr
 from .rescore import GoldUnavailable, recorded_path_problems, verify
 
-__all__ = ["Checked", "check_record", "check_results_dir", "safe_slug"]
+__all__ = ["DISTILL_REPORT_FILE", "Checked", "check_record", "check_results_dir", "safe_slug"]
 
 SPEED_FILE = "speed.json"
 MANIFEST = "submission.json"
@@ -63,6 +68,7 @@ class Checked:
     records: dict[str, ResultRecord] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     speed: SpeedRecord | None = None
+    distill: DistillCurve | None = None  # of distill_report.json, when there is one and it checked
     slug: str | None = None
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -151,6 +157,7 @@ def check_results_dir(
     specs = _tasks()
     names = _scan(directory, out, specs)
     owner = _check_owner(directory, names, out)
+    read: list[ResultRecord] = []  # every result of a valid shape (what its recipe says is checked below)
     for task in sorted(t for t in names["tasks"]):
         data = _read_json(directory / f"{task}.json", out.problems)
         if data is None:
@@ -160,6 +167,7 @@ def check_results_dir(
             out.problems += [f"{task}.json: {p}" for p in shape]
             continue
         record = ResultRecord.from_dict(data, f"{task}.json")
+        read.append(record)
         before = len(out.problems)
         check_record(record, task, specs, out.problems, owner=owner)
         out.problems += [f"{task}.json: {p}" for p in recorded_path_problems(record)]
@@ -180,6 +188,9 @@ def check_results_dir(
     if names["speed"]:
         out.speed = _check_speed(directory / SPEED_FILE, out.problems, owner, out.records)
         out.files.append(SPEED_FILE)
+    if names["distill"]:
+        out.distill = _check_distill_report(directory / DISTILL_REPORT_FILE, out.problems, read)
+        out.files.append(DISTILL_REPORT_FILE)
     if out.model is not None:
         out.slug = safe_slug(out.model.model_id)
         if out.slug is None and not check_model_id(out.model.model_id):
@@ -188,8 +199,9 @@ def check_results_dir(
 
 
 def _scan(directory: Path, out: Checked, specs: dict[str, Any]) -> dict[str, Any]:
-    """Sort the directory's entries into result, predictions, owner and speed files; flag anything odd."""
-    names: dict[str, Any] = {"tasks": [], "predictions": [], "owner": False, "speed": False}
+    """Sort the directory's entries into result, predictions, owner, speed and distillation report files; flag
+    anything odd."""
+    names: dict[str, Any] = {"tasks": [], "predictions": [], "owner": False, "speed": False, "distill": False}
     for child in sorted(directory.iterdir()):
         name = child.name
         if child.is_symlink():
@@ -209,6 +221,8 @@ def _scan(directory: Path, out: Checked, specs: dict[str, Any]) -> dict[str, Any
             out.files.append(name)
         elif name == SPEED_FILE:
             names["speed"] = True
+        elif name == DISTILL_REPORT_FILE:
+            names["distill"] = True
         elif name == MANIFEST or name.startswith("."):
             out.warnings.append(f"{name}: ignored (not copied)")
         elif match := PRED_FILE_RE.fullmatch(name):
@@ -464,3 +478,49 @@ def _check_speed(
             f"{', '.join(sorted(types))}: the speed of another model"
         )
     return speed if len(problems) == before else None
+
+
+def _check_distill_report(
+    path: Path, problems: list[str], records: list[ResultRecord]
+) -> DistillCurve | None:
+    """The directory's ``distill_report.json`` (a distilled student's loss curve, :mod:`.distillation`): of a shape
+    the board can show, and the very report of the model the results were made with (its sha256 is the one their
+    ``model.recipe`` records for a distilled student's ``distill_report.json``)."""
+    import hashlib
+
+    from ..limits import loads
+
+    where = DISTILL_REPORT_FILE
+    try:
+        raw = untrusted.read_bytes(path, where, BenchmarkError, limit=MAX_REPORT_BYTES)
+        data = loads(raw, where)
+    except BenchmarkError as exc:
+        problems.append(str(exc))
+        return None
+    shape = report_problems(data)
+    if shape:
+        problems += [f"{where}: {p}" for p in shape]
+        return None
+    if not records:  # no result could be read: those problems say what is wrong
+        return None
+    recipes = [r.model.recipe or {} for r in records]
+    if not all(r.get("kind") == "distilled" and r.get("file") == DISTILL_REPORT_FILE for r in recipes):
+        kinds = sorted({shown_repr(r.get("kind")) for r in recipes})
+        problems.append(
+            f"{where}: not the report of the model these results were made with (their model.recipe is of kind "
+            f"{', '.join(kinds)}, not a distilled student's {DISTILL_REPORT_FILE})"
+        )
+        return None
+    sha = hashlib.sha256(raw).hexdigest()
+    recorded = sorted({str(r.get("sha256")) for r in recipes})
+    if recorded != [sha]:
+        problems.append(
+            f"{where}: not the report of the model these results were made with (its sha256 is {sha[:16]}..., "
+            f"their model.recipe.sha256 {', '.join(_sha_shown(s) for s in recorded)})"
+        )
+        return None
+    return DistillCurve.from_dict(data)
+
+
+def _sha_shown(value: str) -> str:
+    return f"{value[:16]}..." if re.fullmatch(r"[0-9a-f]{64}", value) else shown_repr(value)

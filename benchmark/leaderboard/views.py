@@ -221,10 +221,45 @@ def render_markdown(entries: list[Entry], tasks: list[str]) -> str:
     if sampled:
         lines += ["", "**sample** (scored on a sample of the task's data):", ""]
         lines += [f"- {md_escape(e.name)}: {md_escape(', '.join(e.samples))}" for e in sampled]
+    lines += ["", *distillation_lines(entries, tasks)]
     lines += ["", "## Plots", ""]
     lines += [f"![{name.replace('_', ' ')}](plots/{name}.svg)" for name in PLOTS]
     lines += ["", "## Reference: published headline figures", "", f"From {PAPER}:", "", *markdown_lines(), ""]
     return "\n".join(lines)
+
+
+def _loss(value: float) -> str:
+    return format(value, ".4g")
+
+
+def distillation_lines(entries: list[Entry], tasks: list[str]) -> list[str]:
+    """The README's section on the distilled students' loss curves (their ``distill_report.json``): per entry its
+    objective, its steps and each term's mean over the first and the last tenth of the logged rows."""
+    lines = [
+        "## Distillation loss",
+        "",
+        "From a distilled student's `distill_report.json` (written by `baselines distill`, kept with its results by",
+        "`benchmark run`, submitted with them and checked to be the very report whose sha256 the results' model",
+        "recipe records): its objective (term: weight), the steps it trained, and the mean of the total loss (the",
+        "weighted sum) and of each term (unweighted) over the first and the last tenth of the logged rows (at least",
+        "one row each). Curves: [distillation loss](plots/distillation_loss.svg).",
+        "",
+    ]
+    shown = [(e, e.distill) for e in ordered(entries, tasks) if e.distill is not None]
+    if not shown:
+        return [*lines, "No entry has submitted a `distill_report.json` yet."]
+    for entry, curve in shown:
+        objective = ", ".join(f"{term}: {weight:g}" for term, weight in curve.objective.items())
+        means = []
+        for key in ("loss", *curve.objective):
+            pair = curve.tenths(key)
+            means.append(f"{key} {_loss(pair[0])} → {_loss(pair[1])}" if pair else f"{key} —")
+        lines.append(
+            f"- [{md_escape(entry.name)}]({RESULTS}/{entry.slug}/): objective {md_escape(objective)}; "
+            f"{curve.final_step:,} steps, {len(curve.history):,} rows logged; first → last tenth: "
+            f"{md_escape('; '.join(means))}"
+        )
+    return lines
 
 
 # The page: HTML skeleton, CSS and the sorting script, shipped as package data; ``$name`` fields are filled in.
