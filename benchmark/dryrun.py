@@ -33,7 +33,7 @@ from .features import Collator, input_length
 from .inference_timing import TIMING_MAX_BATCHES, timing_batches
 from .model_source import ResolvedModel
 from .modeling import restore_attention_type
-from .precision import autocast
+from .precision import autocast, inference_context
 from .run_config import RunConfig
 from .task_spec import TaskSpec
 from .windowing import PREDICT_MAX_PAD_FRACTION, length_buckets
@@ -137,11 +137,12 @@ def calibrate_inference(
 
         def call(batch=batch):
             restore_attention_type(model, info)
-            with torch.inference_mode(), autocast(device, dtype):
+            with autocast(device, dtype), inference_context(device):
                 model(**batch)
             _sync(device)
 
-        samples.append((_positions(model, batch["input_ids"]), _timed(call)))
+        with autocast(device, dtype):  # as the run predicts: the weights cast once (in the warm-up call)
+            samples.append((_positions(model, batch["input_ids"]), _timed(call)))
     return samples
 
 

@@ -52,20 +52,23 @@ def time_inference(
     dtype: str = "float32",
 ) -> dict[str, Any] | None:
     """:func:`benchmark.timing.measure_inference` over ``batches`` (under autocast in ``dtype`` unless float32);
-    None without batches."""
+    None without batches. One autocast spans all calls, and each call runs outside inference mode
+    (:func:`benchmark.precision.inference_context`), so the weights are cast to ``dtype`` once, in the warm-up,
+    as for the run's predictions, not in every timed call."""
     if not batches:
         return None
-    from .precision import autocast
+    from .precision import autocast, inference_context
     from .timing import measure_inference
 
     model.eval()
 
     def forward(batch: dict[str, torch.Tensor]) -> Any:
         restore_attention_type(model, info)
-        with torch.inference_mode(), autocast(device, dtype):
+        with autocast(device, dtype), inference_context(device):
             return model(**{k: v.to(device) for k, v in batch.items()})
 
-    report = measure_inference(forward, batches, device=device, dtype=dtype)
+    with autocast(device, dtype):
+        report = measure_inference(forward, batches, device=device, dtype=dtype)
     data = report.to_dict()
     data["protocol"] = {
         "batch_size": TIMING_BATCH_SIZE,

@@ -4,8 +4,10 @@
   checked against fp32): ``bfloat16`` / ``float16`` train in mixed precision through the Trainer's own options
   (``TrainingArguments(bf16=True)`` / ``fp16=True``; on CPU the Trainer's bf16 is ``torch.autocast``) and run
   inference (predictions and the timing protocol) under ``torch.autocast`` in that dtype. Weights stay float32,
-  so a bf16 run differs from an fp32 run only by the matmul precision. float16 on CPU is refused (autocast on CPU
-  does not support it well, and no CPU is faster in it).
+  so a bf16 run differs from an fp32 run only by the matmul precision. Inference under autocast runs without
+  gradients but outside inference mode (:func:`inference_context`), so autocast casts each weight once per
+  evaluation, not once per batch. float16 on CPU is refused (autocast on CPU does not support it well, and no
+  CPU is faster in it).
 - ``--attn-implementation`` (default: what transformers picks, e.g. ``sdpa`` where the architecture supports it)
   is passed to ``from_pretrained``; an architecture that cannot use it (Longformer, BigBird, Nystromformer:
   their attention is their own) loads with its default and a warning line says so, once.
@@ -81,6 +83,21 @@ def autocast(device: torch.device, dtype: str):
     if dtype == DEFAULT_DTYPE:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=DTYPES[dtype])
+
+
+@contextlib.contextmanager
+def inference_context(device: torch.device):
+    """Gradient-free context for inference on ``device``: ``torch.inference_mode()``, except under autocast on
+    that device type, where it is ``torch.no_grad()`` with inference mode off (also inside an enclosing one).
+    Autocast keeps its lower-precision copy of each float32 weight (its cast cache, until the outermost autocast
+    exits) only outside inference mode (torch 2.13, pytorch#158232): under ``inference_mode`` a bf16 forward casts
+    every linear weight and bias again on every call. Enter the autocast first."""
+    if not torch.is_autocast_enabled(device.type):
+        with torch.inference_mode():
+            yield
+        return
+    with torch.inference_mode(False), torch.no_grad():
+        yield
 
 
 def trainer_precision(dtype: str) -> dict[str, bool]:

@@ -2,8 +2,9 @@
 
 Predictions are in the ``benchmark score`` format: answer text (QA), list of IOB2 tags per word (token
 classification), label name (classification), float (regression). Inference runs under
-``torch.inference_mode()`` with the model in eval mode, in length-sorted batches
-(:func:`benchmark.windowing.length_buckets`) so padding stays low.
+``torch.inference_mode()`` (under autocast, ``torch.no_grad()``: :func:`benchmark.precision.inference_context`)
+with the model in eval mode, in length-sorted batches (:func:`benchmark.windowing.length_buckets`) so padding
+stays low.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .errors import DivergedError
 from .features import Collator
 from .model_info import ModelInfo
 from .modeling import attention_path, restore_attention_type
+from .precision import inference_context
 from .task_spec import TaskSpec
 from .windowing import PREDICT_MAX_PAD_FRACTION, length_buckets
 
@@ -67,7 +69,7 @@ def run_model(
     padded = 0
     model.eval()
     task_type = task_types.get(collator.task_type)
-    with torch.inference_mode():
+    with inference_context(device):  # under the run's autocast: each weight cast once, not once per batch
         for idx in tqdm(
             length_buckets(
                 [len(f) for f in features],

@@ -3,7 +3,8 @@
 Protocol of :func:`measure_inference` (the same for every model, task and length):
 
 1. Every batch is moved to the device first (host-to-device copies are not timed).
-2. Everything runs under :func:`torch.inference_mode`.
+2. Everything runs under :func:`torch.inference_mode` (``benchmark run``'s timing under autocast switches it off
+   inside its forward, so autocast casts the weights once: :func:`benchmark.precision.inference_context`).
 3. ``warmup`` forward calls, cycling through the batches, are run and **not** timed or counted.
 4. Timed calls cycle through the batches in order until at least ``max(min_iterations, len(batches))`` calls are
    made (so every batch is timed at least once) *and* their total time is at least ``min_seconds``.

