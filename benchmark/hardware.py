@@ -72,6 +72,19 @@ def device_name(device: torch.device) -> str:
     return cpu_model_name()
 
 
+def _cpu_capability() -> str | None:
+    try:
+        return str(torch.backends.cpu.get_cpu_capability())
+    except (AttributeError, RuntimeError):
+        return None
+
+
+def _cpu_native_bf16() -> bool:
+    from .precision import cpu_has_bf16
+
+    return cpu_has_bf16()
+
+
 def _total_ram_bytes() -> int | None:
     try:
         import psutil
@@ -108,7 +121,9 @@ def hardware_info(device: torch.device | str) -> dict[str, Any]:
     threads torch uses on CPU), ``memory_total_mb`` (GPU memory for CUDA, system RAM for CPU), ``ram_total_mb``,
     ``torch_version``, ``cuda_version`` (CUDA version torch was built with; ``None`` for a CPU-only build), ``cudnn_version`` (CUDA devices only),
     ``transformers_version``, ``python_version``, ``platform``, ``load_average`` (1/5/15-minute system load
-    when this is called: CPU timings on a busy machine are slower and noisier).
+    when this is called: CPU timings on a busy machine are slower and noisier), ``cpu_capability`` (the CPU
+    kernels torch dispatches to: ``AVX2``, ``AVX512``, ...) and ``cpu_native_bf16`` (whether the CPU computes
+    bfloat16 natively, AVX-512 BF16 or AMX: without it bf16 autocast is emulated and slower than float32).
     """
     import transformers
 
@@ -131,6 +146,8 @@ def hardware_info(device: torch.device | str) -> dict[str, Any]:
         "python_version": platform.python_version(),
         "platform": platform.platform(),
         "load_average": _load_average(),
+        "cpu_capability": _cpu_capability(),
+        "cpu_native_bf16": _cpu_native_bf16(),
     }
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)

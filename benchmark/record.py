@@ -469,6 +469,10 @@ class Hardware(Section):
     python_version: str | None = None
     platform: str | None = None
     load_average: list[float] | None = None
+    cpu_capability: str | None = (
+        None  # the CPU kernels torch uses (AVX2, AVX512, ...); absent before 2026-12-05
+    )
+    cpu_native_bf16: bool | None = None  # AVX-512 BF16 or AMX: bf16 autocast is native, not emulated
 
 
 @dataclass(kw_only=True)

@@ -126,6 +126,11 @@ def test_hardware_info_cpu() -> None:
     assert info["cuda_version"] == torch.version.cuda
     assert info["cpu_cores_logical"] >= 1 and info["memory_total_mb"] > 0
     assert info["transformers_version"] and info["python_version"].count(".") == 2
+    # What bf16 timings depend on (issue #20: a bf16 measurement recorded nothing of the CPU's bf16 support).
+    assert info["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    from benchmark.precision import cpu_has_bf16
+
+    assert info["cpu_native_bf16"] is cpu_has_bf16()
     assert len(info["load_average"]) == 3
 
 
