@@ -15,7 +15,7 @@ from benchmark.run_config import default_budget
 from conftest import ROOT
 
 TASKS = ["conll2003", "gonerd", "squad"]
-BOARD = ROOT / "leaderboard" / "results" / "repro-mini__minilm-l6"
+BOARD = ROOT / "leaderboard" / "results" / "repro-mini__minilm-l6-bigbird4096"
 
 
 def _record(task: str) -> ResultRecord:
@@ -52,7 +52,7 @@ def test_sample_and_nonstandard_budget_entries_stand_apart_with_the_reason():
     mini = _entry("mini", {"conll2003": _record("conll2003")})
     full = _entry("full", {"conll2003": _standard(_record("conll2003"))})
     assert full.nonstandard() == []
-    assert mini.nonstandard() == ["conll2003: epochs 2 (default 3), batch_size 16 (default 32)"]
+    assert mini.nonstandard() == ["conll2003: epochs 6 (default 3), batch_size 16 (default 32)"]
     limited = dataclasses.replace(
         full.records["conll2003"], config=dataclasses.replace(full.records["conll2003"].config, limit=300)
     )
@@ -62,7 +62,7 @@ def test_sample_and_nonstandard_budget_entries_stand_apart_with_the_reason():
     md = render_markdown([mini, full], TASKS)
     standard, apart = md.index(f"## {STANDARD}"), md.index(f"## {NONSTANDARD}")
     assert standard < md.index("results/full/") < apart < md.index("results/mini/")
-    assert "epochs 2 \\(default 3\\)" in md[apart:]
+    assert "epochs 6 \\(default 3\\)" in md[apart:]
     page = render_html([mini, full], TASKS)
     assert page.index('id="leaderboard"') < page.index('data-slug="full"') < page.index('id="apart"')
     assert page.index('id="apart"') < page.index('data-slug="mini"')

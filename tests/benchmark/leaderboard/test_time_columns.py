@@ -13,7 +13,7 @@ from benchmark.leaderboard.views import render_html, render_markdown
 from benchmark.record import ResultRecord, SpeedLength, SpeedRecord, Timing
 from conftest import ROOT
 
-BOARD = ROOT / "leaderboard" / "results" / "repro-mini__minilm-l6"
+BOARD = ROOT / "leaderboard" / "results" / "repro-mini__minilm-l6-bigbird4096"
 
 
 def _entry(slug: str, speed: SpeedRecord | None) -> Entry:
