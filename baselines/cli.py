@@ -299,21 +299,14 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``baselines`` console script; returns the exit status."""
-    from gonerd.interrupt import SigintGuard
+    from gonerd.interrupt import run_command
 
-    with SigintGuard() as guard:
-        try:
-            args = _parser().parse_args(argv)
-            return _run(args)
-        except BaselinesError as exc:
-            if not guard.interrupted:
-                print(f"baselines: error: {exc}", file=sys.stderr)
-                return 2
-        except (KeyboardInterrupt, Exception) as exc:  # Ctrl-C, also inside an interrupted import
-            if not guard.caused(exc):
-                raise
-        print("baselines: interrupted", file=sys.stderr)
-        return 130
+    return run_command(
+        lambda: _run(_parser().parse_args(argv)),
+        prog="baselines",
+        errors=BaselinesError,
+        interrupted="baselines: interrupted",
+    )
 
 
 if __name__ == "__main__":

@@ -1,3 +1,3 @@
-"""gonerd-bench harness: any encoder through seven tasks, scored on quality and inference cost."""
+"""gonerd-bench harness: any encoder through its tasks, scored on quality and inference cost."""
 
 __version__ = "0.1.0"

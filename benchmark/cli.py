@@ -8,7 +8,7 @@ import importlib
 import pkgutil
 import sys
 
-from gonerd.interrupt import SigintGuard
+from gonerd.interrupt import run_command
 
 from . import __version__, commands
 from .distributed import MainProcessError
@@ -35,26 +35,17 @@ INTERRUPTED = "benchmark: interrupted; finished tasks are kept and a rerun resum
 
 
 def main(argv: list[str] | None = None) -> int:
-    with SigintGuard() as guard:
-        try:
-            args = build_parser().parse_args(argv)
-            from .tasks.include import apply_include_paths
+    def command() -> int:
+        args = build_parser().parse_args(argv)
+        from .tasks.include import apply_include_paths
 
-            apply_include_paths(args)
-            return int(args.func(args) or 0)
-        except BenchmarkError as exc:
-            if guard.interrupted:
-                print(INTERRUPTED, file=sys.stderr)
-                return 130
-            if not isinstance(exc, MainProcessError):  # rank 0 already printed the error of its step
-                print(f"benchmark: error: {exc}", file=sys.stderr)
-            return 2
-        except (KeyboardInterrupt, Exception) as exc:
-            # Ctrl-C while torch or transformers initialise can arrive as ImportError("initialization failed")
-            if not guard.caused(exc):
-                raise
-            print(INTERRUPTED, file=sys.stderr)
-            return 130
+        apply_include_paths(args)
+        return int(args.func(args) or 0)
+
+    # MainProcessError: rank 0 already printed the error of its step
+    return run_command(
+        command, prog="benchmark", errors=BenchmarkError, interrupted=INTERRUPTED, silent=(MainProcessError,)
+    )
 
 
 if __name__ == "__main__":

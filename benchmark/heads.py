@@ -99,7 +99,8 @@ def is_generic(model: Any) -> bool:
 
 
 class _GenericHead(nn.Module):
-    """What the three generic heads share: the encoder under ``base_model_prefix`` and its forward."""
+    """What the three generic heads share: the encoder under ``base_model_prefix``, its forward, the dropout, a
+    ``Linear(hidden, num_labels)`` classifier (the span head has its own layer) and the output it returns."""
 
     _encoder_class: type
 
@@ -115,7 +116,7 @@ class _GenericHead(nn.Module):
         self.post_init()
 
     def build_head(self, config) -> None:
-        raise NotImplementedError
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
 
     @property
     def encoder_module(self) -> nn.Module:
@@ -138,6 +139,12 @@ class _GenericHead(nn.Module):
             input_ids=input_ids, attention_mask=attention_mask, return_dict=True, **kwargs
         )
         return out.last_hidden_state, out
+
+    @staticmethod
+    def output(output_class: type, out: Any, **fields: Any) -> Any:
+        """``output_class(**fields)`` with the encoder's hidden states and attentions (where it returned them)."""
+        hidden_states, attentions = getattr(out, "hidden_states", None), getattr(out, "attentions", None)
+        return output_class(**fields, hidden_states=hidden_states, attentions=attentions)
 
 
 class _QAHead(_GenericHead):
@@ -167,19 +174,12 @@ class _QAHead(_GenericHead):
             end = end_positions.view(-1).clamp(0, ignored)
             ce = nn.CrossEntropyLoss(ignore_index=ignored)
             loss = (ce(start_logits, start) + ce(end_logits, end)) / 2
-        return QuestionAnsweringModelOutput(
-            loss=loss,
-            start_logits=start_logits,
-            end_logits=end_logits,
-            hidden_states=getattr(out, "hidden_states", None),
-            attentions=getattr(out, "attentions", None),
+        return self.output(
+            QuestionAnsweringModelOutput, out, loss=loss, start_logits=start_logits, end_logits=end_logits
         )
 
 
 class _TokenHead(_GenericHead):
-    def build_head(self, config) -> None:
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-
     def forward(
         self,
         input_ids=None,
@@ -197,12 +197,7 @@ class _TokenHead(_GenericHead):
         loss = None
         if labels is not None:
             loss = nn.CrossEntropyLoss()(logits.view(-1, self.num_labels), labels.view(-1))
-        return TokenClassifierOutput(
-            loss=loss,
-            logits=logits,
-            hidden_states=getattr(out, "hidden_states", None),
-            attentions=getattr(out, "attentions", None),
-        )
+        return self.output(TokenClassifierOutput, out, loss=loss, logits=logits)
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor | None, how: str) -> torch.Tensor:
@@ -216,9 +211,6 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor | None, how: str) ->
 
 
 class _SequenceHead(_GenericHead):
-    def build_head(self, config) -> None:
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-
     @property
     def pooling(self) -> str:
         return "mean" if getattr(self.config, "classifier_pooling", None) == "mean" else "cls"
@@ -243,9 +235,4 @@ class _SequenceHead(_GenericHead):
                 loss = nn.MSELoss()(logits.squeeze(-1), labels.to(logits.dtype).view(-1))
             else:
                 loss = nn.CrossEntropyLoss()(logits.view(-1, self.num_labels), labels.view(-1))
-        return SequenceClassifierOutput(
-            loss=loss,
-            logits=logits,
-            hidden_states=getattr(out, "hidden_states", None),
-            attentions=getattr(out, "attentions", None),
-        )
+        return self.output(SequenceClassifierOutput, out, loss=loss, logits=logits)

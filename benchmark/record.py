@@ -38,6 +38,8 @@ SCHEMA = "gonerd-bench/result/v1"
 SPEED_SCHEMA = "gonerd-bench/speed/v1"
 SUBMISSION_SCHEMA = "gonerd-bench/submission/v1"
 SPLIT_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")  # names a predictions file, so never a path
+# Matched whole (fullmatch): with re.match, "$" also matches before a final newline ("org/model\n").
+MODEL_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}")
 Dtype = Literal["float32", "bfloat16", "float16"]
 Batching = Literal["length_grouped", "random"]
 EXECUTION_DTYPES: tuple[str, ...] = typing.get_args(Dtype)
@@ -46,6 +48,18 @@ EXECUTION_BATCHING: tuple[str, ...] = typing.get_args(Batching)
 
 class RecordError(BenchmarkError):
     """A file that is not a valid record (one line: the file, the key path, what is wrong)."""
+
+
+def check_model_id(model_id: Any) -> str | None:
+    """Why ``model_id`` cannot name a leaderboard entry (None when it can)."""
+    if isinstance(model_id, str) and (".." in model_id or "//" in model_id or model_id.startswith("/")):
+        return f"model name {model_id!r} contains '..' or '//' or starts with '/' (a path, not a Hub id)"
+    if not isinstance(model_id, str) or not MODEL_ID_RE.fullmatch(model_id):
+        return (
+            f"model name {model_id!r} is not a Hub id or baseline:NAME (allowed: letters, digits, . _ - : /, "
+            "starting with a letter or digit)"
+        )
+    return None
 
 
 def _at_least(low: int | float) -> dict[str, Any]:

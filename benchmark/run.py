@@ -452,7 +452,7 @@ def run(
     run_config: RunConfig | None = None,
     **options: Any,
 ) -> list[Path]:
-    """Run ``model`` through ``tasks`` (all seven if None) with ``run_config``; returns the result file of every
+    """Run ``model`` through ``tasks`` (all of them if None: the package's and those of ``--include-path``) with ``run_config``; returns the result file of every
     task. Without ``run_config``, keyword ``options`` build one (:meth:`RunConfig.from_options`: the fields of
     :class:`benchmark.run_config.RunConfig`, and ``config``, a ``--config`` file).
 

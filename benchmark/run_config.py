@@ -32,6 +32,7 @@ from . import batching as _batching
 from .batching import BATCHING_CHOICES
 from .budget import BUDGET_KEYS, Budget, _check_keys, budget_problem
 from .errors import BenchmarkError
+from .record import check_model_id
 from .tasks import registry
 
 # ``run:`` keys of a --config file -> RunConfig fields. Only how a run executes and is seeded: what it is run on
@@ -227,8 +228,6 @@ class RunConfig:
         if self.max_length is not None and self.max_length < 16:
             self._fail("max_length", f"must be at least 16 tokens, got {self.max_length}")
         if self.model_name is not None:
-            from .leaderboard.validate import check_model_id
-
             why = check_model_id(self.model_name)
             if why:  # also a name no file system can hold (a result folder is named after it)
                 self._fail(

@@ -11,7 +11,7 @@ from . import __version__
 from .annotate import DEFAULT_MODEL
 from .errors import GonerdError
 from .help_format import HelpFormatter
-from .interrupt import SigintGuard
+from .interrupt import run_command
 from .versions import DATASET_VERSION
 
 
@@ -288,22 +288,11 @@ INTERRUPTED = "gonerd: interrupted; finished articles are cached and a rerun res
 
 
 def main(argv: list[str] | None = None) -> int:
-    with SigintGuard() as guard:
-        try:
-            args = build_parser().parse_args(argv)
-            return int(args.func(args) or 0)
-        except GonerdError as exc:
-            if guard.interrupted:
-                print(INTERRUPTED, file=sys.stderr)
-                return 130
-            print(f"gonerd: error: {exc}", file=sys.stderr)
-            return 2
-        except (KeyboardInterrupt, Exception) as exc:
-            # Ctrl-C while spaCy, torch or numpy initialise arrives as ImportError("initialization failed")
-            if not guard.caused(exc):
-                raise
-            print(INTERRUPTED, file=sys.stderr)
-            return 130
+    def command() -> int:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+
+    return run_command(command, prog="gonerd", errors=GonerdError, interrupted=INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,15 @@ Python turns SIGINT into ``KeyboardInterrupt`` wherever the main thread is, and 
 while it initialises (numpy, torch, pyarrow under spaCy or transformers) re-raises it as something else, such as
 ``ImportError: initialization failed``. :class:`SigintGuard` records that SIGINT arrived, so the command line can
 tell an interrupted import from a real failure and print its one line instead of a traceback.
+:func:`run_command` is that handling, shared by the ``gonerd``, ``benchmark`` and ``baselines`` command lines.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -45,3 +48,31 @@ class SigintGuard:
         """Whether ``exc`` is (or comes from) the interrupt: a KeyboardInterrupt, or any error raised after
         SIGINT arrived (an extension's import that failed because it was interrupted)."""
         return isinstance(exc, KeyboardInterrupt) or self.interrupted
+
+
+def run_command(
+    command: Callable[[], int | None],
+    *,
+    prog: str,
+    errors: type[Exception] | tuple[type[Exception], ...],
+    interrupted: str,
+    silent: tuple[type[Exception], ...] = (),
+) -> int:
+    """Run one command line's ``command()`` under a :class:`SigintGuard` and return its exit status.
+
+    One of ``errors`` prints ``<prog>: error: <message>`` (nothing for one of ``silent``, already reported) and
+    gives 2; Ctrl-C, or any error raised after it (an interrupted import), prints the one line ``interrupted``
+    and gives 130. Any other exception propagates."""
+    with SigintGuard() as guard:
+        try:
+            return int(command() or 0)
+        except errors as exc:
+            if not guard.interrupted:
+                if not isinstance(exc, silent):
+                    print(f"{prog}: error: {exc}", file=sys.stderr)
+                return 2
+        except (KeyboardInterrupt, Exception) as exc:
+            if not guard.caused(exc):
+                raise
+        print(interrupted, file=sys.stderr)
+        return 130

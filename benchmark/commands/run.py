@@ -51,6 +51,8 @@ def _seeds(value: str) -> list[int]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from ..tasks.registry import task_count
+
     parser = subparsers.add_parser(
         "run",
         help="fine-tune and evaluate a model on the benchmark tasks",
@@ -78,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_tasks,
         default=None,
         metavar="A,B",
-        help="comma-separated task names (default: all 7, and those of --include-path)",
+        help=f"comma-separated task names (default: all {task_count()}, and those of --include-path)",
     )
     add("--limit", type=int, default=None, metavar="N", help="at most N examples per split (default: all)")
     add("--output", default="runs", metavar="DIR", help="results directory (default: %(default)s)")

@@ -27,7 +27,15 @@ from gonerd import untrusted
 from gonerd.untrusted import not_regular
 
 from ..errors import BenchmarkError
-from ..record import SUBMISSION_SCHEMA, Owner, ResultRecord, SpeedRecord, SplitScore, SubmittedModel
+from ..record import (
+    SUBMISSION_SCHEMA,
+    Owner,
+    ResultRecord,
+    SpeedRecord,
+    SplitScore,
+    SubmittedModel,
+    check_model_id,
+)
 from ..results import OWNER_FILE, model_slug, predictions_path
 from .distillation import DISTILL_REPORT_FILE, MAX_REPORT_BYTES, DistillCurve, report_problems, shown_repr
 from .rescore import GoldUnavailable, recorded_path_problems, verify
@@ -37,8 +45,6 @@ __all__ = ["DISTILL_REPORT_FILE", "Checked", "check_record", "check_results_dir"
 SPEED_FILE = "speed.json"
 MANIFEST = "submission.json"
 MANIFEST_SCHEMA = SUBMISSION_SCHEMA
-# Matched whole (fullmatch): with re.match, "$" also matches before a final newline ("org/model\n").
-MODEL_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}")
 SLUG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 TASK_FILE_RE = re.compile(r"([A-Za-z0-9_]+)\.json")
 PRED_FILE_RE = re.compile(r"([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\.predictions\.jsonl\.gz")
@@ -98,18 +104,6 @@ def _read_json(path: Path, problems: list[str]) -> Any:
         return load_json_file(path, path.name)
     except BenchmarkError as exc:
         problems.append(str(exc))
-    return None
-
-
-def check_model_id(model_id: Any) -> str | None:
-    """Why ``model_id`` cannot name a leaderboard entry (None when it can)."""
-    if isinstance(model_id, str) and (".." in model_id or "//" in model_id or model_id.startswith("/")):
-        return f"model name {model_id!r} contains '..' or '//' or starts with '/' (a path, not a Hub id)"
-    if not isinstance(model_id, str) or not MODEL_ID_RE.fullmatch(model_id):
-        return (
-            f"model name {model_id!r} is not a Hub id or baseline:NAME (allowed: letters, digits, . _ - : /, "
-            "starting with a letter or digit)"
-        )
     return None
 
 

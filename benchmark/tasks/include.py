@@ -2,7 +2,7 @@
 (and the hook modules beside them) for one command, without editing the package.
 
 User tasks run and score like the package's, but never count towards the benchmark: ``benchmark run`` without
-``--tasks`` runs them after the seven, the seven-task average and the leaderboard use only the package's tasks,
+``--tasks`` runs them after the package's tasks, the benchmark average and the leaderboard use only the package's,
 and ``benchmark submit`` ignores a user task's result files with a warning (they are not copied).
 """
 

@@ -414,10 +414,19 @@ def load_spec_file(path: str | Path) -> TaskSpec:
     return spec
 
 
+def _spec_files(tasks_dir: str | Path) -> list[Path]:
+    return sorted(Path(tasks_dir).glob("*.yaml"))
+
+
 @cache
 def _registry(tasks_dir: str) -> dict[str, TaskSpec]:
-    specs = [load_spec_file(p) for p in sorted(Path(tasks_dir).glob("*.yaml"))]
+    specs = [load_spec_file(p) for p in _spec_files(tasks_dir)]
     return {s.name: s for s in specs}
+
+
+def task_count() -> int:
+    """How many tasks the package defines, counted from their files without loading them (for ``--help``)."""
+    return len(_spec_files(TASKS_DIR))
 
 
 _INCLUDED: dict[str, TaskSpec] = {}  # user tasks of --include-path, by name

@@ -8,7 +8,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,28 +16,16 @@ from pathlib import Path
 import pytest
 
 from benchmark import limits
-from benchmark.leaderboard.submit import submit
-from conftest import ROOT, fixture_path, subprocess_env
+from conftest import ROOT, subprocess_env
+from tests.benchmark.leaderboard import test_tamper
 from tests.benchmark.leaderboard.test_leaderboard import make_run, write_speed
 from tests.benchmark.leaderboard.test_tamper import _data, one_line, run_cli, submit_refused, tree_sha256
 
 HUGE = "9" * 5000
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    """A leaderboard holding ``org/m`` with conll2003 (as test_tamper's)."""
-    root = tmp_path_factory.mktemp("untrusted")
-    run = make_run(root / "runs", "org/m", tasks=("conll2003",))
-    report = submit(run, root / "board", data_dir=fixture_path(), partial=True)
-    assert report.ok, report.format_problems("submit", "")
-    return root
-
-
-@pytest.fixture
-def board(template: Path, tmp_path: Path) -> tuple[Path, Path]:
-    shutil.copytree(template, tmp_path / "copy")
-    return tmp_path / "copy" / "board", tmp_path / "copy" / "runs"
+# test_tamper's fixtures: a leaderboard holding ``org/m`` with conll2003, and a copy of it for each test
+template, board = test_tamper.template, test_tamper.board
 
 
 def _huge(path: Path, key: str) -> None:

@@ -16,8 +16,17 @@ TASKS = ["arxiv", "conll2003", "glue", "gonerd", "hotpotqa", "squad", "triviaqa"
 UNPINNED = {"conll2003": "refs/convert/parquet", "gonerd": "v0.1.0"}  # see the YAML notes
 
 
-def test_all_seven_tasks_load():
+def test_all_tasks_load():
     assert [t.name for t in all_tasks()] == TASKS
+
+
+def test_the_tasks_are_counted_for_run_help(capsys):
+    assert registry.task_count() == len(registry.task_names())
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert f"(default: all {len(TASKS)}, and those of --include-path)" in " ".join(
+        capsys.readouterr().out.split()
+    )
 
 
 @pytest.mark.parametrize("name", TASKS)
