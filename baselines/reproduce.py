@@ -18,10 +18,10 @@ seven tasks and ``benchmark speed``, then submitted. ``--dry-run`` prints the pl
 registry, every task's data and budget) and downloads nothing.
 
 ``modern`` (a GPU machine with network access): today's long-context encoders. ModernBERT-base and the Ettin
-ladder (17M to 1B, the ModernBERT recipe) through the seven tasks, ``benchmark speed`` (512 to 8,192 tokens) and
+ladder (17M to 1B, the ModernBERT recipe) through the built-in tasks, ``benchmark speed`` (512 to 8,192 tokens) and
 ``benchmark submit``; and students of ModernBERT-base at half depth (11 layers), distilled on the text of the GONERD
 training split and, as a control, the same initialisation undistilled (``baselines student``), each then
-fine-tuned on the seven tasks. The dry run prints every step and a GPU-hour estimate per model, worked out as
+fine-tuned on the built-in tasks. The dry run prints every step and a GPU-hour estimate per model, worked out as
 ``baselines/PAPER_SCALE.md`` does for the paper plan (:func:`modern_estimates`).
 
 A plan is a list of :class:`Step`; each is one command of this project's own CLIs (run in a subprocess with the
@@ -418,7 +418,7 @@ def _write_json(path: Path, value: Any) -> None:
 
 # ---------------------------------------------------------------------------------------------- paper
 def paper_plan(work: Path, *, leaderboard: Path) -> Plan:
-    """Every registry baseline through the seven tasks and ``benchmark speed``, then submitted."""
+    """Every registry baseline through the built-in tasks and ``benchmark speed``, then submitted."""
     from baselines.registry import load_registry
 
     runs = work / "runs"
@@ -435,7 +435,7 @@ def paper_plan(work: Path, *, leaderboard: Path) -> Plan:
         flags = {"trust_remote_code": entry.trust_remote_code}
         steps += [
             Step(f"run-{entry.name}", argv("benchmark", "run", model=model, output=runs, **flags),
-                 f"{entry.name}: the seven tasks"),
+                 f"{entry.name}: the built-in tasks"),
             Step(f"speed-{entry.name}",
                  argv("benchmark", "speed", model=model, lengths=SPEED_LENGTHS, output=runs / slug, **flags),
                  f"{entry.name}: inference cost from 512 to 4,096 tokens"),
@@ -480,7 +480,7 @@ MODERN_SHAPES = {
     "ettin-encoder-1b": (1792, 3840, 28),
 }
 # The estimate, as baselines/PAPER_SCALE.md section 4 works out the paper plan's (none of it measured):
-# - positions: 591M trained and 168M evaluated over the seven tasks at their default budgets, PAPER_SCALE's count
+# - positions: 591M trained and 168M evaluated over the built-in tasks at their default budgets, PAPER_SCALE's count
 #   for a model that does not pad inputs itself (the BigBird row) at 4,096 tokens, which ModernBERT also reads;
 # - training FLOPs per position: 6 x (4h^2 + 3hI) per layer (ModernBERT's Wqkv, Wo and GLU feed-forward) plus
 #   attention 12 x h x k per layer, k = 4,096 for a global layer (an upper bound: short tasks attend to less) and
@@ -512,7 +512,7 @@ def modern_estimates() -> list[tuple[str, float, float]]:
     out = []
     for name in MODERN_MODELS:
         per = train_flops_per_position(*MODERN_SHAPES[name])
-        out.append((f"{name}: seven tasks", *gpu_hours(TRAIN_POSITIONS * per + EVAL_POSITIONS * per / 3)))
+        out.append((f"{name}: built-in tasks", *gpu_hours(TRAIN_POSITIONS * per + EVAL_POSITIONS * per / 3)))
     hidden, intermediate, layers = MODERN_SHAPES[MODERN_TEACHER]
     student = train_flops_per_position(hidden, intermediate, MODERN_STUDENT_LAYERS)
     tokens = MODERN_DISTILL["max_steps"] * MODERN_DISTILL["batch_size"] * MODERN_DISTILL["max_length"]
@@ -525,7 +525,7 @@ def modern_estimates() -> list[tuple[str, float, float]]:
         (f"distillation ({tokens / 1e6:.0f}M tokens, {layers}-layer teacher forward)", *gpu_hours(distill))
     )
     for kind in ("distilled", "control"):
-        label = f"{MODERN_TEACHER} {MODERN_STUDENT_LAYERS}-layer {kind}: seven tasks"
+        label = f"{MODERN_TEACHER} {MODERN_STUDENT_LAYERS}-layer {kind}: built-in tasks"
         out.append((label, *gpu_hours(TRAIN_POSITIONS * student + EVAL_POSITIONS * student / 3)))
     out.append(("total", sum(low for _, low, _ in out), sum(high for _, _, high in out)))
     return out
@@ -561,7 +561,7 @@ def _fetch(hub_id: str, revision: str | None, out: Path) -> None:
 
 
 def modern_plan(work: Path, *, leaderboard: Path) -> Plan:
-    """ModernBERT-base and the Ettin ladder through the seven tasks, and half-depth students of ModernBERT-base
+    """ModernBERT-base and the Ettin ladder through the built-in tasks, and half-depth students of ModernBERT-base
     (distilled, and an undistilled control) fine-tuned on them; every model timed and submitted."""
     from baselines.registry import resolve
 
@@ -576,7 +576,7 @@ def modern_plan(work: Path, *, leaderboard: Path) -> Plan:
             f"{entry.max_length:,} positions"
         )
         steps += [
-            Step(f"run-{name}", argv("benchmark", "run", model=model, output=runs), f"{name}: the seven tasks"),
+            Step(f"run-{name}", argv("benchmark", "run", model=model, output=runs), f"{name}: the built-in tasks"),
             Step(f"speed-{name}",
                  argv("benchmark", "speed", model=model, lengths=MODERN_SPEED_LENGTHS, output=runs / slug),
                  f"{name}: inference cost from 512 to 8,192 tokens"),
@@ -607,7 +607,7 @@ def modern_plan(work: Path, *, leaderboard: Path) -> Plan:
         steps += [
             Step(f"{'distill' if kind == 'distilled' else 'control'}-{MODERN_TEACHER}", command, what),
             Step(f"run-{slug}", argv("benchmark", "run", model=folder, model_name=name, output=runs),
-                 f"{name}: the seven tasks"),
+                 f"{name}: the built-in tasks"),
             Step(f"speed-{slug}", argv("benchmark", "speed", model=folder, lengths=MODERN_SPEED_LENGTHS,
                                        output=runs / slug), f"{name}: inference cost from 512 to 8,192 tokens"),
             Step(f"submit-{slug}", argv("benchmark", "submit", runs / slug, leaderboard=leaderboard,

@@ -274,7 +274,7 @@ def test_modern_dry_run_plans_the_ladder_and_half_depth_students(tmp_path, capsy
         assert f"benchmark run --model baseline:{name} --output " in out
         assert f"benchmark speed --model baseline:{name} --lengths 512,1024,2048,4096,8192 " in out
         assert MODERN_SHAPES[name][2] == resolve(name).layers  # the estimate's shape is the registry's depth
-        assert f"    {name}: seven tasks: " in out
+        assert f"    {name}: built-in tasks: " in out
     for kind in ("distilled", "control"):
         assert f"--model-name repro-modern:modernbert-base-l11-{kind}" in out
     assert (

@@ -1,4 +1,4 @@
-"""Budgets in the task YAML: the seven tasks keep the defaults benchmark/budget.py had before they moved, a
+"""Budgets in the task YAML: the built-in tasks keep the defaults benchmark/budget.py had before they moved, a
 budget change does not change a spec hash (the run's config hash records it), and a task without ``budget:``
 gets its context's defaults, never the short-task batch of 32 at 4,096 tokens."""
 
