@@ -14,7 +14,7 @@
   published Hub model.
 
 ``paper`` (a GPU machine with network access): every registry baseline (teachers, students, references) through the
-seven tasks and ``benchmark speed``, then submitted. ``--dry-run`` prints the plan (every model resolved from the
+built-in tasks and ``benchmark speed``, then submitted. ``--dry-run`` prints the plan (every model resolved from the
 registry, every task's data and budget) and downloads nothing.
 
 ``modern`` (a GPU machine with network access): today's long-context encoders. ModernBERT-base and the Ettin
