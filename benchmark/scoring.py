@@ -163,9 +163,10 @@ def _spec_for(spec: TaskSpec, example_id: str) -> TaskSpec:
 
 
 def _score_single(spec: TaskSpec, examples: Sequence[Example], preds: Mapping[str, Any]) -> dict[str, Any]:
-    """The metrics of one (sub-)task: its YAML ``scorer:`` hook when it has one, else the scorers registered for
-    its type (:meth:`benchmark.task_types.TaskType.scorers`) that report a metric its ``metrics:`` list names,
-    each scorer's whole output, in registration order."""
+    """The metrics of one (sub-)task: its YAML ``scorer:`` (a ``module.function`` hook, or a scorer registered
+    by that name) when it has one, else the scorers registered for its type
+    (:meth:`benchmark.task_types.TaskType.scorers`) that report a metric its ``metrics:`` list names, each
+    scorer's whole output, in registration order."""
     if spec.scorer:
         from .tasks.hooks import call_scorer
 
@@ -180,8 +181,12 @@ def _score_single(spec: TaskSpec, examples: Sequence[Example], preds: Mapping[st
     return metrics
 
 
-def _score_glue(spec: TaskSpec, examples: Sequence[Example], preds: Mapping[str, Any]) -> dict[str, Any]:
-    from .metrics import glue
+def _score_suite(spec: TaskSpec, examples: Sequence[Example], preds: Mapping[str, Any]) -> dict[str, Any]:
+    """A suite (a task with sub-tasks, e.g. GLUE): each sub-task's metrics, then the suite's own from the
+    aggregations its ``aggregate:`` names (:data:`benchmark.plugins.AGGREGATIONS`) that report a metric its
+    ``metrics:`` list names, in the order listed. An aggregation missing a sub-task (not loaded) gives None and
+    ``<metric>_missing``."""
+    from .plugins import aggregations
 
     per: dict[str, dict] = {}
     counts: dict[str, int] = {}
@@ -191,11 +196,15 @@ def _score_glue(spec: TaskSpec, examples: Sequence[Example], preds: Mapping[str,
             per[sub.name] = _score_single(sub, sub_examples, preds)
             counts[sub.name] = len(sub_examples)
     metrics: dict[str, Any] = {"subtasks": per, "subtask_examples": counts}
-    try:
-        metrics["glue_score"] = glue.glue_score(per)
-    except ValueError as exc:  # some sub-tasks not loaded: report them, leave the aggregate out
-        metrics["glue_score"] = None
-        metrics["glue_score_missing"] = str(exc)
+    order = {name: i for i, name in reversed(list(enumerate(spec.metrics)))}  # first listed first
+    chosen = [a for a in aggregations(spec) if a.reports & set(order)]
+    for aggregation in sorted(chosen, key=lambda a: min(order[m] for m in a.reports if m in order)):
+        try:
+            metrics.update(aggregation.combine(spec, per))
+        except ValueError as exc:  # some sub-tasks not loaded: report them, leave the aggregate out
+            for name in sorted(aggregation.reports):
+                metrics[name] = None
+                metrics[f"{name}_missing"] = str(exc)
     return metrics
 
 
@@ -208,8 +217,8 @@ def score_predictions(
 ) -> dict:
     """Validate ``predictions`` against ``examples`` (every id present, no extra ids, right shapes) and score
     them. Returns ``{"task", "num_examples", "metrics", "primary_metric", "score", "spec_hash"}``; metrics are
-    0-100. Token classification adds ``per_type`` and ``strict_f1``; GLUE gives per-sub-task metrics and
-    ``glue_score``.
+    0-100. Token classification adds ``per_type`` and ``strict_f1``; a suite gives per-sub-task metrics and
+    its aggregate (GLUE: ``glue_score``).
 
     ``allow_missing``: gold ids without a prediction score 0 and stay in the denominator, as the official SQuAD,
     HotpotQA and TriviaQA scripts do (token classification: the example counts as predicting no entity, "O"
@@ -234,7 +243,7 @@ def score_predictions(
         filled = {i: impl.missing_prediction(_spec_for(spec, i), by_id[i]) for i in missing}
         predictions = {**predictions, **{i: p for i, p in filled.items() if p is not None}}
     metrics = (
-        _score_glue(spec, examples, predictions)
+        _score_suite(spec, examples, predictions)
         if spec.subtasks
         else _score_single(spec, examples, predictions)
     )

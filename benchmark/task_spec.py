@@ -7,10 +7,11 @@ changed spec never mix with old ones.
 Not hashed: ``budget`` (how a task fine-tunes by default; the config hash of every run records the budget it
 used, so a budget change reruns a task without making its results incomparable), ``build`` (where a dataset the
 project builds itself lands by default; the split's ``source`` records which files were read, by sha256), ``gold``
-(the identities of the evaluation splits' gold data, which the leaderboard re-scores against) and
-``source_dir`` (where the YAML was read from). ``reader`` and ``reader_sha256`` (the content of a reader module beside the YAML, so editing
-it reruns the task), and likewise ``scorer`` and ``scorer_sha256``, are hashed only when set, so the specs without
-one keep the hash they had before these keys existed; so is ``classifier_pooling``.
+(the identities of the evaluation splits' gold data, which the leaderboard re-scores against),
+``source_dir`` (where the YAML was read from) and ``suite`` (a sub-task's parent). ``reader`` and ``reader_sha256``
+(the content of a reader module beside the YAML, so editing it reruns the task), and likewise ``scorer`` and
+``scorer_sha256``, are hashed only when set, so the specs without one keep the hash they had before these keys
+existed; so is ``classifier_pooling``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ class HubSource:
 class LocalSource:
     """The official files as their authors distribute them, under ``--data-dir DIR/<task>/``."""
 
-    format: str  # reader name in benchmark.data.local
+    format: (
+        str  # a registered reader's name (benchmark.plugins.READERS; the built-in ones: benchmark.data.local)
+    )
     files: dict[str, str] = field(default_factory=dict)  # role -> path relative to DIR/<task>/
     # Table formats (GLUE TSV): example role (text, text_pair, label) -> column name, or a 0-based column index
     # written as a string for files without a header line.
@@ -94,8 +97,10 @@ class TaskSpec:
     label_names: tuple[str, ...] = ()  # classification / token classification, in id order
     train_split: str | None = "train"
     eval_splits: tuple[str, ...] = ("validation",)
-    subtasks: tuple[TaskSpec, ...] = ()  # GLUE: one spec per sub-task; the score aggregates them
-    aggregate: str | None = None  # how subtask primary metrics combine, e.g. "mean"
+    subtasks: tuple[TaskSpec, ...] = ()  # a suite (GLUE): one spec per sub-task; the score aggregates them
+    # How a suite's sub-task metrics combine: a registered aggregation's name (benchmark.plugins.AGGREGATIONS,
+    # e.g. "mean"); the suite's ``metrics:`` pick among the aggregations of that name.
+    aggregate: str | None = None
     license: str | None = None
     citation: str | None = None
     notes: str | None = None
@@ -107,7 +112,8 @@ class TaskSpec:
     reader: str | None = None
     reader_sha256: str | None = None  # sha256 of the reader's module file when it lies beside the YAML
     # Import path of a function ``scorer(examples, predictions) -> metrics`` replacing the type's scorers
-    # (benchmark.tasks.hooks.call_scorer); hashed only when set, like ``reader``.
+    # (benchmark.tasks.hooks.call_scorer), or the name of a registered scorer (benchmark.plugins.SCORERS);
+    # hashed only when set, like ``reader``.
     scorer: str | None = None
     scorer_sha256: str | None = None  # sha256 of the scorer's module file when it lies beside the YAML
     # Import path of a function ``cleaning({split: rows}) -> ({split: kept rows}, {split: {rule: removed}})``
@@ -121,6 +127,9 @@ class TaskSpec:
     # ``mean``: in a ModernBERT local layer the first token sees only its window. Hashed only when set.
     classifier_pooling: Literal["cls", "mean"] | None = None
     source_dir: str | None = field(default=None, compare=False)  # folder of the YAML; not hashed
+    # A sub-task's suite (its parent's name): its local files lie in the suite's folder, DIR/<suite>/. Not hashed
+    # (the parent's spec, which holds the sub-task, already says so).
+    suite: str | None = None
     build: LocalBuild | None = None  # how the project builds the dataset itself; not hashed
     # The identities of each evaluation split's gold the leaderboard re-scores against (role -> pins); not hashed
     # (pinning the gold a task already had does not change what it measures). benchmark.leaderboard.rescore.
@@ -139,7 +148,7 @@ class TaskSpec:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-_UNHASHED = ("budget", "source_dir", "build", "gold")
+_UNHASHED = ("budget", "source_dir", "build", "gold", "suite")
 _HASHED_WHEN_SET = (
     "reader",
     "reader_sha256",

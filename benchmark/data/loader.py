@@ -42,13 +42,14 @@ def _rows(
         from .local import read_with_reader
 
         return read_with_reader(spec, role, data_dir, data_file=data_file)  # type: ignore[arg-type]
-    if data_dir is None or spec.local.format == "hub_folder":
-        folder = None if data_dir is None else Path(data_dir) / spec.name
+    if data_dir is None or local.reads_folder(spec):
         if data_file is not None:
             raise BenchmarkError(f"{spec.name}: --data-file applies to official local files, not to Hub data")
-        if folder is None and builds.has_local_build(spec):  # the Hub copy, else the local `gonerd build`
+        if data_dir is not None:  # a copy of the Hub repository (local.format hub_folder)
+            return local.read_folder(spec, role, data_dir)
+        if builds.has_local_build(spec):  # the Hub copy, else the local `gonerd build`
             return builds.load_split(spec, role, cache_dir=cache_dir)
-        return hub.load_hub_split(spec, role, path=folder, cache_dir=cache_dir)
+        return hub.load_hub_split(spec, role, cache_dir=cache_dir)
     return local.read_local(spec, role, data_dir, data_file=data_file)
 
 
@@ -174,8 +175,8 @@ def check_available(spec: TaskSpec, roles: list[str], data_dir: str | Path | Non
         if builds.has_local_build(spec):
             builds.check(spec)
         return
-    if spec.local.format == "hub_folder":
-        folder = Path(data_dir) / spec.name
+    if local.reads_folder(spec):
+        folder = Path(data_dir) / local.task_folder(spec)
         if not (folder / "README.md").is_file():
             raise BenchmarkError(
                 f"{spec.name}: no dataset folder at {folder} (a copy of the Hub repository: README.md + data files)"

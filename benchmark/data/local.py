@@ -1,11 +1,14 @@
 """Readers for the official files as their authors distribute them (``--data-dir DIR``, files under
-``DIR/<task>/``). Each reader returns rows in the task's *Hub* schema, so :func:`benchmark.data.hub.rows_to_examples`
-turns both sources into identical examples.
+``DIR/<task>/``; a suite's sub-tasks share ``DIR/<suite>/``). Each reader returns rows in the task's *Hub* schema,
+so :func:`benchmark.data.hub.rows_to_examples` turns both sources into identical examples.
 
-Formats (``spec.local.format``): ``glue_tsv`` (glue_data ``<TASK>/dev.tsv``), ``squad_json`` (``dev-v1.1.json``),
-``conll`` (``eng.testb``: 4-column IOB1, converted to IOB2; or a 2-column IOB2 copy, read as is),
-``hotpotqa_json`` (``hotpot_dev_distractor_v1.json``), ``triviaqa_rc`` (``triviaqa-rc/qa/wikipedia-dev.json`` +
-``triviaqa-rc/evidence/wikipedia/``). ``hub_folder`` (a copy of the Hub repository) is read by the Hub code.
+Every format is a reader registered by name (:func:`benchmark.plugins.register_reader`) and named by
+``local.format``: ``glue_tsv`` (glue_data ``<TASK>/dev.tsv``), ``squad_json`` (``dev-v1.1.json``), ``conll``
+(``eng.testb``: 4-column IOB1, converted to IOB2; or a 2-column IOB2 copy, read as is), ``hotpotqa_json``
+(``hotpot_dev_distractor_v1.json``), ``triviaqa_rc`` (``triviaqa-rc/qa/wikipedia-dev.json`` +
+``triviaqa-rc/evidence/wikipedia/``), ``csv`` (a header line names the fields; ``local.header: false``: fields
+are the 0-based column numbers ``"0"``, ``"1"``...) and ``jsonl`` (one JSON object per line). ``hub_folder`` (a
+copy of the Hub repository) is read by the Hub code.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from gonerd.ner import iob1_to_iob2
 from .. import limits
 from ..errors import BenchmarkError
 from ..limits import check_regular, open_regular
+from ..plugins import READERS, Reader, ReadResult, register_reader
 from ..task_spec import TaskSpec
 
 Row = dict[str, Any]
@@ -341,6 +345,127 @@ def read_triviaqa_rc(qa_path: Path, evidence_dir: Path) -> tuple[list[Row], list
     return rows, used
 
 
+# --------------------------------------------------------------------------------------------- CSV, JSON Lines
+
+
+def read_csv(spec: TaskSpec, path: Path) -> list[Row]:
+    """A CSV file (comma-separated, ``"``-quoted, UTF-8) -> one row per record, keyed by the header line's
+    names, or with ``local.header: false`` by the 0-based column numbers as text (``"0"``, ``"1"``...). Every
+    value is text (a label name or id, a number for regression: the task type converts it)."""
+    csv.field_size_limit(sys.maxsize)
+    text = read_text(path, "a CSV file")
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise BenchmarkError(f"{path}: not a CSV file ({exc})") from None
+    if not any(lines):
+        raise BenchmarkError(f"{path}: empty file; expected a CSV file")
+    header = lines[0] if spec.local.header else [str(i) for i in range(len(lines[0]))]
+    if len(set(header)) != len(header) or not all(header):
+        raise BenchmarkError(
+            f"{path}:1: the header line names a column twice or leaves one unnamed: {header}"
+        )
+    start = 2 if spec.local.header else 1
+    rows: list[Row] = []
+    for lineno, line in enumerate(lines[start - 1 :], start):
+        if not line:  # a blank line
+            continue
+        if len(line) != len(header):
+            raise BenchmarkError(
+                f"{path}:{lineno}: {len(line)} fields, expected {len(header)} like the first line"
+            )
+        rows.append(dict(zip(header, line, strict=True)))
+    return rows
+
+
+def read_jsonl(path: Path) -> list[Row]:
+    """A JSON Lines file -> one row per line (a JSON object; blank lines are skipped)."""
+    text = read_text(path, "a JSON Lines file (one JSON object per line)")
+    rows: list[Row] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        row = limits.loads(line, f"{path}:{lineno}")
+        if not isinstance(row, dict):
+            raise BenchmarkError(
+                f"{path}:{lineno}: a JSON {type(row).__name__}, not an object (one row per line)"
+            )
+        rows.append(row)
+    if not rows:
+        raise BenchmarkError(f"{path}: empty file; expected a JSON Lines file (one JSON object per line)")
+    return rows
+
+
+# --------------------------------------------------------------------------------------------- the readers by name
+# Each built-in format registered under its ``local.format`` name: read(spec, path, role, task_dir).
+
+
+@register_reader("glue_tsv", preflight=True)
+def _glue_tsv(spec: TaskSpec, path: Path, role: str, task_dir: Path) -> ReadResult:
+    return ReadResult(read_glue_tsv(spec, path))
+
+
+@register_reader("squad_json", preflight=True)
+def _squad_json(spec: TaskSpec, path: Path, role: str, task_dir: Path) -> ReadResult:
+    return ReadResult(read_squad_json(path))
+
+
+@register_reader("conll", preflight=True)
+def _conll(spec: TaskSpec, path: Path, role: str, task_dir: Path) -> ReadResult:
+    rows, extra = read_conll(path)
+    return ReadResult(rows, extra)
+
+
+@register_reader("hotpotqa_json")  # hundreds of MB: only sniffed before a model loads
+def _hotpotqa_json(spec: TaskSpec, path: Path, role: str, task_dir: Path) -> ReadResult:
+    return ReadResult(read_hotpotqa_json(path))
+
+
+@register_reader("triviaqa_rc")  # hundreds of MB with the evidence: only sniffed before a model loads
+def _triviaqa_rc(spec: TaskSpec, path: Path, role: str, task_dir: Path) -> ReadResult:
+    what = f"{spec.name} {role}"
+    evidence = resolve_file(
+        task_dir, spec.local.files.get("evidence", "triviaqa-rc/evidence/wikipedia"), what
+    )
+    rows, docs = read_triviaqa_rc(path, evidence)
+    return ReadResult(rows, also_read=list(dict.fromkeys(docs)))
+
+
+@register_reader("csv", preflight=True)
+def _csv(spec: TaskSpec, path: Path, role: str, task_dir: Path) -> ReadResult:
+    return ReadResult(read_csv(spec, path))
+
+
+@register_reader("jsonl", preflight=True)
+def _jsonl(spec: TaskSpec, path: Path, role: str, task_dir: Path) -> ReadResult:
+    return ReadResult(read_jsonl(path))
+
+
+@register_reader("hub_folder", folder=True)
+def _hub_folder(spec: TaskSpec, path: Path, role: str, task_dir: Path) -> tuple[Any, dict[str, Any]]:
+    """A copy of the Hub repository under ``DIR/<task>/``, read with the same ``datasets`` code as the Hub
+    (:func:`benchmark.data.hub.load_hub_split`). A folder reader returns ``(rows, source)``, its own source."""
+    from .hub import load_hub_split
+
+    return load_hub_split(spec, role, path=task_dir)
+
+
+def reader_of(spec: TaskSpec) -> Reader:
+    """The registered reader of ``spec.local.format``; one line naming the task when there is none."""
+    return READERS.get(spec.local.format, spec.name)
+
+
+def reads_folder(spec: TaskSpec) -> bool:
+    """Whether the task's local data is a whole folder (a copy of its Hub repository), not ``local.files``."""
+    return spec.reader is None and spec.local.format in READERS and reader_of(spec).folder
+
+
+def read_folder(spec: TaskSpec, role: str, data_dir: str | Path) -> tuple[Any, dict[str, Any]]:
+    """Rows and source of ``role`` from the task's folder ``data_dir/<task>/`` (a folder reader)."""
+    folder = Path(data_dir) / task_folder(spec)
+    return reader_of(spec).read(spec, folder, role, folder)
+
+
 # --------------------------------------------------------------------------------------------- dispatch
 
 
@@ -348,10 +473,10 @@ def locate_local(
     spec: TaskSpec, role: str, data_dir: str | Path, *, data_file: str | Path | None = None
 ) -> Path:
     """The official file of ``role`` under ``data_dir/<task>/`` without reading it; one-line error if missing."""
-    task_dir = Path(data_dir) / _task_folder(spec)
+    task_dir = Path(data_dir) / task_folder(spec)
     if not task_dir.is_dir():
         raise BenchmarkError(
-            f"{spec.name}: data folder {task_dir} not found (expected DIR/{_task_folder(spec)}/)"
+            f"{spec.name}: data folder {task_dir} not found (expected DIR/{task_folder(spec)}/)"
         )
     files = spec.local.files
     name = str(data_file) if data_file is not None else files.get(role)
@@ -365,46 +490,42 @@ def read_local(
     spec: TaskSpec, role: str, data_dir: str | Path, *, data_file: str | Path | None = None
 ) -> tuple[list[Row], dict[str, Any]]:
     """Rows (Hub schema) of one split from the official files under ``data_dir/<task>/`` and a ``source``
-    record (format, files read with sha256). ``data_file`` overrides the file the spec names for ``role``."""
-    task_dir = Path(data_dir) / _task_folder(spec)
+    record (format, files read with sha256). ``data_file`` overrides the file the spec names for ``role``. The
+    reader is the one registered as ``local.format`` (:data:`benchmark.plugins.READERS`)."""
+    task_dir = Path(data_dir) / task_folder(spec)
     path = locate_local(spec, role, data_dir, data_file=data_file)
-    files = spec.local.files
-    what = f"{spec.name} {role}"
+    reader = reader_of(spec)
     fmt = spec.local.format
-    extra: dict[str, Any] = {}
-    read_paths = [path]
     try:
-        if fmt == "glue_tsv":
-            rows = read_glue_tsv(spec, path)
-        elif fmt == "squad_json":
-            rows = read_squad_json(path)
-        elif fmt == "conll":
-            rows, extra = read_conll(path)
-        elif fmt == "hotpotqa_json":
-            rows = read_hotpotqa_json(path)
-        elif fmt == "triviaqa_rc":
-            evidence = resolve_file(task_dir, files.get("evidence", "triviaqa-rc/evidence/wikipedia"), what)
-            rows, docs = read_triviaqa_rc(path, evidence)
-            read_paths += list(dict.fromkeys(docs))
-        else:
-            raise BenchmarkError(f"{spec.name}: unknown local format {fmt!r}")
+        got = reader.read(spec, path, role, task_dir)
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
         # JSON of another shape (a list where an object belongs, a missing key, a text where a number does)
         problem = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0][:120]
         raise BenchmarkError(f"{path}: not laid out as {fmt} ({problem})") from None
+    result = got if isinstance(got, ReadResult) else ReadResult(list(got))
+    rows = result.rows
+    _check_rows(spec, rows, f"{spec.name} {role}: local.format {fmt}", path)
     source = {
         "kind": "local",
         "format": fmt,
         "data_dir": str(Path(data_dir).resolve()),
-        "files": [file_record(p, task_dir) for p in read_paths],
-        **extra,
+        "files": [file_record(p, task_dir) for p in [path, *result.also_read]],
+        **result.source,
     }
     return rows, source
 
 
-# Formats whose files are small enough to read whole before any model loads (HotpotQA's and TriviaQA's are
-# hundreds of MB: they are only sniffed then, and read when their task runs).
-PREFLIGHT_READ = ("glue_tsv", "conll", "squad_json")
+def _check_rows(spec: Any, rows: Any, what: str, path: Path) -> None:
+    """Every row a mapping with the fields the task's type reads (one line naming the file and the row)."""
+    from .. import task_types
+
+    needed = task_types.get(spec.task_type).needed_row_fields(spec)
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise BenchmarkError(f"{what}: row {i} of {path} is a {type(row).__name__}, not a mapping")
+        lacking = [f for f in needed if f not in row]
+        if lacking:
+            raise BenchmarkError(f"{what}: row {i} of {path} lacks field(s) {', '.join(lacking)}")
 
 
 def preflight_local(spec: TaskSpec, role: str, data_dir: str | Path) -> list[Row] | None:
@@ -413,15 +534,16 @@ def preflight_local(spec: TaskSpec, role: str, data_dir: str | Path) -> list[Row
     if spec.reader is not None:  # a user task's own reader and format: the file must exist; read when it runs
         locate_local(spec, role, data_dir)
         return None
-    if spec.local.format in PREFLIGHT_READ:
+    if reader_of(spec).preflight:
         return read_local(spec, role, data_dir)[0]
     sniff_json(locate_local(spec, role, data_dir), f"{spec.name}'s official JSON file")
     return None
 
 
-def _task_folder(spec: TaskSpec) -> str:
-    """GLUE sub-tasks live under ``DIR/glue/``; every other task under ``DIR/<name>/``."""
-    return "glue" if spec.local.format == "glue_tsv" else spec.name
+def task_folder(spec: TaskSpec) -> str:
+    """The folder of a task's files under ``--data-dir``: a suite's sub-tasks share their suite's (GLUE's
+    ``DIR/glue/``); every other task has ``DIR/<name>/``."""
+    return spec.suite or spec.name
 
 
 # --------------------------------------------------------------------------------------------- reader hook
@@ -445,16 +567,8 @@ def read_with_reader(
     except Exception as exc:  # the user's reader failed on their file: one line naming both
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise BenchmarkError(f"{what} failed on {path} ({exc.__class__.__name__}: {first})") from None
-    from .. import task_types
-
-    needed = task_types.get(spec.task_type).needed_row_fields(spec)
-    for i, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            raise BenchmarkError(f"{what}: row {i} of {path} is a {type(row).__name__}, not a mapping")
-        lacking = [f for f in needed if f not in row]
-        if lacking:
-            raise BenchmarkError(f"{what}: row {i} of {path} lacks field(s) {', '.join(lacking)}")
-    task_dir = Path(data_dir) / spec.name
+    _check_rows(spec, rows, what, path)
+    task_dir = Path(data_dir) / task_folder(spec)
     source: dict[str, Any] = {
         "kind": "local",
         "format": "reader",

@@ -7,9 +7,10 @@ Modules (each ports an official scorer; see their docstrings for the exact refer
 * ``triviaqa``: TriviaQA EM/F1 over aliases (``triviaqa_evaluation.py``).
 * ``ner``: ``conlleval.pl`` port and seqeval strict IOB2 F1.
 * ``classification``: accuracy, F1, MCC, Pearson, Spearman (numpy only).
-* ``glue``: per-subtask GLUE metrics and the GLUE score.
+* ``glue``: per-subtask GLUE metrics and the GLUE score (registered as an aggregation).
+* ``suites``: aggregations of a suite's sub-task scores (``aggregate: mean``).
 """
 
-from benchmark.metrics import classification, glue, hotpotqa, ner, squad, triviaqa
+from benchmark.metrics import classification, glue, hotpotqa, ner, squad, suites, triviaqa
 
-__all__ = ["classification", "glue", "hotpotqa", "ner", "squad", "triviaqa"]
+__all__ = ["classification", "glue", "hotpotqa", "ner", "squad", "suites", "triviaqa"]

@@ -38,14 +38,21 @@ Aggregation (``task_score``, ``glue_score``):
   accuracy below the majority baseline is the norm and says nothing about the encoder. Pass
   ``include_wnli=True`` for the 9-task leaderboard-style average.
 * The diagnostic set (AX) is never part of the score.
+
+``glue_score`` is registered as the aggregation ``mean`` reporting ``glue_score``, for a suite whose sub-tasks are
+all GLUE's (:func:`benchmark.plugins.register_aggregation`): glue.yaml's ``aggregate: mean`` with ``metrics:
+[glue_score]`` names it. The sub-tasks themselves are scored by their task type's scorers (the metric functions
+below give the same numbers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
+from typing import Any
 
 from benchmark.metrics import classification
+from benchmark.plugins import register_aggregation
 
 __all__ = ["LABELS", "POSITIVE_LABEL", "SUBTASKS", "TASK_GROUPS", "glue_score", "score_subtask", "task_score"]
 
@@ -183,3 +190,13 @@ def glue_score(per_subtask: Mapping[str, Mapping[str, float]], include_wnli: boo
         sum(task_score(sub, per_subtask[sub]) for sub in subs) / len(subs) for subs in groups.values()
     ]
     return sum(task_scores) / len(task_scores)
+
+
+def _all_glue(spec: Any) -> bool:
+    return bool(spec.subtasks) and all(sub.name in SUBTASKS for sub in spec.subtasks)
+
+
+@register_aggregation("mean", reports={"glue_score"}, applies=_all_glue)
+def _glue_aggregate(spec: Any, per_subtask: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """The suite's ``glue_score`` (``ValueError`` naming the sub-tasks missing)."""
+    return {"glue_score": glue_score(per_subtask)}

@@ -31,13 +31,15 @@ BUILTIN_MODULES = ("sequence", "tokens", "qa")
 
 @dataclass(frozen=True)
 class Scorer:
-    """A scorer registered by name: the metric names it ``reports`` and ``score(spec, examples, predictions)``,
-    which returns them (0-100) in one dict. Predictions of every example are present, except where the type's
-    ``--allow-missing`` policy leaves a missing one out to count as 0 (extractive QA)."""
+    """A scorer registered by name (:data:`benchmark.plugins.SCORERS`): the metric names it ``reports`` and
+    ``score(spec, examples, predictions)``, which returns them (0-100) in one dict. Predictions of every example
+    are present, except where the type's ``--allow-missing`` policy leaves a missing one out to count as 0
+    (extractive QA). ``task_types``: the types whose examples it scores (empty: any)."""
 
     name: str
     reports: frozenset[str]
     score: Callable[[TaskSpec, Sequence[Any], Mapping[str, Any]], dict[str, Any]]
+    task_types: frozenset[str] = frozenset()
 
 
 class TaskType(ABC):

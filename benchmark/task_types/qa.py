@@ -9,16 +9,17 @@ Question + context chunks of ``L`` tokens overlapping by ``stride`` (the tokeniz
 Yes/no answers are a property of the QA layout (``fields.layout: hotpotqa`` has them), or of ``fields.yes_no:
 true`` / ``false`` for any layout (:func:`uses_yes_no`).
 
-The file layout (``fields.layout``: ``squad``, ``triviaqa``, ``hotpotqa``) picks the converter of Hub rows
-(:func:`qa_rows_to_examples`, here) and the scorer: each layout's official script (:mod:`benchmark.metrics.squad`,
-``triviaqa``, ``hotpotqa``). ``--allow-missing``: a missing answer scores 0, as those scripts do.
+The file layout (``fields.layout``) is a QA layout registered by name (:func:`benchmark.plugins.register_qa_layout`;
+built in, here: ``squad``, ``triviaqa``, ``hotpotqa``): it gives the converter of Hub rows
+(:func:`qa_rows_to_examples`), the scorer (each layout's official script: :mod:`benchmark.metrics.squad`,
+``triviaqa``, ``hotpotqa``) and whether answers may be yes/no. ``--allow-missing``: a missing answer scores 0, as
+those scripts do.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import MappingProxyType
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -26,12 +27,12 @@ import torch
 from ..encoded import EncodedSplit, Feature, default_stride
 from ..errors import BenchmarkError
 from ..examples import Example, QAExample
+from ..plugins import QA_LAYOUTS, register_qa_layout
 from ..task_spec import TaskSpec
 from .base import Scorer, TaskType, pad_offset, register, token_type_ids
 from .rows import Row, make_id
 
 YES_NO_PREFIX = "yes no "
-YES_NO_LAYOUTS = frozenset({"hotpotqa"})  # layouts whose answers may be "yes" / "no"
 MAX_QUESTION_TOKENS = 64
 MAX_ANSWER_TOKENS = 30
 _TRUE = ("true", "yes", "1")
@@ -47,7 +48,8 @@ def uses_yes_no(spec) -> bool:
         if value not in _TRUE + _FALSE:
             raise BenchmarkError(f"{spec.name}: fields.yes_no must be true or false, got {given!r}")
         return value in _TRUE
-    return spec.fields.get("layout") in YES_NO_LAYOUTS
+    layout = spec.fields.get("layout")
+    return layout in QA_LAYOUTS and QA_LAYOUTS.get(layout).yes_no
 
 
 def _squad_like(module_name: str):
@@ -69,14 +71,7 @@ def _hotpotqa(spec, examples, preds):
 
 
 _EM_F1 = frozenset({"exact_match", "f1"})
-SCORERS: Mapping[str, tuple[Scorer, ...]] = MappingProxyType(
-    {
-        "squad": (Scorer("squad", _EM_F1, _squad_like("squad")),),
-        "triviaqa": (Scorer("triviaqa", _EM_F1, _squad_like("triviaqa")),),
-        "hotpotqa": (Scorer("hotpotqa", _EM_F1 | {"precision", "recall"}, _hotpotqa),),
-    }
-)
-"""Layout -> its scorers (the official script of that dataset)."""
+_QA = frozenset({"extractive_qa"})
 
 
 # ------------------------------------------------------------------------------------- Hub rows by layout
@@ -88,6 +83,7 @@ def find_all(context: str, text: str, *, ignore_case: bool = False) -> list[int]
     return [m.start() for m in re.finditer(re.escape(text), context, flags)]
 
 
+@register_qa_layout("squad", scorers=[Scorer("squad", _EM_F1, _squad_like("squad"), _QA)])
 def _squad_rows(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
     out: list[Example] = []
     for i, row in enumerate(rows):
@@ -126,6 +122,9 @@ def hotpot_context(context: Mapping[str, list]) -> tuple[str, list[tuple[str, in
     return "\n\n".join(parts), spans
 
 
+@register_qa_layout(
+    "hotpotqa", scorers=[Scorer("hotpotqa", _EM_F1 | {"precision", "recall"}, _hotpotqa, _QA)], yes_no=True
+)
 def _hotpotqa_rows(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
     out: list[Example] = []
     for i, row in enumerate(rows):
@@ -151,6 +150,7 @@ def _hotpotqa_rows(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Examp
     return out
 
 
+@register_qa_layout("triviaqa", scorers=[Scorer("triviaqa", _EM_F1, _squad_like("triviaqa"), _QA)])
 def _triviaqa_rows(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
     from ..metrics.triviaqa import ground_truths_from_answer
 
@@ -185,19 +185,9 @@ def _triviaqa_rows(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Examp
     return out
 
 
-_ROW_LAYOUTS: dict[str, Callable[[TaskSpec, str, Iterable[Row]], list[Example]]] = {
-    "squad": _squad_rows,
-    "hotpotqa": _hotpotqa_rows,
-    "triviaqa": _triviaqa_rows,
-}
-
-
 def qa_rows_to_examples(spec: TaskSpec, role: str, rows: Iterable[Row]) -> list[Example]:
-    """Extractive QA rows by ``fields.layout`` (squad / hotpotqa / triviaqa)."""
-    layout = spec.fields.get("layout", "")
-    if layout not in _ROW_LAYOUTS:
-        raise BenchmarkError(f"{spec.name}: fields.layout {layout!r} is not one of {', '.join(_ROW_LAYOUTS)}")
-    return _ROW_LAYOUTS[layout](spec, role, rows)
+    """Extractive QA rows by ``fields.layout`` (a registered QA layout: squad / hotpotqa / triviaqa built in)."""
+    return QA_LAYOUTS.get(spec.fields.get("layout", ""), spec.name).rows(spec, role, rows)
 
 
 def answer_char_span(ex: QAExample, context: str, shift: int) -> tuple[int, int] | None:
@@ -246,6 +236,9 @@ class ExtractiveQAType(TaskType):
     allows_missing = True
 
     def check_spec(self, spec):
+        problem = QA_LAYOUTS.problem(spec.fields.get("layout", ""))
+        if problem is not None:
+            return problem
         try:
             uses_yes_no(spec)
         except BenchmarkError as exc:
@@ -373,4 +366,5 @@ class ExtractiveQAType(TaskType):
         return None if isinstance(prediction, str) else "are not a string"
 
     def scorers(self, spec):
-        return SCORERS.get(spec.fields.get("layout", ""), ())
+        layout = spec.fields.get("layout", "")
+        return QA_LAYOUTS.get(layout).scorers if layout in QA_LAYOUTS else ()

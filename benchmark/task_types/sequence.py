@@ -5,9 +5,10 @@ truncated). Long tasks (``spec.context == "long"``) cut the text into windows of
 ``stride`` tokens; every window is trained on with the document's label and, at prediction time, the logits of a
 document's windows are **averaged** (:meth:`SequenceType.merge`).
 
-Scorers: GLUE sub-tasks (a spec named like one of :data:`benchmark.metrics.glue.SUBTASKS`) keep GLUE's metrics;
-other classification tasks may list ``accuracy``, ``macro_f1`` and ``matthews_correlation``, regression tasks
-``pearson`` and ``spearmanr``.
+Scorers (registered by name in :data:`benchmark.plugins.SCORERS`; a task's ``metrics:`` picks among them):
+classification tasks may list ``accuracy``, ``macro_f1``, ``matthews_correlation`` and, with two labels, ``f1``
+(the F1 of the positive class, the second label name: GLUE's F1 of MRPC and QQP), regression tasks ``pearson``
+and ``spearmanr``. GLUE's sub-tasks are scored by these like any other task.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from ..encoded import EncodedSplit, Feature, default_stride
 from ..errors import BenchmarkError
 from ..examples import ClassificationExample
+from ..plugins import register_scorer
 from .base import Scorer, TaskType, register, token_type_ids
 from .rows import label_name, make_id
 
@@ -45,28 +47,22 @@ def check_label_head(config: Any, spec, model_path: str) -> None:
         )
 
 
-def _glue(spec) -> Scorer | None:
-    from ..metrics import glue
-
-    if spec.name not in glue.SUBTASKS:
-        return None
-    return Scorer(
-        f"glue.{spec.name}",
-        frozenset(glue.SUBTASKS[spec.name]),
-        lambda s, examples, preds: glue.score_subtask(
-            s.name, [ex.label for ex in examples], [preds[ex.id] for ex in examples]
-        ),
-    )
-
-
-def _metric(name: str, fn_name: str) -> Scorer:
+def _metric(name: str, fn_name: str, task_type: str) -> Scorer:
     def score(spec, examples, preds):
         from ..metrics import classification
 
         gold = [ex.label for ex in examples]
         return {name: getattr(classification, fn_name)(gold, [preds[ex.id] for ex in examples])}
 
-    return Scorer(name, frozenset({name}), score)
+    return register_scorer(Scorer(name, frozenset({name}), score, frozenset({task_type})))
+
+
+def _positive_f1(spec, examples, preds):
+    """F1 of the positive class, label id 1 (the second label name), as GLUE scores MRPC and QQP."""
+    from ..metrics import classification
+
+    gold = [ex.label for ex in examples]
+    return {"f1": classification.binary_f1(gold, [preds[ex.id] for ex in examples], spec.label_names[1])}
 
 
 class NamedLabels:
@@ -197,8 +193,7 @@ class SequenceType(TaskType):
         return example.label
 
     def scorers(self, spec):
-        glue = _glue(spec)
-        return (glue,) if glue is not None else self._scorers
+        return self._scorers
 
 
 @register
@@ -206,10 +201,15 @@ class ClassificationType(NamedLabels, SequenceType):
     name = "classification"
     needs_label_names = True
     _scorers = (
-        _metric("accuracy", "accuracy"),
-        _metric("macro_f1", "macro_f1"),
-        _metric("matthews_correlation", "matthews_corrcoef"),
+        register_scorer(Scorer("f1", frozenset({"f1"}), _positive_f1, frozenset({"classification"}))),
+        _metric("accuracy", "accuracy", "classification"),
+        _metric("macro_f1", "macro_f1", "classification"),
+        _metric("matthews_correlation", "matthews_corrcoef", "classification"),
     )
+
+    def scorers(self, spec):
+        # f1 is the positive class's: defined for two labels only
+        return self._scorers if len(spec.label_names) == 2 else self._scorers[1:]
 
     def row_label(self, spec, raw, where):
         return label_name(spec, raw, where)
@@ -231,7 +231,7 @@ class ClassificationType(NamedLabels, SequenceType):
 @register
 class RegressionType(SequenceType):
     name = "regression"
-    _scorers = (_metric("pearson", "pearson"), _metric("spearmanr", "spearman"))
+    _scorers = (_metric("pearson", "pearson", "regression"), _metric("spearmanr", "spearman", "regression"))
 
     def num_labels(self, spec):
         return 1

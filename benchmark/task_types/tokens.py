@@ -4,9 +4,9 @@ A document's words are tokenised once, then cut into windows of whole words
 (:func:`benchmark.windowing.word_windows`). Only the first subword of each word carries a label (others are
 ``-100``); each word's prediction is read from the window where it is most central.
 
-Scorers: ``conlleval`` (``f1``, ``precision``, ``recall``, ``accuracy``, ``per_type`` and the chunk counts) and
-``strict`` (``strict_f1``, seqeval's strict IOB2 mode). ``--allow-missing``: a missing document counts as
-predicting no entity ("O" for every word).
+Scorers (registered by name in :data:`benchmark.plugins.SCORERS`): ``conlleval`` (``f1``, ``precision``,
+``recall``, ``accuracy``, ``per_type`` and the chunk counts) and ``strict`` (``strict_f1``, seqeval's strict IOB2
+mode). ``--allow-missing``: a missing document counts as predicting no entity ("O" for every word).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch
 from ..encoded import EncodedSplit, Feature, default_stride, special_frame
 from ..errors import BenchmarkError
 from ..examples import TokenExample
+from ..plugins import register_scorer
 from .base import IGNORE, Scorer, TaskType, pad_offset, register
 from .rows import label_name, make_id
 from .sequence import NamedLabels, label_id
@@ -40,25 +41,23 @@ def _strict(spec, examples, preds):
     return {"strict_f1": ner.strict_f1(*_gold_and_pred(examples, preds))["f1"]}
 
 
+_CONLLEVAL = frozenset(
+    {
+        "f1",
+        "precision",
+        "recall",
+        "accuracy",
+        "per_type",
+        "tokens",
+        "gold_chunks",
+        "predicted_chunks",
+        "correct_chunks",
+    }
+)
+_TOKENS = frozenset({"token_classification"})
 _SCORERS = (
-    Scorer(
-        "conlleval",
-        frozenset(
-            {
-                "f1",
-                "precision",
-                "recall",
-                "accuracy",
-                "per_type",
-                "tokens",
-                "gold_chunks",
-                "predicted_chunks",
-                "correct_chunks",
-            }
-        ),
-        _conlleval,
-    ),
-    Scorer("strict", frozenset({"strict_f1"}), _strict),
+    register_scorer(Scorer("conlleval", _CONLLEVAL, _conlleval, _TOKENS)),
+    register_scorer(Scorer("strict", frozenset({"strict_f1"}), _strict, _TOKENS)),
 )
 
 

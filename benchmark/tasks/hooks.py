@@ -15,7 +15,11 @@ other task's, so ids, examples and scores follow the spec like for a built-in fo
 as ``function(examples, predictions)`` with the gold examples (:mod:`benchmark.examples`) and ``{id:
 prediction}`` (every id present, shapes checked; under ``--allow-missing`` a missing QA answer is absent and a
 missing token-classification document is all "O"), and returns the metrics dict (0-100), which must hold every
-name of the YAML's ``metrics:``. A scorer such as the official TriviaQA script's belongs here.
+name of the YAML's ``metrics:``. A scorer such as the official TriviaQA script's belongs here. ``scorer: NAME``
+(no dot) names a scorer registered by that name instead (:data:`benchmark.plugins.SCORERS`), called the same way.
+
+Readers, QA layouts, scorers and aggregations registered by name (:mod:`benchmark.plugins`) are the other half of
+the same surface: the built-in formats and scorers are registered there, and a YAML names them by key.
 """
 
 from __future__ import annotations
@@ -127,11 +131,30 @@ def _file_sha256(path: Path) -> str:
 # --------------------------------------------------------------------------------------------- scorer
 
 
+def is_hook(ref: Any) -> bool:
+    """Whether a ``scorer:`` value is a ``module.function`` hook (else the name of a registered scorer,
+    :data:`benchmark.plugins.SCORERS`)."""
+    return isinstance(ref, str) and "." in ref
+
+
 def call_scorer(spec: Any, examples: Any, predictions: Mapping[str, Any]) -> dict[str, Any]:
-    """The metrics the spec's ``scorer`` hook returns for ``examples`` and ``predictions``; one-line
-    :class:`BenchmarkError` naming the YAML when it fails, returns no mapping or lacks a listed metric."""
+    """The metrics the spec's ``scorer`` (a hook, or a registered scorer's name) returns for ``examples`` and
+    ``predictions``; one-line :class:`BenchmarkError` naming the YAML when it fails, returns no mapping or lacks
+    a listed metric."""
     where = spec_file(spec)
-    func = resolve(spec.scorer, spec.source_dir, where, "scorer")
+    if is_hook(spec.scorer):
+        hook = resolve(spec.scorer, spec.source_dir, where, "scorer")
+
+        def func(examples: list[Any], predictions: dict[str, Any]) -> Any:
+            return hook(examples, predictions)
+    else:
+        from ..plugins import SCORERS
+
+        registered = SCORERS.get(spec.scorer, f"task spec {where}")
+
+        def func(examples: list[Any], predictions: dict[str, Any]) -> Any:
+            return registered.score(spec, examples, predictions)
+
     what = f"task spec {where}: scorer {spec.scorer}"
     try:
         metrics = func(list(examples), dict(predictions))

@@ -5,19 +5,25 @@ mappings for :class:`HubSource` / :class:`LocalSource`), plus:
 
 - ``label_names_from: {function: pkg.module.func, args: [...]}``: label names computed by a function (GONERD takes
   its list from ``gonerd.labels``), instead of a literal ``label_names`` list;
-- ``subtasks``: a list of partial specs (GLUE); each inherits every key it does not set from its parent, with the
-  ``hub`` and ``local`` mappings merged key by key;
+- ``subtasks``: a list of partial specs (a suite, e.g. GLUE); each inherits every key it does not set from its
+  parent, with the ``hub`` and ``local`` mappings merged key by key; its files lie in the suite's folder
+  (``DIR/<suite>/``) and its ids start with ``<subtask>-``. ``aggregate: NAME`` names how the sub-task scores
+  combine (a registered aggregation, :data:`benchmark.plugins.AGGREGATIONS`: ``mean``), the suite's ``metrics:``
+  what it reports (``mean``; GLUE's ``glue_score``);
 - ``budget: {epochs, learning_rate, warmup_ratio, weight_decay, max_train_examples, batch_size,
   eval_batch_size}``: the task's default fine-tuning budget (:func:`benchmark.run_config.default_budget`); keys left
   out take the defaults of the task's context (:data:`CONTEXT_BUDGETS`);
-- ``reader: module.function``: reads the task's local files (see :mod:`benchmark.tasks.hooks`); ``local.format``
-  may then be left out. ``hub`` may be left out for a task that only has local files (``--data-dir``);
+- ``local.format: NAME``: a registered reader (:data:`benchmark.plugins.READERS`: conll, csv, glue_tsv,
+  hotpotqa_json, hub_folder, jsonl, squad_json, triviaqa_rc); or ``reader: module.function``: reads the task's
+  local files (see :mod:`benchmark.tasks.hooks`); ``local.format`` may then be left out. ``hub`` may be left out
+  for a task that only has local files (``--data-dir``);
 - ``metrics: [...]``: metric names registered for the task's type (:mod:`benchmark.task_types`; extractive QA per
-  ``fields.layout``: squad / triviaqa / hotpotqa; GLUE sub-tasks: :mod:`benchmark.metrics.glue`); scoring runs
-  the registered scorers that report them;
+  ``fields.layout``, a registered QA layout: squad / triviaqa / hotpotqa); scoring runs the registered scorers
+  that report them;
 - ``scorer: module.function``: the task's own scorer, called with the gold examples and the predictions, returning
   the metrics dict (e.g. an official script's port); it replaces the type's scorers, and ``metrics:`` then names
-  what it returns (:func:`benchmark.tasks.hooks.call_scorer`);
+  what it returns (:func:`benchmark.tasks.hooks.call_scorer`). ``scorer: NAME`` names a registered scorer
+  (:data:`benchmark.plugins.SCORERS`) instead;
 - ``cleaning: module.function``: drops bad rows when a split is loaded, called with ``{split: rows}`` (train is
   always loaded too, for rules across splits) and returning ``({split: kept rows}, {split: {rule: removed}})``;
   the counts go into the result's stats (:func:`benchmark.tasks.hooks.call_cleaning`; arXiv's
@@ -37,7 +43,9 @@ hashed only when set, so specs without them keep their hash. ``--include-path DI
 them; :func:`all_tasks` and :func:`task_names` stay the package's tasks (the benchmark, its average and the
 leaderboard).
 
-Any problem is a :class:`BenchmarkError` naming the file and the key.
+Any problem is a :class:`BenchmarkError` naming the file and the key (an unknown plug-in name lists the known ones).
+Built-in tasks use nothing else: a new task of an existing type is one YAML file here, and :func:`all_tasks` (the
+benchmark, its average, the leaderboard) follows.
 """
 
 from __future__ import annotations
@@ -50,7 +58,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .. import task_types
+from .. import plugins, task_types
 from ..budget import Budget, _check_keys
 from ..errors import BenchmarkError
 from ..task_spec import TASKS_DIR, GoldPin, HubSource, LocalBuild, LocalSource, TaskSpec
@@ -69,7 +77,6 @@ _REQUIRED = (
     "local",
     "metrics",
 )
-LOCAL_FORMATS = ("glue_tsv", "squad_json", "conll", "hotpotqa_json", "triviaqa_rc", "hub_folder")
 # Default budget of a task whose YAML leaves keys of ``budget:`` out, by context: short tasks follow the BERT
 # paper's recipe (benchmark.budget.Budget's defaults); long ones train one epoch on at most 10,000 examples at
 # batch 8, so one run stays affordable at 4,096 tokens.
@@ -242,11 +249,25 @@ def _gold(raw: Mapping[str, Any], where: str) -> dict[str, tuple[GoldPin, ...]]:
     return out
 
 
+def _check_named_scorer(name: str, raw: Mapping[str, Any], where: str) -> None:
+    """``scorer: NAME`` names a registered scorer (:data:`benchmark.plugins.SCORERS`) of the task's type."""
+    problem = plugins.SCORERS.problem(name)
+    if problem is not None:
+        raise _fail(where, problem)
+    scorer = plugins.SCORERS.get(name)
+    if scorer.task_types and raw.get("task_type") not in scorer.task_types:
+        raise _fail(
+            where,
+            f"scorer {name!r} scores {', '.join(sorted(scorer.task_types))} tasks, not {raw.get('task_type')}",
+        )
+
+
 def _build(
     raw: Mapping[str, Any],
     where: str,
     subtasks: tuple[TaskSpec, ...] = (),
     base_dir: Path | None = None,
+    suite: str | None = None,
 ) -> TaskSpec:
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
@@ -266,15 +287,14 @@ def _build(
     if raw.get("reader") is not None:
         local_raw.setdefault("format", "reader")
         hooks.resolve(raw["reader"], base_dir, where, "reader")  # a missing hook fails now, not mid-run
-    elif local_raw.get("format") not in LOCAL_FORMATS:
-        raise _fail(
-            where,
-            f"local.format {local_raw.get('format')!r} is not one of {', '.join(LOCAL_FORMATS)} "
-            "(or give reader: module.function)",
-        )
+    elif (problem := plugins.READERS.problem(local_raw.get("format"))) is not None:
+        raise _fail(where, problem)  # the registered readers (benchmark.plugins.READERS)
     for hook in ("scorer", "cleaning"):
-        if raw.get(hook) is not None:
-            hooks.resolve(raw[hook], base_dir, where, hook)  # a missing hook fails now, not mid-run
+        value = raw.get(hook)
+        if hook == "scorer" and isinstance(value, str) and value and not hooks.is_hook(value):
+            _check_named_scorer(value, raw, where)  # a scorer registered by name
+        elif value is not None:
+            hooks.resolve(value, base_dir, where, hook)  # a missing hook fails now, not mid-run
     try:
         pins = {
             k: str(hub_raw[k]) for k in ("path", "revision") if k in hub_raw
@@ -318,6 +338,7 @@ def _build(
         cleaning_sha256=hooks.module_sha256(raw.get("cleaning"), base_dir),
         classifier_pooling=raw.get("classifier_pooling"),
         source_dir=None if base_dir is None else str(base_dir),
+        suite=suite,
         build=_local_build(raw, local, where, base_dir),
         gold=_gold(raw, where),
     )
@@ -341,6 +362,19 @@ def validate(spec: TaskSpec, where: str | None = None) -> None:
             raise _fail(where, "classifier_pooling applies to classification and regression tasks only")
     if spec.primary_metric not in spec.metrics:
         raise _fail(where, f"primary_metric {spec.primary_metric!r} is not in metrics {list(spec.metrics)}")
+    if spec.subtasks:
+        if spec.aggregate is None:
+            known = ", ".join(plugins.AGGREGATIONS.names())
+            raise _fail(where, f"a task with subtasks needs aggregate: NAME (one of {known})")
+        problem = plugins.AGGREGATIONS.problem(spec.aggregate)
+        if problem is not None:
+            raise _fail(where, problem)
+    elif spec.aggregate is not None:
+        raise _fail(where, "aggregate applies to a task with subtasks only")
+    else:
+        problem = task_types.get(spec.task_type).check_spec(spec)  # e.g. fields.layout, before the metrics
+        if problem:
+            raise _fail(where, problem)
     bad_metrics = unregistered(spec)
     if bad_metrics:
         known = ", ".join(sorted(registered_metrics(spec))) or "none: this task type has no scorer yet"
@@ -363,9 +397,6 @@ def validate(spec: TaskSpec, where: str | None = None) -> None:
     impl = task_types.get(spec.task_type)
     if impl.needs_label_names and not spec.label_names:
         raise _fail(where, f"a {spec.task_type} task needs label_names")
-    problem = impl.check_spec(spec)
-    if problem:
-        raise _fail(where, problem)
     if len(set(spec.label_names)) != len(spec.label_names):
         raise _fail(where, "label_names has duplicates")
     if "id_format" not in spec.fields:
@@ -401,12 +432,24 @@ def load_spec_file(path: str | Path) -> TaskSpec:
         if not isinstance(raw["subtasks"], list) or not all(isinstance(c, dict) for c in raw["subtasks"]):
             raise _fail(where, "subtasks must be a list of mappings")
         subs = tuple(
-            _build(_merge_subtask(raw, child), f"{where} subtask {child.get('name', i)}", base_dir=base_dir)
+            _build(
+                _merge_subtask(raw, child),
+                f"{where} subtask {child.get('name', i)}",
+                base_dir=base_dir,
+                suite=str(raw.get("name")),
+            )
             for i, child in enumerate(raw["subtasks"])
         )
         names = [s.name for s in subs]
         if len(set(names)) != len(names):
             raise _fail(where, "subtask names are not unique")
+        for sub in subs:  # scoring splits a suite's predictions by this prefix
+            if not sub.fields["id_format"].startswith((f"{sub.name}-", "{task}-")):
+                raise _fail(
+                    f"{where} subtask {sub.name}",
+                    f"fields.id_format must start with '{sub.name}-' or '{{task}}-' (a suite's ids say their "
+                    f"sub-task), got {sub.fields['id_format']!r}",
+                )
     body = {k: v for k, v in raw.items() if k != "subtasks"}
     spec = _build(body, where, subtasks=subs, base_dir=base_dir)
     if spec.name != path.stem:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from benchmark import features
+from benchmark import features, plugins
 from benchmark.errors import BenchmarkError
 from benchmark.task_types import qa
 from benchmark.tasks.registry import get_task
@@ -48,6 +48,7 @@ def test_no_task_name_special_case_is_left():
 
 
 def test_each_layout_has_its_official_scorer():
-    for layout, scorers in qa.SCORERS.items():
+    for layout in plugins.QA_LAYOUTS.names():
+        scorers = plugins.QA_LAYOUTS.get(layout).scorers
         assert scorers and all({"exact_match", "f1"} <= s.reports for s in scorers), layout
     assert qa.ExtractiveQAType().scorers(_with(get_task("squad"), layout="no_such_layout")) == ()
