@@ -30,7 +30,7 @@ from .batching import length_grouped_batches, random_batches
 from .budget import Budget
 from .data.loader import load_examples
 from .features import Collator, input_length
-from .inference_timing import TIMING_MAX_BATCHES, timing_batches
+from .inference_timing import timing_batches, timing_calls
 from .model_source import ResolvedModel
 from .modeling import restore_attention_type
 from .precision import autocast, inference_context
@@ -253,11 +253,11 @@ def dry_run(
                 )
                 fit = _fit(samples)
                 say(f"  calibration, inference calls: {_samples(samples)}")
-                # The timing protocol: warm-up 2 + at least 5 timed calls + 1 memory pass on its batches.
-                timed = timing_batches(encoded, collator, length)[:TIMING_MAX_BATCHES]
+                # The timing protocol on its batches: the warm-up, the timed calls, on CPU the memory pass.
+                timed = timing_batches(encoded, collator, length)
                 if timed:
                     mean_width = sum(_positions(model, b["input_ids"]) for b in timed) / len(timed)
-                    calls = 2 + max(5, len(timed)) + 1
+                    calls = timing_calls(len(timed), device)
                     eval_seconds += calls * (fit[0] + fit[1] * mean_width)
             if fit is not None:
                 eval_seconds += sum(fit[0] + fit[1] * w for w in widths)
