@@ -40,6 +40,7 @@ from .batching import BATCHING_CHOICES
 from .budget import BUDGET_KEYS, Budget, _check_keys, budget_problem
 from .errors import BenchmarkError
 from .precision import DTYPES
+from .task_spec import TaskSpec
 from .tasks import registry
 
 SEED_LIMIT = 2**32  # numpy's seeding range (transformers.set_seed seeds numpy too)
@@ -201,6 +202,19 @@ class RunOption:
         if self.choices is not None and value not in self.choices:
             return f"must be one of {', '.join(self.choices)}, got {value!r}"
         return None
+
+
+@dataclass(frozen=True)
+class SubtaskPlan:
+    """One sub-task of a task's plan (:meth:`RunConfig.plan`): the splits it trains on and evaluates, and how many
+    examples of each."""
+
+    spec: TaskSpec  # the sub-task (the task itself when it has none)
+    prefix: str  # "<sub-task>/" before its split names in a result's per-split records; "" without sub-tasks
+    train_split: str | None  # None: nothing trained (--eval-only)
+    train_limit: int | None  # at most this many training examples (--limit, the budget's max_train_examples)
+    eval_splits: tuple[str, ...]
+    eval_limit: int | None  # at most this many examples per evaluation split (--limit)
 
 
 @dataclass(frozen=True)
@@ -444,6 +458,26 @@ class RunConfig:
         """``task``'s budget: its default <- the config file <- the budget flags."""
         overrides = {name: getattr(self, name) for name in BUDGET_OVERRIDES}
         return resolve_budget(task, config=dict(self.budgets), overrides=overrides)
+
+    def plan(self, spec: TaskSpec, budget: Budget) -> list[SubtaskPlan]:
+        """What the run does for ``spec`` with ``budget``, per sub-task (GLUE's; else the task itself): the run
+        and ``--dry-run`` follow the same plan. Training a task without a training split is refused here."""
+        plans = []
+        for sub in list(spec.subtasks) or [spec]:
+            if not self.eval_only and sub.train_split is None:
+                raise BenchmarkError(f"task {sub.name!r} has no training split; run it with --eval-only")
+            caps = [x for x in (self.limit, budget.max_train_examples) if x]
+            plans.append(
+                SubtaskPlan(
+                    spec=sub,
+                    prefix=f"{sub.name}/" if spec.subtasks else "",
+                    train_split=None if self.eval_only else sub.train_split,
+                    train_limit=min(caps, default=None),
+                    eval_splits=tuple(sub.eval_splits),
+                    eval_limit=self.limit,
+                )
+            )
+        return plans
 
     @property
     def execution(self) -> dict[str, Any]:

@@ -361,3 +361,27 @@ def test_a_config_key_and_its_flag_share_type_choices_and_default(tmp_path):
         problem = str(flag_error.value).removeprefix(option.flag + " ")
         assert str(flag_error.value) == f"{option.flag} {problem}", key
         assert str(file_error.value) == f"--config {path}: run.{key} {problem}", key
+
+
+def test_the_plan_the_run_and_the_dry_run_follow():
+    """:meth:`RunConfig.plan`: per sub-task (GLUE's) the splits trained on and evaluated and their caps; training a
+    task without a training split is refused before anything runs."""
+    import dataclasses
+
+    from benchmark.tasks.registry import get_task
+
+    glue = get_task("glue")
+    cfg = RunConfig.from_options(limit=100)
+    plans = cfg.plan(glue, Budget(epochs=1, learning_rate=1e-5, batch_size=8, max_train_examples=50))
+    assert [p.spec.name for p in plans] == [sub.name for sub in glue.subtasks]
+    assert all(p.prefix == f"{p.spec.name}/" and p.train_split == p.spec.train_split for p in plans)
+    assert {(p.train_limit, p.eval_limit) for p in plans} == {(50, 100)}  # the smaller cap trains
+    assert [p.eval_splits for p in plans] == [tuple(sub.eval_splits) for sub in glue.subtasks]
+    (conll,) = RunConfig.from_options(eval_only=True).plan(get_task("conll2003"), CONLL_BUDGET)
+    assert (conll.prefix, conll.train_split, conll.train_limit, conll.eval_limit) == ("", None, None, None)
+    untrainable = dataclasses.replace(get_task("conll2003"), train_split=None)
+    with pytest.raises(
+        BenchmarkError, match=r"^task 'conll2003' has no training split; run it with --eval-only"
+    ):
+        RunConfig().plan(untrainable, CONLL_BUDGET)
+    assert RunConfig.from_options(eval_only=True).plan(untrainable, CONLL_BUDGET)[0].train_split is None
