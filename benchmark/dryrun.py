@@ -30,7 +30,7 @@ from .batching import length_grouped_batches, random_batches
 from .budget import Budget
 from .data.loader import load_examples
 from .features import Collator, input_length
-from .inference_timing import TIMING_MAX_BATCHES, timing_batches
+from .inference_timing import timing_batches, timing_calls
 from .model_source import ResolvedModel
 from .modeling import restore_attention_type
 from .precision import autocast, inference_context
@@ -182,7 +182,7 @@ def dry_run(
         if distributed.is_main_process():
             print(line, file=out, flush=True)
 
-    data_dir, limit, eval_only, max_length = cfg.data_dir, cfg.limit, cfg.eval_only, cfg.max_length
+    data_dir, max_length = cfg.data_dir, cfg.max_length
     seed, dtype, compile_model, batching = cfg.seed, cfg.dtype, cfg.compile_model, cfg.batching
     world = distributed.world_size()
     total = 0.0
@@ -192,8 +192,8 @@ def dry_run(
         + (", --compile (compilation time not estimated)" if compile_model else "")
         + (", random training batches (padding estimated)" if batching == "random" else "")
     )
-    for sub in list(spec.subtasks) or [spec]:
-        name = f"{sub.name}/" if spec.subtasks else ""
+    for plan in cfg.plan(spec, budget):  # the run's plan
+        sub, name = plan.spec, plan.prefix
 
         def fresh_model(sub=sub):
             """The model as the run loads it: seeded, so the head is the same fresh one each time."""
@@ -203,9 +203,8 @@ def dry_run(
         length = input_length(sub, info, max_length)
         collator = Collator.for_model(tokenizer, info, sub.task_type)
         train_seconds = eval_seconds = 0.0
-        if not eval_only and sub.train_split is not None and budget.epochs > 0:
-            cap = min((x for x in (limit, budget.max_train_examples) if x), default=None)
-            train = load_examples(sub, sub.train_split, data_dir=data_dir, limit=cap)
+        if plan.train_split is not None and budget.epochs > 0:
+            train = load_examples(sub, plan.train_split, data_dir=data_dir, limit=plan.train_limit)
             encoded = encode(train.examples, tokenizer, sub, info, length)
             features = [f for f in encoded.features if f.label is not None]
             lengths = [len(f) for f in features]
@@ -225,7 +224,7 @@ def dry_run(
             train_seconds = budget.epochs * sum(fit[0] + fit[1] * w for w in widths) / world
             say(
                 _row(
-                    f"{name}{sub.train_split} (train)",
+                    f"{name}{plan.train_split} (train)",
                     encoded.n_examples,
                     len(features),
                     sum(lengths),
@@ -237,8 +236,8 @@ def dry_run(
             del model
             model, tokenizer, info = fresh_model()
         fit = None
-        for split in sub.eval_splits:
-            loaded = load_examples(sub, split, data_dir=data_dir, limit=limit)
+        for split in plan.eval_splits:
+            loaded = load_examples(sub, split, data_dir=data_dir, limit=plan.eval_limit)
             encoded = encode(loaded.examples, tokenizer, sub, info, length)
             lengths = [len(f) for f in encoded.features]
             batch_size = budget.eval_batch_size or budget.batch_size
@@ -253,11 +252,11 @@ def dry_run(
                 )
                 fit = _fit(samples)
                 say(f"  calibration, inference calls: {_samples(samples)}")
-                # The timing protocol: warm-up 2 + at least 5 timed calls + 1 memory pass on its batches.
-                timed = timing_batches(encoded, collator, length)[:TIMING_MAX_BATCHES]
+                # The timing protocol on its batches: the warm-up, the timed calls, on CPU the memory pass.
+                timed = timing_batches(encoded, collator, length)
                 if timed:
                     mean_width = sum(_positions(model, b["input_ids"]) for b in timed) / len(timed)
-                    calls = 2 + max(5, len(timed)) + 1
+                    calls = timing_calls(len(timed), device)
                     eval_seconds += calls * (fit[0] + fit[1] * mean_width)
             if fit is not None:
                 eval_seconds += sum(fit[0] + fit[1] * w for w in widths)

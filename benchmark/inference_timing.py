@@ -44,6 +44,14 @@ def timing_batches(encoded: EncodedSplit, collator: Collator, length: int) -> li
     return batches
 
 
+def timing_calls(n_batches: int, device: torch.device) -> int:
+    """Forward calls :func:`time_inference` makes over ``n_batches`` batches (``benchmark run --dry-run``'s
+    estimate of the timing protocol's cost)."""
+    from .timing import TimingConfig
+
+    return TimingConfig().calls(n_batches, device)
+
+
 def time_inference(
     model: torch.nn.Module,
     info: ModelInfo,

@@ -239,11 +239,10 @@ def _run_task(
     :class:`benchmark.distill.Teacher` whose fine-tuned models teach the sub-tasks it has."""
     from .precision import attn_implementation_of, autocast, can_compile, compiled, execution_record
 
-    model_path, data_dir, limit, eval_only = resolved.path, cfg.data_dir, cfg.limit, cfg.eval_only
+    model_path, data_dir = resolved.path, cfg.data_dir
     seed, max_length, dtype, batching = cfg.seed, cfg.max_length, cfg.dtype, cfg.batching
     attn_implementation, compile_model = cfg.attn_implementation, cfg.compile_model
 
-    subtasks = list(spec.subtasks) or [spec]
     examples: dict[str, list[Any]] = {}
     predictions: dict[str, dict[str, Any]] = {}
     windows: dict[str, dict[str, Any]] = {}
@@ -254,8 +253,8 @@ def _run_task(
     timing = None
     info: ModelInfo | None = None
     execution: dict[str, Any] = {}
-    for sub in subtasks:
-        prefix = f"{sub.name}/" if spec.subtasks else ""  # keys of per-split records
+    for plan in cfg.plan(spec, budget):
+        sub, prefix = plan.spec, plan.prefix  # prefix: of the keys of per-split records
         model, tokenizer, info = cfg.load_model(resolved, sub, device)
         use_compile = compile_model and can_compile(info.model_type)
         execution = execution_record(
@@ -266,17 +265,10 @@ def _run_task(
             batching=BATCHING_CHOICES[batching],
         )
         length = input_length(sub, info, max_length)
-        if not eval_only:
-            if sub.train_split is None:
-                raise BenchmarkError(f"task {sub.name!r} has no training split; run it with --eval-only")
-            cap = (
-                min(x for x in (limit, budget.max_train_examples) if x)
-                if (limit or budget.max_train_examples)
-                else None
-            )
-            train = _load_split(sub, sub.train_split, data_dir, cap)
-            sources.setdefault(f"{prefix}{sub.train_split}", train.source)
-            load_stats.setdefault(f"{prefix}{sub.train_split}", train.stats)
+        if plan.train_split is not None:
+            train = _load_split(sub, plan.train_split, data_dir, plan.train_limit)
+            sources.setdefault(f"{prefix}{plan.train_split}", train.source)
+            load_stats.setdefault(f"{prefix}{plan.train_split}", train.stats)
             encoded = encode(train.examples, tokenizer, sub, info, length)
             log(f"{sub.name}: fine-tuning on {encoded.n_examples} examples ({len(encoded.features)} windows)")
             teacher_model = _load_teacher(teacher, sub, cfg, device)
@@ -304,8 +296,8 @@ def _run_task(
         infer = compiled(model) if use_compile else model
         section = distributed.main_process_section(f"evaluate {model_path} {sub.name}")
         with section as main, autocast(device, dtype):  # predictions in the run's dtype
-            for split in sub.eval_splits if main else ():
-                loaded = _load_split(sub, split, data_dir, limit)
+            for split in plan.eval_splits if main else ():
+                loaded = _load_split(sub, split, data_dir, plan.eval_limit)
                 sources[f"{prefix}{split}"] = loaded.source
                 load_stats[f"{prefix}{split}"] = loaded.stats
                 encoded = encode(loaded.examples, tokenizer, sub, info, length)

@@ -5,6 +5,11 @@
 :func:`benchmark.run.run` and, per task, to the run and to ``--dry-run``. It is checked when it is built: a bad
 value is one :class:`BenchmarkError` line naming the flag, or the file and key it came from.
 
+Each run option is declared once, on its field (:func:`option`: default, flag, help text, and whether a
+``--config`` file may set it; its type is the field's annotation): ``benchmark run``'s flags
+(:mod:`benchmark.commands.run`), the ``run:`` keys a ``--config`` file may hold (:data:`RUN_FILE_KEYS`) and the
+type checks of both are made from :data:`RUN_OPTIONS`.
+
 A ``--config`` file (:func:`read_config`, YAML or JSON) holds budget keys at the top level (all tasks) and/or
 under ``tasks: {<name>: {...}}`` (:class:`benchmark.budget.Budget`), and run options under ``run:``::
 
@@ -23,7 +28,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Iterator, Mapping
+import types
+import typing
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,24 +39,11 @@ from . import batching as _batching
 from .batching import BATCHING_CHOICES
 from .budget import BUDGET_KEYS, Budget, _check_keys, budget_problem
 from .errors import BenchmarkError
+from .precision import DTYPES
 from .record import check_model_id
+from .task_spec import TaskSpec
 from .tasks import registry
 
-# ``run:`` keys of a --config file -> RunConfig fields. Only how a run executes and is seeded: what it is run on
-# (model, tasks, data, output) and permissions (--trust-remote-code) stay on the command line.
-RUN_FILE_KEYS = {
-    "device": "device",
-    "dtype": "dtype",
-    "attn_implementation": "attn_implementation",
-    "compile": "compile_model",
-    "batching": "batching",
-    "seed": "seed",
-    "seeds": "seeds",
-    "max_length": "max_length",
-}
-FLAGS = {"compile_model": "--compile", "tokenizer_from": "--tokenizer", "config_file": "--config"}
-BUDGET_OVERRIDES = ("epochs", "learning_rate", "max_train_examples", "batch_size")
-NOT_OPTIONS = ("config_file", "budgets", "from_file")  # set by from_options itself
 SEED_LIMIT = 2**32  # numpy's seeding range (transformers.set_seed seeds numpy too)
 
 
@@ -139,42 +133,201 @@ def _short(value: str, limit: int = 60) -> str:
 
 def flag(name: str) -> str:
     """The command-line flag of RunConfig field ``name``."""
-    return FLAGS.get(name, "--" + name.replace("_", "-"))
+    option = RUN_OPTIONS.get(name)
+    return option.flag if option is not None else "--" + name.replace("_", "-")
+
+
+# ------------------------------------------------------------------------------------------- run options
+def option(
+    default: Any = None,
+    *,
+    help: str,
+    flag: str | None = None,
+    metavar: str | None = None,
+    choices: Sequence[str] | None = None,
+    config: bool = False,
+    budget: bool = False,
+) -> Any:
+    """A :class:`RunConfig` field that is a ``benchmark run`` option, declared once: its default, and in its
+    metadata the flag (default: ``--`` and the name with dashes), the help text (``%(default)s``: the field's
+    default), the metavar and choices; ``config``: a ``--config`` file's ``run:`` may set it too (its key: the
+    flag without ``--``, dashes as underscores); ``budget``: it overrides the task budget's key of that name. The
+    flag's type and the config value's type are the field's annotation (:data:`RUN_OPTIONS`)."""
+    metadata = {
+        "flag": flag,
+        "help": help,
+        "metavar": metavar,
+        "choices": tuple(choices) if choices is not None else None,
+        "config": config,
+        "budget": budget,
+    }
+    return field(default=default, metadata={"option": metadata})
+
+
+@dataclass(frozen=True)
+class RunOption:
+    """One run option as :func:`option` declared it on its :class:`RunConfig` field: what ``benchmark run``'s
+    flag and the ``--config`` key are generated from, and what a value is checked against.
+
+    ``kind``: from the field's annotation, ``None`` aside: ``bool``, ``int``, ``float``, ``str``, ``path`` (a str
+    or a Path) or ``seeds`` (a list of integers)."""
+
+    name: str
+    flag: str
+    kind: str
+    default: Any
+    help: str
+    metavar: str | None
+    choices: tuple[str, ...] | None
+    config_key: str | None
+    budget: bool
+
+    def help_text(self) -> str:
+        """The help text with ``%(default)s`` replaced by the field's default (``no`` / ``yes`` for a switch) and
+        ``%(config_keys)s`` by the ``run:`` keys of a ``--config`` file."""
+        shown = ("yes" if self.default else "no") if self.kind == "bool" else str(self.default)
+        return self.help.replace("%(default)s", shown).replace("%(config_keys)s", ", ".join(RUN_FILE_KEYS))
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with the type of ``value`` (None: fine, or checked elsewhere: budgets, numbers, seeds)."""
+        if self.budget:  # benchmark.budget.budget_problem
+            return None
+        if value is None and self.default is None:
+            return None
+        if self.kind == "bool" and not isinstance(value, bool):
+            return f"must be true or false, got {value!r}"
+        if self.kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+            return f"must be an integer, got {value!r}"
+        if self.kind == "str" and not isinstance(value, str):
+            return f"must be a string, got {value!r}"
+        if self.choices is not None and value not in self.choices:
+            return f"must be one of {', '.join(self.choices)}, got {value!r}"
+        return None
+
+
+@dataclass(frozen=True)
+class SubtaskPlan:
+    """One sub-task of a task's plan (:meth:`RunConfig.plan`): the splits it trains on and evaluates, and how many
+    examples of each."""
+
+    spec: TaskSpec  # the sub-task (the task itself when it has none)
+    prefix: str  # "<sub-task>/" before its split names in a result's per-split records; "" without sub-tasks
+    train_split: str | None  # None: nothing trained (--eval-only)
+    train_limit: int | None  # at most this many training examples (--limit, the budget's max_train_examples)
+    eval_splits: tuple[str, ...]
+    eval_limit: int | None  # at most this many examples per evaluation split (--limit)
 
 
 @dataclass(frozen=True)
 class RunConfig:
     """Everything a run needs besides the model and the tasks (see the module docstring)."""
 
-    output: str | Path = "runs"
-    data_dir: str | None = None  # stored as an absolute path
-    limit: int | None = None
-    eval_only: bool = False
-    seed: int = 42
-    seeds: tuple[int, ...] | None = None  # --seeds: one fine-tuning per seed, kept, plus the aggregate
-    device: str = "auto"
-    max_length: int | None = None
-    trust_remote_code: bool = False
-    tokenizer_from: str | None = None
-    revision: str | None = None
-    model_name: str | None = None
-    save_models: bool = False
-    dtype: str = "float32"
-    attn_implementation: str | None = None
-    compile_model: bool = False
-    batching: str = "grouped"
-    dry_run: bool = False
-    teacher: str | None = (
-        None  # --teacher: a teacher's `benchmark run --save-models` folder (benchmark.distill)
+    # Each run option once (:func:`option`): ``benchmark run``'s flags and a --config file's ``run:`` keys are made
+    # from these fields. ``run:`` holds only how a run executes and is seeded: what it is run on (model, tasks,
+    # data, output) and permissions (--trust-remote-code) stay on the command line.
+    output: str | Path = option("runs", metavar="DIR", help="results directory (default: %(default)s)")
+    data_dir: str | Path | None = option(  # stored as an absolute path
+        metavar="DIR", help="read the official files from DIR/<task>/ (default: the Hub)"
     )
-    distill_alpha: float = 0.5
-    distill_temperature: float = 2.0
+    limit: int | None = option(metavar="N", help="at most N examples per split (default: all)")
+    eval_only: bool = option(False, help="the model is already fine-tuned for the task: skip training")
+    seed: int = option(
+        42, config=True, help="random seed for head initialisation and training (default: %(default)s)"
+    )
+    seeds: tuple[int, ...] | None = option(
+        config=True,
+        metavar="A,B,C",
+        help="fine-tune once per seed (each kept under OUTPUT/<slug>/seeds/<seed>/, resumable per seed); each "
+        "task's result then carries mean, sd, n, min and max over seeds and a 95%% bootstrap interval",
+    )
+    device: str = option("auto", config=True, help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    max_length: int | None = option(
+        config=True,
+        metavar="N",
+        help="cap on input tokens, at most the model's positions (default: per task, within the model's)",
+    )
+    trust_remote_code: bool = option(False, help="allow models that ship their own modelling code")
+    tokenizer_from: str | Path | None = option(
+        flag="--tokenizer", metavar="PATH", help="tokenizer to use when the model has none"
+    )
+    revision: str | None = option(
+        metavar="REV",
+        help="Hub branch, tag or commit of the model (default: main; baseline:NAME uses the registry's pin)",
+    )
+    model_name: str | None = option(
+        metavar="ID",
+        help="id to file results under (default: MODEL, or a local directory's name); e.g. the Hub id of a local "
+        "copy",
+    )
+    save_models: bool = option(False, help="keep fine-tuned checkpoints under OUTPUT/<slug>/models/")
+    dtype: str = option(
+        "float32",
+        config=True,
+        choices=DTYPES,
+        help="mixed precision for training (the Trainer's bf16/fp16) and inference (autocast); float32, the "
+        "default, compares with published numbers; float16 needs a GPU (default: %(default)s)",
+    )
+    attn_implementation: str | None = option(
+        config=True,
+        metavar="NAME",
+        help="attention kernel passed to from_pretrained: sdpa, eager, flash_attention_2, ... (default: what "
+        "transformers picks); architectures with their own attention ignore it with a warning",
+    )
+    compile_model: bool = option(
+        False,
+        flag="--compile",
+        config=True,
+        help="torch.compile the model for training and inference (default: %(default)s)",
+    )
+    batching: str = option(
+        "grouped",
+        config=True,
+        choices=BATCHING_CHOICES,
+        help="training batches: length-grouped (little padding) or drawn at random (seeded), as before grouping "
+        "existed; recorded in each result (default: %(default)s)",
+    )
+    dry_run: bool = option(
+        False,
+        help="print per task the examples, windows, tokens, padded positions, optimiser steps and an estimated "
+        "wall time from a short calibration on this device; trains nothing, writes nothing",
+    )
+    teacher: str | Path | None = (
+        option(  # a teacher's `benchmark run --save-models` folder (benchmark.distill)
+            metavar="RUN",
+            help="task distillation: the output folder (OUTPUT/<slug>) of a `benchmark run --save-models` of a "
+            "fine-tuned teacher with the same tokenizer; its soft labels join the gold loss on each task it has a "
+            "model for (tasks without one train as usual)",
+        )
+    )
+    distill_alpha: float = option(
+        0.5,
+        metavar="A",
+        help="with --teacher: weight of the teacher's KL term; 1 - A weighs the gold loss (default: %(default)s)",
+    )
+    distill_temperature: float = option(
+        2.0,
+        metavar="T",
+        help="with --teacher: softmax temperature of the KL term, scaled by T^2 (default: %(default)s)",
+    )
     # budget overrides (None: the task's budget, after the config file's)
-    epochs: float | None = None
-    learning_rate: float | None = None
-    max_train_examples: int | None = None
-    batch_size: int | None = None
-    config_file: str | None = None
+    epochs: float | None = option(
+        budget=True, help="training epochs, 0 = evaluate the fresh head (default: per task)"
+    )
+    learning_rate: float | None = option(
+        budget=True, metavar="LR", help="peak learning rate (default: per task)"
+    )
+    max_train_examples: int | None = option(
+        budget=True, metavar="N", help="cap on training examples (default: per task)"
+    )
+    batch_size: int | None = option(
+        budget=True, metavar="N", help="training/eval batch size (default: per task)"
+    )
+    config_file: str | None = option(  # set by from_options from its ``config`` (the --config flag)
+        flag="--config",
+        metavar="FILE",
+        help="YAML/JSON file of budgets and, under run:, run options (%(config_keys)s); flags override it (see "
+        "benchmark/run_config.py)",
+    )
     budgets: Mapping[str, Any] = field(
         default_factory=lambda: {"defaults": {}, "tasks": {}}, repr=False, hash=False
     )  # the --config file's budgets, parsed
@@ -185,7 +338,7 @@ class RunConfig:
     def from_options(cls, *, config: str | Path | None = None, **options: Any) -> RunConfig:
         """From keyword arguments named like the fields (None: not given) and ``config``, a ``--config`` file
         whose ``run:`` options apply where ``options`` gives none."""
-        unknown = sorted(set(options) - {f.name for f in dataclasses.fields(cls)} - set(NOT_OPTIONS))
+        unknown = sorted(set(options) - (set(RUN_OPTIONS) - {"config_file"}))  # config_file: from ``config``
         if unknown:
             raise TypeError(f"unknown run option(s): {', '.join(unknown)}")
         parsed = read_config(config)
@@ -213,16 +366,10 @@ class RunConfig:
         )
 
     def __post_init__(self) -> None:
-        for name, kind in (("seed", int), ("limit", int), ("max_length", int)):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
-                self._fail(name, f"must be an integer, got {value!r}")
-        for name in ("eval_only", "trust_remote_code", "save_models", "compile_model", "dry_run"):
-            if not isinstance(getattr(self, name), bool):
-                self._fail(name, f"must be true or false, got {getattr(self, name)!r}")
-        for name in ("device", "dtype", "batching"):
-            if not isinstance(getattr(self, name), str):
-                self._fail(name, f"must be a string, got {getattr(self, name)!r}")
+        for name, declared in RUN_OPTIONS.items():  # types and choices, as the fields declare them
+            problem = declared.problem(getattr(self, name))
+            if problem:
+                self._fail(name, problem)
         if self.limit is not None and self.limit < 1:
             self._fail("limit", f"must be a positive number of examples, got {self.limit}")
         if self.max_length is not None and self.max_length < 16:
@@ -237,12 +384,8 @@ class RunConfig:
             self._fail("seed", f"must be between 0 and 2**32 - 1, got {self.seed}")
         if self.seeds is not None:
             self._check_seeds()
-        if self.batching not in BATCHING_CHOICES:
-            self._fail("batching", f"must be one of {', '.join(BATCHING_CHOICES)}, got {self.batching!r}")
-        from .precision import DTYPES, check_attn_implementation
+        from .precision import check_attn_implementation
 
-        if self.dtype not in DTYPES:
-            self._fail("dtype", f"must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         with self.blame("attn_implementation"):
             check_attn_implementation(self.attn_implementation)
         if "device" in self.from_file:  # a flag's device is checked where the run resolves it (as before)
@@ -291,8 +434,7 @@ class RunConfig:
     def where(self, name: str) -> str:
         """Where field ``name``'s value came from: its flag, or ``--config FILE: run.KEY``."""
         if name in self.from_file:
-            key = next(k for k, v in RUN_FILE_KEYS.items() if v == name)
-            return f"--config {self.config_file}: run.{key}"
+            return f"--config {self.config_file}: run.{RUN_OPTIONS[name].config_key}"
         return flag(name)
 
     def _fail(self, name: str, problem: str) -> None:
@@ -315,6 +457,26 @@ class RunConfig:
         """``task``'s budget: its default <- the config file <- the budget flags."""
         overrides = {name: getattr(self, name) for name in BUDGET_OVERRIDES}
         return resolve_budget(task, config=dict(self.budgets), overrides=overrides)
+
+    def plan(self, spec: TaskSpec, budget: Budget) -> list[SubtaskPlan]:
+        """What the run does for ``spec`` with ``budget``, per sub-task (GLUE's; else the task itself): the run
+        and ``--dry-run`` follow the same plan. Training a task without a training split is refused here."""
+        plans = []
+        for sub in list(spec.subtasks) or [spec]:
+            if not self.eval_only and sub.train_split is None:
+                raise BenchmarkError(f"task {sub.name!r} has no training split; run it with --eval-only")
+            caps = [x for x in (self.limit, budget.max_train_examples) if x]
+            plans.append(
+                SubtaskPlan(
+                    spec=sub,
+                    prefix=f"{sub.name}/" if spec.subtasks else "",
+                    train_split=None if self.eval_only else sub.train_split,
+                    train_limit=min(caps, default=None),
+                    eval_splits=tuple(sub.eval_splits),
+                    eval_limit=self.limit,
+                )
+            )
+        return plans
 
     @property
     def execution(self) -> dict[str, Any]:
@@ -370,3 +532,50 @@ class RunConfig:
             tokenizer_revision=resolved.tokenizer_revision,
             attn_implementation=self.attn_implementation,
         )
+
+
+def _kind(hint: Any) -> str:
+    """A run option's kind (:class:`RunOption`) from its field's annotation."""
+    args = set(typing.get_args(hint)) if isinstance(hint, types.UnionType) else {hint}
+    args.discard(type(None))
+    kinds = {
+        frozenset({bool}): "bool",
+        frozenset({int}): "int",
+        frozenset({float}): "float",
+        frozenset({str}): "str",
+        frozenset({str, Path}): "path",
+        frozenset({tuple[int, ...]}): "seeds",
+    }
+    kind = kinds.get(frozenset(args))
+    if kind is None:
+        raise TypeError(f"a run option of type {hint} has no flag type")
+    return kind
+
+
+def _run_options() -> dict[str, RunOption]:
+    hints = typing.get_type_hints(RunConfig)
+    options = {}
+    for f in dataclasses.fields(RunConfig):
+        declared = f.metadata.get("option")
+        if declared is None:
+            continue
+        name = declared["flag"] or "--" + f.name.replace("_", "-")
+        options[f.name] = RunOption(
+            name=f.name,
+            flag=name,
+            kind=_kind(hints[f.name]),
+            default=f.default,
+            help=declared["help"],
+            metavar=declared["metavar"],
+            choices=declared["choices"],
+            config_key=name.removeprefix("--").replace("-", "_") if declared["config"] else None,
+            budget=declared["budget"],
+        )
+    return options
+
+
+# Every run option (field name -> RunOption): benchmark.commands.run makes its flags from them, read_config takes
+# a --config file's run: keys (RUN_FILE_KEYS: key -> field name) from them, and RunConfig checks values by them.
+RUN_OPTIONS: dict[str, RunOption] = _run_options()
+RUN_FILE_KEYS: dict[str, str] = {o.config_key: o.name for o in RUN_OPTIONS.values() if o.config_key}
+BUDGET_OVERRIDES: tuple[str, ...] = tuple(o.name for o in RUN_OPTIONS.values() if o.budget)

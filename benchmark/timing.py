@@ -106,6 +106,11 @@ class TimingConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def calls(self, n_batches: int, device: torch.device) -> int:
+        """Forward calls :func:`measure_inference` makes over ``n_batches`` batches on ``device`` when
+        ``min_seconds`` adds none: the warm-up, the timed calls and, on CPU, the memory pass."""
+        return self.warmup + max(self.min_iterations, n_batches) + int(device.type != "cuda")
+
 
 @dataclass(frozen=True)
 class TimingReport:

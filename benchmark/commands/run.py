@@ -50,6 +50,25 @@ def _seeds(value: str) -> list[int]:
     return seeds
 
 
+# How a run option's kind (benchmark.run_config.RunOption) is read from the command line.
+FLAG_TYPES = {"int": int, "float": float, "seeds": _seeds}
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per run option, as its :class:`benchmark.run_config.RunConfig` field declares it. A flag left out
+    is None, so the ``--config`` file's value, else the field's default, applies; a switch the file can set has
+    a ``--no-`` form too."""
+    from ..run_config import RUN_OPTIONS
+
+    for option in RUN_OPTIONS.values():
+        kwargs = {"dest": option.name, "default": None, "help": option.help_text()}
+        if option.kind == "bool":
+            kwargs["action"] = argparse.BooleanOptionalAction if option.config_key else "store_true"
+        else:
+            kwargs.update(type=FLAG_TYPES.get(option.kind), metavar=option.metavar, choices=option.choices)
+        parser.add_argument(option.flag, **kwargs)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     from ..tasks.registry import task_count
 
@@ -70,149 +89,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "baseline:all|students|teachers|references expands to those registry entries",
     )
     add(
-        "--revision",
-        default=None,
-        metavar="REV",
-        help="Hub branch, tag or commit of the model (default: main; baseline:NAME uses the registry's pin)",
-    )
-    add(
         "--tasks",
         type=_tasks,
         default=None,
         metavar="A,B",
         help=f"comma-separated task names (default: all {task_count()}, and those of --include-path)",
     )
-    add("--limit", type=int, default=None, metavar="N", help="at most N examples per split (default: all)")
-    add("--output", default="runs", metavar="DIR", help="results directory (default: %(default)s)")
-    add(
-        "--data-dir",
-        default=None,
-        metavar="DIR",
-        help="read the official files from DIR/<task>/ (default: the Hub)",
-    )
-    add(
-        "--seed",
-        type=int,
-        default=None,
-        help="random seed for head initialisation and training (default: 42)",
-    )
-    add(
-        "--seeds",
-        type=_seeds,
-        default=None,
-        metavar="A,B,C",
-        help="fine-tune once per seed (each kept under OUTPUT/<slug>/seeds/<seed>/, resumable per seed); each "
-        "task's result then carries mean, sd, n, min and max over seeds and a 95%% bootstrap interval",
-    )
-    add(
-        "--batch-size",
-        type=int,
-        default=None,
-        metavar="N",
-        help="training/eval batch size (default: per task)",
-    )
-    add("--device", default=None, help="auto, cpu, cuda or cuda:N (default: auto)")
-    add(
-        "--max-length",
-        type=int,
-        default=None,
-        metavar="N",
-        help="cap on input tokens, at most the model's positions (default: per task, within the model's)",
-    )
-    add(
-        "--eval-only", action="store_true", help="the model is already fine-tuned for the task: skip training"
-    )
-    add(
-        "--config",
-        default=None,
-        metavar="FILE",
-        help="YAML/JSON file of budgets and, under run:, run options (device, dtype, attn_implementation, "
-        "compile, batching, seed, seeds, max_length); flags override it (see benchmark/run_config.py)",
-    )
-    add(
-        "--epochs",
-        type=float,
-        default=None,
-        help="training epochs, 0 = evaluate the fresh head (default: per task)",
-    )
-    add(
-        "--learning-rate",
-        type=float,
-        default=None,
-        metavar="LR",
-        help="peak learning rate (default: per task)",
-    )
-    add(
-        "--max-train-examples",
-        type=int,
-        default=None,
-        metavar="N",
-        help="cap on training examples (default: per task)",
-    )
-    add("--trust-remote-code", action="store_true", help="allow models that ship their own modelling code")
-    add("--tokenizer", default=None, metavar="PATH", help="tokenizer to use when the model has none")
-    add(
-        "--model-name",
-        default=None,
-        metavar="ID",
-        help="id to file results under (default: MODEL, or a local directory's name); e.g. the Hub id of a local copy",
-    )
-    add("--save-models", action="store_true", help="keep fine-tuned checkpoints under OUTPUT/<slug>/models/")
-    add(
-        "--teacher",
-        default=None,
-        metavar="RUN",
-        help="task distillation: the output folder (OUTPUT/<slug>) of a `benchmark run --save-models` of a "
-        "fine-tuned teacher with the same tokenizer; its soft labels join the gold loss on each task it has a "
-        "model for (tasks without one train as usual)",
-    )
-    add(
-        "--distill-alpha",
-        type=float,
-        default=None,
-        metavar="A",
-        help="with --teacher: weight of the teacher's KL term; 1 - A weighs the gold loss (default: 0.5)",
-    )
-    add(
-        "--distill-temperature",
-        type=float,
-        default=None,
-        metavar="T",
-        help="with --teacher: softmax temperature of the KL term, scaled by T^2 (default: 2.0)",
-    )
-    add(
-        "--dtype",
-        default=None,
-        choices=("float32", "bfloat16", "float16"),
-        help="mixed precision for training (the Trainer's bf16/fp16) and inference (autocast); float32, the "
-        "default, compares with published numbers; float16 needs a GPU (default: float32)",
-    )
-    add(
-        "--attn-implementation",
-        default=None,
-        metavar="NAME",
-        help="attention kernel passed to from_pretrained: sdpa, eager, flash_attention_2, ... (default: what "
-        "transformers picks); architectures with their own attention ignore it with a warning",
-    )
-    add(
-        "--compile",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="torch.compile the model for training and inference (default: no)",
-    )
-    add(
-        "--batching",
-        default=None,
-        choices=("grouped", "random"),
-        help="training batches: length-grouped (little padding) or drawn at random (seeded), as before grouping "
-        "existed; recorded in each result (default: grouped)",
-    )
-    add(
-        "--dry-run",
-        action="store_true",
-        help="print per task the examples, windows, tokens, padded positions, optimiser steps and an estimated "
-        "wall time from a short calibration on this device; trains nothing, writes nothing",
-    )
+    add_run_options(parser)
     parser.set_defaults(func=main)
 
 
@@ -222,36 +105,12 @@ def main(args: argparse.Namespace) -> int:
     from ..distributed import is_main_process
     from ..model_source import expand_models
     from ..run import run, run_models
-    from ..run_config import RunConfig
+    from ..run_config import RUN_OPTIONS, RunConfig
 
     # Flags left out are None: the --config file's run options apply there, then the defaults.
     cfg = RunConfig.from_options(
-        output=args.output,
-        data_dir=args.data_dir,
-        limit=args.limit,
-        eval_only=args.eval_only,
-        seed=args.seed,
-        seeds=args.seeds,
-        batch_size=args.batch_size,
-        device=args.device,
-        max_length=args.max_length,
-        config=args.config,
-        trust_remote_code=args.trust_remote_code,
-        tokenizer_from=args.tokenizer,
-        model_name=args.model_name,
-        epochs=args.epochs,
-        learning_rate=args.learning_rate,
-        max_train_examples=args.max_train_examples,
-        save_models=args.save_models,
-        revision=args.revision,
-        dtype=args.dtype,
-        attn_implementation=args.attn_implementation,
-        compile_model=args.compile,
-        dry_run=args.dry_run,
-        batching=args.batching,
-        teacher=args.teacher,
-        distill_alpha=args.distill_alpha,
-        distill_temperature=args.distill_temperature,
+        config=args.config_file,
+        **{name: getattr(args, name) for name in RUN_OPTIONS if name != "config_file"},
     )
     models = expand_models(args.model)
     if len(models) == 1:

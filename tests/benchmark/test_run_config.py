@@ -264,3 +264,124 @@ def test_seeds_from_the_file_or_the_flag(tmp_path):
     assert RunConfig.from_options(config=path, seed=7).seed_list() == [7]  # the flag wins over the file
     assert RunConfig.from_options(config=path, seeds=[5]).seed_list() == [5]
     assert RunConfig.from_options().seed_list() == [42] and RunConfig.from_options().seeds is None
+
+
+# ------------------------------------------------------------------------------------- one declaration
+def _run_parser():
+    import argparse
+
+    from benchmark.cli import build_parser
+
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return subparsers.choices["run"]
+
+
+def test_flags_and_config_keys_come_from_the_fields():
+    """``benchmark run``'s flags and the ``run:`` keys of --config are made from RunConfig's fields: one flag per
+    declared field, with its help, metavar, choices and type; the config keys are exactly the fields marked so,
+    named like their flag; nothing else declares an option."""
+    import argparse
+    import dataclasses
+
+    from benchmark.commands.run import FLAG_TYPES
+    from benchmark.run_config import RUN_OPTIONS
+
+    fields = {f.name: f for f in dataclasses.fields(RunConfig)}
+    declared = {name for name, f in fields.items() if "option" in f.metadata}
+    assert set(RUN_OPTIONS) == declared and {"config_file", "compile_model", "max_length"} <= declared
+    actions = {a.dest: a for a in _run_parser()._actions}
+    assert set(actions) - {"help", "model", "tasks", "include_path"} == declared  # model, tasks: not options
+    for name, option in RUN_OPTIONS.items():
+        meta, action = fields[name].metadata["option"], actions[name]
+        assert [s for s in action.option_strings if not s.startswith("--no-")] == [option.flag], name
+        assert option.flag == (meta["flag"] or "--" + name.replace("_", "-"))
+        assert action.help == option.help_text() and option.help == meta["help"], name
+        assert "%(" not in action.help.replace("%%", ""), name  # every placeholder filled in
+        assert option.default == fields[name].default and action.default is None, (
+            name
+        )  # absent: file, default
+        assert action.choices == option.choices == meta["choices"], name
+        if option.kind == "bool":
+            switch = argparse.BooleanOptionalAction if option.config_key else argparse._StoreTrueAction
+            assert type(action) is switch, name
+        else:
+            assert action.type is FLAG_TYPES.get(option.kind) and action.metavar == meta["metavar"], name
+    assert {
+        option.flag.removeprefix("--").replace("-", "_"): name
+        for name, option in RUN_OPTIONS.items()
+        if fields[name].metadata["option"]["config"]
+    } == RUN_FILE_KEYS
+    assert set(RUN_FILE_KEYS) == {
+        "device", "dtype", "attn_implementation", "compile", "batching", "seed", "seeds", "max_length",
+    }  # fmt: skip
+    listed = actions["config_file"].help.split("run options (", 1)[1].split(")", 1)[0]
+    assert listed.split(", ") == list(RUN_FILE_KEYS)  # the --config help names exactly the keys
+    assert "(default: 42)" in actions["seed"].help and "(default: no)" in actions["compile_model"].help
+
+
+# a value of the wrong type or outside the choices, per kind; and a good one as a flag's argument and a file's value
+BAD = {"int": "x", "bool": "maybe", "str": [1], "seeds": 3}
+GOOD = {
+    "int": ("64", 64),
+    "seeds": ("0,1", [0, 1]),
+    "device": ("cpu", "cpu"),
+    "attn_implementation": ("sdpa",) * 2,
+}
+
+
+def test_a_config_key_and_its_flag_share_type_choices_and_default(tmp_path):
+    """Each ``run:`` key takes what its flag takes, to the same value, refuses what the flag's value is refused for
+    with the same words, and left out gives the same default."""
+    from benchmark.run_config import RUN_OPTIONS
+
+    parser = _run_parser()
+    none_given = vars(parser.parse_args(["--model", "m"]))
+    absent = RunConfig.from_options(**{n: none_given[n] for n in RUN_OPTIONS if n != "config_file"})
+    assert absent == RunConfig()
+    for key, name in RUN_FILE_KEYS.items():
+        option = RUN_OPTIONS[name]
+        if option.choices:
+            argv, value = [option.flag, option.choices[-1]], option.choices[-1]
+        elif option.kind == "bool":
+            argv, value = [option.flag], True
+        else:
+            text, value = GOOD.get(key) or GOOD[option.kind]
+            argv = [option.flag, text]
+        given = vars(parser.parse_args(["--model", "m", *argv]))
+        by_flag = RunConfig.from_options(**{name: given[name]})
+        path = _file(tmp_path, json.dumps({"run": {key: value}}), f"{key}.json")
+        by_file = RunConfig.from_options(config=path)
+        assert getattr(by_flag, name) == getattr(by_file, name) != option.default, key
+        bad = "nope" if option.choices else BAD[option.kind]
+        with pytest.raises(BenchmarkError) as flag_error:
+            RunConfig.from_options(**{name: bad})
+        path = _file(tmp_path, json.dumps({"run": {key: bad}}), f"{key}-bad.json")
+        with pytest.raises(BenchmarkError) as file_error:
+            RunConfig.from_options(config=path)
+        problem = str(flag_error.value).removeprefix(option.flag + " ")
+        assert str(flag_error.value) == f"{option.flag} {problem}", key
+        assert str(file_error.value) == f"--config {path}: run.{key} {problem}", key
+
+
+def test_the_plan_the_run_and_the_dry_run_follow():
+    """:meth:`RunConfig.plan`: per sub-task (GLUE's) the splits trained on and evaluated and their caps; training a
+    task without a training split is refused before anything runs."""
+    import dataclasses
+
+    from benchmark.tasks.registry import get_task
+
+    glue = get_task("glue")
+    cfg = RunConfig.from_options(limit=100)
+    plans = cfg.plan(glue, Budget(epochs=1, learning_rate=1e-5, batch_size=8, max_train_examples=50))
+    assert [p.spec.name for p in plans] == [sub.name for sub in glue.subtasks]
+    assert all(p.prefix == f"{p.spec.name}/" and p.train_split == p.spec.train_split for p in plans)
+    assert {(p.train_limit, p.eval_limit) for p in plans} == {(50, 100)}  # the smaller cap trains
+    assert [p.eval_splits for p in plans] == [tuple(sub.eval_splits) for sub in glue.subtasks]
+    (conll,) = RunConfig.from_options(eval_only=True).plan(get_task("conll2003"), CONLL_BUDGET)
+    assert (conll.prefix, conll.train_split, conll.train_limit, conll.eval_limit) == ("", None, None, None)
+    untrainable = dataclasses.replace(get_task("conll2003"), train_split=None)
+    with pytest.raises(
+        BenchmarkError, match=r"^task 'conll2003' has no training split; run it with --eval-only"
+    ):
+        RunConfig().plan(untrainable, CONLL_BUDGET)
+    assert RunConfig.from_options(eval_only=True).plan(untrainable, CONLL_BUDGET)[0].train_split is None

@@ -182,6 +182,7 @@ def test_every_batch_timed_at_least_once_and_warmup_not_counted() -> None:
     )
     assert report.iterations == 4  # max(min_iterations=3, 4 batches)
     assert calls == [0, 1, 0, 1, 2, 3, 0]  # warm-up cycles too, then every batch once, then the memory call
+    assert TimingConfig(warmup=2, min_iterations=3).calls(4, torch.device("cpu")) == len(calls)
     assert report.latency_ms_per_example_p90 < 40  # the slow warm-up calls are not in the figures
     assert report.n_tokens == 16
 
@@ -327,6 +328,26 @@ def test_cuda_protocol_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert report.iterations == 3 and report.warmup == 2
     assert report.latency_ms_per_batch_median == 10.0 and report.latency_ms_per_example_median == 5.0
     assert report.tokens_per_second == pytest.approx(3 * 16 / 0.030)
+    forwards = [entry for entry in log if entry.startswith("forward")]  # no memory pass on CUDA
+    assert TimingConfig(warmup=2, min_iterations=3).calls(2, torch.device("cuda")) == len(forwards) == 5
+
+
+def test_dry_run_counts_the_calls_of_the_run_s_timing_protocol() -> None:
+    """``benchmark run --dry-run`` estimates the timing protocol with :func:`timing_calls`: the forward calls the
+    run's :func:`time_inference` makes (its defaults, from :class:`TimingConfig`)."""
+    from benchmark.inference_timing import time_inference, timing_calls
+    from benchmark.model_info import ModelInfo
+
+    calls: list[int] = []
+
+    class Model(torch.nn.Module):
+        def forward(self, **batch: Any) -> None:
+            calls.append(1)
+
+    batches = [{"input_ids": torch.ones(2, 4, dtype=torch.long)} for _ in range(3)]
+    info = ModelInfo("m", "r", model_type="bert", max_positions=128, n_params=0, needs_remote_code=False)
+    assert time_inference(Model(), info, batches, torch.device("cpu")) is not None
+    assert timing_calls(3, torch.device("cpu")) == len(calls) == 2 + 5 + 1  # warm-up, timed, memory pass
 
 
 # --- inputs ---------------------------------------------------------------------------------------------------
