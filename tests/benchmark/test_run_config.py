@@ -98,6 +98,7 @@ def test_leaderboard_results_hash_the_same_with_run_config():
             max_length=config["max_length"], batching=batching, dtype=config.get("dtype", "float32"),
             attn_implementation=config.get("attn_implementation"),
             compile_model=config.get("compile_model", False), save_models=config["save_models"],
+                seeds=config.get("seeds"),
         )  # fmt: skip
         section = cfg.result_config(Budget(**config["budget"]), tokenizer=config["tokenizer"])
         section["data_dir"] = config["data_dir"]  # a directory of the machine that ran it
@@ -106,7 +107,7 @@ def test_leaderboard_results_hash_the_same_with_run_config():
         assert {**section, "device": config["device"], "save_models": cfg.save_models} == config, path
         assert config_hash(section) == record["config_hash"], path
         checked += 1
-    assert checked >= 10
+    assert checked >= 6  # the mini reproduction: 4 CoNLL-2003 and 2 GONERD results
 
 
 # ------------------------------------------------------------------------------------------ precedence
