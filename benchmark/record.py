@@ -29,6 +29,7 @@ import difflib
 import re
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -48,6 +49,30 @@ EXECUTION_BATCHING: tuple[str, ...] = typing.get_args(Batching)
 
 class RecordError(BenchmarkError):
     """A file that is not a valid record (one line: the file, the key path, what is wrong)."""
+
+
+MAX_SHOWN = 200  # characters of a free-text field the board shows (device names)
+URL_RE = re.compile(r"://|\bwww\.", re.IGNORECASE)
+MENTION_RE = re.compile(r"(?<![A-Za-z0-9])@[A-Za-z0-9_-]")
+
+
+def shown_text_problem(value: Any) -> str | None:
+    """Why a free-text value the board shows (a device name) cannot go on it: too long, invisible or
+    direction-changing characters (U+202E...), a URL or an @mention (GitHub links them in the README)."""
+    if not isinstance(value, str):
+        return None
+    if len(value) > MAX_SHOWN:
+        return f"is {len(value):,} characters long (at most {MAX_SHOWN})"
+    bad = next(
+        (c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp")), None
+    )
+    if bad is not None:
+        return f"contains the control or formatting character U+{ord(bad):04X}"
+    if URL_RE.search(value):
+        return "contains a URL"
+    if MENTION_RE.search(value):
+        return "contains an @mention"
+    return None
 
 
 def check_model_id(model_id: Any) -> str | None:

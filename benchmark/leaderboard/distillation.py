@@ -19,6 +19,7 @@ from gonerd import untrusted
 
 from ..errors import BenchmarkError
 from ..recipe import DISTILL_REPORT
+from ..record import shown_text_problem
 
 __all__ = ["DISTILL_REPORT_FILE", "DistillCurve", "read_curve", "report_problems", "shown_repr"]
 
@@ -39,7 +40,6 @@ def _int(value: Any) -> bool:
 def report_problems(data: Any) -> list[str]:
     """What is wrong with the shape of a parsed report, one line per defect (without the file name; at most
     :data:`MAX_DEFECTS` lines and one that says there are more); empty when it is one the board can show."""
-    from .validate import shown_text_problem
 
     if not isinstance(data, dict):
         return [f"not a JSON object (a {type(data).__name__})"]

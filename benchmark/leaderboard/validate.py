@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,14 +26,18 @@ from gonerd import untrusted
 from gonerd.untrusted import not_regular
 
 from ..errors import BenchmarkError
-from ..record import (
+from ..record import (  # noqa: F401 (re-exported)
+    MAX_SHOWN,
+    MENTION_RE,
     SUBMISSION_SCHEMA,
+    URL_RE,
     Owner,
     ResultRecord,
     SpeedRecord,
     SplitScore,
     SubmittedModel,
     check_model_id,
+    shown_text_problem,
 )
 from ..results import OWNER_FILE, model_slug, predictions_path
 from .distillation import DISTILL_REPORT_FILE, MAX_REPORT_BYTES, DistillCurve, report_problems, shown_repr
@@ -48,9 +51,6 @@ MANIFEST_SCHEMA = SUBMISSION_SCHEMA
 SLUG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 TASK_FILE_RE = re.compile(r"([A-Za-z0-9_]+)\.json")
 PRED_FILE_RE = re.compile(r"([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\.predictions\.jsonl\.gz")
-MAX_SHOWN = 200  # characters of a free-text field the board shows (device names)
-URL_RE = re.compile(r"://|\bwww\.", re.IGNORECASE)
-MENTION_RE = re.compile(r"(?<![A-Za-z0-9])@[A-Za-z0-9_-]")
 SEEDS_DIR = "seeds"  # benchmark run --seeds: seeds/<seed>/<task>.json and its predictions
 SIGNED = {"matthews_correlation", "pearson", "spearmanr"}  # correlations: -100..100
 SCORES = {
@@ -104,25 +104,6 @@ def _read_json(path: Path, problems: list[str]) -> Any:
         return load_json_file(path, path.name)
     except BenchmarkError as exc:
         problems.append(str(exc))
-    return None
-
-
-def shown_text_problem(value: Any) -> str | None:
-    """Why a free-text value the board shows (a device name) cannot go on it: too long, invisible or
-    direction-changing characters (U+202E...), a URL or an @mention (GitHub links them in the README)."""
-    if not isinstance(value, str):
-        return None
-    if len(value) > MAX_SHOWN:
-        return f"is {len(value):,} characters long (at most {MAX_SHOWN})"
-    bad = next(
-        (c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp")), None
-    )
-    if bad is not None:
-        return f"contains the control or formatting character U+{ord(bad):04X}"
-    if URL_RE.search(value):
-        return "contains a URL"
-    if MENTION_RE.search(value):
-        return "contains an @mention"
     return None
 
 
