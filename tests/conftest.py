@@ -60,17 +60,29 @@ def wikitext_source(directory: Path, n: int) -> Path:
     return path
 
 
-def result_record(**changes: object):
-    """A valid typed result (:class:`benchmark.record.ResultRecord`): a committed result file of the repository's
-    leaderboard with the top-level sections in ``changes`` replaced (``execution=None`` drops the section)."""
+def committed_result(task: str = "conll2003") -> dict:
+    """A committed result file of ``task`` from the repository's leaderboard as one fine-tuning: the first in sorted
+    order (so every file system picks the same one), without its ``seeds`` aggregate and the ``bootstrap``
+    replicates that belong to its saved predictions."""
     import json
 
+    first = sorted((ROOT / "leaderboard" / "results").glob(f"*/{task}.json"))[0]
+    data = json.loads(first.read_text())
+    for section in ("seeds", "bootstrap"):
+        data.pop(section, None)
+    return data
+
+
+def result_record(**changes: object):
+    """A valid typed result (:class:`benchmark.record.ResultRecord`) of one fine-tuning (:func:`committed_result`)
+    with the top-level sections in ``changes`` replaced (``execution=None`` drops the section)."""
     from benchmark.record import ResultRecord
 
-    data = json.loads(next((ROOT / "leaderboard" / "results").glob("*/conll2003.json")).read_text())
+    data = committed_result()
     data.update(changes)
-    if data.get("execution") is None:
-        data.pop("execution", None)
+    for section in ("execution", "seeds", "bootstrap"):
+        if section in data and data[section] is None:
+            data.pop(section)
     return ResultRecord.from_dict(data, "result_record")
 
 

@@ -148,12 +148,11 @@ def _paths_of(record: ResultRecord) -> list[str]:
 
 
 def test_committed_leaderboard_files_read_in_one_vocabulary() -> None:
-    """speed.json files committed before the one vocabulary name BigBird's fallback otherwise than result files;
-    read through the leaderboard they agree, and the files themselves are unchanged (still what was submitted)."""
+    """Result and speed.json files of the committed board name attention paths in one vocabulary, BigBird's
+    fallback included."""
     from benchmark.leaderboard.entries import load_entries
 
-    board = ROOT / "leaderboard"
-    entries = load_entries(board)
+    entries = load_entries(ROOT / "leaderboard")
     assert entries
     bigbird_speed = 0
     for entry in entries:
@@ -165,13 +164,32 @@ def test_committed_leaderboard_files_read_in_one_vocabulary() -> None:
             bigbird_speed += 1
             assert "original_full" in speed_paths and "original_full" in result_paths
     assert bigbird_speed > 0
-    raw = [
-        item["attention_path"]
-        for path in (board / "results").glob("*/speed.json")
-        for item in json.loads(path.read_text())["lengths"]
-        if item["attention_path"] is not None  # a length skipped before it was prepared
-    ]
-    assert any(p.startswith("full (BigBird fallback at <=") for p in raw)  # the old spelling, on disk
+
+
+def test_old_speed_files_read_in_todays_vocabulary(tmp_path) -> None:
+    """A speed.json written before the one vocabulary spelled BigBird's fallback ``full (BigBird fallback at <= N
+    tokens)``; read through the leaderboard it is ``original_full``, and the file itself is left as submitted."""
+    import shutil
+
+    from benchmark.leaderboard.entries import load_entries
+
+    source = next(p for p in sorted((ROOT / "leaderboard" / "results").glob("*/speed.json")))
+    board = tmp_path / "board"
+    entry_dir = board / "results" / source.parent.name
+    shutil.copytree(source.parent, entry_dir)
+    speed = json.loads(source.read_text())
+    assert speed["model"]["model_type"] == "big_bird"
+    old = "full (BigBird fallback at <= 704 tokens)"
+    for item in speed["lengths"]:
+        if item["attention_path"] == "original_full":
+            item["attention_path"] = old
+    text = json.dumps(speed)
+    assert old in text
+    (entry_dir / "speed.json").write_text(text)
+    (entry,) = load_entries(board)
+    paths = {item.attention_path for item in entry.speed.lengths}
+    assert "original_full" in paths and old not in paths
+    assert (entry_dir / "speed.json").read_text() == text
 
 
 # --- today's long-context encoders ------------------------------------------------------------------------------

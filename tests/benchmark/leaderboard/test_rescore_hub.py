@@ -37,7 +37,8 @@ if mode == "run":  # what benchmark run records: the Hub source of the split and
     preds = gold_as_predictions(loaded.examples)
     preds[loaded.examples[0].id] = "zzz"
     from pathlib import Path  # a result as the leaderboard reads it: a committed one, these sections replaced
-    record = json.loads(next(Path("leaderboard/results").glob("*/conll2003.json")).read_text())
+    record = json.loads(sorted(Path("leaderboard/results").glob("*/conll2003.json"))[0].read_text())
+    record = {k: v for k, v in record.items() if k not in ("seeds", "bootstrap")}  # one run, its own predictions
     record.update(config={"limit": 4}, dataset={"sources": {"validation": loaded.source}}, splits=["validation"],
                   n_examples={"validation": 4},
                   metrics={"validation": score_predictions(spec, loaded.examples, preds)})
