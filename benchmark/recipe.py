@@ -77,25 +77,3 @@ def read_recipe(model_dir: Path) -> dict[str, Any] | None:
 
 
 DISTILL_REPORT = "distill_report.json"
-
-
-def keep_distill_report(model_dir: str | Path, directory: Path) -> Path | None:
-    """Copy the ``distill_report.json`` of a local model folder (its loss curve: every term over the steps) into
-    the results directory ``directory``, so the curve stays with the results the model made; ``None`` when the
-    model has none (or it is not a regular file within the size limit: then it is no report, as in
-    :func:`read_recipe`)."""
-    source = Path(model_dir) / DISTILL_REPORT
-    if not source.is_file():
-        return None
-    from gonerd import untrusted
-
-    from .results import atomic_write_bytes
-
-    try:
-        data = untrusted.read_bytes(source, limit=untrusted.MAX_CONFIG_BYTES)
-    except untrusted.Refused:
-        return None
-    target = directory / DISTILL_REPORT
-    if not (target.is_file() and target.read_bytes() == data):
-        atomic_write_bytes(target, data)
-    return target

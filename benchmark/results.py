@@ -30,6 +30,7 @@ from typing import Any
 
 from . import __version__
 from .errors import BenchmarkError
+from .recipe import DISTILL_REPORT
 from .record import (  # noqa: F401  (re-exported: the record's schema and migrations are read from here too)
     EXECUTION_BATCHING,
     EXECUTION_DTYPES,
@@ -270,3 +271,23 @@ def _read_owner(path: Path) -> Owner:
 def local_files_source(files: Iterable[Path]) -> list[dict[str, str]]:
     """``[{"path", "sha256"}]`` for data files read from disk."""
     return [{"path": str(p), "sha256": file_sha256(Path(p))} for p in files if Path(p).is_file()]
+
+
+def keep_distill_report(model_dir: str | Path, directory: Path) -> Path | None:
+    """Copy the ``distill_report.json`` of a local model folder (its loss curve: every term over the steps) into
+    the results directory ``directory``, so the curve stays with the results the model made; ``None`` when the
+    model has none (or it is not a regular file within the size limit: then it is no report, as in
+    :func:`read_recipe`)."""
+    source = Path(model_dir) / DISTILL_REPORT
+    if not source.is_file():
+        return None
+    from gonerd import untrusted
+
+    try:
+        data = untrusted.read_bytes(source, limit=untrusted.MAX_CONFIG_BYTES)
+    except untrusted.Refused:
+        return None
+    target = directory / DISTILL_REPORT
+    if not (target.is_file() and target.read_bytes() == data):
+        atomic_write_bytes(target, data)
+    return target

@@ -516,7 +516,7 @@ def run(
         label=f"claim {slug}",
     )
     if Path(model_path).is_dir():  # a distilled student's loss curve stays with the results it makes
-        from .recipe import keep_distill_report
+        from .results import keep_distill_report
 
         distributed.on_main(keep_distill_report, model_path, directory, label="keep distill_report.json")
     hardware = _hardware(torch_device)

@@ -1,7 +1,7 @@
 """A distilled student's ``distill_report.json`` on the leaderboard: its loss curve (every term over the steps).
 
 ``baselines distill`` writes the report beside the student's weights and ``benchmark run`` keeps a copy with the
-results (:func:`benchmark.recipe.keep_distill_report`). Here it is read as untrusted data (a regular file within
+results (:func:`benchmark.results.keep_distill_report`). Here it is read as untrusted data (a regular file within
 :data:`gonerd.untrusted.MAX_CONFIG_BYTES`, as :func:`benchmark.recipe.read_recipe` reads it) and only the part the
 board shows is checked and kept: ``objective`` (term -> weight), ``final_step`` and ``history`` (rows of ``step``,
 ``loss`` = the weighted sum, each term's unweighted loss, ``lr``...). Whether the report belongs to the results is
