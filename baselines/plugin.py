@@ -1,5 +1,5 @@
 """The ``baseline:`` prefix of the harness's ``--model`` (and of its dry-run plan and leaderboard): registered with
-:func:`benchmark.model_source.register_resolver` through the ``gonerd_bench.resolvers`` entry point, so
+:func:`benchmark.model.model_source.register_resolver` through the ``gonerd_bench.resolvers`` entry point, so
 ``baselines`` stacks on ``benchmark`` and never the other way round."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from benchmark.errors import BenchmarkError
-from benchmark.model_source import register_resolver
+from benchmark.model.model_source import register_resolver
 
 from . import registry
 from .errors import BaselinesError
@@ -16,7 +16,7 @@ PREFIX = "baseline:"
 
 
 class BaselineSource:
-    """:class:`benchmark.model_source.ModelSource` over :mod:`baselines.registry` (read at each call)."""
+    """:class:`benchmark.model.model_source.ModelSource` over :mod:`baselines.registry` (read at each call)."""
 
     def resolve(self, name: str) -> registry.BaselineEntry:
         try:

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from baselines.errors import BaselinesError
-from benchmark.results import model_slug
+from benchmark.results.files import model_slug
 
 SCALES = ("mini", "paper", "modern")
 MINI_TASKS = ("conll2003", "gonerd")
@@ -630,7 +630,7 @@ def modern_plan(work: Path, *, leaderboard: Path) -> Plan:
 
 
 def _task_notes() -> list[str]:
-    from benchmark.run_config import default_budget
+    from benchmark.run.config import default_budget
     from benchmark.tasks.registry import all_tasks
 
     out = []

@@ -1,6 +1,6 @@
 """How fast does ``benchmark run`` fine-tune? Two comparisons, each measured side by side in one run:
 
-1. **Training-loop overhead** (``--part loop``): the harness's training loop (:func:`benchmark.finetune.finetune`:
+1. **Training-loop overhead** (``--part loop``): the harness's training loop (:func:`benchmark.train.finetune.finetune`:
    the Trainer with length-grouped batches, collation, linear schedule) vs a bare PyTorch loop (collate,
    forward, backward, AdamW step, scheduler step) over the *same* batches in the same order, from the same
    initial weights. Goal: harness / bare <= 1.10.
@@ -71,13 +71,13 @@ def minilm() -> str:
 def part_loop(args) -> None:
     from transformers import get_linear_schedule_with_warmup, set_seed
 
-    from benchmark.batching import length_grouped_batches
     from benchmark.data.loader import load_examples
-    from benchmark.features import Collator, encode, input_length
-    from benchmark.finetune import finetune
-    from benchmark.modeling import load_model_for_task
-    from benchmark.run_config import resolve_budget
+    from benchmark.encode.batching import length_grouped_batches
+    from benchmark.encode.features import Collator, encode, input_length
+    from benchmark.model.modeling import load_model_for_task
+    from benchmark.run.config import resolve_budget
     from benchmark.tasks.registry import get_task
+    from benchmark.train.finetune import finetune
 
     spec = get_task("conll2003")
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,8 +156,8 @@ COMPARISONS = [("grouped vs random", 1, 0), ("bf16 vs fp32", 2, 1)]
 
 def cpu_label(threads: int | None) -> str:
     """The CPU, the instructions torch dispatches to, whether it computes bf16 natively, and the threads."""
-    from benchmark.hardware import cpu_model_name
-    from benchmark.precision import cpu_has_bf16
+    from benchmark.model.precision import cpu_has_bf16
+    from benchmark.timing.hardware import cpu_model_name
 
     native = "native bf16 (AVX-512 BF16 / AMX)" if cpu_has_bf16() else "NO native bf16: bf16 emulated"
     return (f"{cpu_model_name()}, torch CPU capability {torch.backends.cpu.get_cpu_capability()}, {native}, "
@@ -186,14 +186,14 @@ def run_setting(root: Path, data: Path, dtype: str, batching: str, seed: int, ar
     wall = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"benchmark run failed ({dtype}, {batching}, seed {seed}):\n{done.stderr[-3000:]}")
-    from benchmark.results import load_result
+    from benchmark.results.files import load_result
 
     (path,) = output.glob("*/conll2003.json")
     return {"record": load_result(path), "wall": wall}
 
 
 def part_settings(args) -> None:
-    from benchmark.precision import cpu_has_bf16
+    from benchmark.model.precision import cpu_has_bf16
 
     runs = SETTINGS[:2] if args.skip_bf16 else SETTINGS  # e.g. a CPU without native bf16: emulated, slow
     seeds = args.seeds or [args.seed]

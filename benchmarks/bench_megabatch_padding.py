@@ -1,6 +1,6 @@
 """Model positions per real token of length-grouped training batches, by mega-batch size.
 
-``benchmark/batching.py`` sorts mega-batches of ``MEGABATCH_FACTOR x batch_size`` training windows by length: the
+``benchmark/encode/batching.py`` sorts mega-batches of ``MEGABATCH_FACTOR x batch_size`` training windows by length: the
 larger the mega-batch, the less padding, and the less random each batch (docs/speed-and-statistics.md, "Speed": mega-batches of 50
 cost F1). This prints the padding each factor gives on the shared CoNLL-2003 training sample (MiniLM's
 tokenizer, batch 32, the mean over seeds and epochs), beside random batches, so the smallest factor that meets
@@ -35,7 +35,7 @@ def main() -> None:
     from bench_finetune import FIXTURES, conll_blocks, minilm
     from transformers import AutoTokenizer
 
-    import benchmark.batching as batching
+    import benchmark.encode.batching as batching
 
     source = FIXTURES / "conll2003" / "train_first2000.txt"
     if not source.is_file():

@@ -9,12 +9,12 @@ full attention there; ``nystromformer-landmarks`` (``segment_means_seq_len`` = t
 Nyström approximation the architecture is named for. Random weights: cost does not depend on the weight values.
 
 Teacher and student of an architecture are built in this one process and timed with the protocol of ``benchmark
-speed --model A B`` (:func:`benchmark.paired.time_paired`): each warmed up, then interleaved rounds (teacher,
+speed --model A B`` (:func:`benchmark.timing.paired.time_paired`): each warmed up, then interleaved rounds (teacher,
 student; student, teacher; ...), at least 20 each, the same threads and dtype; the ratio is student / teacher of
 the median forward times, with a seeded paired bootstrap interval. Sequential timings (one model after the other)
 swing by 0.1 in this ratio on a shared machine; this does not. The 1-minute load average before and after is
 printed, with a warning when it exceeds the cores. Peak memory is measured after the timing, one untimed forward
-each (:func:`benchmark.timing.memory_pass`). Every figure is labelled with its device.
+each (:func:`benchmark.timing.protocol.memory_pass`). Every figure is labelled with its device.
 
     python benchmarks/bench_student_vs_teacher.py [--seq-len 4096] [--repetitions 20] [--threads 2] [--device auto]
 
@@ -69,10 +69,16 @@ def measure_pair(arch: str, seq_len: int, repetitions: int, device: str, seed: i
     import torch
     from transformers import AutoModel
 
-    from benchmark.hardware import device_name
-    from benchmark.modeling import attention_path
-    from benchmark.paired import time_paired
-    from benchmark.timing import TimingConfig, memory_pass, prepare_model_inputs, resolve_device, to_device
+    from benchmark.model.modeling import attention_path
+    from benchmark.timing.hardware import device_name
+    from benchmark.timing.paired import time_paired
+    from benchmark.timing.protocol import (
+        TimingConfig,
+        memory_pass,
+        prepare_model_inputs,
+        resolve_device,
+        to_device,
+    )
 
     torch.manual_seed(0)
     dev = resolve_device(device)
@@ -105,7 +111,7 @@ def measure_pair(arch: str, seq_len: int, repetitions: int, device: str, seed: i
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from benchmark.paired import MIN_REPETITIONS
+    from benchmark.timing.paired import MIN_REPETITIONS
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seq-len", type=int, default=4096)

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from baselines.reproduce import MINI_CONLL, _link, _minilm_path  # noqa: E402
-from benchmark.results import model_slug  # noqa: E402
+from benchmark.results.files import model_slug  # noqa: E402
 
 LEARNING_RATE, BATCH_SIZE = 5e-5, 16
 

@@ -23,7 +23,7 @@ Quirks handled for the caller (transformers 5.23):
   ``modernbert`` (3 layers: global, local, local; ``local_attention`` 16 here, so 128-token inputs use the local
   path; byte-level BPE), ``eurobert`` (Llama-style; byte-level BPE, no token types) and ``gte`` (BERT with RoPE
   and GLU; WordPiece with token types). EuroBERT and GTE have no question-answering head in transformers: QA
-  goes through ``benchmark.heads`` (``build_tiny_model`` saves their base model for that task).
+  goes through ``benchmark.model.heads`` (``build_tiny_model`` saves their base model for that task).
 """
 
 from __future__ import annotations
@@ -336,7 +336,7 @@ def build_tiny_model(
             config.label2id = {v: k for k, v in id2label.items()}
     torch.manual_seed(seed)
     if task == "question_answering" and config.model_type not in _QA_TYPES():
-        task = "base"  # no QA head in transformers: the base model (benchmark.heads adds the span head)
+        task = "base"  # no QA head in transformers: the base model (benchmark.model.heads adds the span head)
     model = _AUTO[task].from_config(config)
     model.eval()
     model.save_pretrained(out)

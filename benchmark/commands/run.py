@@ -1,11 +1,11 @@
-"""``benchmark run``: parse arguments, call :func:`benchmark.run.run`, print the result files."""
+"""``benchmark run``: parse arguments, call :func:`benchmark.run.pipeline.run`, print the result files."""
 
 from __future__ import annotations
 
 import argparse
 
 EPILOG = """\
-Each task fine-tunes the model on its training split with a per-task budget (see benchmark/budget.py), predicts
+Each task fine-tunes the model on its training split with a per-task budget (see benchmark/spec/budget.py), predicts
 its evaluation splits, scores them and times inference; results go to OUTPUT/<model-slug>/<task>.json with the
 predictions beside them. A rerun skips tasks whose result is up to date and resumes an interrupted run.
 
@@ -50,15 +50,15 @@ def _seeds(value: str) -> list[int]:
     return seeds
 
 
-# How a run option's kind (benchmark.run_config.RunOption) is read from the command line.
+# How a run option's kind (benchmark.run.config.RunOption) is read from the command line.
 FLAG_TYPES = {"int": int, "float": float, "seeds": _seeds}
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """One flag per run option, as its :class:`benchmark.run_config.RunConfig` field declares it. A flag left out
+    """One flag per run option, as its :class:`benchmark.run.config.RunConfig` field declares it. A flag left out
     is None, so the ``--config`` file's value, else the field's default, applies; a switch the file can set has
     a ``--no-`` form too."""
-    from ..run_config import RUN_OPTIONS
+    from ..run.config import RUN_OPTIONS
 
     for option in RUN_OPTIONS.values():
         kwargs = {"dest": option.name, "default": None, "help": option.help_text()}
@@ -103,9 +103,9 @@ def main(args: argparse.Namespace) -> int:
     import sys
 
     from ..distributed import is_main_process
-    from ..model_source import expand_models
-    from ..run import run, run_models
-    from ..run_config import RUN_OPTIONS, RunConfig
+    from ..model.model_source import expand_models
+    from ..run.config import RUN_OPTIONS, RunConfig
+    from ..run.pipeline import run, run_models
 
     # Flags left out are None: the --config file's run options apply there, then the defaults.
     cfg = RunConfig.from_options(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..scoring import score
+from ..evaluate.scoring import score
 
 
 def _fmt(value: object) -> str:

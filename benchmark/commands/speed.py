@@ -8,8 +8,9 @@ import math
 import sys
 
 from ..errors import BenchmarkError
-from ..paired import MIN_REPETITIONS
-from ..speed import (
+from ..timing.paired import MIN_REPETITIONS
+from ..timing.protocol import TimingConfig
+from ..timing.speed import (
     DEFAULT_LENGTHS,
     DEFAULT_MAX_BATCH,
     DEFAULT_VARIABLE_LENGTHS,
@@ -23,7 +24,6 @@ from ..speed import (
     write_paired_results,
     write_speed_result,
 )
-from ..timing import TimingConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -116,7 +116,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Parse, measure, print; exit 0 when at least one length was measured, 1 when every length was skipped."""
-    from ..precision import check_attn_implementation
+    from ..model.precision import check_attn_implementation
 
     lengths = parse_lengths(args.lengths) if args.lengths is not None else None
     paired = len(args.model) > 1

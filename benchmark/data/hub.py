@@ -16,8 +16,8 @@ from typing import Any
 
 from .. import task_types
 from ..errors import BenchmarkError
-from ..examples import Example
-from ..task_spec import TaskSpec
+from ..spec.examples import Example
+from ..spec.task_spec import TaskSpec
 from ..task_types.rows import Row
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..examples import Example
-from ..task_spec import TaskSpec
+from ..spec.examples import Example
+from ..spec.task_spec import TaskSpec
 from . import arxiv_cleaning, builds, hub, local
 
 

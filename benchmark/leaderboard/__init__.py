@@ -2,7 +2,7 @@
 
 Data lives in a leaderboard directory (``./leaderboard`` by default)::
 
-    leaderboard/results/<model-slug>/         copied result files of one model (see :mod:`benchmark.results`)
+    leaderboard/results/<model-slug>/         copied result files of one model (see :mod:`benchmark.results.files`)
     leaderboard/results/<model-slug>/submission.json   written here: partial flag, unverified splits, sha256 of
                                                        every copied file
     leaderboard/README.md, index.html, plots/  generated views (:mod:`.views`, :mod:`.plots`)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BenchmarkError
-from ..record import ResultRecord
+from ..results.record import ResultRecord
 
 
 def _ratio(student: float | None, teacher: float | None) -> float | None:
@@ -82,7 +82,7 @@ def compare_records(
             average[key] = mean(values) if values else None
         average |= {key: None for key in INTERVAL_KEYS}
         if all(r is not None for r in replicates):  # the mean share over tasks, replicate by replicate
-            from ..intervals import percentile_interval
+            from ..evaluate.intervals import percentile_interval
 
             average["share_interval"] = list(percentile_interval(np.mean(replicates, axis=0)))
         rows.append(average)
@@ -92,12 +92,12 @@ def compare_records(
 def paired_row(
     student: list[ResultRecord], teacher: list[ResultRecord], split: str
 ) -> tuple[dict[str, Any], Any]:
-    """The paired comparison of one task (:mod:`benchmark.intervals`): the seeds both runs have are used (all of
+    """The paired comparison of one task (:mod:`benchmark.evaluate.intervals`): the seeds both runs have are used (all of
     each when they share none); difference = mean over those seeds of student minus teacher, with a 95% paired
     bootstrap interval over the same evaluation examples, the share's interval, the verdict (``better``,
     ``worse``, ``indistinguishable``: the interval holds 0) and the spread over seeds (sd of each run's seeds).
     Also returns the share's replicates (None without an interval), for the average over tasks."""
-    from ..intervals import paired, verdict
+    from ..evaluate.intervals import paired, verdict
 
     common = sorted({r.seed for r in student} & {r.seed for r in teacher})
     if common and (len(common) < len(student) or len(common) < len(teacher)):
@@ -121,7 +121,7 @@ def paired_row(
     if not all(s_boot) or not all(t_boot):
         row["interval_note"] = "no interval: a result records no bootstrap replicates (written before them)"
         return row, None
-    from ..intervals import mean_replicates, pairable
+    from ..evaluate.intervals import mean_replicates, pairable
 
     if not pairable(s_boot, t_boot):
         row["interval_note"] = "no interval: the runs were not scored on the same evaluation examples"
@@ -150,7 +150,7 @@ def _device_of(record: ResultRecord) -> str:
 
 def how_it_ran(record: ResultRecord) -> dict[str, str]:
     """What of how a result ran makes its numbers incomparable with another's: dtype, attention implementation,
-    compiled, training batches (:meth:`benchmark.record.ResultRecord.batching`) and device; "not recorded"
+    compiled, training batches (:meth:`benchmark.results.record.ResultRecord.batching`) and device; "not recorded"
     where the file does not say."""
     execution = record.execution_or_legacy()
     return {
@@ -228,10 +228,10 @@ def with_bootstrap(directory: Path, record: ResultRecord, data_dir: str | Path) 
     ``benchmark submit`` does); the record unchanged when it has them, or when the gold is not at hand."""
     import dataclasses
 
-    from ..intervals import bootstrap_split
-    from ..record import Bootstrap
-    from ..results import predictions_path
-    from ..scoring import read_predictions
+    from ..evaluate.intervals import bootstrap_split
+    from ..evaluate.scoring import read_predictions
+    from ..results.files import predictions_path
+    from ..results.record import Bootstrap
     from ..tasks.registry import get_task
     from .rescore import GoldUnavailable, load_gold, verify
 

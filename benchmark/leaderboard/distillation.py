@@ -1,8 +1,8 @@
 """A distilled student's ``distill_report.json`` on the leaderboard: its loss curve (every term over the steps).
 
 ``baselines distill`` writes the report beside the student's weights and ``benchmark run`` keeps a copy with the
-results (:func:`benchmark.results.keep_distill_report`). Here it is read as untrusted data (a regular file within
-:data:`gonerd.untrusted.MAX_CONFIG_BYTES`, as :func:`benchmark.recipe.read_recipe` reads it) and only the part the
+results (:func:`benchmark.results.files.keep_distill_report`). Here it is read as untrusted data (a regular file within
+:data:`gonerd.untrusted.MAX_CONFIG_BYTES`, as :func:`benchmark.model.recipe.read_recipe` reads it) and only the part the
 board shows is checked and kept: ``objective`` (term -> weight), ``final_step`` and ``history`` (rows of ``step``,
 ``loss`` = the weighted sum, each term's unweighted loss, ``lr``...). Whether the report belongs to the results is
 :mod:`.validate`'s business (its sha256 against the results' ``model.recipe.sha256``).
@@ -18,8 +18,8 @@ from typing import Any
 from gonerd import untrusted
 
 from ..errors import BenchmarkError
-from ..recipe import DISTILL_REPORT
-from ..record import shown_text_problem
+from ..model.recipe import DISTILL_REPORT
+from ..results.record import shown_text_problem
 
 __all__ = ["DISTILL_REPORT_FILE", "DistillCurve", "read_curve", "report_problems", "shown_repr"]
 

@@ -1,5 +1,5 @@
 """The submitted entries of a leaderboard directory and the per-model figures the views show. Every file is read
-as its typed record (:mod:`benchmark.record`); a file that is not a valid one is left out here (``benchmark
+as its typed record (:mod:`benchmark.results.record`); a file that is not a valid one is left out here (``benchmark
 leaderboard --check`` reports it)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from ..architectures import canonical_attention_path
 from ..errors import BenchmarkError
-from ..record import Model, ResultRecord, SpeedRecord, Submission
+from ..results.record import Model, ResultRecord, SpeedRecord, Submission
+from ..spec.architectures import canonical_attention_path
 from . import RESULTS
 from .compare import compare_records
 from .distillation import DISTILL_REPORT_FILE, DistillCurve, read_curve
@@ -149,7 +149,7 @@ NONSTANDARD = "Sample data or non-standard budgets (not comparable with the tabl
 def budget_changes(task: str, budget: Any) -> str:
     """How a recorded budget differs from the task's default (``epochs 2 (default 3), ...``); empty when it is
     the default."""
-    from ..run_config import default_budget
+    from ..run.config import default_budget
 
     if budget is None:
         return "no budget recorded"
@@ -167,7 +167,7 @@ def budget_changes(task: str, budget: Any) -> str:
 
 def baseline_for(model_id: str) -> dict[str, Any] | None:
     """Registry entry (as a dict) of a bundled baseline named ``model_id`` (NAME, baseline:NAME or Hub id)."""
-    from ..model_source import lookup
+    from ..model.model_source import lookup
 
     try:
         return lookup("baseline:", model_id).to_dict()
@@ -185,7 +185,7 @@ def _json(path: Path) -> Any:
 
 
 def read_typed(path: Path, kind: type[Any]) -> Any:
-    """``path`` read as a ``kind`` record (:mod:`benchmark.record`); None when missing, unreadable or invalid."""
+    """``path`` read as a ``kind`` record (:mod:`benchmark.results.record`); None when missing, unreadable or invalid."""
     data = _json(path)
     try:
         return kind.from_dict(data, path.name) if data is not None else None

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..record import ResultRecord, Source
+from ..results.record import ResultRecord, Source
 
 TOLERANCE = 1e-6  # recorded and recomputed metrics may differ by this much (float formatting)
 
@@ -181,7 +181,7 @@ def verify(
 ) -> None:
     """Re-score one split. Returns when every recorded metric matches; GoldUnavailable when the gold is not at
     hand; BenchmarkError (one line) for different gold, predictions that do not fit it, or different metrics."""
-    from ..scoring import score_predictions
+    from ..evaluate.scoring import score_predictions
 
     gold = load_gold(spec, record, split, data_dir)
     expected = record.n_examples.get(split)
@@ -210,8 +210,8 @@ def verify(
 def _verify_bootstrap(
     spec: Any, split: str, boot: Any, gold: list[Any], predictions: Any, score: Any
 ) -> None:
-    """The recorded bootstrap replicates (:mod:`benchmark.intervals`) recomputed from the predictions."""
-    from ..intervals import DECIMALS, bootstrap_split
+    """The recorded bootstrap replicates (:mod:`benchmark.evaluate.intervals`) recomputed from the predictions."""
+    from ..evaluate.intervals import DECIMALS, bootstrap_split
 
     fresh = bootstrap_split(
         spec, gold, predictions, score=score, resamples=boot.resamples, seed=boot.rng_seed

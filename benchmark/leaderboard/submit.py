@@ -23,8 +23,8 @@ from pathlib import Path
 from gonerd.untrusted import not_regular
 
 from ..errors import BenchmarkError
-from ..record import Owner, RecordError, ResultRecord, Submission
-from ..results import OWNER_FILE, file_sha256, predictions_path
+from ..results.files import OWNER_FILE, file_sha256, predictions_path
+from ..results.record import Owner, RecordError, ResultRecord, Submission
 from . import RESULTS
 from .entries import board_unverified, read_typed
 from .staging import change_board, copy_file, write_bytes
@@ -101,7 +101,7 @@ def existing_runs(leaderboard: Path) -> dict[tuple[str, ...], str]:
 
 
 def manifest(checked: Checked, directory: Path, partial: bool, unverified: list[str] | None = None) -> bytes:
-    """``submission.json`` (:class:`benchmark.record.Submission`, checked before it is written): deterministic
+    """``submission.json`` (:class:`benchmark.results.record.Submission`, checked before it is written): deterministic
     (sorted keys, no timestamps). ``unverified``: the ``<task>.<split>`` admitted without re-scoring
     (``--unverified``)."""
     data = {
@@ -331,7 +331,7 @@ def _predictions_digest(path: Path) -> str | None:
 def _copied_predictions(checked: Checked, board: Path, target: Path | None) -> list[str]:
     """A submission whose every predictions file is identical to another entry's (another model's results under
     a new name) is refused. One file alike is not enough: on a tiny split two models may well agree."""
-    from ..results import predictions_path
+    from ..results.files import predictions_path
 
     if checked.problems:  # files that do not check are refused for that; comparing them says nothing more
         return []

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import BenchmarkError
-from ..task_spec import TaskSpec
+from ..spec.task_spec import TaskSpec
 
 Row = Mapping[str, Any]
 

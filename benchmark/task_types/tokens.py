@@ -1,10 +1,10 @@
 """Token classification (NER): one IOB2 tag per word.
 
 A document's words are tokenised once, then cut into windows of whole words
-(:func:`benchmark.windowing.word_windows`). Only the first subword of each word carries a label (others are
+(:func:`benchmark.task_types.windowing.word_windows`). Only the first subword of each word carries a label (others are
 ``-100``); each word's prediction is read from the window where it is most central.
 
-Scorers (registered by name in :data:`benchmark.plugins.SCORERS`): ``conlleval`` (``f1``, ``precision``,
+Scorers (registered by name in :data:`benchmark.spec.plugins.SCORERS`): ``conlleval`` (``f1``, ``precision``,
 ``recall``, ``accuracy``, ``per_type`` and the chunk counts) and ``strict`` (``strict_f1``, seqeval's strict IOB2
 mode). ``--allow-missing``: a missing document counts as predicting no entity ("O" for every word).
 """
@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
-from ..encoded import EncodedSplit, Feature, default_stride, special_frame
 from ..errors import BenchmarkError
-from ..examples import TokenExample
-from ..plugins import register_scorer
+from ..spec.encoded import EncodedSplit, Feature, default_stride, special_frame
+from ..spec.examples import TokenExample
+from ..spec.plugins import register_scorer
 from .base import IGNORE, Scorer, TaskType, pad_offset, register
 from .rows import label_name, make_id
 from .sequence import NamedLabels, label_id
@@ -73,7 +73,7 @@ class TokenClassificationType(NamedLabels, TaskType):
     allows_missing = True
 
     def tokenizer_kwargs(self, spec, model_type):
-        from .. import architectures
+        from ..spec import architectures
 
         # byte-level BPE needs a prefix space for pre-split words
         return {"add_prefix_space": True} if architectures.get(model_type).prefix_space else {}
@@ -99,7 +99,7 @@ class TokenClassificationType(NamedLabels, TaskType):
         ``meta`` of each feature: ``window`` (:class:`WordWindow`) and ``word_positions`` (token position of
         each window word's first subword, -1 for a word with no tokens or cut by truncation).
         """
-        from ..windowing import word_windows
+        from .windowing import word_windows
 
         label2id = {name: i for i, name in enumerate(spec.label_names)}
         prefix, suffix = special_frame(tokenizer)
@@ -175,7 +175,7 @@ class TokenClassificationType(NamedLabels, TaskType):
 
     def merge(self, spec, examples, encoded, outputs):
         """One tag per word, read from the window where the word is most central; "O" for words without tokens."""
-        from ..windowing import assign_words_to_windows
+        from .windowing import assign_words_to_windows
 
         by_example: dict[int, list[tuple[Any, torch.Tensor]]] = {}
         for f, ids in zip(encoded.features, outputs, strict=True):

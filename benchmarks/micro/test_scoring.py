@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from benchmark.data.loader import load_examples
+from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
 from benchmark.metrics import ner, squad
-from benchmark.scoring import gold_as_predictions, score_predictions
 from benchmark.tasks.registry import get_task
 from conftest import fixture_path
 

@@ -1,4 +1,4 @@
-"""Windowing (:mod:`benchmark.windowing`) on GONERD-sized inputs: cutting a 10,000-word article into 512-token
+"""Windowing (:mod:`benchmark.task_types.windowing`) on GONERD-sized inputs: cutting a 10,000-word article into 512-token
 windows and choosing each word's most central window; the best QA span of a 512-token window, beside the full
 length x length score matrix it avoids building (same span); length-bucketed batching of 20,000 lengths."""
 
@@ -9,7 +9,7 @@ import random
 import pytest
 import torch
 
-from benchmark.windowing import assign_words_to_windows, best_span, length_buckets, word_windows
+from benchmark.task_types.windowing import assign_words_to_windows, best_span, length_buckets, word_windows
 
 MAX_ANSWER = 30
 

@@ -12,7 +12,7 @@ from baselines import objectives
 from baselines.cli import main
 from baselines.distill import _make_student, load_teacher, loss_terms
 from baselines.errors import BaselinesError
-from benchmark.recipe import read_recipe
+from benchmark.model.recipe import read_recipe
 from tiny_models import build_tiny_model, tiny_corpus
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

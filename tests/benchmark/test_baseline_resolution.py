@@ -6,7 +6,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.errors import BenchmarkError
-from benchmark.model_source import resolve_baseline
+from benchmark.model.model_source import resolve_baseline
 
 
 def test_baseline_resolves_hub_id_and_teacher_tokenizer():

@@ -1,11 +1,11 @@
-"""The task-distillation loss (:mod:`benchmark.distill`): the KL term per task type and the Trainer's mix."""
+"""The task-distillation loss (:mod:`benchmark.train.distill`): the KL term per task type and the Trainer's mix."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from benchmark.distill import distilling_trainer, soft_loss
+from benchmark.train.distill import distilling_trainer, soft_loss
 
 
 def _reference(student: torch.Tensor, teacher: torch.Tensor, t: float) -> torch.Tensor:

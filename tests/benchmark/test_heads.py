@@ -1,4 +1,4 @@
-"""benchmark.heads: the generic span, token and sequence heads over ``AutoModel`` train, save and reload like
+"""benchmark.model.heads: the generic span, token and sequence heads over ``AutoModel`` train, save and reload like
 transformers heads (identical outputs after a save_pretrained/from_pretrained round trip), load a masked-LM
 checkpoint's encoder, and are chosen only where transformers has no head of the kind."""
 
@@ -8,8 +8,8 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForMaskedLM
 
-from benchmark import heads
 from benchmark.logs import quiet_transformers
+from benchmark.model import heads
 from tiny_models import tiny_config
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -110,7 +110,7 @@ def test_mean_pooling_ignores_padding():
 
 
 def test_harness_loads_the_generic_head_and_reloads_it_for_eval_only(tmp_path):
-    from benchmark.modeling import load_model_for_task
+    from benchmark.model.modeling import load_model_for_task
     from benchmark.tasks.registry import get_task
     from tiny_models import build_tiny_model
 

@@ -1,4 +1,4 @@
-"""Bootstrap intervals over evaluation examples (:mod:`benchmark.intervals`) and the paired comparison of two
+"""Bootstrap intervals over evaluation examples (:mod:`benchmark.evaluate.intervals`) and the paired comparison of two
 runs (:func:`benchmark.leaderboard.compare.compare_records`): a run right much more often than another on the
 same gold is ``better``, two runs wrong equally often on different examples are ``indistinguishable``.
 
@@ -11,10 +11,10 @@ import json
 import numpy as np
 import pytest
 
-from benchmark import intervals
+from benchmark.evaluate import intervals
+from benchmark.evaluate.scoring import score_predictions
 from benchmark.leaderboard.compare import compare_records
-from benchmark.record import ResultRecord
-from benchmark.scoring import score_predictions
+from benchmark.results.record import ResultRecord
 from benchmark.tasks.registry import get_task
 from tests.benchmark.leaderboard.test_leaderboard import _gold, perturbed
 

@@ -16,9 +16,9 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.errors import BenchmarkError
-from benchmark.model_source import expand_models, resolve_baseline
-from benchmark.results import load_result
-from benchmark.run import run_models
+from benchmark.model.model_source import expand_models, resolve_baseline
+from benchmark.results.files import load_result
+from benchmark.run.pipeline import run_models
 from conftest import CONLL_LINKS, link_fixtures
 from hub_server import StubHub, stub_env
 from tiny_models import build_tiny_model
@@ -198,7 +198,7 @@ def test_several_models_in_one_command(tmp_path, data_dir, capsys):
 
 def test_a_failing_model_does_not_stop_the_others(tmp_path, data_dir, monkeypatch, capsys):
     """A model that fails while running is reported; the others still run and the exit code is 1."""
-    import benchmark.run as run_module
+    import benchmark.run.pipeline as run_module
 
     a = build_tiny_model("bert", tmp_path / "models" / "a", seed=1)
     b = build_tiny_model("bert", tmp_path / "models" / "b", seed=2)

@@ -1,4 +1,4 @@
-"""``--model PREFIX:NAME`` plug-ins (:mod:`benchmark.model_source`): found through the ``gonerd_bench.resolvers``
+"""``--model PREFIX:NAME`` plug-ins (:mod:`benchmark.model.model_source`): found through the ``gonerd_bench.resolvers``
 entry points or, for a checkout whose installed metadata is older, :data:`BUNDLED`; pyproject.toml declares the
 same ones; the harness imports no plug-in package itself."""
 
@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import pytest
 import tomllib
 
-from benchmark import model_source
 from benchmark.errors import BenchmarkError
+from benchmark.model import model_source
 from conftest import ROOT
 
 
@@ -39,7 +39,7 @@ def test_benchmark_and_gonerd_import_no_package_above_them():
 def test_baseline_prefix_resolves_in_a_fresh_process_without_importing_baselines_first():
     code = (
         "import sys\n"
-        "from benchmark.model_source import resolve_baseline\n"
+        "from benchmark.model.model_source import resolve_baseline\n"
         "assert 'baselines' not in sys.modules\n"
         "r = resolve_baseline('baseline:distil-longformer', tokenizer_from=None, trust_remote_code=False)\n"
         "assert 'baselines.plugin' in sys.modules\n"

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from benchmark.errors import BenchmarkError
-from benchmark.modeling import (
+from benchmark.model.modeling import (
     attention_path,
     check_model_for_task,
     content_sha256,

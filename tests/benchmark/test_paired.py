@@ -1,4 +1,4 @@
-"""benchmark.paired: interleaving order, the paired bootstrap statistics and the load check (no timing asserted)."""
+"""benchmark.timing.paired: interleaving order, the paired bootstrap statistics and the load check (no timing asserted)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.paired import compare, interleaved_times, load_check
+from benchmark.timing.paired import compare, interleaved_times, load_check
 
 
 def test_rounds_alternate_after_each_models_warmup() -> None:
@@ -62,7 +62,7 @@ def test_load_check_warns_on_a_busy_machine_in_one_line() -> None:
 
 
 def test_time_paired_is_the_whole_protocol_and_refuses_few_repetitions() -> None:
-    from benchmark.paired import time_paired
+    from benchmark.timing.paired import time_paired
 
     calls: list[str] = []
     forwards = [lambda b: calls.append("t"), lambda b: calls.append("s")]

@@ -2,7 +2,7 @@
 
 Autocast keeps its bf16 copy of a weight (its cast cache) only outside inference mode (torch 2.13,
 pytorch#158232); ``benchmark run``'s predictions, timing protocol and dry-run calibration therefore run without
-gradients but outside inference mode under autocast (:func:`benchmark.precision.inference_context`). Counted from
+gradients but outside inference mode under autocast (:func:`benchmark.model.precision.inference_context`). Counted from
 the profiler's ``aten::_to_copy`` events on weight-shaped inputs, so no float kernel's values matter."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.features import Collator, encode, input_length
-from benchmark.inference_timing import time_inference, timing_batches
-from benchmark.modeling import load_model_for_task
-from benchmark.precision import autocast, inference_context
-from benchmark.predict import run_model
+from benchmark.encode.features import Collator, encode, input_length
+from benchmark.evaluate.predict import run_model
+from benchmark.model.modeling import load_model_for_task
+from benchmark.model.precision import autocast, inference_context
 from benchmark.tasks.registry import get_task
+from benchmark.timing.inference import time_inference, timing_batches
 from tests.benchmark.task_types.test_unchanged_outputs import _synthetic_examples
 from tiny_models import build_tiny_model
 
@@ -61,7 +61,7 @@ def test_bf16_predictions_cast_each_weight_once_not_once_per_batch(loaded):
     batches = []
 
     def predict():
-        with autocast(CPU, "bfloat16"):  # as benchmark run predicts (benchmark.run._run_task)
+        with autocast(CPU, "bfloat16"):  # as benchmark run predicts (benchmark.run.pipeline._run_task)
             _, paths, _ = run_model(model, info, encoded.features, collator, batch_size=1, device=CPU)
         batches.append(sum(p["batches"] for p in paths.values()))
 

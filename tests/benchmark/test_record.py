@@ -1,4 +1,4 @@
-"""The typed records (benchmark.record): every committed result, owner, speed and submission file round-trips byte
+"""The typed records (benchmark.results.record): every committed result, owner, speed and submission file round-trips byte
 for byte, a bad one (a misspelt key included) is one line naming the file and the key path, every key the current
 code writes is declared, and files written before a section existed still load."""
 
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from benchmark.errors import BenchmarkError
-from benchmark.record import (
+from benchmark.results.files import OWNER_FILE, load_record, load_result, write_result
+from benchmark.results.record import (
     LEGACY_EXECUTION,
     Owner,
     RecordError,
@@ -21,7 +22,6 @@ from benchmark.record import (
     SpeedRecord,
     Submission,
 )
-from benchmark.results import OWNER_FILE, load_record, load_result, write_result
 from conftest import ROOT
 
 BOARD = ROOT / "leaderboard"
@@ -264,15 +264,15 @@ def _declared(section: type[Section]) -> set[str]:
 def test_every_key_the_current_code_writes_is_declared():
     """What the writers put in a result and a speed.json, taken from the writers themselves (their dataclasses and
     functions, not a list typed in here), is known to the record: a new key is declared, never refused later."""
-    from benchmark import record
-    from benchmark.budget import Budget
-    from benchmark.finetune import TrainSummary
-    from benchmark.hardware import hardware_info
-    from benchmark.model_info import ModelInfo
-    from benchmark.precision import execution_record
-    from benchmark.run_config import RunConfig
-    from benchmark.task_spec import HubSource
-    from benchmark.timing import TimingConfig, TimingReport
+    from benchmark.model.precision import execution_record
+    from benchmark.results.files import record
+    from benchmark.run.config import RunConfig
+    from benchmark.spec.budget import Budget
+    from benchmark.spec.model_info import ModelInfo
+    from benchmark.spec.task_spec import HubSource
+    from benchmark.timing.hardware import hardware_info
+    from benchmark.timing.protocol import TimingConfig, TimingReport
+    from benchmark.train.finetune import TrainSummary
 
     fields = lambda cls: {f.name for f in dataclasses.fields(cls)}  # noqa: E731
     assert fields(ModelInfo) <= _declared(record.Model)
@@ -290,11 +290,11 @@ def test_every_key_the_current_code_writes_is_declared():
         dtype="bfloat16", attn_implementation="sdpa", compile_model=True, seeds=[0, 1]
     )
     config = cfg.result_config(cfg.budget("conll2003"), tokenizer="tok", processes=2)
-    # device and save_models: benchmark.run adds them; distillation: --teacher (benchmark.run._TaskRun.section)
+    # device and save_models: benchmark.run.pipeline adds them; distillation: --teacher (benchmark.run.pipeline._TaskRun.section)
     assert set(config) | {"device", "save_models", "distillation"} == _declared(record.Config)
     from pathlib import Path
 
-    from benchmark.distill import Teacher
+    from benchmark.train.distill import Teacher
 
     taught = Teacher(Path("runs/teacher"), {"conll2003": Path("m")}, "teacher", "sha256:0").record(0.5, 2.0)
     assert set(taught) == _declared(record.Distillation)

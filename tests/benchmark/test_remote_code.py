@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.results import load_result
+from benchmark.results.files import load_result
 from conftest import CONLL_LINKS, link_fixtures
 from tiny_models import add_remote_code, build_tiny_model
 

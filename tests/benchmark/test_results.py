@@ -7,7 +7,7 @@ import json
 import pytest
 
 from benchmark.errors import BenchmarkError
-from benchmark.results import (
+from benchmark.results.files import (
     SCHEMA,
     claim_output_dir,
     is_up_to_date,
@@ -19,7 +19,7 @@ from benchmark.results import (
     validate_result,
     write_result,
 )
-from benchmark.run_config import default_budget, read_config, resolve_budget
+from benchmark.run.config import default_budget, read_config, resolve_budget
 
 
 def _record(**changes):

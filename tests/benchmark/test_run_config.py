@@ -1,4 +1,4 @@
-"""The typed run configuration (``benchmark.run_config.RunConfig``): built from flags and a ``--config`` file's
+"""The typed run configuration (``benchmark.run.config.RunConfig``): built from flags and a ``--config`` file's
 ``run:`` options (flag > file > default), checked when built (one line naming the flag, or the file and key), and
 the result's ``config`` section and hash unchanged, so finished results stay up to date."""
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.budget import Budget
 from benchmark.errors import BenchmarkError
-from benchmark.results import config_hash
-from benchmark.run_config import RUN_FILE_KEYS, RunConfig, read_config
+from benchmark.results.files import config_hash
+from benchmark.run.config import RUN_FILE_KEYS, RunConfig, read_config
+from benchmark.spec.budget import Budget
 from conftest import ROOT
 
 LEADERBOARD_RESULTS = ROOT / "leaderboard" / "results"
@@ -27,7 +27,7 @@ def _file(tmp_path: Path, text: str, name: str = "run.yaml") -> Path:
 
 
 # ------------------------------------------------------------------------------------ config section and hash
-# Hashes computed by the code before RunConfig existed (benchmark.run.run with the same options, config_hash
+# Hashes computed by the code before RunConfig existed (benchmark.run.pipeline.run with the same options, config_hash
 # captured): a changed value would make every rerun train again instead of skipping finished tasks.
 @pytest.mark.parametrize(
     ("options", "budget", "expected"),
@@ -51,7 +51,7 @@ def _file(tmp_path: Path, text: str, name: str = "run.yaml") -> Path:
 def test_config_hash_is_the_one_of_the_code_before(options, budget, expected):
     cfg = RunConfig.from_options(**options)
     section = cfg.result_config(budget, tokenizer=None)
-    # the one key added since (mega-batches of 16, benchmark.batching): only runs that train length-grouped
+    # the one key added since (mega-batches of 16, benchmark.encode.batching): only runs that train length-grouped
     # batches have it, so exactly those hash differently from results trained with 50 and rerun
     trains_grouped = options.get("batching", "grouped") == "grouped" and not options.get("eval_only")
     assert section.pop("megabatch_factor", None) == (16 if trains_grouped else None)
@@ -154,7 +154,7 @@ def test_flag_over_file_over_default(tmp_path):
 
 def test_run_and_run_models_keep_their_keyword_arguments(tmp_path):
     """Scripts call ``run(model, tasks, **options)``; an unknown option is a TypeError as before."""
-    from benchmark.run import _run_config
+    from benchmark.run.pipeline import _run_config
 
     cfg = _run_config(None, {"seed": 5, "dtype": "bfloat16"})
     assert (cfg.seed, cfg.dtype) == (5, "bfloat16")
@@ -223,7 +223,7 @@ def test_a_bad_flag_is_one_line_naming_the_flag(options, message):
 
 def test_a_value_refused_at_run_time_names_the_file_when_it_came_from_there(tmp_path):
     """float16 is refused once the device is known (on CPU): the error names the file's key, not a flag."""
-    from benchmark.precision import check_dtype
+    from benchmark.model.precision import check_dtype
 
     path = _file(tmp_path, "run: {dtype: float16}\n")
     cfg = RunConfig.from_options(config=path)
@@ -285,7 +285,7 @@ def test_flags_and_config_keys_come_from_the_fields():
     import dataclasses
 
     from benchmark.commands.run import FLAG_TYPES
-    from benchmark.run_config import RUN_OPTIONS
+    from benchmark.run.config import RUN_OPTIONS
 
     fields = {f.name: f for f in dataclasses.fields(RunConfig)}
     declared = {name for name, f in fields.items() if "option" in f.metadata}
@@ -333,7 +333,7 @@ GOOD = {
 def test_a_config_key_and_its_flag_share_type_choices_and_default(tmp_path):
     """Each ``run:`` key takes what its flag takes, to the same value, refuses what the flag's value is refused for
     with the same words, and left out gives the same default."""
-    from benchmark.run_config import RUN_OPTIONS
+    from benchmark.run.config import RUN_OPTIONS
 
     parser = _run_parser()
     none_given = vars(parser.parse_args(["--model", "m"]))

@@ -12,7 +12,12 @@ import pytest
 from benchmark.cli import main
 from benchmark.data.loader import load_examples
 from benchmark.errors import BenchmarkError
-from benchmark.scoring import gold_as_predictions, read_predictions, score_predictions, write_predictions
+from benchmark.evaluate.scoring import (
+    gold_as_predictions,
+    read_predictions,
+    score_predictions,
+    write_predictions,
+)
 from benchmark.tasks.registry import get_task
 from conftest import fixture_path
 from tests.benchmark.data.test_hub import arxiv_folder, gonerd_folder

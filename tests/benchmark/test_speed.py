@@ -10,8 +10,8 @@ import torch
 
 from benchmark.cli import main
 from benchmark.errors import BenchmarkError
-from benchmark.speed import SCHEMA, format_speed_table, parse_lengths, run_speed, write_speed_result
-from benchmark.timing import TimingConfig
+from benchmark.timing.protocol import TimingConfig
+from benchmark.timing.speed import SCHEMA, format_speed_table, parse_lengths, run_speed, write_speed_result
 from tiny_models import build_tiny_model
 
 FAST = TimingConfig(warmup=1, min_iterations=2)
@@ -155,7 +155,7 @@ def test_api_errors_and_atomic_write(bert_dir: Path, tmp_path: Path) -> None:
 def test_cli_paired_interleaves_compares_and_writes_each_speed_json(
     bert_dir: Path, longformer_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from benchmark.record import SpeedRecord
+    from benchmark.results.record import SpeedRecord
 
     out = tmp_path / "out"
     argv = ["speed", "--model", str(bert_dir), str(longformer_dir), "--lengths", "16,128", "--device", "cpu"]
@@ -204,7 +204,7 @@ def test_cli_paired_needs_twenty_repetitions_and_warns_when_busy(
     rc = main([*argv, "--min-seconds", "1"])
     err = capsys.readouterr().err
     assert rc == 2 and "--min-seconds applies to one --model" in err and err.count("\n") == 1
-    import benchmark.speed as speed
+    import benchmark.timing.speed as speed
 
     monkeypatch.setattr(speed, "load_average", lambda: [64.0, 60.0, 50.0])
     rc = main(["speed", "--model", str(bert_dir), "--lengths", "16", "--device", "cpu", "--iterations", "1"])
@@ -216,7 +216,7 @@ def test_cli_paired_needs_twenty_repetitions_and_warns_when_busy(
 
 
 def test_lengths_reach_8192_and_beyond_the_model_are_skipped_in_one_line(bert_dir: Path) -> None:
-    from benchmark.speed import DEFAULT_LENGTHS
+    from benchmark.timing.speed import DEFAULT_LENGTHS
 
     assert DEFAULT_LENGTHS[-1] == 8192
     result = run_speed(str(bert_dir), lengths=[8192], device="cpu", config=FAST)
@@ -252,7 +252,7 @@ def modernbert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_variable_protocol_charges_real_tokens_only(modernbert_dir: Path) -> None:
-    from benchmark.speed import VARIABLE_BATCHES, draw_lengths
+    from benchmark.timing.speed import VARIABLE_BATCHES, draw_lengths
 
     result = run_speed(
         str(modernbert_dir),
@@ -298,7 +298,7 @@ def test_modernbert_does_not_unpad_on_cpu_in_this_transformers(modernbert_dir: P
 
 
 def test_probe_stops_at_the_first_out_of_memory_or_the_max_batch() -> None:
-    from benchmark.speed import draw_lengths, probe_batch_size
+    from benchmark.timing.speed import draw_lengths, probe_batch_size
 
     def fits_up_to(limit: int):
         def fits(size: int) -> None:
@@ -329,7 +329,7 @@ def test_probe_stops_at_the_first_out_of_memory_or_the_max_batch() -> None:
 def test_paired_variable_protocol_gives_every_model_the_same_drawn_lengths(
     modernbert_dir: Path, bert_dir: Path
 ) -> None:
-    from benchmark.speed import VARIABLE_BATCHES, draw_lengths, run_speed_paired
+    from benchmark.timing.speed import VARIABLE_BATCHES, draw_lengths, run_speed_paired
 
     both = run_speed_paired(
         [str(modernbert_dir), str(bert_dir)],

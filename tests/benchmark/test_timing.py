@@ -19,12 +19,12 @@ from transformers import (
     RobertaConfig,
 )
 
-from benchmark import hardware, timing
 from benchmark.errors import BenchmarkError
-from benchmark.hardware import hardware_info, resolve_device
-from benchmark.timing import (
+from benchmark.timing.hardware import hardware_info, resolve_device
+from benchmark.timing.protocol import (
     TimingConfig,
     attention_path,
+    hardware,
     max_input_length,
     measure_inference,
     percentile,
@@ -32,6 +32,7 @@ from benchmark.timing import (
     quiet_transformers,
     speed_batches,
 )
+from benchmark.timing.protocol import protocol as timing
 
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=100)
 
@@ -128,7 +129,7 @@ def test_hardware_info_cpu() -> None:
     assert info["transformers_version"] and info["python_version"].count(".") == 2
     # What bf16 timings depend on (issue #20: a bf16 measurement recorded nothing of the CPU's bf16 support).
     assert info["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
-    from benchmark.precision import cpu_has_bf16
+    from benchmark.model.precision import cpu_has_bf16
 
     assert info["cpu_native_bf16"] is cpu_has_bf16()
     assert len(info["load_average"]) == 3
@@ -335,8 +336,8 @@ def test_cuda_protocol_order(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_dry_run_counts_the_calls_of_the_run_s_timing_protocol() -> None:
     """``benchmark run --dry-run`` estimates the timing protocol with :func:`timing_calls`: the forward calls the
     run's :func:`time_inference` makes (its defaults, from :class:`TimingConfig`)."""
-    from benchmark.inference_timing import time_inference, timing_calls
-    from benchmark.model_info import ModelInfo
+    from benchmark.spec.model_info import ModelInfo
+    from benchmark.timing.inference import time_inference, timing_calls
 
     calls: list[int] = []
 
@@ -463,7 +464,7 @@ def test_position_offset_follows_the_padding_index() -> None:
     loses one position, not two. Checked against the model itself: the usable length runs, one more does not."""
     from transformers import LongformerConfig, LongformerModel
 
-    from benchmark.modeling import usable_length
+    from benchmark.model.modeling import usable_length
 
     config = LongformerConfig(
         vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,

@@ -7,16 +7,16 @@ import itertools
 import pytest
 import torch
 
-from benchmark.encoded import EncodedSplit, Feature
-from benchmark.examples import QAExample, TokenExample
-from benchmark.features import (
+from benchmark.encode.features import (
     YES_NO_PREFIX,
     encode_qa,
     encode_tokens,
     recover_answer,
 )
-from benchmark.predict import merge_qa, merge_tokens
-from benchmark.windowing import (
+from benchmark.evaluate.predict import merge_qa, merge_tokens
+from benchmark.spec.encoded import EncodedSplit, Feature
+from benchmark.spec.examples import QAExample, TokenExample
+from benchmark.task_types.windowing import (
     WordWindow,
     assign_words_to_windows,
     best_span,
@@ -214,7 +214,7 @@ def _qa_spec(name):
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
-    from benchmark.modeling import load_model_for_task
+    from benchmark.model.modeling import load_model_for_task
     from tiny_models import build_tiny_model
 
     path = build_tiny_model("bert", tmp_path_factory.mktemp("bert"), task="base")

@@ -72,7 +72,7 @@ def test_wheel_carries_the_data_files_the_code_reads(wheel):
         if line.startswith("Requires-Dist: torch")
     ]
     assert requires and "==" not in requires[0], requires  # a range, not a pin
-    # the harness finds the baseline: plug-in through this entry point once installed (benchmark.model_source)
+    # the harness finds the baseline: plug-in through this entry point once installed (benchmark.model.model_source)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     declared = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[gonerd_bench.resolvers]\nbaselines = baselines.plugin:register" in declared, declared

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from benchmark.cli import main
-from benchmark.results import load_result, predictions_path
+from benchmark.results.files import load_result, predictions_path
 from conftest import link_fixtures
 from tiny_models import build_tiny_model
 

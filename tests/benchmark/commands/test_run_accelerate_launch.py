@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.results import load_result, predictions_path
+from benchmark.results.files import load_result, predictions_path
 from conftest import CONLL_LINKS, ROOT, link_fixtures, subprocess_env
 from tiny_models import build_tiny_model
 

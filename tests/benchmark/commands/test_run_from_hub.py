@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.data import local
-from benchmark.results import load_result, predictions_path
+from benchmark.results.files import load_result, predictions_path
 from benchmark.tasks.registry import get_task
 from conftest import fixture_path
 from hub_server import StubHub, stub_env

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.results import load_result, predictions_path
+from benchmark.results.files import load_result, predictions_path
 from benchmark.tasks.registry import all_tasks, get_task
 from conftest import fixture_path, link_fixtures
 from tests.benchmark.data.test_hub import arxiv_folder, gonerd_folder

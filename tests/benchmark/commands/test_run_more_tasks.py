@@ -17,7 +17,7 @@ import torch
 
 from benchmark.cli import main
 from benchmark.metrics import glue
-from benchmark.results import load_result, predictions_path
+from benchmark.results.files import load_result, predictions_path
 from benchmark.tasks.registry import get_task
 from conftest import fixture_path
 from tests.benchmark.data.test_hub import arxiv_folder

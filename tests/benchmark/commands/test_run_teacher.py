@@ -1,5 +1,5 @@
 """``benchmark run --teacher``: task-specific distillation from a teacher's ``--save-models`` run (tiny random
-models, the CoNLL sample; :mod:`benchmark.distill`)."""
+models, the CoNLL sample; :mod:`benchmark.train.distill`)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import torch
 from safetensors.torch import load_file
 
 from benchmark.cli import main
-from benchmark.distill import find_teacher
 from benchmark.errors import BenchmarkError
-from benchmark.results import load_result
+from benchmark.results.files import load_result
 from benchmark.tasks.registry import get_task
+from benchmark.train.distill import find_teacher
 from conftest import fixture_path, link_fixtures
 from tiny_models import build_tiny_model
 

@@ -167,7 +167,7 @@ def test_nan_check_sees_every_output_tensor():
     from transformers.modeling_outputs import TokenClassifierOutput
 
     from benchmark.errors import DivergedError
-    from benchmark.predict import _refuse_nan
+    from benchmark.evaluate.predict import _refuse_nan
 
     _refuse_nan(TokenClassifierOutput(logits=torch.zeros(2, 3)))
     with pytest.raises(DivergedError):

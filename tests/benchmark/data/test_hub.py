@@ -20,7 +20,7 @@ import yaml
 from benchmark.data import hub, local
 from benchmark.data.loader import load_examples
 from benchmark.errors import BenchmarkError
-from benchmark.task_spec import GoldPin
+from benchmark.spec.task_spec import GoldPin
 from benchmark.tasks.registry import get_task
 from conftest import fixture_path, result_record
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.leaderboard.submit import check_leaderboard
-from benchmark.recipe import DISTILL_REPORT
+from benchmark.model.recipe import DISTILL_REPORT
 from conftest import fixture_path
 from tests.benchmark.leaderboard.test_leaderboard import edit_json, make_run
 from tests.benchmark.leaderboard.test_tamper import one_line, run_cli, submit_refused, tree_sha256
@@ -65,7 +65,7 @@ def report_bytes(**change) -> bytes:
 
 def distilled_run(root: Path, model_id: str, report: bytes, *, recorded: bytes | None = None) -> Path:
     """A result directory of a distilled student: its results record the recipe of ``recorded`` (default: the
-    report itself), as ``benchmark run`` records ``model.recipe`` (:func:`benchmark.recipe.read_recipe`), and
+    report itself), as ``benchmark run`` records ``model.recipe`` (:func:`benchmark.model.recipe.read_recipe`), and
     ``report`` lies beside them as ``benchmark run`` keeps it."""
     run = make_run(root, model_id, tasks=("conll2003",))
     sha = hashlib.sha256(recorded if recorded is not None else report).hexdigest()

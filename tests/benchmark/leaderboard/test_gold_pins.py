@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from benchmark.data.loader import load_examples
+from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
 from benchmark.leaderboard.submit import check_leaderboard, submit
-from benchmark.results import file_sha256, write_result
-from benchmark.scoring import gold_as_predictions, score_predictions
+from benchmark.results.files import file_sha256, write_result
 from benchmark.tasks.registry import get_task
 from conftest import ROOT, fixture_path
 from tests.benchmark.leaderboard.test_leaderboard import make_run

@@ -2,7 +2,7 @@
 views are deterministic and escaped, ``--check`` catches stale views and edited files.
 
 Result directories are built exactly as ``benchmark run`` writes them, with metrics computed by
-:func:`benchmark.scoring.score_predictions` from predictions derived from the real fixture gold data (every third
+:func:`benchmark.evaluate.scoring.score_predictions` from predictions derived from the real fixture gold data (every third
 example made wrong), never typed in."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.data.loader import load_examples
-from benchmark.examples import ClassificationExample, QAExample
-from benchmark.results import SCHEMA, atomic_write_bytes, config_hash, harness_info, write_result
-from benchmark.scoring import gold_as_predictions, score_predictions
+from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
+from benchmark.results.files import SCHEMA, atomic_write_bytes, config_hash, harness_info, write_result
+from benchmark.spec.examples import ClassificationExample, QAExample
 from benchmark.tasks.registry import get_task
 from conftest import ROOT, fixture_path
 
@@ -131,7 +131,7 @@ def make_run(
             "finished_at": "2026-11-24T10:01:00Z",
         }
         if bootstrap:
-            from benchmark.intervals import bootstrap_split
+            from benchmark.evaluate.intervals import bootstrap_split
 
             record["bootstrap"] = {
                 split: bootstrap_split(spec, _gold(task, split)[0], predictions[split], resamples=200)
@@ -240,7 +240,7 @@ BAD = {
         "missing key 'config_hash'",
     ),
     "unknown task": (lambda r: (r / "imdb.json").write_text("{}"), "unknown task 'imdb'"),
-    "negative latency": (  # the shape of a result is the typed record's (benchmark.record), named by key path
+    "negative latency": (  # the shape of a result is the typed record's (benchmark.results.record), named by key path
         lambda r: edit_json(r / "squad.json", lambda d: d["timing"].update(latency_ms_per_example_median=-1)),
         "squad.json: timing.latency_ms_per_example_median must be a non-negative number, got -1",
     ),
@@ -413,7 +413,7 @@ def test_check_detects_stale_and_edited_files(tmp_path, capsys):
 
 def _hostile_entry(name: str) -> Entry:
     """An entry put on the board by hand (submit would refuse the name): the views must still escape it."""
-    from benchmark.record import Model
+    from benchmark.results.record import Model
 
     return Entry(
         slug="hostile", model=Model(model_id=name, revision=None, model_type="bert", n_params=1), records={}

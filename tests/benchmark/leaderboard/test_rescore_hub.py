@@ -32,7 +32,7 @@ from benchmark.tasks.registry import get_task
 spec, (mode, path) = get_task("squad"), sys.argv[1:]
 if mode == "run":  # what benchmark run records: the Hub source of the split and the scores
     from benchmark.data.loader import load_examples
-    from benchmark.scoring import gold_as_predictions, score_predictions
+    from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
     loaded = load_examples(spec, "validation", limit=4)
     preds = gold_as_predictions(loaded.examples)
     preds[loaded.examples[0].id] = "zzz"
@@ -44,7 +44,7 @@ if mode == "run":  # what benchmark run records: the Hub source of the split and
                   metrics={"validation": score_predictions(spec, loaded.examples, preds)})
     json.dump({"record": record, "preds": preds}, open(path, "w"))
 else:
-    from benchmark.record import ResultRecord
+    from benchmark.results.record import ResultRecord
     data = json.load(open(path))
     try:
         verify(spec, ResultRecord.from_dict(data["record"]), "validation", data["preds"], None)

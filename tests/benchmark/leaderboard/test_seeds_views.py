@@ -10,8 +10,8 @@ import json
 from benchmark.leaderboard import plots
 from benchmark.leaderboard.entries import Cost, Entry
 from benchmark.leaderboard.views import NONSTANDARD, STANDARD, cell_text, render_html, render_markdown
-from benchmark.record import Budget, ResultRecord
-from benchmark.run_config import default_budget
+from benchmark.results.record import Budget, ResultRecord
+from benchmark.run.config import default_budget
 from conftest import ROOT
 
 TASKS = ["conll2003", "gonerd", "squad"]
@@ -37,7 +37,7 @@ def _entry(slug: str, records: dict[str, ResultRecord]) -> Entry:
 
 def _with_seeds(record: ResultRecord, scores: list[float]) -> ResultRecord:
     """The record as the aggregate of a --seeds run with these headline scores."""
-    from benchmark.intervals import metric_stats
+    from benchmark.evaluate.intervals import metric_stats
 
     split = record.headline_split()
     data = record.to_dict()

@@ -19,7 +19,7 @@ import pytest
 from benchmark import limits
 from benchmark.cli import main
 from benchmark.leaderboard.submit import check_leaderboard, submit
-from benchmark.record import ResultRecord, SpeedLength, SpeedRecord, Timing
+from benchmark.results.record import ResultRecord, SpeedLength, SpeedRecord, Timing
 from conftest import ROOT, fixture_path
 from tests.benchmark.leaderboard.test_leaderboard import LIMIT, _score_plus, edit_json, make_run, write_speed
 
@@ -401,7 +401,7 @@ def _one_record() -> Path:
 # ------------------------------------------------------------------------------------------- leaderboard --check
 def test_check_fails_on_a_score_edited_on_the_board(board, capsys):
     """Someone with write access edits a score, its manifest hash and the views: only re-scoring can tell."""
-    from benchmark.results import file_sha256
+    from benchmark.results.files import file_sha256
 
     leaderboard, _ = board
     entry = leaderboard / "results" / "org__m"

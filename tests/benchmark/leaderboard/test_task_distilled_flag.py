@@ -6,7 +6,7 @@ import pytest
 
 from benchmark.leaderboard.entries import Entry
 from benchmark.leaderboard.views import render_html, render_markdown
-from benchmark.results import load_record
+from benchmark.results.files import load_record
 from tests.benchmark.leaderboard.test_leaderboard import edit_json, make_run
 
 pytestmark = pytest.mark.fixtures

@@ -10,7 +10,7 @@ import pytest
 
 from benchmark.leaderboard.entries import Cost, Entry
 from benchmark.leaderboard.views import render_html, render_markdown
-from benchmark.record import ResultRecord, SpeedLength, SpeedRecord, Timing
+from benchmark.results.record import ResultRecord, SpeedLength, SpeedRecord, Timing
 from conftest import ROOT
 
 BOARD = ROOT / "leaderboard" / "results" / "repro-mini__minilm-l6-bigbird4096"

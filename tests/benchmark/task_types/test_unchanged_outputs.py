@@ -38,12 +38,12 @@ import pytest
 import torch
 
 from benchmark.data.loader import load_examples
+from benchmark.encode.features import Collator, encode, input_length
 from benchmark.errors import BenchmarkError
-from benchmark.examples import ClassificationExample, QAExample, TokenExample
-from benchmark.features import Collator, encode, input_length
-from benchmark.modeling import load_model_for_task
-from benchmark.predict import predict, run_model
-from benchmark.scoring import gold_as_predictions, score_predictions
+from benchmark.evaluate.predict import predict, run_model
+from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
+from benchmark.model.modeling import load_model_for_task
+from benchmark.spec.examples import ClassificationExample, QAExample, TokenExample
 from benchmark.task_types.qa import MAX_ANSWER_TOKENS
 from benchmark.tasks import registry
 from conftest import FIXTURES

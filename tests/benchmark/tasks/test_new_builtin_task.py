@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark import task_spec
 from benchmark.cli import main
 from benchmark.data.loader import load_examples
-from benchmark.scoring import gold_as_predictions, score_predictions
+from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
+from benchmark.spec import task_spec
 from benchmark.tasks import hooks, registry
 from conftest import committed_result
 from tiny_models import build_tiny_model

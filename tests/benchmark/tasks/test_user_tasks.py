@@ -15,7 +15,7 @@ import yaml
 
 from benchmark.cli import main
 from benchmark.data.loader import load_examples
-from benchmark.results import load_result, predictions_path
+from benchmark.results.files import load_result, predictions_path
 from benchmark.tasks import registry
 from conftest import ROOT, fixture_path, link_fixtures
 from tiny_models import build_tiny_model

@@ -1,0 +1,1 @@
+"""Encoding a split into model inputs: windowed features, their collation, and length-grouped batches."""

@@ -1,0 +1,1 @@
+"""Predicting, scoring predictions against gold, and intervals over examples and seeds."""

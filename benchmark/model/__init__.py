@@ -1,0 +1,1 @@
+"""Loading a model for a task: architectures' needs applied, heads, precision and attention, where --model points."""

@@ -1,0 +1,1 @@
+"""Result files: their typed records and reading and writing them."""

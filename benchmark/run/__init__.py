@@ -1,0 +1,1 @@
+"""benchmark run as a library: its options, its plan, the dry run, and the pipeline over tasks."""

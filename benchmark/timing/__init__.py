@@ -1,0 +1,1 @@
+"""Inference cost: the timing protocol, the device, paired timing, and benchmark speed."""
