@@ -19,7 +19,7 @@ from ..errors import BenchmarkError
 
 ENTRY_POINT_GROUP = "gonerd_bench.resolvers"
 # module:function of each bundled plug-in, as pyproject.toml's [project.entry-points."gonerd_bench.resolvers"]
-# declares them (tests/benchmark/test_model_source_plugins.py keeps the two equal)
+# declares them (tests/benchmark/model/test_model_source_plugins.py keeps the two equal)
 BUNDLED = {"baselines": "baselines.plugin:register"}
 
 

@@ -265,7 +265,7 @@ def test_every_key_the_current_code_writes_is_declared():
     """What the writers put in a result and a speed.json, taken from the writers themselves (their dataclasses and
     functions, not a list typed in here), is known to the record: a new key is declared, never refused later."""
     from benchmark.model.precision import execution_record
-    from benchmark.results.files import record
+    from benchmark.results import record
     from benchmark.run.config import RunConfig
     from benchmark.spec.budget import Budget
     from benchmark.spec.model_info import ModelInfo

@@ -20,11 +20,12 @@ from transformers import (
 )
 
 from benchmark.errors import BenchmarkError
+from benchmark.timing import hardware
+from benchmark.timing import protocol as timing
 from benchmark.timing.hardware import hardware_info, resolve_device
 from benchmark.timing.protocol import (
     TimingConfig,
     attention_path,
-    hardware,
     max_input_length,
     measure_inference,
     percentile,
@@ -32,7 +33,6 @@ from benchmark.timing.protocol import (
     quiet_transformers,
     speed_batches,
 )
-from benchmark.timing.protocol import protocol as timing
 
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=100)
 
