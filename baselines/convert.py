@@ -39,9 +39,9 @@ from typing import Any
 import torch
 
 from baselines.errors import BaselinesError
+from benchmark.core import architectures
 from benchmark.logs import quiet_transformers
 from benchmark.model.modeling import content_sha256
-from benchmark.spec import architectures
 
 PathLike = str | os.PathLike[str]
 TARGETS = ("longformer", "bigbird")

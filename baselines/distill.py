@@ -73,9 +73,9 @@ import torch.nn.functional as F
 from baselines import objectives
 from baselines.convert import _quiet_transformers, _read_config, load_pretrained, refuse_overlap
 from baselines.errors import BaselinesError
+from benchmark.core import architectures
 from benchmark.model.modeling import content_sha256
 from benchmark.results.files import file_sha256
-from benchmark.spec import architectures
 from gonerd import untrusted
 
 PathLike = str | os.PathLike[str]

@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 
+from benchmark.core.examples import TokenExample  # noqa: E402
 from benchmark.encode.features import Collator, encode_tokens  # noqa: E402
 from benchmark.evaluate.predict import predict, run_model  # noqa: E402
 from benchmark.model.modeling import load_model_for_task  # noqa: E402
-from benchmark.spec.examples import TokenExample  # noqa: E402
 from benchmark.task_types.windowing import PREDICT_MAX_PAD_FRACTION, length_buckets, padding_ratio  # noqa: E402
 from benchmark.tasks.registry import get_task  # noqa: E402
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 EPILOG = """\
-Each task fine-tunes the model on its training split with a per-task budget (see benchmark/spec/budget.py), predicts
+Each task fine-tunes the model on its training split with a per-task budget (see benchmark/core/budget.py), predicts
 its evaluation splits, scores them and times inference; results go to OUTPUT/<model-slug>/<task>.json with the
 predictions beside them. A rerun skips tasks whose result is up to date and resumes an interrupted run.
 

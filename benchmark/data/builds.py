@@ -1,7 +1,7 @@
 """Datasets this project builds itself (GONERD): what the benchmark reads when no ``--data-dir`` is given.
 
 A task declares its build in its YAML (``build: {command, default_dir, how, estimate}``, parsed into
-:class:`benchmark.spec.task_spec.LocalBuild`); nothing here is specific to one task.
+:class:`benchmark.core.task_spec.LocalBuild`); nothing here is specific to one task.
 
 Order: ``--data-dir`` (handled by the loader); else the published Hub copy at the spec's pinned revision when it
 can be loaded; else the dataset ``gonerd build`` wrote to its default location (the ``gonerd/`` package folder,
@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..core.task_spec import TaskSpec
 from ..errors import BenchmarkError
-from ..spec.task_spec import TaskSpec
 from ..tasks import hooks
 from . import hub
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import task_types
+from ..core.examples import Example
+from ..core.task_spec import TaskSpec
 from ..errors import BenchmarkError
-from ..spec.examples import Example
-from ..spec.task_spec import TaskSpec
 from ..task_types.rows import Row
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.examples import Example
+from ..core.task_spec import TaskSpec
 from ..errors import BenchmarkError
-from ..spec.examples import Example
-from ..spec.task_spec import TaskSpec
 from . import arxiv_cleaning, builds, hub, local
 
 

@@ -2,7 +2,7 @@
 ``DIR/<task>/``; a suite's sub-tasks share ``DIR/<suite>/``). Each reader returns rows in the task's *Hub* schema,
 so :func:`benchmark.data.hub.rows_to_examples` turns both sources into identical examples.
 
-Every format is a reader registered by name (:func:`benchmark.spec.plugins.register_reader`) and named by
+Every format is a reader registered by name (:func:`benchmark.core.plugins.register_reader`) and named by
 ``local.format``: ``glue_tsv`` (glue_data ``<TASK>/dev.tsv``), ``squad_json`` (``dev-v1.1.json``), ``conll``
 (``eng.testb``: 4-column IOB1, converted to IOB2; or a 2-column IOB2 copy, read as is), ``hotpotqa_json``
 (``hotpot_dev_distractor_v1.json``), ``triviaqa_rc`` (``triviaqa-rc/qa/wikipedia-dev.json`` +
@@ -28,10 +28,10 @@ from typing import Any
 from gonerd.ner import iob1_to_iob2
 
 from .. import limits
+from ..core.plugins import READERS, Reader, ReadResult, register_reader
+from ..core.task_spec import TaskSpec
 from ..errors import BenchmarkError
 from ..limits import check_regular, open_regular
-from ..spec.plugins import READERS, Reader, ReadResult, register_reader
-from ..spec.task_spec import TaskSpec
 
 Row = dict[str, Any]
 
@@ -491,7 +491,7 @@ def read_local(
 ) -> tuple[list[Row], dict[str, Any]]:
     """Rows (Hub schema) of one split from the official files under ``data_dir/<task>/`` and a ``source``
     record (format, files read with sha256). ``data_file`` overrides the file the spec names for ``role``. The
-    reader is the one registered as ``local.format`` (:data:`benchmark.spec.plugins.READERS`)."""
+    reader is the one registered as ``local.format`` (:data:`benchmark.core.plugins.READERS`)."""
     task_dir = Path(data_dir) / task_folder(spec)
     path = locate_local(spec, role, data_dir, data_file=data_file)
     reader = reader_of(spec)

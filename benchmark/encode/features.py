@@ -1,11 +1,11 @@
 """Model inputs: encoding a split into windowed features, their padding into batches, and the usable input length.
 
 The usable length is ``L = min(spec.max_length, model max positions)`` (:func:`input_length`). How each task
-type tokenises its examples into :class:`~benchmark.spec.encoded.Feature` windows (and collates their labels) lives in
+type tokenises its examples into :class:`~benchmark.core.encoded.Feature` windows (and collates their labels) lives in
 :mod:`benchmark.task_types`; :func:`encode` and :class:`Collator` call it.
 
-Every encoder returns an :class:`~benchmark.spec.encoded.EncodedSplit` whose ``stats`` (examples, windows, truncated
-examples) go into the result file. The plain encoded-data classes live in :mod:`benchmark.spec.encoded` (below the
+Every encoder returns an :class:`~benchmark.core.encoded.EncodedSplit` whose ``stats`` (examples, windows, truncated
+examples) go into the result file. The plain encoded-data classes live in :mod:`benchmark.core.encoded` (below the
 task types, which produce them); they are re-exported here.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 import torch
 
 from .. import task_types
+from ..core.encoded import EncodedSplit, Feature, default_stride, special_frame
+from ..core.model_info import ModelInfo
+from ..core.task_spec import TaskSpec
 from ..errors import BenchmarkError
-from ..spec.encoded import EncodedSplit, Feature, default_stride, special_frame
-from ..spec.model_info import ModelInfo
-from ..spec.task_spec import TaskSpec
 from ..task_types.base import IGNORE, pad_offset
 from ..task_types.qa import MAX_QUESTION_TOKENS, YES_NO_PREFIX, recover_answer, uses_yes_no
 from ..task_types.windowing import WordWindow

@@ -17,13 +17,13 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import task_types
+from ..core.encoded import EncodedSplit, Feature
+from ..core.model_info import ModelInfo
+from ..core.task_spec import TaskSpec
 from ..encode.features import Collator
 from ..errors import DivergedError
 from ..model.modeling import attention_path, restore_attention_type
 from ..model.precision import inference_context
-from ..spec.encoded import EncodedSplit, Feature
-from ..spec.model_info import ModelInfo
-from ..spec.task_spec import TaskSpec
 from ..task_types.windowing import PREDICT_MAX_PAD_FRACTION, length_buckets
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import task_types
+from ..core.examples import Example
+from ..core.task_spec import TaskSpec
 from ..errors import BenchmarkError
-from ..spec.examples import Example
-from ..spec.task_spec import TaskSpec
 
 MAX_LISTED = 3
 
@@ -183,10 +183,10 @@ def _score_single(spec: TaskSpec, examples: Sequence[Example], preds: Mapping[st
 
 def _score_suite(spec: TaskSpec, examples: Sequence[Example], preds: Mapping[str, Any]) -> dict[str, Any]:
     """A suite (a task with sub-tasks, e.g. GLUE): each sub-task's metrics, then the suite's own from the
-    aggregations its ``aggregate:`` names (:data:`benchmark.spec.plugins.AGGREGATIONS`) that report a metric its
+    aggregations its ``aggregate:`` names (:data:`benchmark.core.plugins.AGGREGATIONS`) that report a metric its
     ``metrics:`` list names, in the order listed. An aggregation missing a sub-task (not loaded) gives None and
     ``<metric>_missing``."""
-    from ..spec.plugins import aggregations
+    from ..core.plugins import aggregations
 
     per: dict[str, dict] = {}
     counts: dict[str, int] = {}

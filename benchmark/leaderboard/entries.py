@@ -9,9 +9,9 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from ..core.architectures import canonical_attention_path
 from ..errors import BenchmarkError
 from ..results.record import Model, ResultRecord, SpeedRecord, Submission
-from ..spec.architectures import canonical_attention_path
 from . import RESULTS
 from .compare import compare_records
 from .distillation import DISTILL_REPORT_FILE, DistillCurve, read_curve

@@ -40,7 +40,7 @@ Aggregation (``task_score``, ``glue_score``):
 * The diagnostic set (AX) is never part of the score.
 
 ``glue_score`` is registered as the aggregation ``mean`` reporting ``glue_score``, for a suite whose sub-tasks are
-all GLUE's (:func:`benchmark.spec.plugins.register_aggregation`): glue.yaml's ``aggregate: mean`` with ``metrics:
+all GLUE's (:func:`benchmark.core.plugins.register_aggregation`): glue.yaml's ``aggregate: mean`` with ``metrics:
 [glue_score]`` names it. The sub-tasks themselves are scored by their task type's scorers (the metric functions
 below give the same numbers).
 """
@@ -51,8 +51,8 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from benchmark.core.plugins import register_aggregation
 from benchmark.metrics import classification
-from benchmark.spec.plugins import register_aggregation
 
 __all__ = ["LABELS", "POSITIVE_LABEL", "SUBTASKS", "TASK_GROUPS", "glue_score", "score_subtask", "task_score"]
 

@@ -1,4 +1,4 @@
-"""Aggregations of a suite's sub-task scores, registered by name (:func:`benchmark.spec.plugins.register_aggregation`)
+"""Aggregations of a suite's sub-task scores, registered by name (:func:`benchmark.core.plugins.register_aggregation`)
 and named by the suite's ``aggregate:`` key; the suite's ``metrics:`` pick among those of that name.
 
 * ``mean`` reporting ``mean``: the unweighted mean of the sub-tasks' primary metrics (every sub-task counts once).
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from benchmark.spec.plugins import register_aggregation
+from benchmark.core.plugins import register_aggregation
 
 
 @register_aggregation("mean", reports={"mean"})

@@ -43,9 +43,9 @@ def has_encoder(model_type: str) -> bool:
 
 def head_kind(model_type: str, task_type: str) -> str | None:
     """``transformers`` (its own head for the task type), ``generic`` (this module's, where the architecture allows
-    one: ``benchmark.spec.architectures``' ``generic_heads``) or None (no head at all)."""
+    one: ``benchmark.core.architectures``' ``generic_heads``) or None (no head at all)."""
     from .. import task_types
-    from ..spec import architectures
+    from ..core import architectures
 
     impl = task_types.get(task_type)
     if impl.head_supported(model_type):

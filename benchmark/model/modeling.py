@@ -3,7 +3,7 @@ into one-line errors.
 
 What differs between the supported architectures (position offset, Longformer's global attention, BigBird's
 sticky fallback to full attention, Nyströmformer's fixed length...) is recorded once in
-:mod:`benchmark.spec.architectures`; here it becomes :class:`~benchmark.spec.model_info.ModelInfo` (``global_attention``,
+:mod:`benchmark.core.architectures`; here it becomes :class:`~benchmark.core.model_info.ModelInfo` (``global_attention``,
 ``fixed_length``, ``max_positions``, ``attention_type``), and :func:`attention_path` / :func:`restore_attention_type` apply it.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 import torch
 
 from .. import task_types
+from ..core import architectures
+from ..core.model_info import ModelInfo
+from ..core.task_spec import TaskSpec
 from ..errors import BenchmarkError
-from ..spec import architectures
-from ..spec.model_info import ModelInfo
-from ..spec.task_spec import TaskSpec
 from .recipe import read_recipe
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
@@ -48,7 +48,7 @@ def _head_supported(model_type: str, task_type: str) -> bool:
 
 def native_over_remote(model_type: Any) -> bool:
     """The Hub checkpoints of this ``model_type`` ship remote code that is transformers' own class (EuroBERT):
-    the native class is loaded and ``auto_map`` ignored (:mod:`benchmark.spec.architectures`)."""
+    the native class is loaded and ``auto_map`` ignored (:mod:`benchmark.core.architectures`)."""
     return architectures.get(str(model_type or "")).native_over_remote
 
 
@@ -281,7 +281,7 @@ def fixed_length(config: Any) -> int | None:
 
 def attention_path(model: torch.nn.Module, seq_len: int) -> str:
     """Attention actually computed for inputs of ``seq_len`` tokens (result-file vocabulary, e.g.
-    ``block_sparse`` / ``original_full`` for BigBird): :func:`benchmark.spec.architectures.attention_path`."""
+    ``block_sparse`` / ``original_full`` for BigBird): :func:`benchmark.core.architectures.attention_path`."""
     return architectures.attention_path(model, seq_len)
 
 

@@ -28,8 +28,8 @@ from typing import Any
 
 import torch
 
+from ..core import architectures
 from ..errors import BenchmarkError
-from ..spec import architectures
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 DEFAULT_DTYPE = "float32"

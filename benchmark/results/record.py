@@ -291,7 +291,7 @@ def _dump(value: Any) -> Any:
 # ----------------------------------------------------------------------------------------------------- sections
 @dataclass(kw_only=True)
 class Model(Section):
-    """Which model ran (:class:`benchmark.spec.model_info.ModelInfo` plus where it came from)."""
+    """Which model ran (:class:`benchmark.core.model_info.ModelInfo` plus where it came from)."""
 
     model_id: str
     revision: str | None  # Hub commit, or "sha256:<hex>" over a local directory's config and weights
@@ -373,7 +373,7 @@ class Source(Section):
 
 @dataclass(kw_only=True)
 class HubPin(Section):
-    """The spec's Hub pin (:class:`benchmark.spec.task_spec.HubSource`)."""
+    """The spec's Hub pin (:class:`benchmark.core.task_spec.HubSource`)."""
 
     path: str
     revision: str
@@ -516,7 +516,7 @@ class Hardware(Section):
 
 @dataclass(kw_only=True)
 class Budget(Section):
-    """:class:`benchmark.spec.budget.Budget` as recorded."""
+    """:class:`benchmark.core.budget.Budget` as recorded."""
 
     epochs: float | None = field(default=None, metadata=_at_least(0))
     learning_rate: float | None = field(default=None, metadata=_at_least(0))

@@ -11,7 +11,7 @@ Each run option is declared once, on its field (:func:`option`: default, flag, h
 type checks of both are made from :data:`RUN_OPTIONS`.
 
 A ``--config`` file (:func:`read_config`, YAML or JSON) holds budget keys at the top level (all tasks) and/or
-under ``tasks: {<name>: {...}}`` (:class:`benchmark.spec.budget.Budget`), and run options under ``run:``::
+under ``tasks: {<name>: {...}}`` (:class:`benchmark.core.budget.Budget`), and run options under ``run:``::
 
     run: {dtype: bfloat16, batching: random, seed: 1}
     epochs: 2                 # budgets, as before
@@ -35,13 +35,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..core.budget import BUDGET_KEYS, Budget, _check_keys, budget_problem
+from ..core.task_spec import TaskSpec
 from ..encode import batching as _batching
 from ..encode.batching import BATCHING_CHOICES
 from ..errors import BenchmarkError
 from ..model.precision import DTYPES
 from ..results.record import check_model_id
-from ..spec.budget import BUDGET_KEYS, Budget, _check_keys, budget_problem
-from ..spec.task_spec import TaskSpec
 from ..tasks import registry
 
 SEED_LIMIT = 2**32  # numpy's seeding range (transformers.set_seed seeds numpy too)
@@ -190,7 +190,7 @@ class RunOption:
 
     def problem(self, value: Any) -> str | None:
         """What is wrong with the type of ``value`` (None: fine, or checked elsewhere: budgets, numbers, seeds)."""
-        if self.budget:  # benchmark.spec.budget.budget_problem
+        if self.budget:  # benchmark.core.budget.budget_problem
             return None
         if value is None and self.default is None:
             return None

@@ -26,15 +26,15 @@ from collections.abc import Sequence
 import torch
 
 from .. import distributed
+from ..core import architectures
+from ..core.budget import Budget
+from ..core.task_spec import TaskSpec
 from ..data.loader import load_examples
 from ..encode.batching import length_grouped_batches, random_batches
 from ..encode.features import Collator, input_length
 from ..model.model_source import ResolvedModel
 from ..model.modeling import restore_attention_type
 from ..model.precision import autocast, inference_context
-from ..spec import architectures
-from ..spec.budget import Budget
-from ..spec.task_spec import TaskSpec
 from ..task_types.windowing import PREDICT_MAX_PAD_FRACTION, length_buckets
 from ..timing.inference import timing_batches, timing_calls
 from .config import RunConfig

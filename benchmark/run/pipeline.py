@@ -30,6 +30,9 @@ from typing import Any
 import torch
 
 from .. import distributed
+from ..core.budget import Budget
+from ..core.model_info import ModelInfo
+from ..core.task_spec import TaskSpec
 from ..encode.batching import BATCHING_CHOICES
 from ..encode.features import Collator, encode, input_length
 from ..errors import BenchmarkError
@@ -51,9 +54,6 @@ from ..results.files import (
     utc_now,
     write_result,
 )
-from ..spec.budget import Budget
-from ..spec.model_info import ModelInfo
-from ..spec.task_spec import TaskSpec
 from ..timing.inference import time_inference, timing_batches
 from ..train.finetune import finetune
 from .config import RunConfig, flag
@@ -455,7 +455,7 @@ def run(
     result records the commit the Hub resolved it to.
 
     ``limit`` caps examples per split (training and evaluation); ``epochs``, ``learning_rate``,
-    ``max_train_examples`` and ``batch_size`` override the task budgets (:mod:`benchmark.spec.budget`) after
+    ``max_train_examples`` and ``batch_size`` override the task budgets (:mod:`benchmark.core.budget`) after
     ``config``. ``save_models`` keeps each fine-tuned checkpoint under ``OUTPUT/<slug>/models/<task>/``.
 
     ``seeds``: fine-tune once per seed and aggregate (see the module docstring); ``seed``: the one seed otherwise.

@@ -2,7 +2,7 @@
 anything.
 
 From the registry entry (the ``baseline:`` plug-in of :mod:`benchmark.model.model_source`: Hub id, pinned revision,
-tokenizer, ``model_type``, layers, parameters, positions, remote code), the architecture table (:mod:`benchmark.spec.architectures`: positions, attention
+tokenizer, ``model_type``, layers, parameters, positions, remote code), the architecture table (:mod:`benchmark.core.architectures`: positions, attention
 path, pooling, unpadding) and transformers' head mappings (:mod:`benchmark.model.heads`: its own head or the generic one)
 it prints, per task, the head that would run, the input length and the budget. The calibrated estimate of the
 ordinary dry run (:mod:`benchmark.run.dryrun`) needs the weights and the data: it follows when the Hub can be reached,
@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..spec import architectures
-from ..spec.task_spec import TaskSpec
+from ..core import architectures
+from ..core.task_spec import TaskSpec
 from .config import RunConfig
 
 

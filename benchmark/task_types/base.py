@@ -18,9 +18,9 @@ from ..errors import BenchmarkError
 if TYPE_CHECKING:
     import torch
 
-    from ..spec.encoded import EncodedSplit, Feature
-    from ..spec.model_info import ModelInfo
-    from ..spec.task_spec import TaskSpec
+    from ..core.encoded import EncodedSplit, Feature
+    from ..core.model_info import ModelInfo
+    from ..core.task_spec import TaskSpec
 
 IGNORE = -100  # label of a position the loss skips (token classification)
 
@@ -31,7 +31,7 @@ BUILTIN_MODULES = ("sequence", "tokens", "qa")
 
 @dataclass(frozen=True)
 class Scorer:
-    """A scorer registered by name (:data:`benchmark.spec.plugins.SCORERS`): the metric names it ``reports`` and
+    """A scorer registered by name (:data:`benchmark.core.plugins.SCORERS`): the metric names it ``reports`` and
     ``score(spec, examples, predictions)``, which returns them (0-100) in one dict. Predictions of every example
     are present, except where the type's ``--allow-missing`` policy leaves a missing one out to count as 0
     (extractive QA). ``task_types``: the types whose examples it scores (empty: any)."""
@@ -46,7 +46,7 @@ class TaskType(ABC):
     """One task type: everything the harness does differently per type, in one place."""
 
     name: ClassVar[str]  # the YAML's task_type
-    example_class: ClassVar[type]  # benchmark.spec.examples class its loaders produce
+    example_class: ClassVar[type]  # benchmark.core.examples class its loaders produce
     auto_class: ClassVar[str]  # transformers Auto class of its head, e.g. "AutoModelForTokenClassification"
     head_mapping: ClassVar[
         str

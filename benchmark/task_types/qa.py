@@ -9,7 +9,7 @@ Question + context chunks of ``L`` tokens overlapping by ``stride`` (the tokeniz
 Yes/no answers are a property of the QA layout (``fields.layout: hotpotqa`` has them), or of ``fields.yes_no:
 true`` / ``false`` for any layout (:func:`uses_yes_no`).
 
-The file layout (``fields.layout``) is a QA layout registered by name (:func:`benchmark.spec.plugins.register_qa_layout`;
+The file layout (``fields.layout``) is a QA layout registered by name (:func:`benchmark.core.plugins.register_qa_layout`;
 built in, here: ``squad``, ``triviaqa``, ``hotpotqa``): it gives the converter of Hub rows
 (:func:`qa_rows_to_examples`), the scorer (each layout's official script: :mod:`benchmark.metrics.squad`,
 ``triviaqa``, ``hotpotqa``) and whether answers may be yes/no. ``--allow-missing``: a missing answer scores 0, as
@@ -24,11 +24,11 @@ from typing import Any
 
 import torch
 
+from ..core.encoded import EncodedSplit, Feature, default_stride
+from ..core.examples import Example, QAExample
+from ..core.plugins import QA_LAYOUTS, register_qa_layout
+from ..core.task_spec import TaskSpec
 from ..errors import BenchmarkError
-from ..spec.encoded import EncodedSplit, Feature, default_stride
-from ..spec.examples import Example, QAExample
-from ..spec.plugins import QA_LAYOUTS, register_qa_layout
-from ..spec.task_spec import TaskSpec
 from .base import Scorer, TaskType, pad_offset, register, token_type_ids
 from .rows import Row, make_id
 

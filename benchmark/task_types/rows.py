@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..core.task_spec import TaskSpec
 from ..errors import BenchmarkError
-from ..spec.task_spec import TaskSpec
 
 Row = Mapping[str, Any]
 

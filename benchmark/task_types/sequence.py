@@ -5,7 +5,7 @@ truncated). Long tasks (``spec.context == "long"``) cut the text into windows of
 ``stride`` tokens; every window is trained on with the document's label and, at prediction time, the logits of a
 document's windows are **averaged** (:meth:`SequenceType.merge`).
 
-Scorers (registered by name in :data:`benchmark.spec.plugins.SCORERS`; a task's ``metrics:`` picks among them):
+Scorers (registered by name in :data:`benchmark.core.plugins.SCORERS`; a task's ``metrics:`` picks among them):
 classification tasks may list ``accuracy``, ``macro_f1``, ``matthews_correlation`` and, with two labels, ``f1``
 (the F1 of the positive class, the second label name: GLUE's F1 of MRPC and QQP), regression tasks ``pearson``
 and ``spearmanr``. GLUE's sub-tasks are scored by these like any other task.
@@ -19,10 +19,10 @@ from typing import Any
 
 import torch
 
+from ..core.encoded import EncodedSplit, Feature, default_stride
+from ..core.examples import ClassificationExample
+from ..core.plugins import register_scorer
 from ..errors import BenchmarkError
-from ..spec.encoded import EncodedSplit, Feature, default_stride
-from ..spec.examples import ClassificationExample
-from ..spec.plugins import register_scorer
 from .base import Scorer, TaskType, register, token_type_ids
 from .rows import label_name, make_id
 

@@ -4,7 +4,7 @@ A document's words are tokenised once, then cut into windows of whole words
 (:func:`benchmark.task_types.windowing.word_windows`). Only the first subword of each word carries a label (others are
 ``-100``); each word's prediction is read from the window where it is most central.
 
-Scorers (registered by name in :data:`benchmark.spec.plugins.SCORERS`): ``conlleval`` (``f1``, ``precision``,
+Scorers (registered by name in :data:`benchmark.core.plugins.SCORERS`): ``conlleval`` (``f1``, ``precision``,
 ``recall``, ``accuracy``, ``per_type`` and the chunk counts) and ``strict`` (``strict_f1``, seqeval's strict IOB2
 mode). ``--allow-missing``: a missing document counts as predicting no entity ("O" for every word).
 """
@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
+from ..core.encoded import EncodedSplit, Feature, default_stride, special_frame
+from ..core.examples import TokenExample
+from ..core.plugins import register_scorer
 from ..errors import BenchmarkError
-from ..spec.encoded import EncodedSplit, Feature, default_stride, special_frame
-from ..spec.examples import TokenExample
-from ..spec.plugins import register_scorer
 from .base import IGNORE, Scorer, TaskType, pad_offset, register
 from .rows import label_name, make_id
 from .sequence import NamedLabels, label_id
@@ -73,7 +73,7 @@ class TokenClassificationType(NamedLabels, TaskType):
     allows_missing = True
 
     def tokenizer_kwargs(self, spec, model_type):
-        from ..spec import architectures
+        from ..core import architectures
 
         # byte-level BPE needs a prefix space for pre-split words
         return {"add_prefix_space": True} if architectures.get(model_type).prefix_space else {}

@@ -12,13 +12,13 @@ token classification, tags as label names or ids). The rows then pass through th
 other task's, so ids, examples and scores follow the spec like for a built-in format.
 
 ``scorer: module.function`` replaces the scorers of the task's type (:mod:`benchmark.task_types`): it is called
-as ``function(examples, predictions)`` with the gold examples (:mod:`benchmark.spec.examples`) and ``{id:
+as ``function(examples, predictions)`` with the gold examples (:mod:`benchmark.core.examples`) and ``{id:
 prediction}`` (every id present, shapes checked; under ``--allow-missing`` a missing QA answer is absent and a
 missing token-classification document is all "O"), and returns the metrics dict (0-100), which must hold every
 name of the YAML's ``metrics:``. A scorer such as the official TriviaQA script's belongs here. ``scorer: NAME``
-(no dot) names a scorer registered by that name instead (:data:`benchmark.spec.plugins.SCORERS`), called the same way.
+(no dot) names a scorer registered by that name instead (:data:`benchmark.core.plugins.SCORERS`), called the same way.
 
-Readers, QA layouts, scorers and aggregations registered by name (:mod:`benchmark.spec.plugins`) are the other half of
+Readers, QA layouts, scorers and aggregations registered by name (:mod:`benchmark.core.plugins`) are the other half of
 the same surface: the built-in formats and scorers are registered there, and a YAML names them by key.
 """
 
@@ -33,8 +33,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..core.task_spec import TASKS_DIR
 from ..errors import BenchmarkError
-from ..spec.task_spec import TASKS_DIR
 
 _PRIVATE_PACKAGE = "_gonerd_bench_user_tasks"
 _LOADED: dict[tuple[str, str], Any] = {}  # (folder, module name) -> module loaded from beside a YAML
@@ -133,7 +133,7 @@ def _file_sha256(path: Path) -> str:
 
 def is_hook(ref: Any) -> bool:
     """Whether a ``scorer:`` value is a ``module.function`` hook (else the name of a registered scorer,
-    :data:`benchmark.spec.plugins.SCORERS`)."""
+    :data:`benchmark.core.plugins.SCORERS`)."""
     return isinstance(ref, str) and "." in ref
 
 
@@ -148,7 +148,7 @@ def call_scorer(spec: Any, examples: Any, predictions: Mapping[str, Any]) -> dic
         def func(examples: list[Any], predictions: dict[str, Any]) -> Any:
             return hook(examples, predictions)
     else:
-        from ..spec.plugins import SCORERS
+        from ..core.plugins import SCORERS
 
         registered = SCORERS.get(spec.scorer, f"task spec {where}")
 

@@ -1,7 +1,7 @@
 """The metric names a task's ``metrics:`` list may use: what the scorers registered for its type report
 (:meth:`benchmark.task_types.TaskType.scorers`, the same table :mod:`benchmark.evaluate.scoring` runs), what the scorer its
 ``scorer: NAME`` names reports, or, for a suite, what the aggregations its ``aggregate:`` names report
-(:data:`benchmark.spec.plugins.AGGREGATIONS`).
+(:data:`benchmark.core.plugins.AGGREGATIONS`).
 
 A YAML naming a metric no registered scorer reports would leave that metric (or the headline score) empty in
 every result; the registry refuses it when the spec is loaded. A task with its own ``scorer: module.function`` hook
@@ -15,9 +15,9 @@ from typing import Any
 
 
 def registered_metrics(spec: Any) -> frozenset[str]:
-    """Metric names the scorer reports for ``spec`` (a :class:`~benchmark.spec.task_spec.TaskSpec`)."""
+    """Metric names the scorer reports for ``spec`` (a :class:`~benchmark.core.task_spec.TaskSpec`)."""
     from .. import task_types
-    from ..spec import plugins
+    from ..core import plugins
 
     if spec.subtasks:
         if spec.aggregate not in plugins.AGGREGATIONS:

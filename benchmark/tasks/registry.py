@@ -8,12 +8,12 @@ mappings for :class:`HubSource` / :class:`LocalSource`), plus:
 - ``subtasks``: a list of partial specs (a suite, e.g. GLUE); each inherits every key it does not set from its
   parent, with the ``hub`` and ``local`` mappings merged key by key; its files lie in the suite's folder
   (``DIR/<suite>/``) and its ids start with ``<subtask>-``. ``aggregate: NAME`` names how the sub-task scores
-  combine (a registered aggregation, :data:`benchmark.spec.plugins.AGGREGATIONS`: ``mean``), the suite's ``metrics:``
+  combine (a registered aggregation, :data:`benchmark.core.plugins.AGGREGATIONS`: ``mean``), the suite's ``metrics:``
   what it reports (``mean``; GLUE's ``glue_score``);
 - ``budget: {epochs, learning_rate, warmup_ratio, weight_decay, max_train_examples, batch_size,
   eval_batch_size}``: the task's default fine-tuning budget (:func:`benchmark.run.config.default_budget`); keys left
   out take the defaults of the task's context (:data:`CONTEXT_BUDGETS`);
-- ``local.format: NAME``: a registered reader (:data:`benchmark.spec.plugins.READERS`: conll, csv, glue_tsv,
+- ``local.format: NAME``: a registered reader (:data:`benchmark.core.plugins.READERS`: conll, csv, glue_tsv,
   hotpotqa_json, hub_folder, jsonl, squad_json, triviaqa_rc); or ``reader: module.function``: reads the task's
   local files (see :mod:`benchmark.tasks.hooks`); ``local.format`` may then be left out. ``hub`` may be left out
   for a task that only has local files (``--data-dir``);
@@ -23,7 +23,7 @@ mappings for :class:`HubSource` / :class:`LocalSource`), plus:
 - ``scorer: module.function``: the task's own scorer, called with the gold examples and the predictions, returning
   the metrics dict (e.g. an official script's port); it replaces the type's scorers, and ``metrics:`` then names
   what it returns (:func:`benchmark.tasks.hooks.call_scorer`). ``scorer: NAME`` names a registered scorer
-  (:data:`benchmark.spec.plugins.SCORERS`) instead;
+  (:data:`benchmark.core.plugins.SCORERS`) instead;
 - ``cleaning: module.function``: drops bad rows when a split is loaded, called with ``{split: rows}`` (train is
   always loaded too, for rules across splits) and returning ``({split: kept rows}, {split: {rule: removed}})``;
   the counts go into the result's stats (:func:`benchmark.tasks.hooks.call_cleaning`; arXiv's
@@ -59,10 +59,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import task_types
+from ..core import plugins
+from ..core.budget import Budget, _check_keys
+from ..core.task_spec import TASKS_DIR, GoldPin, HubSource, LocalBuild, LocalSource, TaskSpec
 from ..errors import BenchmarkError
-from ..spec import plugins
-from ..spec.budget import Budget, _check_keys
-from ..spec.task_spec import TASKS_DIR, GoldPin, HubSource, LocalBuild, LocalSource, TaskSpec
 from . import hooks
 from .metric_names import registered_metrics, unregistered
 
@@ -79,7 +79,7 @@ _REQUIRED = (
     "metrics",
 )
 # Default budget of a task whose YAML leaves keys of ``budget:`` out, by context: short tasks follow the BERT
-# paper's recipe (benchmark.spec.budget.Budget's defaults); long ones train one epoch on at most 10,000 examples at
+# paper's recipe (benchmark.core.budget.Budget's defaults); long ones train one epoch on at most 10,000 examples at
 # batch 8, so one run stays affordable at 4,096 tokens.
 CONTEXT_BUDGETS: dict[str, dict[str, Any]] = {
     "short": {},
@@ -251,7 +251,7 @@ def _gold(raw: Mapping[str, Any], where: str) -> dict[str, tuple[GoldPin, ...]]:
 
 
 def _check_named_scorer(name: str, raw: Mapping[str, Any], where: str) -> None:
-    """``scorer: NAME`` names a registered scorer (:data:`benchmark.spec.plugins.SCORERS`) of the task's type."""
+    """``scorer: NAME`` names a registered scorer (:data:`benchmark.core.plugins.SCORERS`) of the task's type."""
     problem = plugins.SCORERS.problem(name)
     if problem is not None:
         raise _fail(where, problem)
@@ -289,7 +289,7 @@ def _build(
         local_raw.setdefault("format", "reader")
         hooks.resolve(raw["reader"], base_dir, where, "reader")  # a missing hook fails now, not mid-run
     elif (problem := plugins.READERS.problem(local_raw.get("format"))) is not None:
-        raise _fail(where, problem)  # the registered readers (benchmark.spec.plugins.READERS)
+        raise _fail(where, problem)  # the registered readers (benchmark.core.plugins.READERS)
     for hook in ("scorer", "cleaning"):
         value = raw.get(hook)
         if hook == "scorer" and isinstance(value, str) and value and not hooks.is_hook(value):

@@ -12,10 +12,10 @@ from typing import Any
 
 import torch
 
+from ..core.encoded import EncodedSplit
+from ..core.model_info import ModelInfo
 from ..encode.features import Collator
 from ..model.modeling import restore_attention_type
-from ..spec.encoded import EncodedSplit
-from ..spec.model_info import ModelInfo
 from ..task_types.windowing import length_buckets
 
 # Fixed timing protocol: the same for every model, recorded in each result.

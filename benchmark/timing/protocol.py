@@ -61,9 +61,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..core import architectures
 from ..errors import BenchmarkError
 from ..logs import quiet_transformers  # noqa: F401 (re-exported: speed and the tests use it from here)
-from ..spec import architectures
 from .hardware import device_name, resolve_device
 
 MEMORY_KINDS = {
@@ -579,7 +579,7 @@ def _config_of(model_or_config: Any) -> Any:
 def nystrom_fixed_length(model_or_config: Any) -> int | None:
     """Length every input must have (a Nyströmformer that really uses landmarks: ``segment_means_seq_len``);
     ``None`` for other models and for Nyströmformers configured with as many landmarks as segment positions
-    (those compute full attention and take any length). See :mod:`benchmark.spec.architectures`."""
+    (those compute full attention and take any length). See :mod:`benchmark.core.architectures`."""
     return architectures.fixed_length(model_or_config)
 
 
@@ -596,7 +596,7 @@ def bigbird_full_attention_limit(model_or_config: Any) -> int:
 
 def attention_path(model_or_config: Any, seq_len: int) -> str:
     """Attention actually computed for inputs of ``seq_len`` tokens (after :func:`prepare_model_inputs`), in the
-    one vocabulary of result files and ``speed.json`` (:func:`benchmark.spec.architectures.attention_path`).
+    one vocabulary of result files and ``speed.json`` (:func:`benchmark.core.architectures.attention_path`).
 
     ``"block_sparse"`` or ``"original_full"`` (its fallback at short inputs, or configured so) for BigBird;
     ``"nystrom"`` or ``"full"`` (as many landmarks as segment positions) for Nyströmformer;

@@ -699,7 +699,7 @@ def run_speed_paired(
 
 def attention_notes(models: list[_Loaded], requested: str | None) -> list[str]:
     """One line per way the models' attention implementations differ (empty when they all ran the same)."""
-    from ..spec import architectures
+    from ..core import architectures
 
     used = [m.attn_implementation for m in models]
     notes = []

@@ -19,11 +19,11 @@ from typing import Any
 import torch
 
 from .. import distributed
+from ..core.budget import Budget
+from ..core.encoded import EncodedSplit, Feature
+from ..core.model_info import ModelInfo
 from ..encode.features import Collator
 from ..errors import DivergedError
-from ..spec.budget import Budget
-from ..spec.encoded import EncodedSplit, Feature
-from ..spec.model_info import ModelInfo
 
 
 @dataclass

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from benchmark.core.task_spec import GoldPin
 from benchmark.data import hub, local
 from benchmark.data.loader import load_examples
 from benchmark.errors import BenchmarkError
-from benchmark.spec.task_spec import GoldPin
 from benchmark.tasks.registry import get_task
 from conftest import fixture_path, result_record
 

@@ -14,10 +14,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from benchmark.core.examples import ClassificationExample, QAExample
 from benchmark.data.loader import load_examples
 from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
 from benchmark.results.files import SCHEMA, atomic_write_bytes, config_hash, harness_info, write_result
-from benchmark.spec.examples import ClassificationExample, QAExample
 from benchmark.tasks.registry import get_task
 from conftest import ROOT, fixture_path
 

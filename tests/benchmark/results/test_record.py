@@ -264,12 +264,12 @@ def _declared(section: type[Section]) -> set[str]:
 def test_every_key_the_current_code_writes_is_declared():
     """What the writers put in a result and a speed.json, taken from the writers themselves (their dataclasses and
     functions, not a list typed in here), is known to the record: a new key is declared, never refused later."""
+    from benchmark.core.budget import Budget
+    from benchmark.core.model_info import ModelInfo
+    from benchmark.core.task_spec import HubSource
     from benchmark.model.precision import execution_record
     from benchmark.results import record
     from benchmark.run.config import RunConfig
-    from benchmark.spec.budget import Budget
-    from benchmark.spec.model_info import ModelInfo
-    from benchmark.spec.task_spec import HubSource
     from benchmark.timing.hardware import hardware_info
     from benchmark.timing.protocol import TimingConfig, TimingReport
     from benchmark.train.finetune import TrainSummary

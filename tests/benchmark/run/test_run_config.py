@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from benchmark.core.budget import Budget
 from benchmark.errors import BenchmarkError
 from benchmark.results.files import config_hash
 from benchmark.run.config import RUN_FILE_KEYS, RunConfig, read_config
-from benchmark.spec.budget import Budget
 from conftest import ROOT
 
 LEADERBOARD_RESULTS = ROOT / "leaderboard" / "results"

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
+from benchmark.core import plugins
 from benchmark.encode import features
 from benchmark.errors import BenchmarkError
-from benchmark.spec import plugins
 from benchmark.task_types import qa
 from benchmark.tasks.registry import get_task
 

@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from benchmark import task_types
+from benchmark.core.encoded import Feature
 from benchmark.encode.features import Collator, encode, input_length
 from benchmark.errors import BenchmarkError
 from benchmark.evaluate.predict import run_model
 from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
 from benchmark.model.modeling import load_model_for_task
-from benchmark.spec.encoded import Feature
 from benchmark.task_types.sequence import ClassificationType
 from benchmark.tasks import registry
 from benchmark.tasks.metric_names import registered_metrics

@@ -37,13 +37,13 @@ from typing import Any
 import pytest
 import torch
 
+from benchmark.core.examples import ClassificationExample, QAExample, TokenExample
 from benchmark.data.loader import load_examples
 from benchmark.encode.features import Collator, encode, input_length
 from benchmark.errors import BenchmarkError
 from benchmark.evaluate.predict import predict, run_model
 from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
 from benchmark.model.modeling import load_model_for_task
-from benchmark.spec.examples import ClassificationExample, QAExample, TokenExample
 from benchmark.task_types.qa import MAX_ANSWER_TOKENS
 from benchmark.tasks import registry
 from conftest import FIXTURES

@@ -7,6 +7,8 @@ import itertools
 import pytest
 import torch
 
+from benchmark.core.encoded import EncodedSplit, Feature
+from benchmark.core.examples import QAExample, TokenExample
 from benchmark.encode.features import (
     YES_NO_PREFIX,
     encode_qa,
@@ -14,8 +16,6 @@ from benchmark.encode.features import (
     recover_answer,
 )
 from benchmark.evaluate.predict import merge_qa, merge_tokens
-from benchmark.spec.encoded import EncodedSplit, Feature
-from benchmark.spec.examples import QAExample, TokenExample
 from benchmark.task_types.windowing import (
     WordWindow,
     assign_words_to_windows,

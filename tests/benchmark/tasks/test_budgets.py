@@ -1,4 +1,4 @@
-"""Budgets in the task YAML: the built-in tasks keep the defaults benchmark/spec/budget.py had before they moved, a
+"""Budgets in the task YAML: the built-in tasks keep the defaults benchmark/core/budget.py had before they moved, a
 budget change does not change a spec hash (the run's config hash records it), and a task without ``budget:``
 gets its context's defaults, never the short-task batch of 32 at 4,096 tokens."""
 
@@ -9,13 +9,13 @@ import re
 
 import pytest
 
+from benchmark.core.budget import Budget
 from benchmark.errors import BenchmarkError
 from benchmark.run.config import default_budget, resolve_budget
-from benchmark.spec.budget import Budget
 from benchmark.tasks import registry
 from benchmark.tasks.registry import load_spec_file
 
-# benchmark/spec/budget.py DEFAULT_BUDGETS as it was before the budgets moved into the YAML files (commit 65ccb27).
+# benchmark/core/budget.py DEFAULT_BUDGETS as it was before the budgets moved into the YAML files (commit 65ccb27).
 BEFORE = {
     "glue": Budget(epochs=3, learning_rate=2e-5),
     "squad": Budget(epochs=2, learning_rate=3e-5),

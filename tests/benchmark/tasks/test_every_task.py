@@ -10,11 +10,11 @@ from dataclasses import fields
 import pytest
 import yaml
 
+from benchmark.core.budget import Budget
+from benchmark.core.examples import ClassificationExample, QAExample, TokenExample
 from benchmark.data.loader import CLEANINGS
 from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
 from benchmark.run.config import default_budget
-from benchmark.spec.budget import Budget
-from benchmark.spec.examples import ClassificationExample, QAExample, TokenExample
 from benchmark.tasks import hooks, registry
 from benchmark.tasks.metric_names import registered_metrics
 

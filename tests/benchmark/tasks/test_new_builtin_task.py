@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from benchmark.cli import main
+from benchmark.core import task_spec
 from benchmark.data.loader import load_examples
 from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
-from benchmark.spec import task_spec
 from benchmark.tasks import hooks, registry
 from conftest import committed_result
 from tiny_models import build_tiny_model

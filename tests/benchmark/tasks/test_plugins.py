@@ -1,4 +1,4 @@
-"""One plug-in surface (:mod:`benchmark.spec.plugins`): readers, QA layouts, scorers and aggregations registered by name
+"""One plug-in surface (:mod:`benchmark.core.plugins`): readers, QA layouts, scorers and aggregations registered by name
 and named in a task's YAML, for built-in and user tasks alike. An unknown name is one line naming the file, the
 key and the known names; a suite of sub-tasks other than GLUE runs end to end with ``aggregate: mean``."""
 
@@ -13,11 +13,11 @@ import pytest
 import torch
 
 from benchmark.cli import main
+from benchmark.core import plugins
 from benchmark.data.loader import load_examples
 from benchmark.errors import BenchmarkError
 from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
 from benchmark.results.files import load_result, predictions_path
-from benchmark.spec import plugins
 from benchmark.tasks import registry
 from tiny_models import build_tiny_model
 

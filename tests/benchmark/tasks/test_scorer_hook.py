@@ -131,7 +131,7 @@ def test_the_cli_reports_a_broken_scorer_in_one_line(tmp_path, user_task_folder,
 
 
 def test_package_specs_have_no_scorer_and_hash_without_the_key():
-    from benchmark.spec.task_spec import _hashed
+    from benchmark.core.task_spec import _hashed
 
     for spec in registry.all_tasks():
         assert spec.scorer is None and spec.scorer_sha256 is None

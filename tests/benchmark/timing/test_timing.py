@@ -336,7 +336,7 @@ def test_cuda_protocol_order(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_dry_run_counts_the_calls_of_the_run_s_timing_protocol() -> None:
     """``benchmark run --dry-run`` estimates the timing protocol with :func:`timing_calls`: the forward calls the
     run's :func:`time_inference` makes (its defaults, from :class:`TimingConfig`)."""
-    from benchmark.spec.model_info import ModelInfo
+    from benchmark.core.model_info import ModelInfo
     from benchmark.timing.inference import time_inference, timing_calls
 
     calls: list[int] = []

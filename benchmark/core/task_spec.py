@@ -44,7 +44,7 @@ class HubSource:
 class LocalSource:
     """The official files as their authors distribute them, under ``--data-dir DIR/<task>/``."""
 
-    format: str  # a registered reader's name (benchmark.spec.plugins.READERS; the built-in ones: benchmark.data.local)
+    format: str  # a registered reader's name (benchmark.core.plugins.READERS; the built-in ones: benchmark.data.local)
     files: dict[str, str] = field(default_factory=dict)  # role -> path relative to DIR/<task>/
     # Table formats (GLUE TSV): example role (text, text_pair, label) -> column name, or a 0-based column index
     # written as a string for files without a header line.
@@ -96,13 +96,13 @@ class TaskSpec:
     train_split: str | None = "train"
     eval_splits: tuple[str, ...] = ("validation",)
     subtasks: tuple[TaskSpec, ...] = ()  # a suite (GLUE): one spec per sub-task; the score aggregates them
-    # How a suite's sub-task metrics combine: a registered aggregation's name (benchmark.spec.plugins.AGGREGATIONS,
+    # How a suite's sub-task metrics combine: a registered aggregation's name (benchmark.core.plugins.AGGREGATIONS,
     # e.g. "mean"); the suite's ``metrics:`` pick among the aggregations of that name.
     aggregate: str | None = None
     license: str | None = None
     citation: str | None = None
     notes: str | None = None
-    # Default fine-tuning budget (keys of benchmark.spec.budget.Budget), from the YAML's ``budget:`` mapping over the
+    # Default fine-tuning budget (keys of benchmark.core.budget.Budget), from the YAML's ``budget:`` mapping over the
     # defaults of the task's context. Not hashed (see the module docstring).
     budget: dict[str, Any] = field(default_factory=dict)
     # Import path of a function ``reader(path, split)`` yielding Hub-schema rows from a local file, resolved
@@ -110,7 +110,7 @@ class TaskSpec:
     reader: str | None = None
     reader_sha256: str | None = None  # sha256 of the reader's module file when it lies beside the YAML
     # Import path of a function ``scorer(examples, predictions) -> metrics`` replacing the type's scorers
-    # (benchmark.tasks.hooks.call_scorer), or the name of a registered scorer (benchmark.spec.plugins.SCORERS);
+    # (benchmark.tasks.hooks.call_scorer), or the name of a registered scorer (benchmark.core.plugins.SCORERS);
     # hashed only when set, like ``reader``.
     scorer: str | None = None
     scorer_sha256: str | None = None  # sha256 of the scorer's module file when it lies beside the YAML

@@ -1,4 +1,4 @@
-"""benchmark.spec.architectures: every entry is consistent with the registry and with what transformers does."""
+"""benchmark.core.architectures: every entry is consistent with the registry and with what transformers does."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import torch
 from transformers import AutoConfig, AutoModel, NystromformerConfig, ReformerConfig, RobertaConfig
 
 from baselines.registry import load_registry
+from benchmark.core import architectures
 from benchmark.model import precision
 from benchmark.results.record import ResultRecord
-from benchmark.spec import architectures
 from benchmark.timing.protocol import quiet_transformers
 from conftest import ROOT
 from tiny_models import tiny_config

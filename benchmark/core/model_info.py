@@ -1,6 +1,6 @@
 """What a result file records about the model that ran, and what preprocessing needs to know about it
 (:class:`ModelInfo`). :func:`benchmark.model.modeling.load_model_for_task` fills it in from the model's config and
-:mod:`benchmark.spec.architectures`; the task types, the collator and the timing protocol read it.
+:mod:`benchmark.core.architectures`; the task types, the collator and the timing protocol read it.
 """
 
 from __future__ import annotations
