@@ -64,7 +64,7 @@ def _built(folder: Path) -> bool:
 
 
 def _manifest_record(folder: Path) -> dict[str, Any]:
-    from .local import sha256_file
+    from .sources import sha256_file
 
     manifest = _manifest(folder) or {}
     return {"version": manifest.get("version"), "sha256": sha256_file(folder / "manifest.json")}

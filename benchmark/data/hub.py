@@ -90,7 +90,7 @@ def _folder_files(folder: Path, config: str | None, split: str) -> list[dict[str
     with their sha256, so a result names its data portably (a local folder has no revision to pin)."""
     import datasets
 
-    from .local import file_record
+    from .sources import file_record
 
     builder = datasets.load_dataset_builder(str(folder.resolve()), config)
     data_files = (builder.config.data_files or {}).get(split, [])

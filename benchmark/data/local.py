@@ -16,7 +16,6 @@ from __future__ import annotations
 import codecs
 import csv
 import glob
-import hashlib
 import io
 import json
 import re
@@ -32,35 +31,12 @@ from ..core.plugins import READERS, Reader, ReadResult, register_reader
 from ..core.task_spec import TaskSpec
 from ..errors import BenchmarkError
 from ..limits import check_regular, open_regular
+from .sources import file_record
 
 Row = dict[str, Any]
 
 
 # --------------------------------------------------------------------------------------------- files
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open_regular(path) as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_record(path: Path, root: Path) -> dict[str, Any]:
-    """``{"path": relative to root, "sha256", "bytes"}`` for the result's ``source``."""
-    rel = None
-    # The path as the user laid it out under --data-dir (symlinks kept), so a result names the file portably and
-    # can be re-scored against any copy of the data; fall back to the resolved path only outside the data dir.
-    for p, r in ((path.absolute(), root.absolute()), (path.resolve(), root.resolve())):
-        try:
-            rel = p.relative_to(r).as_posix()
-            break
-        except ValueError:
-            continue
-    if rel is None:
-        rel = str(path.resolve())
-    return {"path": rel, "sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
 def resolve_file(task_dir: Path, name: str, what: str) -> Path:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.data import builds, hub
-from benchmark.data.local import sha256_file
+from benchmark.data.sources import sha256_file
 from benchmark.errors import BenchmarkError
 from benchmark.tasks.registry import get_task
 from conftest import ROOT, fixture_path

@@ -187,7 +187,7 @@ def test_ambiguous_glob_is_refused():
 
 def test_source_paths_are_recorded_relative_to_the_data_dir_through_symlinks(tmp_path):
     """A data dir of symlinks (as users lay out local copies) records portable paths, so results re-score anywhere."""
-    from benchmark.data.local import file_record
+    from benchmark.data.sources import file_record
 
     target = fixture_path("conll2003", "eng.testa")
     (tmp_path / "conll2003").mkdir()
