@@ -69,16 +69,10 @@ def measure_pair(arch: str, seq_len: int, repetitions: int, device: str, seed: i
     import torch
     from transformers import AutoModel
 
-    from benchmark.model.modeling import attention_path
-    from benchmark.timing.hardware import device_name
+    from benchmark.core.architectures import attention_path
+    from benchmark.timing.hardware import device_name, resolve_device
     from benchmark.timing.paired import time_paired
-    from benchmark.timing.protocol import (
-        TimingConfig,
-        memory_pass,
-        prepare_model_inputs,
-        resolve_device,
-        to_device,
-    )
+    from benchmark.timing.protocol import TimingConfig, memory_pass, prepare_model_inputs, to_device
 
     torch.manual_seed(0)
     dev = resolve_device(device)

@@ -17,12 +17,13 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import task_types
+from ..core.architectures import attention_path
 from ..core.encoded import EncodedSplit, Feature
 from ..core.model_info import ModelInfo
 from ..core.task_spec import TaskSpec
 from ..encode.features import Collator
 from ..errors import DivergedError
-from ..model.modeling import attention_path, restore_attention_type
+from ..model.modeling import restore_attention_type
 from ..model.precision import inference_context
 from ..task_types.windowing import PREDICT_MAX_PAD_FRACTION, length_buckets
 

@@ -4,7 +4,7 @@ into one-line errors.
 What differs between the supported architectures (position offset, Longformer's global attention, BigBird's
 sticky fallback to full attention, Nyströmformer's fixed length...) is recorded once in
 :mod:`benchmark.core.architectures`; here it becomes :class:`~benchmark.core.model_info.ModelInfo` (``global_attention``,
-``fixed_length``, ``max_positions``, ``attention_type``), and :func:`attention_path` / :func:`restore_attention_type` apply it.
+``fixed_length``, ``max_positions``, ``attention_type``), and :func:`restore_attention_type` applies it.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def check_weights(model_path: str) -> None:
 def check_max_length(config: Any, max_length: int | None, model_path: str) -> None:
     """``--max-length`` above the positions the model has is refused (rather than silently clamped, which would
     record a run at another length than asked for)."""
-    usable = usable_length(config)
+    usable = architectures.max_input_length(config)
     if max_length is not None and max_length > usable:
         raise BenchmarkError(
             f"--max-length {max_length} is more than the {usable} tokens {model_path} takes; pass at most "
@@ -267,22 +267,6 @@ def load_tokenizer(
     if not getattr(tokenizer, "is_fast", False):
         raise BenchmarkError(f"the tokenizer of {source} is not a fast tokenizer (offsets are needed)")
     return tokenizer
-
-
-def usable_length(config: Any, tokenizer: Any = None) -> int:
-    """Longest input the model takes, in tokens (position-id offset and fixed-length models considered)."""
-    return architectures.max_input_length(config)
-
-
-def fixed_length(config: Any) -> int | None:
-    """Length every input must have (Nyströmformer with landmarks: ``segment_means_seq_len``), else ``None``."""
-    return architectures.fixed_length(config)
-
-
-def attention_path(model: torch.nn.Module, seq_len: int) -> str:
-    """Attention actually computed for inputs of ``seq_len`` tokens (result-file vocabulary, e.g.
-    ``block_sparse`` / ``original_full`` for BigBird): :func:`benchmark.core.architectures.attention_path`."""
-    return architectures.attention_path(model, seq_len)
 
 
 def restore_attention_type(model: torch.nn.Module, info: ModelInfo) -> None:
@@ -438,11 +422,11 @@ def load_model_for_task(
         model_id=str(model_path),
         revision=resolved,
         model_type=cfg.model_type,
-        max_positions=usable_length(cfg, tokenizer),
+        max_positions=architectures.max_input_length(cfg),
         n_params=sum(p.numel() for p in model.parameters()),
         needs_remote_code=needs_remote,
         global_attention=architectures.of(cfg).global_attention,
-        fixed_length=fixed_length(cfg),
+        fixed_length=architectures.fixed_length(cfg),
         attention_type=getattr(cfg, "attention_type", None)
         if architectures.of(cfg).sticky_attention_type
         else None,

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from .. import distributed
+from ..core.architectures import attention_path
 from ..core.budget import Budget
 from ..core.model_info import ModelInfo
 from ..core.task_spec import TaskSpec
@@ -38,11 +39,7 @@ from ..encode.features import Collator, encode, input_length
 from ..errors import BenchmarkError
 from ..evaluate.predict import predict
 from ..model.model_source import ResolvedModel, expand_models, resolve_baseline
-from ..model.modeling import (
-    attention_path,
-    check_max_length,
-    check_model_for_task,
-)
+from ..model.modeling import check_max_length, check_model_for_task
 from ..results.files import (
     SCHEMA,
     claim_output_dir,

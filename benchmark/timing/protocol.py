@@ -41,8 +41,8 @@ Protocol of :func:`measure_inference` (the same for every model, task and length
    time.
 
 Helpers shared with the task runner: :func:`speed_batches` (synthetic inputs of exact lengths),
-:func:`prepare_model_inputs` (what each architecture needs on top of ``input_ids`` / ``attention_mask``),
-:func:`attention_path` (attention actually computed at a length) and :func:`max_input_length`.
+:func:`prepare_model_inputs` (what each architecture needs on top of ``input_ids`` / ``attention_mask``); the
+attention computed at a length and the longest input come from :mod:`benchmark.core.architectures`.
 """
 
 from __future__ import annotations
@@ -63,7 +63,6 @@ import torch
 
 from ..core import architectures
 from ..errors import BenchmarkError
-from ..logs import quiet_transformers  # noqa: F401 (re-exported: speed and the tests use it from here)
 from .hardware import device_name, resolve_device
 
 MEMORY_KINDS = {
@@ -576,42 +575,6 @@ def _config_of(model_or_config: Any) -> Any:
     return getattr(model_or_config, "config", model_or_config)
 
 
-def nystrom_fixed_length(model_or_config: Any) -> int | None:
-    """Length every input must have (a Nyströmformer that really uses landmarks: ``segment_means_seq_len``);
-    ``None`` for other models and for Nyströmformers configured with as many landmarks as segment positions
-    (those compute full attention and take any length). See :mod:`benchmark.core.architectures`."""
-    return architectures.fixed_length(model_or_config)
-
-
-def max_input_length(model_or_config: Any) -> int:
-    """Longest input the model takes, in tokens: ``max_position_embeddings`` minus the RoBERTa-style position
-    offset, capped at ``segment_means_seq_len`` for a landmark Nyströmformer (longer inputs break its reshape)."""
-    return architectures.max_input_length(model_or_config)
-
-
-def bigbird_full_attention_limit(model_or_config: Any) -> int:
-    """BigBird computes full attention for inputs of at most this many tokens (transformers' fallback)."""
-    return architectures.bigbird_fallback_limit(_config_of(model_or_config))
-
-
-def attention_path(model_or_config: Any, seq_len: int) -> str:
-    """Attention actually computed for inputs of ``seq_len`` tokens (after :func:`prepare_model_inputs`), in the
-    one vocabulary of result files and ``speed.json`` (:func:`benchmark.core.architectures.attention_path`).
-
-    ``"block_sparse"`` or ``"original_full"`` (its fallback at short inputs, or configured so) for BigBird;
-    ``"nystrom"`` or ``"full"`` (as many landmarks as segment positions) for Nyströmformer;
-    ``"sliding_window+global"`` for Longformer; ``"local+sparse (LSG ...)"`` for LSG models; ``"lsh+local"`` for
-    Reformer; ``"full"`` otherwise.
-    """
-    return architectures.attention_path(model_or_config, seq_len)
-
-
-def reset_attention_type(model: torch.nn.Module) -> bool:
-    """Undo BigBird's sticky switch to full attention (after one short input it stays ``original_full``, even
-    for long inputs) so the next forward runs as configured. True when something was reset."""
-    return architectures.reset_sticky_attention(model)
-
-
 def _pad_to(batch: dict[str, Any], length: int, pad_id: int) -> dict[str, Any]:
     ids = batch["input_ids"]
     b, current = ids.shape[0], ids.shape[1]
@@ -650,7 +613,7 @@ def prepare_model_inputs(model: torch.nn.Module, batch: Mapping[str, Any]) -> di
       transformers 5.23 expands a 2-D mask to ``[batch, 1, seq, seq]``, which cannot be added to the
       ``[batch, heads, landmarks, seq]`` landmark scores and crashes. :func:`count_tokens` reads both forms.
     - BigBird: nothing to add (the model pads to its block size itself), but the sticky fallback to full
-      attention is undone on ``model`` (:func:`reset_attention_type`), so this call has a side effect there.
+      attention is undone on ``model`` (:func:`benchmark.core.architectures.reset_sticky_attention`), so this call has a side effect there.
     """
     out = dict(batch)
     config = _config_of(model)
@@ -673,5 +636,5 @@ def prepare_model_inputs(model: torch.nn.Module, batch: Mapping[str, Any]) -> di
         if isinstance(mask, torch.Tensor) and mask.dim() == 2 and bool((mask == 0).any()):
             out["attention_mask"] = additive_mask(mask, _param_dtype(model))
     if arch.sticky_attention_type:
-        reset_attention_type(model)
+        architectures.reset_sticky_attention(model)
     return out

@@ -32,7 +32,9 @@ import numpy as np
 import torch
 
 from .. import __version__
+from ..core.architectures import attention_path, max_input_length
 from ..errors import BenchmarkError
+from ..logs import quiet_transformers
 from ..results.record import SPEED_SCHEMA
 from .hardware import hardware_info, resolve_device
 from .paired import LoadCheck, load_average, load_check
@@ -40,11 +42,8 @@ from .protocol import (
     MEMORY_KINDS,
     TimingConfig,
     TimingReport,
-    attention_path,
-    max_input_length,
     measure_inference,
     prepare_model_inputs,
-    quiet_transformers,
     speed_batches,
 )
 

@@ -8,9 +8,9 @@ import shutil
 import pytest
 import torch
 
+from benchmark.core.architectures import attention_path
 from benchmark.errors import BenchmarkError
 from benchmark.model.modeling import (
-    attention_path,
     check_model_for_task,
     content_sha256,
     load_model_for_task,

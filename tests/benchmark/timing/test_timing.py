@@ -19,18 +19,17 @@ from transformers import (
     RobertaConfig,
 )
 
+from benchmark.core.architectures import attention_path, max_input_length
 from benchmark.errors import BenchmarkError
+from benchmark.logs import quiet_transformers
 from benchmark.timing import hardware
 from benchmark.timing import protocol as timing
 from benchmark.timing.hardware import hardware_info, resolve_device
 from benchmark.timing.protocol import (
     TimingConfig,
-    attention_path,
-    max_input_length,
     measure_inference,
     percentile,
     prepare_model_inputs,
-    quiet_transformers,
     speed_batches,
 )
 
@@ -464,13 +463,11 @@ def test_position_offset_follows_the_padding_index() -> None:
     loses one position, not two. Checked against the model itself: the usable length runs, one more does not."""
     from transformers import LongformerConfig, LongformerModel
 
-    from benchmark.model.modeling import usable_length
-
     config = LongformerConfig(
         vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
         max_position_embeddings=65, attention_window=8, pad_token_id=0, bos_token_id=2, eos_token_id=3,
     )  # fmt: skip
-    assert max_input_length(config) == usable_length(config) == 64
+    assert max_input_length(config) == 64
     assert max_input_length(LongformerConfig(max_position_embeddings=4098, pad_token_id=1)) == 4096
     model = LongformerModel(config).eval()
     with torch.no_grad():
