@@ -8,8 +8,8 @@ import math
 import sys
 
 from ..errors import BenchmarkError
+from ..results.record import TimingConfig
 from ..timing.paired import MIN_REPETITIONS
-from ..timing.protocol import TimingConfig
 from ..timing.speed import (
     DEFAULT_LENGTHS,
     DEFAULT_MAX_BATCH,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import types
 import typing
@@ -167,6 +168,14 @@ class Section:
             more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
             raise RecordError(f"{source}: not a valid {cls.WHAT}: {'; '.join(found[:3])}{more}")
         return record
+
+    @classmethod
+    def made(cls, **values: Any) -> Any:
+        """A section made in code with the fields ``values`` names: like a file holding just those keys, a field not
+        given is absent from :meth:`to_dict` (never written as null). The writers make their sections so, where
+        they are measured (``measure_inference`` a :class:`Timing`, ``finetune`` a :class:`TrainingRun`)."""
+        given = tuple(key for name, key, _, _ in cls._fields() if name in values)
+        return cls(**values, key_order=given)
 
     def has(self, name: str) -> bool:
         """Whether the file had the key of field ``name`` (a section made in code has every field)."""
@@ -403,7 +412,8 @@ class SplitScore(Section):
 
 @dataclass(kw_only=True)
 class TrainingRun(Section):
-    """One fine-tuning (:class:`benchmark.train.finetune.TrainSummary` plus its windows); every key optional."""
+    """One fine-tuning, as :func:`benchmark.train.finetune.finetune` makes it (the run adds its ``windows``); every key
+    optional (files written before a key existed)."""
 
     train_examples: int | None = None
     train_windows: int | None = None
@@ -425,8 +435,13 @@ class TrainingRun(Section):
 
 @dataclass(kw_only=True)
 class Timing(Section):
-    """A timed inference (:class:`benchmark.timing.protocol.TimingReport`), in a result (plus the attention paths and the
-    batches timed) and per length in ``speed.json``; only ``device`` is required."""
+    """A timed inference, as :func:`benchmark.timing.protocol.measure_inference` makes it (all times in milliseconds,
+    memory in MiB; the protocol and ``memory_kind``: that module's docstring), in a result (plus the attention paths
+    and the batches timed) and per length in ``speed.json``; only ``device`` is required.
+
+    ``n_batches`` / ``n_examples`` / ``n_tokens`` / ``n_padded_tokens`` describe the distinct batches measured (one
+    pass); ``n_tokens`` counts real tokens (``attention_mask == 1``), ``n_padded_tokens`` every position the model
+    computed over (padding included). ``iterations`` is the number of timed calls."""
 
     device: str
     device_name: str | None = None
@@ -757,13 +772,42 @@ class SpeedModel(Section):
 
 @dataclass(kw_only=True)
 class TimingConfig(Section):
-    """:class:`benchmark.timing.protocol.TimingConfig` as recorded."""
+    """How long and how often the timing protocol measures (:func:`benchmark.timing.protocol.measure_inference`),
+    as ``speed.json`` records it.
 
-    warmup: int = field(metadata=_at_least(0))
-    min_iterations: int = field(metadata=_at_least(1))
-    min_seconds: float = field(metadata=_at_least(0))
-    rss_interval_s: float
-    trim_allocator: bool
+    ``warmup``: untimed forward calls before timing. ``min_iterations``: minimum number of timed calls (each
+    batch is timed at least once anyway). ``min_seconds``: keep timing until the timed calls add up to at least
+    this long. ``rss_interval_s``: CPU memory sampling period. ``trim_allocator``: on CPU, return freed heap
+    memory to the OS (glibc ``malloc_trim``) before the memory baseline.
+
+    A config made in code is checked when it is made (:class:`~benchmark.errors.BenchmarkError`, one line); one
+    read from a file is checked by :meth:`Section.parse`, which reports every problem with the file's name.
+    """
+
+    warmup: int = field(default=2, metadata=_at_least(0))
+    min_iterations: int = field(default=5, metadata=_at_least(1))
+    min_seconds: float = field(default=0.0, metadata=_at_least(0))
+    rss_interval_s: float = 0.005
+    trim_allocator: bool = True
+
+    def __post_init__(self) -> None:
+        if self.key_order is None:  # made in code, not read (parse passes the file's key order)
+            found = type(self).problems(self.to_dict())
+            if found:
+                raise BenchmarkError(f"timing config: {found[0]}")
+
+    def check(self, path: str, problems: list[str]) -> None:
+        where = f"{path}." if path else ""
+        if isinstance(self.min_seconds, int | float) and not math.isfinite(self.min_seconds):
+            problems.append(f"{where}min_seconds must be a finite number, got {self.min_seconds!r}")
+        if isinstance(self.rss_interval_s, int | float) and not 0 < self.rss_interval_s <= 1:
+            problems.append(f"{where}rss_interval_s must be in (0, 1] seconds, got {self.rss_interval_s!r}")
+
+    def calls(self, n_batches: int, device: Any) -> int:
+        """Forward calls :func:`~benchmark.timing.protocol.measure_inference` makes over ``n_batches`` batches on
+        ``device`` (a ``torch.device``) when ``min_seconds`` adds none: the warm-up, the timed calls and, on CPU,
+        the memory pass."""
+        return self.warmup + max(self.min_iterations, n_batches) + int(device.type != "cuda")
 
 
 Protocol = Literal["fixed", "variable"]

@@ -17,7 +17,7 @@ Protocol of :func:`measure_inference` (the same for every model, task and length
      threads (recorded as ``cpu_threads``). On a machine shared with other work the wall clock includes being
      preempted; fewer threads than free cores gives steadier figures.
 
-6. Memory (``TimingReport.memory_kind`` says which of these a figure is):
+6. Memory (``Timing.memory_kind`` says which of these a figure is):
 
    - ``"cuda_max_allocated"``: after the warm-up, ``torch.cuda.synchronize`` and
      ``torch.cuda.reset_peak_memory_stats(device)``; after the timed calls ``torch.cuda.max_memory_allocated``.
@@ -50,12 +50,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
-import math
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -63,6 +61,7 @@ import torch
 
 from ..core import architectures
 from ..errors import BenchmarkError
+from ..results.record import Timing, TimingConfig
 from .hardware import device_name, resolve_device
 
 MEMORY_KINDS = {
@@ -70,87 +69,6 @@ MEMORY_KINDS = {
     "cpu_peak_rss_delta": "peak process RSS sampled every 5 ms during one extra untimed call minus the RSS before it, MiB",
 }
 PERCENTILE_METHOD = "linear"  # numpy default / Hyndman-Fan type 7
-
-
-@dataclass(frozen=True)
-class TimingConfig:
-    """How long and how often to measure.
-
-    ``warmup``: untimed forward calls before timing. ``min_iterations``: minimum number of timed calls (each
-    batch is timed at least once anyway). ``min_seconds``: keep timing until the timed calls add up to at least
-    this long. ``rss_interval_s``: CPU memory sampling period. ``trim_allocator``: on CPU, return freed heap
-    memory to the OS (glibc ``malloc_trim``) before the memory baseline.
-    """
-
-    warmup: int = 2
-    min_iterations: int = 5
-    min_seconds: float = 0.0
-    rss_interval_s: float = 0.005
-    trim_allocator: bool = True
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.warmup, int) or self.warmup < 0:
-            raise BenchmarkError(f"warmup must be an integer >= 0, got {self.warmup!r}")
-        if not isinstance(self.min_iterations, int) or self.min_iterations < 1:
-            raise BenchmarkError(f"iterations must be an integer >= 1, got {self.min_iterations!r}")
-        if not (
-            isinstance(self.min_seconds, int | float)
-            and self.min_seconds >= 0
-            and math.isfinite(self.min_seconds)
-        ):
-            raise BenchmarkError(f"min_seconds must be a finite number >= 0, got {self.min_seconds!r}")
-        if not (isinstance(self.rss_interval_s, int | float) and 0 < self.rss_interval_s <= 1):
-            raise BenchmarkError(f"rss_interval_s must be in (0, 1] seconds, got {self.rss_interval_s!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def calls(self, n_batches: int, device: torch.device) -> int:
-        """Forward calls :func:`measure_inference` makes over ``n_batches`` batches on ``device`` when
-        ``min_seconds`` adds none: the warm-up, the timed calls and, on CPU, the memory pass."""
-        return self.warmup + max(self.min_iterations, n_batches) + int(device.type != "cuda")
-
-
-@dataclass(frozen=True)
-class TimingReport:
-    """One measurement: what ran, where, and what it cost. All times in milliseconds, memory in MiB.
-
-    ``n_batches`` / ``n_examples`` / ``n_tokens`` / ``n_padded_tokens`` describe the distinct batches measured
-    (one pass); ``n_tokens`` counts real tokens (``attention_mask == 1``), ``n_padded_tokens`` every position the
-    model computed over (padding included). ``iterations`` is the number of timed calls. See the module
-    docstring for the protocol, ``memory_kind`` and the percentile definition.
-    """
-
-    device: str
-    device_name: str
-    dtype: str
-    torch_version: str
-    cuda_version: str | None
-    cpu_threads: int
-    timer: str  # "cuda_event" | "perf_counter"
-    batch_size: int  # largest batch
-    seq_len: int  # longest (padded) sequence
-    n_batches: int
-    n_examples: int
-    n_tokens: int
-    n_padded_tokens: int
-    latency_ms_per_example_median: float
-    latency_ms_per_example_p90: float
-    latency_ms_per_example_mean: float
-    latency_ms_per_batch_median: float
-    latency_ms_per_batch_p90: float
-    tokens_per_second: float
-    examples_per_second: float
-    timed_seconds: float
-    peak_memory_mb: float
-    memory_baseline_mb: float
-    memory_kind: str
-    warmup: int
-    iterations: int
-    percentile_method: str = PERCENTILE_METHOD
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -388,7 +306,7 @@ def measure_inference(
     device: torch.device | str,
     config: TimingConfig | None = None,
     dtype: torch.dtype | str | None = None,
-) -> TimingReport:
+) -> Timing:
     """Measure ``forward(batch)`` over ``batches`` on ``device`` with the protocol in the module docstring.
 
     ``forward`` takes one batch dict (e.g. ``lambda b: model(**b)``); its output is discarded. ``batches`` are
@@ -428,8 +346,8 @@ def report_from_times(
     dtype: str,
     timer: str,
     memory: tuple[float, float, str],
-) -> TimingReport:
-    """The :class:`TimingReport` of timed calls already made: call ``k`` took ``times_ms[k]`` on
+) -> Timing:
+    """The :class:`~benchmark.results.record.Timing` of timed calls already made: call ``k`` took ``times_ms[k]`` on
     ``batches[order[k]]``; ``memory`` is (peak MiB, baseline MiB, memory kind) of :func:`memory_pass`.
     :func:`measure_inference` and the paired protocol (:mod:`benchmark.timing.paired`) both report through it."""
     shapes = [_batch_size_and_len(b, i) for i, b in enumerate(batches)]
@@ -439,7 +357,7 @@ def report_from_times(
     timed_s = max(sum(times_ms) / 1000.0, 1e-9)
     timed_tokens = sum(counts[j][0] for j in order)
     timed_examples = sum(shapes[j][0] for j in order)
-    return TimingReport(
+    return Timing.made(
         device=str(device),
         device_name=device_name(device),
         dtype=dtype,
@@ -466,6 +384,7 @@ def report_from_times(
         memory_kind=memory_kind,
         warmup=config.warmup,
         iterations=len(times_ms),
+        percentile_method=PERCENTILE_METHOD,
     )
 
 

@@ -35,13 +35,11 @@ from .. import __version__
 from ..core.architectures import attention_path, max_input_length
 from ..errors import BenchmarkError
 from ..logs import quiet_transformers
-from ..results.record import SPEED_SCHEMA
+from ..results.record import SPEED_SCHEMA, Timing, TimingConfig
 from .hardware import hardware_info, resolve_device
 from .paired import LoadCheck, load_average, load_check
 from .protocol import (
     MEMORY_KINDS,
-    TimingConfig,
-    TimingReport,
     measure_inference,
     prepare_model_inputs,
     speed_batches,
@@ -82,7 +80,7 @@ class SpeedEntry:
     input_length: int | None = None
     attention_path: str | None = None
     reason: str | None = None
-    report: TimingReport | None = None
+    report: Timing | None = None
     variable: dict[str, Any] | None = None  # the variable protocol's draw and probe (record.VariableBatches)
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import logging
 import math
 import tempfile
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,35 +23,7 @@ from ..core.encoded import EncodedSplit, Feature
 from ..core.model_info import ModelInfo
 from ..encode.features import Collator
 from ..errors import DivergedError
-
-
-@dataclass
-class TrainSummary:
-    """What a result file records about training."""
-
-    train_examples: int
-    train_windows: int
-    steps: int
-    epochs: float
-    seconds: float
-    final_loss: float | None
-    saved_to: str | None = None
-    num_processes: int = 1  # processes the Trainer trained on (WORLD_SIZE under a launcher)
-    per_device_batch_size: int | None = None
-    total_batch_size: int | None = None  # per device x processes x gradient accumulation
-    # Model positions (padding included) per real token over every training batch of every process (the batches
-    # the collator padded); batches are length-grouped (benchmark.encode.batching). Nystromformer pads every batch to its
-    # fixed length.
-    padding_ratio: float | None = None
-    padded_positions: int | None = None  # over all epochs and processes
-    real_tokens: int | None = None
-    batching: str = "length_grouped"
-    megabatch_factor: int | None = (
-        None  # length-grouped: batches per sorted mega-batch (benchmark.encode.batching)
-    )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from ..results.record import TrainingRun
 
 
 class FeatureDataset(torch.utils.data.Dataset):
@@ -117,8 +88,8 @@ def finetune(
     teacher: torch.nn.Module | None = None,
     distill_alpha: float = 0.5,
     distill_temperature: float = 2.0,
-) -> TrainSummary:
-    """Train ``model`` in place on ``train``'s windows for ``budget``; returns a :class:`TrainSummary`.
+) -> TrainingRun:
+    """Train ``model`` in place on ``train``'s windows for ``budget``; returns its :class:`~benchmark.results.record.TrainingRun`.
 
     ``info`` selects the architecture's collation (Nyströmformer). ``budget.epochs == 0`` (or no training windows)
     leaves the model untouched. ``save_to``: also write the
@@ -133,10 +104,25 @@ def finetune(
     from ..model.precision import trainer_precision
 
     features = [f for f in train.features if f.label is not None]
-    summary = TrainSummary(
-        train.n_examples, len(features), 0, budget.epochs, 0.0, None, num_processes=distributed.world_size()
+    summary = TrainingRun.made(  # every key of a result's training section but its windows (the run adds them)
+        train_examples=train.n_examples,
+        train_windows=len(features),
+        steps=0,
+        epochs=budget.epochs,
+        seconds=0.0,
+        final_loss=None,
+        saved_to=None,
+        num_processes=distributed.world_size(),  # processes the Trainer trained on (WORLD_SIZE under a launcher)
+        per_device_batch_size=None,
+        total_batch_size=None,  # per device x processes x gradient accumulation
+        # model positions (padding included) per real token over every training batch of every process (the
+        # batches the collator padded; Nystromformer pads every batch to its fixed length), over all epochs
+        padding_ratio=None,
+        padded_positions=None,
+        real_tokens=None,
+        batching="length_grouped" if group_by_length else "random",
+        megabatch_factor=None,  # length-grouped: batches per sorted mega-batch (benchmark.encode.batching)
     )
-    summary.batching = "length_grouped" if group_by_length else "random"
     if group_by_length:
         from ..encode.batching import MEGABATCH_FACTOR
 

@@ -10,7 +10,7 @@ import torch
 
 from benchmark.cli import main
 from benchmark.errors import BenchmarkError
-from benchmark.timing.protocol import TimingConfig
+from benchmark.results.record import TimingConfig
 from benchmark.timing.speed import SCHEMA, format_speed_table, parse_lengths, run_speed, write_speed_result
 from tiny_models import build_tiny_model
 
