@@ -70,7 +70,7 @@ def measure_pair(arch: str, seq_len: int, repetitions: int, device: str, seed: i
     from transformers import AutoModel
 
     from benchmark.core.architectures import attention_path
-    from benchmark.results.record import TimingConfig
+    from benchmark.core.record import TimingConfig
     from benchmark.timing.hardware import device_name, resolve_device
     from benchmark.timing.paired import time_paired
     from benchmark.timing.protocol import memory_pass, prepare_model_inputs, to_device

@@ -74,9 +74,9 @@ def committed_result(task: str = "conll2003") -> dict:
 
 
 def result_record(**changes: object):
-    """A valid typed result (:class:`benchmark.results.record.ResultRecord`) of one fine-tuning (:func:`committed_result`)
+    """A valid typed result (:class:`benchmark.core.record.ResultRecord`) of one fine-tuning (:func:`committed_result`)
     with the top-level sections in ``changes`` replaced (``execution=None`` drops the section)."""
-    from benchmark.results.record import ResultRecord
+    from benchmark.core.record import ResultRecord
 
     data = committed_result()
     data.update(changes)

@@ -7,8 +7,8 @@ import json
 import math
 import sys
 
+from ..core.record import TimingConfig
 from ..errors import BenchmarkError
-from ..results.record import TimingConfig
 from ..timing.paired import MIN_REPETITIONS
 from ..timing.speed import (
     DEFAULT_LENGTHS,

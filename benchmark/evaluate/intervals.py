@@ -6,7 +6,7 @@ replacement, as many as the split has): NER resamples its examples, which are se
 ``numpy.random.default_rng(RNG_SEED)`` over the examples sorted by id, so every run scored on the same gold
 data draws the same resampled sets: replicate *b* of one run and replicate *b* of another are paired, and a
 difference or a ratio of two runs is bootstrapped by subtracting or dividing their replicates
-(:func:`paired`), without the gold data at hand. A result records the replicates (:class:`benchmark.results.record.
+(:func:`paired`), without the gold data at hand. A result records the replicates (:class:`benchmark.core.record.
 Bootstrap`) with the sha256 of the sorted ids, which must match for two runs to be paired.
 
 How the metric is recomputed on a resampled set, the fastest way that gives the metric's own value:
@@ -83,7 +83,7 @@ def bootstrap_split(
     resamples: int = RESAMPLES,
     seed: int = RNG_SEED,
 ) -> dict[str, Any]:
-    """The :class:`benchmark.results.record.Bootstrap` data of one split: ``resamples`` replicates of its primary metric
+    """The :class:`benchmark.core.record.Bootstrap` data of one split: ``resamples`` replicates of its primary metric
     (``score``: its value on the whole split, computed when not given)."""
     ordered = sorted(examples, key=lambda ex: ex.id)
     if score is None:
@@ -266,7 +266,7 @@ def numeric_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
 
 
 def mean_replicates(bootstraps: Sequence[Any]) -> np.ndarray:
-    """Replicate-wise mean over seeds (records of :class:`benchmark.results.record.Bootstrap` of the same gold)."""
+    """Replicate-wise mean over seeds (records of :class:`benchmark.core.record.Bootstrap` of the same gold)."""
     return np.mean([np.asarray(b.replicates, dtype=float) for b in bootstraps], axis=0)
 
 
@@ -297,7 +297,7 @@ def verdict(interval: tuple[float, float] | None) -> str | None:
 
 
 def aggregate_seeds(runs: Sequence[tuple[int, Any, str]]) -> dict[str, Any]:
-    """The ``seeds`` section (:class:`benchmark.results.record.Seeds`) of ``(seed, ResultRecord, relative path)`` runs of
+    """The ``seeds`` section (:class:`benchmark.core.record.Seeds`) of ``(seed, ResultRecord, relative path)`` runs of
     one task: per split the mean, sd, n, min and max of every numeric metric over seeds and the 95% percentile
     bootstrap interval over evaluation examples of the seeds' mean primary metric (replicate-wise mean over seeds
     of each seed's paired replicates, :mod:`benchmark.evaluate.intervals`)."""

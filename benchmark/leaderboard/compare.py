@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..core.record import ResultRecord
 from ..errors import BenchmarkError
-from ..results.record import ResultRecord
 
 
 def _ratio(student: float | None, teacher: float | None) -> float | None:
@@ -150,7 +150,7 @@ def _device_of(record: ResultRecord) -> str:
 
 def how_it_ran(record: ResultRecord) -> dict[str, str]:
     """What of how a result ran makes its numbers incomparable with another's: dtype, attention implementation,
-    compiled, training batches (:meth:`benchmark.results.record.ResultRecord.batching`) and device; "not recorded"
+    compiled, training batches (:meth:`benchmark.core.record.ResultRecord.batching`) and device; "not recorded"
     where the file does not say."""
     execution = record.execution_or_legacy()
     return {
@@ -228,10 +228,10 @@ def with_bootstrap(directory: Path, record: ResultRecord, data_dir: str | Path) 
     ``benchmark submit`` does); the record unchanged when it has them, or when the gold is not at hand."""
     import dataclasses
 
+    from ..core.record import Bootstrap
     from ..evaluate.intervals import bootstrap_split
     from ..evaluate.scoring import read_predictions
     from ..results.files import predictions_path
-    from ..results.record import Bootstrap
     from ..tasks.registry import get_task
     from .rescore import GoldUnavailable, load_gold, verify
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from gonerd import untrusted
 
+from ..core.record import shown_text_problem
 from ..errors import BenchmarkError
 from ..model.recipe import DISTILL_REPORT
-from ..results.record import shown_text_problem
 
 __all__ = ["DISTILL_REPORT_FILE", "DistillCurve", "read_curve", "report_problems", "shown_repr"]
 

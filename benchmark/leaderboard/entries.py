@@ -1,5 +1,5 @@
 """The submitted entries of a leaderboard directory and the per-model figures the views show. Every file is read
-as its typed record (:mod:`benchmark.results.record`); a file that is not a valid one is left out here (``benchmark
+as its typed record (:mod:`benchmark.core.record`); a file that is not a valid one is left out here (``benchmark
 leaderboard --check`` reports it)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from statistics import mean
 from typing import Any
 
 from ..core.architectures import canonical_attention_path
+from ..core.record import Model, ResultRecord, SpeedRecord, Submission
 from ..errors import BenchmarkError
-from ..results.record import Model, ResultRecord, SpeedRecord, Submission
 from . import RESULTS
 from .compare import compare_records
 from .distillation import DISTILL_REPORT_FILE, DistillCurve, read_curve
@@ -185,7 +185,7 @@ def _json(path: Path) -> Any:
 
 
 def read_typed(path: Path, kind: type[Any]) -> Any:
-    """``path`` read as a ``kind`` record (:mod:`benchmark.results.record`); None when missing, unreadable or invalid."""
+    """``path`` read as a ``kind`` record (:mod:`benchmark.core.record`); None when missing, unreadable or invalid."""
     data = _json(path)
     try:
         return kind.from_dict(data, path.name) if data is not None else None

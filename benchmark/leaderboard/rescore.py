@@ -23,8 +23,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..core.record import ResultRecord, Source
 from ..errors import BenchmarkError
-from ..results.record import ResultRecord, Source
 
 TOLERANCE = 1e-6  # recorded and recomputed metrics may differ by this much (float formatting)
 

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from gonerd.untrusted import not_regular
 
+from ..core.record import Owner, RecordError, ResultRecord, Submission
 from ..errors import BenchmarkError
 from ..results.files import OWNER_FILE, file_sha256, predictions_path
-from ..results.record import Owner, RecordError, ResultRecord, Submission
 from . import RESULTS
 from .entries import board_unverified, read_typed
 from .staging import change_board, copy_file, write_bytes
@@ -101,7 +101,7 @@ def existing_runs(leaderboard: Path) -> dict[tuple[str, ...], str]:
 
 
 def manifest(checked: Checked, directory: Path, partial: bool, unverified: list[str] | None = None) -> bytes:
-    """``submission.json`` (:class:`benchmark.results.record.Submission`, checked before it is written): deterministic
+    """``submission.json`` (:class:`benchmark.core.record.Submission`, checked before it is written): deterministic
     (sorted keys, no timestamps). ``unverified``: the ``<task>.<split>`` admitted without re-scoring
     (``--unverified``)."""
     data = {

@@ -2,8 +2,8 @@
 
 Only JSON files and gzipped JSON-lines predictions are read, within the limits of :mod:`benchmark.limits`;
 nothing from a submission is imported or run. Checks: file names (known tasks only, no symlinks), the shape of
-every result, owner and speed file (:class:`benchmark.results.record.ResultRecord`, :class:`benchmark.results.record.Owner`,
-:class:`benchmark.results.record.SpeedRecord`: keys, types, allowed values, no unknown key; nothing about shape is checked
+every result, owner and speed file (:class:`benchmark.core.record.ResultRecord`, :class:`benchmark.core.record.Owner`,
+:class:`benchmark.core.record.SpeedRecord`: keys, types, allowed values, no unknown key; nothing about shape is checked
 here again), one model per directory, a Hub-id-like model
 name, task spec hashes and dataset revisions equal to the current specs, metric ranges, recorded data paths inside
 the data folder, predictions files present with one prediction per example, and every split re-scored from its
@@ -25,9 +25,7 @@ from typing import Any
 from gonerd import untrusted
 from gonerd.untrusted import not_regular
 
-from ..errors import BenchmarkError
-from ..results.files import OWNER_FILE, model_slug, predictions_path
-from ..results.record import (  # noqa: F401 (re-exported)
+from ..core.record import (  # noqa: F401 (re-exported)
     MAX_SHOWN,
     MENTION_RE,
     SUBMISSION_SCHEMA,
@@ -40,6 +38,8 @@ from ..results.record import (  # noqa: F401 (re-exported)
     check_model_id,
     shown_text_problem,
 )
+from ..errors import BenchmarkError
+from ..results.files import OWNER_FILE, model_slug, predictions_path
 from .distillation import DISTILL_REPORT_FILE, MAX_REPORT_BYTES, DistillCurve, report_problems, shown_repr
 from .rescore import GoldUnavailable, recorded_path_problems, verify
 
@@ -419,7 +419,7 @@ def _check_predictions(
 def _check_speed(
     path: Path, problems: list[str], owner: Owner | None, records: dict[str, ResultRecord]
 ) -> SpeedRecord | None:
-    """The directory's ``speed.json`` as its typed record (:class:`benchmark.results.record.SpeedRecord`), of the
+    """The directory's ``speed.json`` as its typed record (:class:`benchmark.core.record.SpeedRecord`), of the
     directory's model (its revision, where recorded, and its architecture) and with device names the board can
     show."""
     data = _read_json(path, problems)

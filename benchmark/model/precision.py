@@ -17,7 +17,7 @@
 
 Every result records what actually ran in its ``execution`` section (:func:`execution_record`); results written
 before these options existed have no such section and ran float32, uncompiled, with transformers' default
-attention (:meth:`benchmark.results.record.ResultRecord.execution_or_legacy`).
+attention (:meth:`benchmark.core.record.ResultRecord.execution_or_legacy`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Layout::
 
 Every file is written to a temporary name and renamed (``os.replace``), so an interrupted run never leaves half a
 file and a rerun resumes with the tasks that are missing. Predictions are gzipped with ``mtime=0``, so equal
-predictions give equal bytes. The shape of a result is :class:`benchmark.results.record.ResultRecord`: checked when a
+predictions give equal bytes. The shape of a result is :class:`benchmark.core.record.ResultRecord`: checked when a
 result is written (:func:`write_result`) and read (:func:`load_record`, :func:`load_result`).
 """
 
@@ -29,9 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import BenchmarkError
-from ..model.recipe import DISTILL_REPORT
-from .record import (  # noqa: F401  (re-exported: the record's schema and migrations are read from here too)
+from ..core.record import (  # noqa: F401  (re-exported: the record's schema and migrations are read from here too)
     EXECUTION_BATCHING,
     EXECUTION_DTYPES,
     LEGACY_EXECUTION,
@@ -40,6 +38,8 @@ from .record import (  # noqa: F401  (re-exported: the record's schema and migra
     RecordError,
     ResultRecord,
 )
+from ..errors import BenchmarkError
+from ..model.recipe import DISTILL_REPORT
 
 OWNER_FILE = "model.json"
 
@@ -151,7 +151,7 @@ def read_predictions(path: Path) -> dict[str, Any]:
 
 def write_result(path: Path, record: dict[str, Any], predictions: Mapping[str, Mapping[str, Any]]) -> Path:
     """Write the predictions of every split, then the result JSON (last, so it only exists when complete).
-    ``record``: the result's JSON data, checked as a :class:`~benchmark.results.record.ResultRecord` (ValueError when it
+    ``record``: the result's JSON data, checked as a :class:`~benchmark.core.record.ResultRecord` (ValueError when it
     is not one: a bug of the caller) and written as the record gives it back (the same keys, in the same order)."""
     bad = non_finite_fields(record)
     if bad:  # e.g. a diverged training's loss: JSON has no NaN or Infinity, so no result is written
@@ -186,7 +186,7 @@ def non_finite_fields(value: Any, where: str = "") -> list[str]:
 
 
 def validate_result(record: Any) -> list[str]:
-    """Problems with a result's JSON data as a :class:`~benchmark.results.record.ResultRecord` (empty list: valid)."""
+    """Problems with a result's JSON data as a :class:`~benchmark.core.record.ResultRecord` (empty list: valid)."""
     return ResultRecord.problems(record)
 
 

@@ -36,12 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from ..core.budget import BUDGET_KEYS, Budget, _check_keys, budget_problem
+from ..core.record import check_model_id
 from ..core.task_spec import TaskSpec
 from ..encode import batching as _batching
 from ..encode.batching import BATCHING_CHOICES
 from ..errors import BenchmarkError
 from ..model.precision import DTYPES
-from ..results.record import check_model_id
 from ..tasks import registry
 
 SEED_LIMIT = 2**32  # numpy's seeding range (transformers.set_seed seeds numpy too)

@@ -47,7 +47,7 @@ def timing_batches(encoded: EncodedSplit, collator: Collator, length: int) -> li
 def timing_calls(n_batches: int, device: torch.device) -> int:
     """Forward calls :func:`time_inference` makes over ``n_batches`` batches (``benchmark run --dry-run``'s
     estimate of the timing protocol's cost)."""
-    from ..results.record import TimingConfig
+    from ..core.record import TimingConfig
 
     return TimingConfig().calls(n_batches, device)
 

@@ -60,8 +60,8 @@ import numpy as np
 import torch
 
 from ..core import architectures
+from ..core.record import Timing, TimingConfig
 from ..errors import BenchmarkError
-from ..results.record import Timing, TimingConfig
 from .hardware import device_name, resolve_device
 
 MEMORY_KINDS = {
@@ -347,7 +347,7 @@ def report_from_times(
     timer: str,
     memory: tuple[float, float, str],
 ) -> Timing:
-    """The :class:`~benchmark.results.record.Timing` of timed calls already made: call ``k`` took ``times_ms[k]`` on
+    """The :class:`~benchmark.core.record.Timing` of timed calls already made: call ``k`` took ``times_ms[k]`` on
     ``batches[order[k]]``; ``memory`` is (peak MiB, baseline MiB, memory kind) of :func:`memory_pass`.
     :func:`measure_inference` and the paired protocol (:mod:`benchmark.timing.paired`) both report through it."""
     shapes = [_batch_size_and_len(b, i) for i, b in enumerate(batches)]

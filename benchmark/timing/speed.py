@@ -33,9 +33,9 @@ import torch
 
 from .. import __version__
 from ..core.architectures import attention_path, max_input_length
+from ..core.record import SPEED_SCHEMA, Timing, TimingConfig
 from ..errors import BenchmarkError
 from ..logs import quiet_transformers
-from ..results.record import SPEED_SCHEMA, Timing, TimingConfig
 from .hardware import hardware_info, resolve_device
 from .paired import LoadCheck, load_average, load_check
 from .protocol import (
@@ -45,7 +45,7 @@ from .protocol import (
     speed_batches,
 )
 
-SCHEMA = SPEED_SCHEMA  # the shape: benchmark.results.record.SpeedRecord
+SCHEMA = SPEED_SCHEMA  # the shape: benchmark.core.record.SpeedRecord
 PROTOCOL_TEXT = {
     "fixed": "every sequence exactly the length, no padding",
     "variable": "lengths drawn around length/2 (sd length/8, at most the length), batches padded to their longest",
@@ -604,7 +604,7 @@ def _measure_one(
 @dataclass
 class PairedResult:
     """``benchmark speed --model A B ...``: one :class:`SpeedResult` per model (each carrying the comparison as
-    its ``paired`` section) and the comparison itself (:class:`benchmark.results.record.Paired`'s shape)."""
+    its ``paired`` section) and the comparison itself (:class:`benchmark.core.record.Paired`'s shape)."""
 
     results: list[SpeedResult]
     paired: dict[str, Any]
@@ -826,9 +826,9 @@ def _paired_length(
 
 def write_speed_result(result: SpeedResult, output_dir: str | Path) -> Path:
     """Write ``<output_dir>/speed.json`` atomically (temporary file in the same directory, then ``os.replace``),
-    after checking it as a :class:`benchmark.results.record.SpeedRecord` (ValueError when it is not one: a bug)."""
+    after checking it as a :class:`benchmark.core.record.SpeedRecord` (ValueError when it is not one: a bug)."""
+    from ..core.record import RecordError, SpeedRecord
     from ..results.files import non_finite_fields
-    from ..results.record import RecordError, SpeedRecord
 
     out_dir = Path(output_dir).expanduser()
     data = result.to_dict()

@@ -21,9 +21,9 @@ from .. import distributed
 from ..core.budget import Budget
 from ..core.encoded import EncodedSplit, Feature
 from ..core.model_info import ModelInfo
+from ..core.record import TrainingRun
 from ..encode.features import Collator
 from ..errors import DivergedError
-from ..results.record import TrainingRun
 
 
 class FeatureDataset(torch.utils.data.Dataset):
@@ -89,7 +89,7 @@ def finetune(
     distill_alpha: float = 0.5,
     distill_temperature: float = 2.0,
 ) -> TrainingRun:
-    """Train ``model`` in place on ``train``'s windows for ``budget``; returns its :class:`~benchmark.results.record.TrainingRun`.
+    """Train ``model`` in place on ``train``'s windows for ``budget``; returns its :class:`~benchmark.core.record.TrainingRun`.
 
     ``info`` selects the architecture's collation (Nyströmformer). ``budget.epochs == 0`` (or no training windows)
     leaves the model untouched. ``save_to``: also write the

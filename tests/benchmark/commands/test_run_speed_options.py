@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from benchmark.cli import main
+from benchmark.core.record import ResultRecord
 from benchmark.encode.batching import (
     LengthGroupedSampler,
     length_grouped_batches,
@@ -21,7 +22,6 @@ from benchmark.encode.batching import (
     random_batches,
 )
 from benchmark.results.files import LEGACY_EXECUTION, load_result, validate_result
-from benchmark.results.record import ResultRecord
 from conftest import fixture_path, link_fixtures, result_record
 from tiny_models import build_tiny_model
 

@@ -10,9 +10,9 @@ from transformers import AutoConfig, AutoModel, NystromformerConfig, ReformerCon
 
 from baselines.registry import load_registry
 from benchmark.core import architectures
+from benchmark.core.record import ResultRecord
 from benchmark.logs import quiet_transformers
 from benchmark.model import precision
-from benchmark.results.record import ResultRecord
 from conftest import ROOT
 from tiny_models import tiny_config
 

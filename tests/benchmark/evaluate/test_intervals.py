@@ -11,10 +11,10 @@ import json
 import numpy as np
 import pytest
 
+from benchmark.core.record import ResultRecord
 from benchmark.evaluate import intervals
 from benchmark.evaluate.scoring import score_predictions
 from benchmark.leaderboard.compare import compare_records
-from benchmark.results.record import ResultRecord
 from benchmark.tasks.registry import get_task
 from tests.benchmark.leaderboard.test_leaderboard import _gold, perturbed
 

@@ -240,7 +240,7 @@ BAD = {
         "missing key 'config_hash'",
     ),
     "unknown task": (lambda r: (r / "imdb.json").write_text("{}"), "unknown task 'imdb'"),
-    "negative latency": (  # the shape of a result is the typed record's (benchmark.results.record), named by key path
+    "negative latency": (  # the shape of a result is the typed record's (benchmark.core.record), named by key path
         lambda r: edit_json(r / "squad.json", lambda d: d["timing"].update(latency_ms_per_example_median=-1)),
         "squad.json: timing.latency_ms_per_example_median must be a non-negative number, got -1",
     ),
@@ -413,7 +413,7 @@ def test_check_detects_stale_and_edited_files(tmp_path, capsys):
 
 def _hostile_entry(name: str) -> Entry:
     """An entry put on the board by hand (submit would refuse the name): the views must still escape it."""
-    from benchmark.results.record import Model
+    from benchmark.core.record import Model
 
     return Entry(
         slug="hostile", model=Model(model_id=name, revision=None, model_type="bert", n_params=1), records={}

@@ -44,7 +44,7 @@ if mode == "run":  # what benchmark run records: the Hub source of the split and
                   metrics={"validation": score_predictions(spec, loaded.examples, preds)})
     json.dump({"record": record, "preds": preds}, open(path, "w"))
 else:
-    from benchmark.results.record import ResultRecord
+    from benchmark.core.record import ResultRecord
     data = json.load(open(path))
     try:
         verify(spec, ResultRecord.from_dict(data["record"]), "validation", data["preds"], None)

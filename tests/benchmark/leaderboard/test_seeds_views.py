@@ -7,10 +7,10 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from benchmark.core.record import Budget, ResultRecord
 from benchmark.leaderboard import plots
 from benchmark.leaderboard.entries import Cost, Entry
 from benchmark.leaderboard.views import NONSTANDARD, STANDARD, cell_text, render_html, render_markdown
-from benchmark.results.record import Budget, ResultRecord
 from benchmark.run.config import default_budget
 from conftest import ROOT
 

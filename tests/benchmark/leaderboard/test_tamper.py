@@ -18,8 +18,8 @@ import pytest
 
 from benchmark import limits
 from benchmark.cli import main
+from benchmark.core.record import ResultRecord, SpeedLength, SpeedRecord, Timing
 from benchmark.leaderboard.submit import check_leaderboard, submit
-from benchmark.results.record import ResultRecord, SpeedLength, SpeedRecord, Timing
 from conftest import ROOT, fixture_path
 from tests.benchmark.leaderboard.test_leaderboard import LIMIT, _score_plus, edit_json, make_run, write_speed
 

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from benchmark.core.record import ResultRecord, SpeedLength, SpeedRecord, Timing
 from benchmark.leaderboard.entries import Cost, Entry
 from benchmark.leaderboard.views import render_html, render_markdown
-from benchmark.results.record import ResultRecord, SpeedLength, SpeedRecord, Timing
 from conftest import ROOT
 
 BOARD = ROOT / "leaderboard" / "results" / "repro-mini__minilm-l6-bigbird4096"

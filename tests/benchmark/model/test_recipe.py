@@ -9,10 +9,10 @@ import torch
 
 from baselines.convert import convert
 from baselines.distill import init_student
+from benchmark.core.record import Model, ResultRecord
 from benchmark.leaderboard.entries import Entry, _fill_teacher_shares
 from benchmark.model.modeling import content_sha256
 from benchmark.model.recipe import read_recipe
-from benchmark.results.record import Model, ResultRecord
 from conftest import result_record
 from tiny_models import build_tiny_model
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from benchmark.cli import main
+from benchmark.core.record import TimingConfig
 from benchmark.errors import BenchmarkError
-from benchmark.results.record import TimingConfig
 from benchmark.timing.speed import SCHEMA, format_speed_table, parse_lengths, run_speed, write_speed_result
 from tiny_models import build_tiny_model
 
@@ -155,7 +155,7 @@ def test_api_errors_and_atomic_write(bert_dir: Path, tmp_path: Path) -> None:
 def test_cli_paired_interleaves_compares_and_writes_each_speed_json(
     bert_dir: Path, longformer_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from benchmark.results.record import SpeedRecord
+    from benchmark.core.record import SpeedRecord
 
     out = tmp_path / "out"
     argv = ["speed", "--model", str(bert_dir), str(longformer_dir), "--lengths", "16,128", "--device", "cpu"]

@@ -20,9 +20,9 @@ from transformers import (
 )
 
 from benchmark.core.architectures import attention_path, max_input_length
+from benchmark.core.record import TimingConfig
 from benchmark.errors import BenchmarkError
 from benchmark.logs import quiet_transformers
-from benchmark.results.record import TimingConfig
 from benchmark.timing import hardware
 from benchmark.timing import protocol as timing
 from benchmark.timing.hardware import hardware_info, resolve_device

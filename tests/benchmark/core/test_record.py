@@ -1,4 +1,4 @@
-"""The typed records (benchmark.results.record): every committed result, owner, speed and submission file round-trips byte
+"""The typed records (benchmark.core.record): every committed result, owner, speed and submission file round-trips byte
 for byte, a bad one (a misspelt key included) is one line naming the file and the key path, every key the current
 code writes is declared, and files written before a section existed still load."""
 
@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.errors import BenchmarkError
-from benchmark.results.files import OWNER_FILE, load_record, load_result, write_result
-from benchmark.results.record import (
+from benchmark.core.record import (
     LEGACY_EXECUTION,
     Owner,
     RecordError,
@@ -22,6 +20,8 @@ from benchmark.results.record import (
     SpeedRecord,
     Submission,
 )
+from benchmark.errors import BenchmarkError
+from benchmark.results.files import OWNER_FILE, load_record, load_result, write_result
 from conftest import ROOT
 
 BOARD = ROOT / "leaderboard"
@@ -264,11 +264,11 @@ def _declared(section: type[Section]) -> set[str]:
 def test_every_key_the_current_code_writes_is_declared():
     """What the writers put in a result and a speed.json, taken from the writers themselves (their dataclasses and
     functions, not a list typed in here), is known to the record: a new key is declared, never refused later."""
+    from benchmark.core import record
     from benchmark.core.budget import Budget
     from benchmark.core.model_info import ModelInfo
     from benchmark.core.task_spec import HubSource
     from benchmark.model.precision import execution_record
-    from benchmark.results import record
     from benchmark.run.config import RunConfig
     from benchmark.timing.hardware import hardware_info
 
@@ -328,7 +328,7 @@ TIMING_KEYS = [
 def test_a_section_made_in_code_writes_the_keys_it_was_given():
     """Section.made: a field not given is absent from to_dict (as from a file without the key), not written as
     null; the keys keep the declared order whatever order they were given in."""
-    from benchmark.results.record import TrainingRun
+    from benchmark.core.record import TrainingRun
 
     run = TrainingRun.made(steps=3, train_examples=2)
     assert run.to_dict() == {"train_examples": 2, "steps": 3}
@@ -344,7 +344,7 @@ def test_measure_inference_makes_the_timing_a_result_records():
     files and speed.json files have always had, in their order, and no null attention paths or protocol."""
     import torch
 
-    from benchmark.results.record import Timing, TimingConfig
+    from benchmark.core.record import Timing, TimingConfig
     from benchmark.timing.protocol import measure_inference
 
     batch = {
