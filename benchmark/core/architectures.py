@@ -1,5 +1,5 @@
 """What each encoder architecture needs from the harness, in one place: one :class:`Architecture` entry per
-``model_type``. ``benchmark run`` (:mod:`benchmark.model.modeling`, :mod:`benchmark.encode.features` through ``ModelInfo``),
+``model_type``. ``benchmark run`` (:mod:`benchmark.model.modeling`, :mod:`benchmark.encode.features` through ``Model``),
 the timing protocol and ``benchmark speed`` (:mod:`benchmark.timing.protocol`), the execution options
 (:mod:`benchmark.model.precision`) and ``baselines convert`` / ``baselines distill`` read it through the functions below.
 Adding an architecture is one entry in :data:`ARCHITECTURES` (or :data:`OVERLAYS` for remote-code attention).

@@ -1,4 +1,4 @@
-"""Fine-tuning budgets: how much each task trains (:class:`Budget`) and what a valid budget value is.
+"""Fine-tuning budgets: what a valid budget value is (the budget itself: :class:`benchmark.core.record.Budget`).
 
 Defaults live in each task's YAML (``budget:`` in ``benchmark/tasks/<task>.yaml``; keys it leaves out take
 the defaults of the task's context, ``benchmark.tasks.registry.CONTEXT_BUDGETS``); ``benchmark tasks`` lists
@@ -13,29 +13,12 @@ without training (a floor to compare against).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ..errors import BenchmarkError
+from .record import Budget
 
-
-@dataclass(frozen=True)
-class Budget:
-    """How one task fine-tunes (and the batch size its evaluation uses)."""
-
-    epochs: float = 3
-    learning_rate: float = 2e-5
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_train_examples: int | None = None  # None: the whole training split
-    batch_size: int = 32
-    eval_batch_size: int | None = None  # None: same as batch_size
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-BUDGET_KEYS = {f.name for f in fields(Budget)}
+BUDGET_KEYS = {name for name, *_ in Budget._fields()}
 
 
 def budget_problem(key: str, value: Any) -> str | None:

@@ -300,26 +300,28 @@ def _dump(value: Any) -> Any:
 # ----------------------------------------------------------------------------------------------------- sections
 @dataclass(kw_only=True)
 class Model(Section):
-    """Which model ran (:class:`benchmark.core.model_info.ModelInfo` plus where it came from)."""
+    """Which model ran, and what preprocessing needs to know about it: :func:`benchmark.model.modeling.load_model_for_task`
+    makes it (from the model's config and :mod:`benchmark.core.architectures`, fields up to ``unpadded``); the task
+    types, the collator and the timing protocol read it; the run adds where the model came from (``path`` on)."""
 
     model_id: str
     revision: str | None  # Hub commit, or "sha256:<hex>" over a local directory's config and weights
     model_type: str
+    max_positions: int | None = None  # usable input length in tokens
     n_params: int = field(metadata=_at_least(0))
-    max_positions: int | None = None
     needs_remote_code: bool = False
-    global_attention: bool = False
-    fixed_length: int | None = None
-    attention_type: str | None = None
-    model_class: str | None = None
+    global_attention: bool = False  # Longformer: needs a global_attention_mask
+    fixed_length: int | None = None  # Nyströmformer: every input padded to exactly this length
+    attention_type: str | None = None  # BigBird: configured attention ("block_sparse" / "original_full")
+    model_class: str | None = None  # the Python class that ran (its own class for remote code)
+    recipe: dict[str, Any] | None = (
+        None  # benchmark.model.recipe: the model's recipe.json as written (kinds differ), e.g. its teacher
+    )
     # which head ran: transformers' own class for the task, the harness's generic one over AutoModel
     # (benchmark.model.heads), or the repository's remote code; absent in files written before it was recorded
     head: Literal["transformers", "generic", "remote_code"] | None = None
     pooling: str | None = None  # sequence tasks: the classification head's pooling (cls, mean, bos, late)
     unpadded: bool | None = None  # the attention kernel unpadded the batches (flash-attention varlen)
-    recipe: dict[str, Any] | None = (
-        None  # benchmark.model.recipe: the model's recipe.json as written (kinds differ)
-    )
     path: str | None = None
     requested_revision: str | None = None
     tokenizer_revision: str | None = None
@@ -531,15 +533,18 @@ class Hardware(Section):
 
 @dataclass(kw_only=True)
 class Budget(Section):
-    """:class:`benchmark.core.budget.Budget` as recorded."""
+    """How one task fine-tunes (and the batch size its evaluation uses): a task's default (its YAML over these
+    defaults, :func:`benchmark.tasks.registry`), a run's (``--config`` and flags over it,
+    :func:`benchmark.run.config.resolve_budget`), and what a result records. What a valid value is:
+    :mod:`benchmark.core.budget`."""
 
-    epochs: float | None = field(default=None, metadata=_at_least(0))
-    learning_rate: float | None = field(default=None, metadata=_at_least(0))
-    warmup_ratio: float | None = None
-    weight_decay: float | None = None
-    max_train_examples: int | None = None
-    batch_size: int | None = field(default=None, metadata=_at_least(1))
-    eval_batch_size: int | None = None
+    epochs: float | None = field(default=3, metadata=_at_least(0))
+    learning_rate: float | None = field(default=2e-5, metadata=_at_least(0))
+    warmup_ratio: float | None = 0.1
+    weight_decay: float | None = 0.01
+    max_train_examples: int | None = None  # None: the whole training split
+    batch_size: int | None = field(default=32, metadata=_at_least(1))
+    eval_batch_size: int | None = None  # None: same as batch_size
 
 
 @dataclass(kw_only=True)

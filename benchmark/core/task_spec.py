@@ -102,7 +102,7 @@ class TaskSpec:
     license: str | None = None
     citation: str | None = None
     notes: str | None = None
-    # Default fine-tuning budget (keys of benchmark.core.budget.Budget), from the YAML's ``budget:`` mapping over the
+    # Default fine-tuning budget (keys of benchmark.core.record.Budget), from the YAML's ``budget:`` mapping over the
     # defaults of the task's context. Not hashed (see the module docstring).
     budget: dict[str, Any] = field(default_factory=dict)
     # Import path of a function ``reader(path, split)`` yielding Hub-schema rows from a local file, resolved

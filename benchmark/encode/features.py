@@ -18,7 +18,7 @@ import torch
 
 from .. import task_types
 from ..core.encoded import EncodedSplit, Feature, default_stride, special_frame
-from ..core.model_info import ModelInfo
+from ..core.record import Model
 from ..core.task_spec import TaskSpec
 from ..errors import BenchmarkError
 from ..task_types.base import IGNORE, pad_offset
@@ -26,7 +26,7 @@ from ..task_types.qa import MAX_QUESTION_TOKENS, YES_NO_PREFIX, recover_answer, 
 from ..task_types.windowing import WordWindow
 
 
-def input_length(spec: TaskSpec, info: ModelInfo, max_length: int | None = None) -> int:
+def input_length(spec: TaskSpec, info: Model, max_length: int | None = None) -> int:
     """``L = min(spec.max_length (or --max-length), model's usable positions)``."""
     return min(max_length or spec.max_length, info.max_positions)
 
@@ -35,7 +35,7 @@ def encode(
     examples: Sequence[Any],
     tokenizer,
     spec: TaskSpec,
-    info: ModelInfo,
+    info: Model,
     length: int,
     *,
     stride: int | None = None,
@@ -93,7 +93,7 @@ class Collator:
         return self.tokenizer.padding_side
 
     @classmethod
-    def for_model(cls, tokenizer: Any, info: ModelInfo, task_type: str) -> Collator:
+    def for_model(cls, tokenizer: Any, info: Model, task_type: str) -> Collator:
         """The collator ``info``'s architecture needs (fixed length and additive mask for Nyströmformer)."""
         return cls(
             tokenizer,

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .. import task_types
 from ..core.architectures import attention_path
 from ..core.encoded import EncodedSplit, Feature
-from ..core.model_info import ModelInfo
+from ..core.record import Model
 from ..core.task_spec import TaskSpec
 from ..encode.features import Collator
 from ..errors import DivergedError
@@ -54,7 +54,7 @@ def _refuse_nan(out: Any) -> None:
 
 def run_model(
     model: torch.nn.Module,
-    info: ModelInfo,
+    info: Model,
     features: Sequence[Feature],
     collator: Collator,
     *,
@@ -119,7 +119,7 @@ merge_classification = merge_tokens = merge_qa = merge
 
 def predict(
     model: torch.nn.Module,
-    info: ModelInfo,
+    info: Model,
     spec: TaskSpec,
     examples: Sequence[Any],
     encoded: EncodedSplit,

@@ -3,7 +3,7 @@ into one-line errors.
 
 What differs between the supported architectures (position offset, Longformer's global attention, BigBird's
 sticky fallback to full attention, Nyströmformer's fixed length...) is recorded once in
-:mod:`benchmark.core.architectures`; here it becomes :class:`~benchmark.core.model_info.ModelInfo` (``global_attention``,
+:mod:`benchmark.core.architectures`; here it becomes :class:`~benchmark.core.record.Model` (``global_attention``,
 ``fixed_length``, ``max_positions``, ``attention_type``), and :func:`restore_attention_type` applies it.
 """
 
@@ -18,7 +18,7 @@ import torch
 
 from .. import task_types
 from ..core import architectures
-from ..core.model_info import ModelInfo
+from ..core.record import Model
 from ..core.task_spec import TaskSpec
 from ..errors import BenchmarkError
 from .recipe import read_recipe
@@ -269,7 +269,7 @@ def load_tokenizer(
     return tokenizer
 
 
-def restore_attention_type(model: torch.nn.Module, info: ModelInfo) -> None:
+def restore_attention_type(model: torch.nn.Module, info: Model) -> None:
     """Undo BigBird's sticky fallback to full attention so the next (longer) batch runs as configured."""
     if info.attention_type:
         architectures.reset_sticky_attention(model, info.attention_type)
@@ -372,8 +372,8 @@ def load_model_for_task(
     revision: str | None = None,
     tokenizer_revision: str | None = None,
     attn_implementation: str | None = None,
-) -> tuple[torch.nn.Module, Any, ModelInfo]:
-    """(model in eval mode on ``device``, fast tokenizer, :class:`ModelInfo`) for ``spec``'s task type.
+) -> tuple[torch.nn.Module, Any, Model]:
+    """(model in eval mode on ``device``, fast tokenizer, :class:`Model`) for ``spec``'s task type.
 
     ``attn_implementation`` (``sdpa``, ``eager``, ...) is passed to ``from_pretrained``; an architecture that
     cannot use it loads with its own attention and a warning line says so (once).
@@ -418,7 +418,7 @@ def load_model_for_task(
     model.to(device)
     model.eval()
     cfg = model.config
-    info = ModelInfo(
+    info = Model.made(
         model_id=str(model_path),
         revision=resolved,
         model_type=cfg.model_type,

@@ -11,7 +11,7 @@ Each run option is declared once, on its field (:func:`option`: default, flag, h
 type checks of both are made from :data:`RUN_OPTIONS`.
 
 A ``--config`` file (:func:`read_config`, YAML or JSON) holds budget keys at the top level (all tasks) and/or
-under ``tasks: {<name>: {...}}`` (:class:`benchmark.core.budget.Budget`), and run options under ``run:``::
+under ``tasks: {<name>: {...}}`` (:class:`benchmark.core.record.Budget`), and run options under ``run:``::
 
     run: {dtype: bfloat16, batching: random, seed: 1}
     epochs: 2                 # budgets, as before
@@ -35,8 +35,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..core.budget import BUDGET_KEYS, Budget, _check_keys, budget_problem
-from ..core.record import check_model_id
+from ..core.budget import BUDGET_KEYS, _check_keys, budget_problem
+from ..core.record import Budget, check_model_id
 from ..core.task_spec import TaskSpec
 from ..encode import batching as _batching
 from ..encode.batching import BATCHING_CHOICES

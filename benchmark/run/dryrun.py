@@ -27,7 +27,7 @@ import torch
 
 from .. import distributed
 from ..core import architectures
-from ..core.budget import Budget
+from ..core.record import Budget
 from ..core.task_spec import TaskSpec
 from ..data.loader import load_examples
 from ..encode.batching import length_grouped_batches, random_batches

@@ -31,8 +31,7 @@ import torch
 
 from .. import distributed
 from ..core.architectures import attention_path
-from ..core.budget import Budget
-from ..core.model_info import ModelInfo
+from ..core.record import Budget, Model
 from ..core.task_spec import TaskSpec
 from ..encode.batching import BATCHING_CHOICES
 from ..encode.features import Collator, encode, input_length
@@ -248,7 +247,7 @@ def _run_task(
     load_stats: dict[str, Any] = {}  # what loading did per split (e.g. arXiv's MTEB cleaning counts)
     training: dict[str, Any] = {}
     timing = None
-    info: ModelInfo | None = None
+    info: Model | None = None
     execution: dict[str, Any] = {}
     for plan in cfg.plan(spec, budget):
         sub, prefix = plan.spec, plan.prefix  # prefix: of the keys of per-split records
@@ -604,7 +603,7 @@ class _TaskRun:
             save_dir=save_dir,
             teacher=self.teacher(cfg),
         )
-        info: ModelInfo = outcome["info"]
+        info: Model = outcome["info"]
         record = {
             "schema": SCHEMA,
             "model": {

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import torch
 
     from ..core.encoded import EncodedSplit, Feature
-    from ..core.model_info import ModelInfo
+    from ..core.record import Model
     from ..core.task_spec import TaskSpec
 
 IGNORE = -100  # label of a position the loss skips (token classification)
@@ -106,7 +106,7 @@ class TaskType(ABC):
         examples: Sequence[Any],
         tokenizer: Any,
         spec: TaskSpec,
-        info: ModelInfo,
+        info: Model,
         length: int,
         *,
         stride: int | None = None,

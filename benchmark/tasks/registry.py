@@ -53,14 +53,14 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from .. import task_types
 from ..core import plugins
-from ..core.budget import Budget, _check_keys
+from ..core.budget import _check_keys
+from ..core.record import Budget
 from ..core.task_spec import TASKS_DIR, GoldPin, HubSource, LocalBuild, LocalSource, TaskSpec
 from ..errors import BenchmarkError
 from . import hooks
@@ -79,7 +79,7 @@ _REQUIRED = (
     "metrics",
 )
 # Default budget of a task whose YAML leaves keys of ``budget:`` out, by context: short tasks follow the BERT
-# paper's recipe (benchmark.core.budget.Budget's defaults); long ones train one epoch on at most 10,000 examples at
+# paper's recipe (benchmark.core.record.Budget's defaults); long ones train one epoch on at most 10,000 examples at
 # batch 8, so one run stays affordable at 4,096 tokens.
 CONTEXT_BUDGETS: dict[str, dict[str, Any]] = {
     "short": {},
@@ -192,7 +192,7 @@ def _budget(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
             with contextlib.suppress(ValueError):
                 given[key] = float(given[key])
     given = _check_keys(given, f"task spec {where}, budget")
-    return {**asdict(Budget()), **CONTEXT_BUDGETS.get(raw["context"], {}), **given}
+    return {**Budget().to_dict(), **CONTEXT_BUDGETS.get(raw["context"], {}), **given}
 
 
 def _local_build(

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from ..core.encoded import EncodedSplit
-from ..core.model_info import ModelInfo
+from ..core.record import Model
 from ..encode.features import Collator
 from ..model.modeling import restore_attention_type
 from ..task_types.windowing import length_buckets
@@ -54,7 +54,7 @@ def timing_calls(n_batches: int, device: torch.device) -> int:
 
 def time_inference(
     model: torch.nn.Module,
-    info: ModelInfo,
+    info: Model,
     batches: list[dict[str, torch.Tensor]],
     device: torch.device,
     dtype: str = "float32",

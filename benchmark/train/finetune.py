@@ -18,10 +18,8 @@ from typing import Any
 import torch
 
 from .. import distributed
-from ..core.budget import Budget
 from ..core.encoded import EncodedSplit, Feature
-from ..core.model_info import ModelInfo
-from ..core.record import TrainingRun
+from ..core.record import Budget, Model, TrainingRun
 from ..encode.features import Collator
 from ..errors import DivergedError
 
@@ -80,7 +78,7 @@ def finetune(
     *,
     seed: int,
     device: torch.device,
-    info: ModelInfo | None = None,
+    info: Model | None = None,
     save_to: Path | None = None,
     dtype: str = "float32",
     compile_model: bool = False,

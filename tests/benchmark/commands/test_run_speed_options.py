@@ -102,7 +102,7 @@ def test_training_padding_ratio_on_real_sentences_is_at_most_1_15(task, tmp_path
             link.parent.mkdir(parents=True, exist_ok=True)
             link.symlink_to(fixture_path("glue", *sub.local.files["validation"].split("/")))
 
-    class Info:  # what encode needs of ModelInfo
+    class Info:  # what encode needs of the loaded model (core.record.Model)
         global_attention, fixed_length, max_positions = False, None, 512
 
     for sub in subs:

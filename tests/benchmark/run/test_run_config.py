@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.core.budget import Budget
+from benchmark.core.record import Budget
 from benchmark.errors import BenchmarkError
 from benchmark.results.files import config_hash
 from benchmark.run.config import RUN_FILE_KEYS, RunConfig, read_config

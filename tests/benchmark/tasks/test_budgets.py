@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from benchmark.core.budget import Budget
+from benchmark.core.record import Budget
 from benchmark.errors import BenchmarkError
 from benchmark.run.config import default_budget, resolve_budget
 from benchmark.tasks import registry

@@ -335,18 +335,18 @@ def test_cuda_protocol_order(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_dry_run_counts_the_calls_of_the_run_s_timing_protocol() -> None:
     """``benchmark run --dry-run`` estimates the timing protocol with :func:`timing_calls`: the forward calls the
     run's :func:`time_inference` makes (its defaults, from :class:`TimingConfig`)."""
-    from benchmark.core.model_info import ModelInfo
+    from benchmark.core.record import Model
     from benchmark.timing.inference import time_inference, timing_calls
 
     calls: list[int] = []
 
-    class Model(torch.nn.Module):
+    class Counting(torch.nn.Module):
         def forward(self, **batch: Any) -> None:
             calls.append(1)
 
     batches = [{"input_ids": torch.ones(2, 4, dtype=torch.long)} for _ in range(3)]
-    info = ModelInfo("m", "r", model_type="bert", max_positions=128, n_params=0, needs_remote_code=False)
-    assert time_inference(Model(), info, batches, torch.device("cpu")) is not None
+    info = Model(model_id="m", revision="r", model_type="bert", max_positions=128, n_params=0)
+    assert time_inference(Counting(), info, batches, torch.device("cpu")) is not None
     assert timing_calls(3, torch.device("cpu")) == len(calls) == 2 + 5 + 1  # warm-up, timed, memory pass
 
 
