@@ -29,15 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..core.record import (  # noqa: F401  (re-exported: the record's schema and migrations are read from here too)
-    EXECUTION_BATCHING,
-    EXECUTION_DTYPES,
-    LEGACY_EXECUTION,
-    SCHEMA,
-    Owner,
-    RecordError,
-    ResultRecord,
-)
+from ..core.record import Owner, RecordError, ResultRecord
 from ..errors import BenchmarkError
 from ..model.recipe import DISTILL_REPORT
 
@@ -149,21 +141,30 @@ def read_predictions(path: Path) -> dict[str, Any]:
     return read_bounded(path)
 
 
-def write_result(path: Path, record: dict[str, Any], predictions: Mapping[str, Mapping[str, Any]]) -> Path:
-    """Write the predictions of every split, then the result JSON (last, so it only exists when complete).
-    ``record``: the result's JSON data, checked as a :class:`~benchmark.core.record.ResultRecord` (ValueError when it
-    is not one: a bug of the caller) and written as the record gives it back (the same keys, in the same order)."""
-    bad = non_finite_fields(record)
-    if bad:  # e.g. a diverged training's loss: JSON has no NaN or Infinity, so no result is written
+def typed_result(data: Mapping[str, Any], path: str | Path) -> ResultRecord:
+    """The :class:`~benchmark.core.record.ResultRecord` of a result the harness has just made (``data``: its
+    sections, keys in the order they are written), to be written to ``path``. :class:`BenchmarkError` naming the
+    numbers that are not finite (a diverged training's loss: JSON has no NaN or Infinity, so no result is written);
+    ValueError when ``data`` is not a valid result (a bug of the caller, never the user's)."""
+    bad = non_finite_fields(data)
+    if bad:
         raise BenchmarkError(
             f"refusing to write {path}: {', '.join(bad[:3])}: not a finite number (JSON has no NaN or Infinity)"
         )
     try:
-        typed = ResultRecord.from_dict(record, str(path))
+        return ResultRecord.from_dict(data, str(path))
     except RecordError as exc:
         raise ValueError(f"refusing to write an invalid result {exc}") from None
+
+
+def write_result(path: Path, record: ResultRecord, predictions: Mapping[str, Mapping[str, Any]]) -> Path:
+    """Write the predictions of every split, then the result JSON (last, so it only exists when complete), as
+    the record gives it back (the same keys, in the same order)."""
+    data = record.to_dict()
+    if bad := non_finite_fields(data):  # a record changed after typed_result
+        raise BenchmarkError(f"refusing to write {path}: {', '.join(bad[:3])}: not a finite number")
     blobs = {predictions_path(path, split): predictions_bytes(preds) for split, preds in predictions.items()}
-    text = json.dumps(typed.to_dict(), indent=2, ensure_ascii=False, sort_keys=False, allow_nan=False) + "\n"
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, allow_nan=False) + "\n"
     for target, blob in blobs.items():
         atomic_write_bytes(target, blob)
     atomic_write_bytes(path, text.encode())

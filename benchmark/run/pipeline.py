@@ -31,7 +31,7 @@ import torch
 
 from .. import distributed
 from ..core.architectures import attention_path
-from ..core.record import Budget, Model
+from ..core.record import SCHEMA, Budget, Model
 from ..core.task_spec import TaskSpec
 from ..encode.batching import BATCHING_CHOICES
 from ..encode.features import Collator, encode, input_length
@@ -40,13 +40,13 @@ from ..evaluate.predict import predict
 from ..model.model_source import ResolvedModel, expand_models, resolve_baseline
 from ..model.modeling import check_max_length, check_model_for_task
 from ..results.files import (
-    SCHEMA,
     claim_output_dir,
     config_hash,
     harness_info,
     is_up_to_date,
     model_slug,
     result_path,
+    typed_result,
     utc_now,
     write_result,
 )
@@ -221,6 +221,26 @@ def _score(spec: TaskSpec, examples: list[Any], predictions: dict[str, Any]) -> 
 
 
 # ------------------------------------------------------------------------------------------------------- run
+@dataclasses.dataclass
+class TaskOutcome:
+    """What one task's fine-tuning and evaluation produced (:func:`_run_task`): every section of its result but
+    identity and timestamps, and the predictions. The sections are JSON-shaped; the run types the whole result
+    (:func:`benchmark.results.files.typed_result`) before anything is written."""
+
+    info: Model
+    splits: list[str]
+    n_examples: dict[str, int]
+    metrics: dict[str, Any]
+    windows: dict[str, Any]
+    attention: dict[str, Any]
+    dataset: dict[str, Any]
+    training: dict[str, Any] | None
+    timing: dict[str, Any] | None
+    execution: dict[str, Any]
+    predictions: dict[str, dict[str, Any]]
+    bootstrap: dict[str, Any] | None
+
+
 def _run_task(
     spec: TaskSpec,
     resolved: ResolvedModel,
@@ -230,7 +250,7 @@ def _run_task(
     device: torch.device,
     save_dir: Path | None,
     teacher: Any = None,
-) -> dict[str, Any]:
+) -> TaskOutcome:
     """Everything a result records for one task except identity and timestamps. ``teacher``: a
     :class:`benchmark.train.distill.Teacher` whose fine-tuned models teach the sub-tasks it has."""
     from ..model.precision import attn_implementation_of, autocast, can_compile, compiled, execution_record
@@ -334,28 +354,29 @@ def _run_task(
     bootstrap = distributed.on_main(
         lambda: _bootstrap(spec, examples, predictions, metrics), label=f"bootstrap {model_path} {spec.name}"
     )
-    return {
-        "info": info,
-        "splits": list(predictions),
-        "n_examples": {split: len(examples[split]) for split in examples},
-        "metrics": metrics,
-        "windows": windows,
-        "attention": attention,
-        "dataset": {
-            # None when the data did not come from the Hub (--data-dir, or GONERD's local build: see sources)
-            "hub": dataclasses.asdict(spec.hub)
-            if not data_dir
-            and all(s.get("kind", "hub") == "hub" for s in sources.values() if isinstance(s, dict))
-            else None,
+    assert info is not None  # a task has at least one plan (RunConfig.plan)
+    from_hub = not data_dir and all(
+        s.get("kind", "hub") == "hub" for s in sources.values() if isinstance(s, dict)
+    )
+    return TaskOutcome(
+        info=info,
+        splits=list(predictions),
+        n_examples={split: len(examples[split]) for split in examples},
+        metrics=metrics,
+        windows=windows,
+        attention=attention,
+        # hub: None when the data did not come from the Hub (--data-dir, or GONERD's local build: see sources)
+        dataset={
+            "hub": dataclasses.asdict(spec.hub) if from_hub else None,
             "sources": sources,
             "stats": load_stats,
         },
-        "training": training or None,
-        "timing": timing,
-        "execution": execution,
-        "predictions": predictions,
-        "bootstrap": bootstrap,
-    }
+        training=training or None,
+        timing=timing,
+        execution=execution,
+        predictions=predictions,
+        bootstrap=bootstrap,
+    )
 
 
 def _load_teacher(teacher: Any, sub: TaskSpec, cfg: RunConfig, device: torch.device) -> Any:
@@ -603,11 +624,10 @@ class _TaskRun:
             save_dir=save_dir,
             teacher=self.teacher(cfg),
         )
-        info: Model = outcome["info"]
         record = {
             "schema": SCHEMA,
             "model": {
-                **info.to_dict(),
+                **outcome.info.to_dict(),
                 "model_id": self.name,
                 "path": self.resolved.path,
                 "revision": self.revision,
@@ -624,15 +644,15 @@ class _TaskRun:
                 "context": spec.context,
                 "primary_metric": spec.primary_metric,
             },
-            "dataset": outcome["dataset"],
-            "splits": outcome["splits"],
-            "n_examples": outcome["n_examples"],
-            "metrics": outcome["metrics"],
-            "windows": outcome["windows"],
-            "attention": outcome["attention"],
-            "training": outcome["training"],
-            "timing": outcome["timing"],
-            "execution": outcome["execution"],
+            "dataset": outcome.dataset,
+            "splits": outcome.splits,
+            "n_examples": outcome.n_examples,
+            "metrics": outcome.metrics,
+            "windows": outcome.windows,
+            "attention": outcome.attention,
+            "training": outcome.training,
+            "timing": outcome.timing,
+            "execution": outcome.execution,
             "hardware": self.hardware,
             "seed": cfg.seed,
             "config": {**section, "device": str(self.device), "save_models": cfg.save_models},
@@ -640,11 +660,13 @@ class _TaskRun:
             "started_at": started,
             "finished_at": utc_now(),
         }
-        if outcome["bootstrap"]:
-            record["bootstrap"] = outcome["bootstrap"]
-        distributed.on_main(write_result, path, record, outcome["predictions"], label=f"write {path}")
+        if outcome.bootstrap:
+            record["bootstrap"] = outcome.bootstrap
+        distributed.on_main(
+            lambda: write_result(path, typed_result(record, path), outcome.predictions), label=f"write {path}"
+        )
         summary = ", ".join(
-            f"{split} {spec.primary_metric}={_fmt(m.get('score'))}" for split, m in outcome["metrics"].items()
+            f"{split} {spec.primary_metric}={_fmt(m.get('score'))}" for split, m in outcome.metrics.items()
         )
         log(f"{spec.name}: {summary} -> {path}")
         return path
@@ -671,7 +693,7 @@ def _write_aggregate(task: _TaskRun, cfg: RunConfig, done: list[tuple[int, Path]
     )
     target = task.directory / f"{task.spec.name}.json"
     predictions = {split: read_predictions(predictions_path(first_path, split)) for split in first["splits"]}
-    write_result(target, first, predictions)
+    write_result(target, typed_result(first, target), predictions)
     stats = first["seeds"]["splits"]
     shown = ", ".join(
         f"{split} {task.spec.primary_metric}={_fmt(part['stats'][task.spec.primary_metric]['mean'])}"

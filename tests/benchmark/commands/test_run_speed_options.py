@@ -14,14 +14,14 @@ import pytest
 import torch
 
 from benchmark.cli import main
-from benchmark.core.record import ResultRecord
+from benchmark.core.record import LEGACY_EXECUTION, ResultRecord
 from benchmark.encode.batching import (
     LengthGroupedSampler,
     length_grouped_batches,
     padded_positions,
     random_batches,
 )
-from benchmark.results.files import LEGACY_EXECUTION, load_result, validate_result
+from benchmark.results.files import load_result, validate_result
 from conftest import fixture_path, link_fixtures, result_record
 from tiny_models import build_tiny_model
 

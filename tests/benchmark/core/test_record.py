@@ -21,7 +21,7 @@ from benchmark.core.record import (
     Submission,
 )
 from benchmark.errors import BenchmarkError
-from benchmark.results.files import OWNER_FILE, load_record, load_result, write_result
+from benchmark.results.files import OWNER_FILE, load_record, load_result, typed_result, write_result
 from conftest import ROOT
 
 BOARD = ROOT / "leaderboard"
@@ -88,7 +88,7 @@ def test_write_result_writes_the_bytes_of_a_committed_file(tmp_path):
     source = _one_committed()
     target = tmp_path / source.parent.name / source.name
     record = json.loads(source.read_text(encoding="utf-8"))
-    write_result(target, record, {})
+    write_result(target, typed_result(record, target), {})
     assert target.read_bytes() == source.read_bytes()
     assert load_result(target) == record and load_record(target).to_dict() == record
 
@@ -141,7 +141,7 @@ def test_a_bad_record_is_one_line_naming_the_file_and_key_path(tmp_path, change,
         load_record(path)
     assert "\n" not in str(caught.value)
     with pytest.raises(ValueError, match="refusing to write an invalid result"):
-        write_result(tmp_path / "out" / "conll2003.json", data, {})
+        write_result(tmp_path / "out" / "conll2003.json", typed_result(data, "conll2003.json"), {})
     assert not (tmp_path / "out" / "conll2003.json").exists()
 
 
@@ -198,7 +198,7 @@ def test_an_unknown_key_is_one_line_naming_the_file_and_key_path_on_read_and_wri
     assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
     assert "\n" not in str(caught.value)
     with pytest.raises(ValueError, match="refusing to write an invalid result") as caught:
-        write_result(tmp_path / "out" / "conll2003.json", data, {})
+        write_result(tmp_path / "out" / "conll2003.json", typed_result(data, "conll2003.json"), {})
     assert message in str(caught.value) and not (tmp_path / "out" / "conll2003.json").exists()
 
 

@@ -14,7 +14,7 @@ import pytest
 from benchmark.data.loader import load_examples
 from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
 from benchmark.leaderboard.submit import check_leaderboard, submit
-from benchmark.results.files import file_sha256, write_result
+from benchmark.results.files import file_sha256, typed_result, write_result
 from benchmark.tasks.registry import get_task
 from conftest import ROOT, fixture_path
 from tests.benchmark.leaderboard.test_leaderboard import make_run
@@ -44,7 +44,7 @@ def substitute(run: Path, split: str, data_file: str, *, limit: int | None = Non
             record["n_examples"][s] = len(other.examples)
             record["dataset"]["sources"][s] = other.source
     record["config"]["limit"] = limit
-    write_result(path, json.loads(json.dumps(record)), preds)
+    write_result(path, typed_result(json.loads(json.dumps(record)), path), preds)
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.core.examples import ClassificationExample, QAExample
+from benchmark.core.record import SCHEMA
 from benchmark.data.loader import load_examples
 from benchmark.evaluate.scoring import gold_as_predictions, score_predictions
-from benchmark.results.files import SCHEMA, atomic_write_bytes, config_hash, harness_info, write_result
+from benchmark.results.files import atomic_write_bytes, config_hash, harness_info, typed_result, write_result
 from benchmark.tasks.registry import get_task
 from conftest import ROOT, fixture_path
 
@@ -137,7 +138,8 @@ def make_run(
                 split: bootstrap_split(spec, _gold(task, split)[0], predictions[split], resamples=200)
                 for split in predictions
             }
-        write_result(directory / f"{task}.json", json.loads(json.dumps(record)), predictions)
+        path = directory / f"{task}.json"
+        write_result(path, typed_result(json.loads(json.dumps(record)), path), predictions)
     return directory
 
 

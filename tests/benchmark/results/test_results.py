@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from benchmark.core.record import SCHEMA
 from benchmark.errors import BenchmarkError
 from benchmark.results.files import (
-    SCHEMA,
     claim_output_dir,
     is_up_to_date,
     load_result,
@@ -16,6 +16,7 @@ from benchmark.results.files import (
     predictions_bytes,
     predictions_path,
     read_predictions,
+    typed_result,
     validate_result,
     write_result,
 )
@@ -42,7 +43,7 @@ def _record(**changes):
 def test_write_then_load_roundtrip(tmp_path):
     path = tmp_path / "m" / "squad.json"
     preds = {"validation": {"q1": "Paris", "q2": ""}}
-    write_result(path, _record(), preds)
+    write_result(path, typed_result(_record(), path), preds)
     assert load_result(path)["task"]["name"] == "squad"
     assert read_predictions(predictions_path(path, "validation")) == preds["validation"]
     assert not list(path.parent.glob("*.tmp")), "no temporary files left behind"
@@ -78,7 +79,7 @@ def test_load_result_errors_are_one_line(tmp_path):
 
 def test_up_to_date_needs_same_spec_config_and_revision(tmp_path):
     path = tmp_path / "squad.json"
-    write_result(path, _record(), {"validation": {"q": "x"}})
+    write_result(path, typed_result(_record(), path), {"validation": {"q": "x"}})
     assert is_up_to_date(path, spec_hash="h1", cfg_hash="c1", revision="sha256:ab")
     assert not is_up_to_date(path, spec_hash="h2", cfg_hash="c1", revision="sha256:ab")
     assert not is_up_to_date(path, spec_hash="h1", cfg_hash="c2", revision="sha256:ab")
@@ -131,9 +132,9 @@ def test_non_finite_numbers_are_never_written(tmp_path):
         training={"squad": {"loss": float("nan")}}, metrics={"validation": {"score": float("inf")}}
     )
     with pytest.raises(BenchmarkError, match=r"metrics\.validation\.score=inf.*training\.squad\.loss=nan"):
-        write_result(path, diverged, {"validation": {"q": "x"}})
+        typed_result(diverged, path)
     with pytest.raises(BenchmarkError, match="prediction of 'q2' is not a finite number"):
-        write_result(path, _record(), {"validation": {"q1": 1.0, "q2": float("nan")}})
+        write_result(path, typed_result(_record(), path), {"validation": {"q1": 1.0, "q2": float("nan")}})
     assert not path.parent.exists() or not list(path.parent.iterdir())  # nothing half-written
 
 
