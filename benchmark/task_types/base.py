@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import torch
 
     from ..encoded import EncodedSplit, Feature
+    from ..features import Collator
     from ..model_info import ModelInfo
     from ..task_spec import TaskSpec
 
@@ -120,6 +121,30 @@ class TaskType(ABC):
     ) -> dict[str, torch.Tensor]:
         """The label tensors of a batch padded to ``width`` (every feature has a label). ``padding_side`` is the
         tokenizer's: per-position labels and label positions follow the tokens (:func:`pad_offset`)."""
+
+    # ------------------------------------------------------------------------------------------ shape of an example
+    # What generic code (batching, training, prediction, timing) asks about the shape of a feature or a batch. The
+    # defaults are one sequence per feature: ``len(feature)`` tokens, padded into ``[batch, width]`` tensors. A type
+    # whose feature is several sequences (multiple choice: ``[batch, choices, width]``) overrides them.
+    def feature_width(self, feature: Feature) -> int:
+        """The width ``feature`` needs in a padded batch (its longest sequence): what batches are sorted on."""
+        return len(feature)
+
+    def feature_tokens(self, feature: Feature) -> int:
+        """The real tokens (padding excluded) the model reads for ``feature``: the padding ratio's denominator."""
+        return len(feature)
+
+    def collate(
+        self, collator: Collator, features: Sequence[Feature], *, with_labels: bool = True
+    ) -> dict[str, torch.Tensor]:
+        """The tensors of a batch of ``features`` (what :class:`~benchmark.features.Collator` returns): by
+        default :meth:`~benchmark.features.Collator.pad`, one padded row per feature."""
+        return collator.pad(features, with_labels=with_labels)
+
+    def batch_width(self, batch: Mapping[str, torch.Tensor]) -> int:
+        """The padded sequence length of a collated batch (the attention path it takes, the length timed): the
+        last dimension of its ``input_ids``."""
+        return int(batch["input_ids"].shape[-1])
 
     # ------------------------------------------------------------------------------------------ prediction
     @abstractmethod
