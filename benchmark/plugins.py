@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from .errors import BenchmarkError
+from .task_types.base import BUILTIN_MODULES
 
 T = TypeVar("T")
 
@@ -170,7 +171,7 @@ def register_qa_layout(
 SCORERS: Registry[Any] = Registry(
     "scorer",
     "scorer",
-    ("benchmark.task_types.sequence", "benchmark.task_types.tokens", "benchmark.task_types.qa"),
+    tuple(f"benchmark.task_types.{module}" for module in BUILTIN_MODULES),  # each type registers its scorers
     hint=" (or give scorer: module.function)",
 )
 

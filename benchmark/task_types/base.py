@@ -27,7 +27,7 @@ IGNORE = -100  # label of a position the loss skips (token classification)
 
 # The built-in task-type modules, imported on first use (each registers its types with @register). A new task
 # type is one new module in this package, added here.
-BUILTIN_MODULES = ("sequence", "tokens", "qa")
+BUILTIN_MODULES = ("sequence", "tokens", "qa", "choice")
 
 
 @dataclass(frozen=True)
