@@ -204,6 +204,21 @@ def test_collation_is_batch_by_choices_by_width(spec, swag_tiny, tokenizer):
     )  # timing: examples, and the sequence is the last dimension
 
 
+def test_left_padding_pads_every_choice_on_the_left(spec, swag_tiny, tokenizer, tiny_bert):
+    from transformers import AutoTokenizer
+
+    left = AutoTokenizer.from_pretrained(tiny_bert)
+    left.padding_side = "left"
+    features = encode(_examples(spec, swag_tiny[1]), tokenizer, spec, NO_GLOBAL, 64).features[:2]
+    batch = Collator(left, task_type="multiple_choice")(features)
+    width = batch["input_ids"].shape[-1]
+    for r, f in enumerate(features):
+        for c, choice in enumerate(f.choices):
+            assert batch["input_ids"][r, c, width - len(choice) :].tolist() == choice.input_ids
+            assert batch["attention_mask"][r, c].tolist() == [0] * (width - len(choice)) + [1] * len(choice)
+    assert batch["labels"].tolist() == [0, 1]
+
+
 def test_collation_refuses_what_it_cannot_shape(tokenizer):
     plain = Feature(0, [2, 5, 3], label=0)
     two = ChoiceFeature(0, [], label=0, choices=(Feature(0, [2, 5, 3]), Feature(0, [2, 6, 3])))
