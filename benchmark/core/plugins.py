@@ -170,7 +170,7 @@ def register_qa_layout(
 SCORERS: Registry[Any] = Registry(
     "scorer",
     "scorer",
-    ("benchmark.task_types.sequence", "benchmark.task_types.tokens", "benchmark.task_types.qa"),
+    ("benchmark.task_types.builtins",),  # every built-in task type, each registering its scorers
     hint=" (or give scorer: module.function)",
 )
 

@@ -103,6 +103,12 @@ class Collator:
         )
 
     def __call__(self, features: Sequence[Feature], *, with_labels: bool = True) -> dict[str, torch.Tensor]:
+        """The batch of ``features`` as their task type collates it
+        (:meth:`~benchmark.task_types.TaskType.collate`; by default :meth:`pad`)."""
+        return task_types.get(self.task_type).collate(self, features, with_labels=with_labels)
+
+    def pad(self, features: Sequence[Feature], *, with_labels: bool = True) -> dict[str, torch.Tensor]:
+        """One sequence per feature, padded into ``[batch, width]`` tensors (plus the type's labels)."""
         width = max(self.pad_to or 0, max(len(f) for f in features))
         side = self.padding_side
         inputs = {"input_ids": [f.input_ids for f in features]}

@@ -73,7 +73,7 @@ def run_model(
     with inference_context(device):  # under the run's autocast: each weight cast once, not once per batch
         for idx in tqdm(
             length_buckets(
-                [len(f) for f in features],
+                [task_type.feature_width(f) for f in features],
                 batch_size,
                 # a fixed-length model (Nystromformer) pads every batch to the same width: splitting cannot help
                 max_pad_fraction=None if collator.pad_to else PREDICT_MAX_PAD_FRACTION,
@@ -83,7 +83,7 @@ def run_model(
             leave=False,
         ):
             batch = collator([features[i] for i in idx], with_labels=False)
-            width = batch["input_ids"].shape[1]
+            width = task_type.batch_width(batch)
             padded += batch["input_ids"].numel()
             path = attention_path(model, width)
             rec = paths.setdefault(path, {"batches": 0, "min_seq_len": width, "max_seq_len": width})
@@ -144,5 +144,5 @@ def predict(
         device=device,
         desc=desc or f"predicting {spec.name}",
     )
-    real = sum(len(f) for f in encoded.features)
+    real = sum(task_types.get(spec.task_type).feature_tokens(f) for f in encoded.features)
     return PredictOutput(merge(spec, examples, encoded, outputs), paths, padded, real)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .. import distributed
+from .. import distributed, task_types
 from ..core import architectures
 from ..core.record import Budget
 from ..core.task_spec import TaskSpec
@@ -86,9 +86,10 @@ def batch_positions(
 
 
 def _positions(model, input_ids: torch.Tensor) -> int:
-    """Positions a collated batch costs inside the model (see :func:`batch_positions`)."""
-    rows, width = input_ids.shape
-    return int(rows) * architectures.computed_length(model, int(width))
+    """Positions a collated batch costs inside the model (see :func:`batch_positions`): every sequence of it
+    (``[batch, width]``, or ``[batch, choices, width]``) times the width the model computes over."""
+    width = int(input_ids.shape[-1])
+    return input_ids.numel() // max(width, 1) * architectures.computed_length(model, width)
 
 
 def _timed(fn, repeats: int = CALIBRATION_REPEATS) -> float:
@@ -203,12 +204,13 @@ def dry_run(
         model, tokenizer, info = fresh_model()
         length = input_length(sub, info, max_length)
         collator = Collator.for_model(tokenizer, info, sub.task_type)
+        impl = task_types.get(sub.task_type)
         train_seconds = eval_seconds = 0.0
         if plan.train_split is not None and budget.epochs > 0:
             train = load_examples(sub, plan.train_split, data_dir=data_dir, limit=plan.train_limit)
             encoded = encode(train.examples, tokenizer, sub, info, length)
             features = [f for f in encoded.features if f.label is not None]
-            lengths = [len(f) for f in features]
+            lengths = [impl.feature_width(f) for f in features]
             batches = (length_grouped_batches if batching == "grouped" else random_batches)(
                 lengths, budget.batch_size, seed=seed
             )
@@ -228,7 +230,7 @@ def dry_run(
                     f"{name}{plan.train_split} (train)",
                     encoded.n_examples,
                     len(features),
-                    sum(lengths),
+                    sum(impl.feature_tokens(f) for f in features),
                     positions,
                     f"  steps {steps:,}",
                 )
@@ -240,7 +242,7 @@ def dry_run(
         for split in plan.eval_splits:
             loaded = load_examples(sub, split, data_dir=data_dir, limit=plan.eval_limit)
             encoded = encode(loaded.examples, tokenizer, sub, info, length)
-            lengths = [len(f) for f in encoded.features]
+            lengths = [impl.feature_width(f) for f in encoded.features]
             batch_size = budget.eval_batch_size or budget.batch_size
             batches = length_buckets(
                 lengths, batch_size, max_pad_fraction=None if collator.pad_to else PREDICT_MAX_PAD_FRACTION
@@ -261,7 +263,8 @@ def dry_run(
                     eval_seconds += calls * (fit[0] + fit[1] * mean_width)
             if fit is not None:
                 eval_seconds += sum(fit[0] + fit[1] * w for w in widths)
-            say(_row(f"{name}{split}", encoded.n_examples, len(encoded.features), sum(lengths), positions))
+            tokens = sum(impl.feature_tokens(f) for f in encoded.features)
+            say(_row(f"{name}{split}", encoded.n_examples, len(encoded.features), tokens, positions))
         del model
         total += train_seconds + eval_seconds
         say(

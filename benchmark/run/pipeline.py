@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from .. import distributed
+from .. import distributed, task_types
 from ..core.architectures import attention_path
 from ..core.record import SCHEMA, Budget, Model
 from ..core.task_spec import TaskSpec
@@ -341,9 +341,9 @@ def _run_task(
                     batches = timing_batches(encoded, collator, length)
                     timing = time_inference(infer, info, batches, device, dtype)
                     if timing is not None:
+                        width = task_types.get(sub.task_type).batch_width
                         timing["attention_paths"] = {
-                            str(b["input_ids"].shape[1]): attention_path(model, b["input_ids"].shape[1])
-                            for b in batches
+                            str(width(b)): attention_path(model, width(b)) for b in batches
                         }
         del model, infer
         gc.collect()

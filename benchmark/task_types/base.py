@@ -26,7 +26,7 @@ IGNORE = -100  # label of a position the loss skips (token classification)
 
 # The built-in task-type modules, imported on first use (each registers its types with @register). A new task
 # type is one new module in this package, added here.
-BUILTIN_MODULES = ("sequence", "tokens", "qa")
+BUILTIN_MODULES = ("sequence", "tokens", "qa", "choice")
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,30 @@ class TaskType(ABC):
         """The label tensors of a batch padded to ``width`` (every feature has a label). ``padding_side`` is the
         tokenizer's: per-position labels and label positions follow the tokens (:func:`pad_offset`)."""
 
+    # ------------------------------------------------------------------------------------------ shape of an example
+    # What generic code (batching, training, prediction, timing) asks about the shape of a feature or a batch. The
+    # defaults are one sequence per feature: ``len(feature)`` tokens, padded into ``[batch, width]`` tensors. A type
+    # whose feature is several sequences (multiple choice: ``[batch, choices, width]``) overrides them.
+    def feature_width(self, feature: Feature) -> int:
+        """The width ``feature`` needs in a padded batch (its longest sequence): what batches are sorted on."""
+        return len(feature)
+
+    def feature_tokens(self, feature: Feature) -> int:
+        """The real tokens (padding excluded) the model reads for ``feature``: the padding ratio's denominator."""
+        return len(feature)
+
+    def collate(
+        self, collator: Any, features: Sequence[Feature], *, with_labels: bool = True
+    ) -> dict[str, torch.Tensor]:
+        """The tensors of a batch of ``features`` (what ``collator``, a :class:`benchmark.encode.features.Collator`,
+        returns): by default its :meth:`~benchmark.encode.features.Collator.pad`, one padded row per feature."""
+        return collator.pad(features, with_labels=with_labels)
+
+    def batch_width(self, batch: Mapping[str, torch.Tensor]) -> int:
+        """The padded sequence length of a collated batch (the attention path it takes, the length timed): the
+        last dimension of its ``input_ids``."""
+        return int(batch["input_ids"].shape[-1])
+
     # ------------------------------------------------------------------------------------------ prediction
     @abstractmethod
     def extract_outputs(
@@ -193,7 +217,7 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def _load_builtins() -> None:
+def load_builtins() -> None:
     global _LOADED
     if not _LOADED:
         _LOADED = True
@@ -203,13 +227,13 @@ def _load_builtins() -> None:
 
 def names() -> tuple[str, ...]:
     """Every registered task type."""
-    _load_builtins()
+    load_builtins()
     return tuple(_REGISTRY)
 
 
 def get(task_type: str) -> TaskType:
     """The implementation of ``task_type``; one-line error naming the known ones when there is none."""
-    _load_builtins()
+    load_builtins()
     try:
         return _REGISTRY[task_type]
     except KeyError:
@@ -219,7 +243,7 @@ def get(task_type: str) -> TaskType:
 def for_example(example: Any) -> TaskType:
     """The first registered type whose examples are of ``example``'s class (classification and regression share
     one class and agree on everything decided per example)."""
-    _load_builtins()
+    load_builtins()
     for impl in _REGISTRY.values():
         if isinstance(example, impl.example_class):
             return impl

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from .. import task_types
 from ..core.encoded import EncodedSplit
 from ..core.record import Model
 from ..encode.features import Collator
@@ -28,10 +29,11 @@ def timing_batches(encoded: EncodedSplit, collator: Collator, length: int) -> li
     """Fixed protocol: batches of ``TIMING_BATCH_SIZE`` windows sorted by length, each padded up to the next
     bucket of ``TIMING_BUCKETS`` (capped at the task's input length), at most ``TIMING_MAX_BATCHES``."""
     features = encoded.features
+    width = task_types.get(collator.task_type).feature_width
     batches = []
-    for idx in length_buckets([len(f) for f in features], TIMING_BATCH_SIZE)[:TIMING_MAX_BATCHES]:
+    for idx in length_buckets([width(f) for f in features], TIMING_BATCH_SIZE)[:TIMING_MAX_BATCHES]:
         group = [features[i] for i in idx]
-        longest = max(len(f) for f in group)
+        longest = max(width(f) for f in group)
         bucket = next((b for b in TIMING_BUCKETS if b >= longest), longest)
         pad_to = collator.pad_to or max(longest, min(bucket, length))
         padder = Collator(

@@ -183,7 +183,10 @@ def _batch_size_and_len(batch: Mapping[str, Any], index: int) -> tuple[int, int]
         tensor = next((v for v in batch.values() if isinstance(v, torch.Tensor)), None)
     if tensor is None or tensor.dim() < 2:
         raise BenchmarkError(f"batch {index} has no [batch, sequence] tensor (input_ids) to measure")
-    return int(tensor.shape[0]), int(tensor.shape[1])
+    # input_ids: [batch, sequence], or [batch, choices, sequence] (multiple choice): the sequence is the last
+    # dimension; any other tensor (the first one, without input_ids) is read as [batch, sequence, ...]
+    sequence = tensor.shape[-1] if tensor is batch.get("input_ids") else tensor.shape[1]
+    return int(tensor.shape[0]), int(sequence)
 
 
 def count_tokens(batch: Mapping[str, Any]) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from .. import distributed
+from .. import distributed, task_types
 from ..core.encoded import EncodedSplit, Feature
 from ..core.record import Budget, Model, TrainingRun
 from ..encode.features import Collator
@@ -49,21 +49,25 @@ class CountingCollator:
     def __call__(self, features: list[Feature]) -> dict[str, torch.Tensor]:
         batch = self.collator(features)
         self.positions += int(batch["input_ids"].numel())
-        self.real += sum(len(f) for f in features)
+        tokens = task_types.get(self.collator.task_type).feature_tokens
+        self.real += sum(tokens(f) for f in features)
         return batch
 
 
-def _trainer_class():
-    """``Trainer`` drawing its training batches from :class:`benchmark.encode.batching.LengthGroupedSampler`."""
+def _trainer_class(task_type: str):
+    """``Trainer`` drawing its training batches from :class:`benchmark.encode.batching.LengthGroupedSampler` (over the
+    widths ``task_type`` gives the features)."""
     from transformers import Trainer
 
     from ..encode.batching import LengthGroupedSampler
 
     class LengthGroupedTrainer(Trainer):
         def _get_train_sampler(self, *args, **kwargs):
-            features = self.train_dataset.features
+            width = task_types.get(task_type).feature_width
             return LengthGroupedSampler(
-                [len(f) for f in features], self.args.per_device_train_batch_size, seed=self.args.seed
+                [width(f) for f in self.train_dataset.features],
+                self.args.per_device_train_batch_size,
+                seed=self.args.seed,
             )
 
     return LengthGroupedTrainer
@@ -161,7 +165,7 @@ def finetune(
         level = transformers_logger.level
         transformers_logger.setLevel(logging.WARNING)
         try:
-            trainer_class = _trainer_class() if group_by_length else Trainer
+            trainer_class = _trainer_class(task_type) if group_by_length else Trainer
             if teacher is not None:
                 from .distill import distilling_trainer
 
