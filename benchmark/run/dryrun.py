@@ -73,13 +73,19 @@ def _fit(samples: list[tuple[int, float]]) -> tuple[float, float]:
 
 
 def batch_positions(
-    model, batches: Sequence[Sequence[int]], lengths: Sequence[int], fixed: int | None
+    model,
+    batches: Sequence[Sequence[int]],
+    lengths: Sequence[int],
+    fixed: int | None,
+    sequences: Sequence[int] | None = None,
 ) -> list[int]:
-    """Positions each batch costs: rows x width (its longest input, or the fixed length), the width padded further
-    inside the model where it does (Longformer to its attention window, BigBird to its block while block-sparse
-    attention runs; :func:`architectures.computed_length`)."""
+    """Positions each batch costs: its sequences (one per feature, or ``sequences[i]`` for feature ``i``: N for
+    multiple choice, :meth:`~benchmark.task_types.base.TaskType.feature_sequences`) x width (its longest input, or
+    the fixed length), the width padded further inside the model where it does (Longformer to its attention
+    window, BigBird to its block while block-sparse attention runs; :func:`architectures.computed_length`)."""
     return [
-        len(b) * architectures.computed_length(model, max(fixed or 0, max(lengths[i] for i in b)))
+        (sum(sequences[i] for i in b) if sequences else len(b))
+        * architectures.computed_length(model, max(fixed or 0, max(lengths[i] for i in b)))
         for b in batches
         if b
     ]
@@ -211,10 +217,11 @@ def dry_run(
             encoded = encode(train.examples, tokenizer, sub, info, length)
             features = [f for f in encoded.features if f.label is not None]
             lengths = [impl.feature_width(f) for f in features]
+            sequences = [impl.feature_sequences(f) for f in features]
             batches = (length_grouped_batches if batching == "grouped" else random_batches)(
                 lengths, budget.batch_size, seed=seed
             )
-            widths = batch_positions(model, batches, lengths, info.fixed_length)
+            widths = batch_positions(model, batches, lengths, info.fixed_length, sequences)
             positions = sum(widths)
             per_epoch = math.ceil(len(batches) / world)
             steps = math.ceil(budget.epochs * per_epoch)
@@ -243,11 +250,12 @@ def dry_run(
             loaded = load_examples(sub, split, data_dir=data_dir, limit=plan.eval_limit)
             encoded = encode(loaded.examples, tokenizer, sub, info, length)
             lengths = [impl.feature_width(f) for f in encoded.features]
+            sequences = [impl.feature_sequences(f) for f in encoded.features]
             batch_size = budget.eval_batch_size or budget.batch_size
             batches = length_buckets(
                 lengths, batch_size, max_pad_fraction=None if collator.pad_to else PREDICT_MAX_PAD_FRACTION
             )
-            widths = batch_positions(model, batches, lengths, info.fixed_length)
+            widths = batch_positions(model, batches, lengths, info.fixed_length, sequences)
             positions = sum(widths)
             if fit is None and batches:
                 samples = calibrate_inference(

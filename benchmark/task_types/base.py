@@ -133,6 +133,11 @@ class TaskType(ABC):
         """The real tokens (padding excluded) the model reads for ``feature``: the padding ratio's denominator."""
         return len(feature)
 
+    def feature_sequences(self, feature: Feature) -> int:
+        """The sequences the model reads for ``feature``, each padded to the batch's width (what the dry run counts
+        positions over): one by default."""
+        return 1
+
     def collate(
         self, collator: Any, features: Sequence[Feature], *, with_labels: bool = True
     ) -> dict[str, torch.Tensor]:

@@ -168,6 +168,9 @@ class MultipleChoiceType(TaskType):
     def feature_tokens(self, feature: Feature) -> int:
         return sum(len(c) for c in _choices(feature))
 
+    def feature_sequences(self, feature: Feature) -> int:
+        return len(_choices(feature))
+
     def collate(self, collator, features, *, with_labels=True) -> dict[str, torch.Tensor]:
         """Every choice of every feature padded as one ``[batch x N, width]`` batch
         (:meth:`~benchmark.encode.features.Collator.pad`), reshaped to ``[batch, N, width]``; labels ``[batch]``."""

@@ -340,6 +340,10 @@ def test_dry_run_positions_count_the_padding_inside_the_model():
     bert, longformer = BertConfig(), LongformerConfig(attention_window=64)
     bigbird = BigBirdConfig(block_size=64, num_random_blocks=3)  # full-attention fallback up to 11 x 64 = 704
     assert batch_positions(bert, batches, lengths, None) == [2 * 100, 2 * 1000]
+    assert batch_positions(bert, batches, lengths, None, [4, 4, 1, 2]) == [
+        8 * 100,
+        3 * 1000,
+    ]  # sequences each
     assert batch_positions(longformer, batches, lengths, None) == [2 * 128, 2 * 1024]
     assert batch_positions(LongformerConfig(attention_window=[32, 256]), batches, lengths, None) == [
         2 * 256,

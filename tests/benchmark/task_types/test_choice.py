@@ -202,6 +202,16 @@ def test_collation_is_batch_by_choices_by_width(spec, swag_tiny, tokenizer):
         3,
         width,
     )  # timing: examples, and the sequence is the last dimension
+    # the dry run counts what the model computes over: every choice of every feature at the batch's width
+    from transformers import BertConfig
+
+    from benchmark.run.dryrun import _positions, batch_positions
+
+    sequences = [IMPL.feature_sequences(f) for f in features]
+    assert sequences == [4, 4, 4]
+    lengths = [IMPL.feature_width(f) for f in features]
+    assert batch_positions(BertConfig(), [[0, 1, 2]], lengths, None, sequences) == [positions]
+    assert _positions(BertConfig(), batch["input_ids"]) == positions
 
 
 def test_left_padding_pads_every_choice_on_the_left(spec, swag_tiny, tokenizer, tiny_bert):
@@ -328,6 +338,7 @@ def test_one_sequence_types_keep_their_shape(name, tokenizer):
         Feature(1, [2, 7, 3], token_type_ids=[0, 0, 0]),
     ]
     assert [impl.feature_width(f) for f in features] == [impl.feature_tokens(f) for f in features] == [4, 3]
+    assert [impl.feature_sequences(f) for f in features] == [1, 1]
     collator = Collator(tokenizer, task_type=name)
     batch, padded = collator(features, with_labels=False), collator.pad(features, with_labels=False)
     assert batch.keys() == padded.keys() == {"input_ids", "token_type_ids", "attention_mask"}
