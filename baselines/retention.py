@@ -245,29 +245,25 @@ def paired_times(runs: Path, slugs: dict[str, str]) -> str:
 
 
 def loss_curves(runs: Path, slugs: dict[str, str]) -> str:
-    """Per arm with a ``distill_report.json`` kept with its results: objective, steps, and the mean of every term
-    over the first and the last tenth of the logged rows."""
+    """Per arm with a valid ``distill_report.json`` kept with its results (read as the leaderboard reads it:
+    :func:`benchmark.leaderboard.distillation.read_curve`): objective, steps, and the mean of every term over the
+    first and the last tenth of the rows that logged it."""
+    from benchmark.leaderboard.distillation import DISTILL_REPORT_FILE, read_curve
+
     lines = ["| arm | objective | steps | term: first tenth → last tenth |", "|---|---|---|---|"]
     any_report = False
     for label, slug in slugs.items():
-        path = runs / slug / "distill_report.json"
-        if not path.is_file():
-            continue
-        report = read_json(path)
-        history = [row for row in report.get("history") or [] if isinstance(row, dict)]
-        if not history:
+        curve = read_curve(runs / slug / DISTILL_REPORT_FILE)
+        if curve is None or not curve.history:
             continue
         any_report = True
-        k = max(1, len(history) // 10)
-        terms = ["loss", *report.get("objective", {})]
-        cells = []
-        for term in terms:
-            first = [r[term] for r in history[:k] if isinstance(r.get(term), int | float)]
-            last = [r[term] for r in history[-k:] if isinstance(r.get(term), int | float)]
-            if first and last:
-                cells.append(f"{term} {mean(first):.3f} → {mean(last):.3f}")
-        objective = ",".join(f"{t}:{w:g}" for t, w in (report.get("objective") or {}).items())
-        lines.append(f"| {label} | {objective} | {report.get('final_step')} | {'; '.join(cells)} |")
+        cells = [
+            f"{term} {tenths[0]:.3f} → {tenths[1]:.3f}"
+            for term in ["loss", *curve.objective]
+            if (tenths := curve.tenths(term)) is not None
+        ]
+        objective = ",".join(f"{t}:{w:g}" for t, w in curve.objective.items())
+        lines.append(f"| {label} | {objective} | {curve.final_step} | {'; '.join(cells)} |")
     return "\n".join(lines) if any_report else "No distill_report.json kept with the results yet."
 
 
