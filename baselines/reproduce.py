@@ -74,6 +74,10 @@ MINI_DISTILL = {"max_steps": 120, "batch_size": 8, "max_length": 512, "lr": 5e-4
 # ``benchmark run --batching random --output WORK/runs-random-batches`` of an arm, same seeds and budget: the report
 # then compares it with the arm's grouped batches (the grouped-batches question; not part of the plan's time).
 MINI_RANDOM_RUNS = "runs-random-batches"
+# Every arm trains on length-grouped batches, alike, so the comparisons between arms are like for like and the plan
+# fits 120 minutes (random batches, the harness's default since 2026-12-05, train about 2x slower on CPU); what
+# grouping costs is measured apart (docs/speed-and-statistics.md, "Length-grouped batches").
+MINI_BATCHING = "grouped"
 MINI_MATCHED_OBJECTIVE = "mlm:1"  # the matched control's only term: no teacher forward at all
 MINI_BUDGETS = {
     "tasks": {
@@ -252,7 +256,8 @@ def mini_plan(work: Path, shared: Path, *, leaderboard: Path) -> Plan:
                 Step(
                     f"run-{task}-{slug}",
                     argv("benchmark", "run", model=model, model_name=name, tasks=task, data_dir=data,
-                         config=budgets, output=runs, device="cpu", max_length=window, **seeded),
+                         config=budgets, output=runs, device="cpu", max_length=window, batching=MINI_BATCHING,
+                         **seeded),
                     f"fine-tune and evaluate the {arm} on {task}"
                     + (f", seeds {seeds}" if task == "conll2003" else f", seed {SEED}")
                     + (f" ({window:,}-token windows)" if window else ""),

@@ -280,11 +280,12 @@ class RunConfig:
         help="torch.compile the model for training and inference (default: %(default)s)",
     )
     batching: str = option(
-        "grouped",
+        "random",
         config=True,
         choices=BATCHING_CHOICES,
-        help="training batches: length-grouped (little padding) or drawn at random (seeded), as before grouping "
-        "existed; recorded in each result (default: %(default)s)",
+        help="training batches: drawn at random (seeded, as the transformers Trainer does) or length-grouped "
+        "(little padding, about 2x faster on CPU, but about 1 F1 lower on CoNLL-2003 at batch 32; labelled on "
+        "the leaderboard); recorded in each result (default: %(default)s)",
     )
     dry_run: bool = option(
         False,

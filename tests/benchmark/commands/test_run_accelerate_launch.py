@@ -45,13 +45,14 @@ def _free_port() -> int:
 
 
 def _launch(launcher: list[str], model: Path, data_dir: Path, output: Path) -> subprocess.CompletedProcess:
-    """``accelerate launch <launcher> -m benchmark.cli run ...`` in a subprocess, offline, one thread a process."""
+    """``accelerate launch <launcher> -m benchmark.cli run ...`` in a subprocess, offline, one thread a process,
+    on length-grouped batches (sharded whole, so two processes train on the batches one process trains on)."""
     cmd = [
         sys.executable, "-m", "accelerate.commands.launch", *launcher, "--num_machines", "1",
         "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
         "-m", "benchmark.cli", "run", "--model", str(model), "--tasks", "conll2003", "--data-dir", str(data_dir),
         "--limit", str(LIMIT), "--epochs", "1", "--batch-size", str(BATCH), "--device", "cpu",
-        "--output", str(output),
+        "--output", str(output), "--batching", "grouped",
     ]  # fmt: skip
     env = subprocess_env()
     return subprocess.run(
@@ -95,7 +96,8 @@ def test_two_processes_train_data_parallel_and_rank0_writes(bert, data_dir, tmp_
 
     single = tmp_path / "single"
     args = ["run", "--model", str(bert), "--tasks", "conll2003", "--data-dir", str(data_dir), "--limit", str(LIMIT),
-            "--epochs", "1", "--batch-size", str(BATCH), "--device", "cpu", "--output", str(single)]  # fmt: skip
+            "--epochs", "1", "--batch-size", str(BATCH), "--device", "cpu", "--output", str(single),
+            "--batching", "grouped"]  # fmt: skip
     assert main(args) == 0
     alone = load_result(single / "bert" / "conll2003.json")["training"]["conll2003"]
     assert alone["steps"] == 2 and training["batching"] == alone["batching"] == "length_grouped"

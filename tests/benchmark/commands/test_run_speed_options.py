@@ -157,7 +157,8 @@ def _run(model: Path, output: Path, data_dir: Path, *extra: str) -> int:
 @pytest.mark.fixtures
 def test_bfloat16_sdpa_run_records_execution_and_padding(models, data_dir, tmp_path, capsys):
     out = tmp_path / "runs"
-    assert _run(models["bert"], out, data_dir, "--dtype", "bfloat16", "--attn-implementation", "sdpa") == 0
+    extra = ("--dtype", "bfloat16", "--attn-implementation", "sdpa", "--batching", "grouped")
+    assert _run(models["bert"], out, data_dir, *extra) == 0
     record = load_result(out / "bert" / "conll2003.json")
     assert record["execution"] == {
         "dtype": "bfloat16",
@@ -221,7 +222,7 @@ def test_random_batching_pads_more_than_grouped_and_is_recorded(models, data_dir
     assert "megabatch_factor" not in random_run["config"]
     assert random_run["training"]["conll2003"]["megabatch_factor"] is None
     capsys.readouterr()
-    assert _run(models["bert"], tmp_path / "grouped", data_dir, "--limit", "32") == 0  # default: grouped
+    assert _run(models["bert"], tmp_path / "random", data_dir, "--limit", "32") == 0  # default: random
     assert "skipped (up to date)" in capsys.readouterr().err
     # a result written before --batching existed: its training section says how it was trained
     old = copy.deepcopy(grouped)
@@ -365,8 +366,10 @@ def test_dry_run_positions_count_the_padding_inside_the_model():
 
 @pytest.mark.fixtures
 def test_dry_run_prints_what_the_run_then_does_and_writes_nothing(models, data_dir, tmp_path, capsys):
+    """The preview's counts are the run's, exactly, for length-grouped batches (the harness draws their order
+    itself; random batches are the Trainer's order, which the preview only estimates)."""
     out = tmp_path / "runs"
-    assert _run(models["bert"], out, data_dir, "--dry-run") == 0
+    assert _run(models["bert"], out, data_dir, "--dry-run", "--batching", "grouped") == 0
     stdout = capsys.readouterr().out
     assert not out.exists()
     lines = stdout.splitlines()
@@ -376,7 +379,7 @@ def test_dry_run_prints_what_the_run_then_does_and_writes_nothing(models, data_d
     assert re.search(r"estimated wall time: training \d+s, evaluation \d+s", stdout), stdout
     assert "all 1 task(s), estimated:" in stdout
     # the real run does what the preview said
-    assert _run(models["bert"], out, data_dir) == 0
+    assert _run(models["bert"], out, data_dir, "--batching", "grouped") == 0
     record = load_result(out / "bert" / "conll2003.json")
     training = record["training"]["conll2003"]
     assert train["examples"] == training["train_examples"] == 16
@@ -403,13 +406,17 @@ def test_leaderboard_labels_bfloat16_entries():
     from benchmark.leaderboard.entries import Entry
     from benchmark.leaderboard.views import _flags
 
-    old = result_record(execution=None)  # no execution section: float32
-    bf16 = result_record(execution={"dtype": "bfloat16", "compiled": False})
+    old = result_record(execution=None)  # no execution section: float32 (and grouped, as its training says)
+    bf16 = result_record(execution={"dtype": "bfloat16", "compiled": False, "batching": "random"})
     model = old.model
-    # (every entry here rests on one fine-tuning: the '1 seed' mark follows the precision flags)
-    assert _flags(Entry("a", model, {"conll2003": old})) == ["1 seed"]
+    # (every entry here rests on one fine-tuning: the '1 seed' mark follows the precision and batching flags)
+    assert _flags(Entry("a", model, {"conll2003": old})) == ["grouped batches", "1 seed"]
     assert _flags(Entry("b", model, {"conll2003": bf16})) == ["bfloat16", "1 seed"]
-    assert _flags(Entry("c", model, {"conll2003": bf16, "squad": old})) == ["bfloat16 + float32", "1 seed"]
+    assert _flags(Entry("c", model, {"conll2003": bf16, "squad": old})) == [
+        "bfloat16 + float32",
+        "grouped + random batches",
+        "1 seed",
+    ]
 
 
 @pytest.mark.fixtures
@@ -422,7 +429,7 @@ def test_compare_names_each_way_results_ran_differently(models, data_dir, tmp_pa
 
     plain, other = tmp_path / "plain", tmp_path / "other"
     assert _run(models["bert"], plain, data_dir) == 0
-    changed = ("--dtype", "bfloat16", "--batching", "random", "--attn-implementation", "eager")
+    changed = ("--dtype", "bfloat16", "--batching", "grouped", "--attn-implementation", "eager")
     assert _run(models["bert"], other, data_dir, *changed) == 0
     student, teacher = plain / "bert", other / "bert"
     default_attn = load_result(student / "conll2003.json")["execution"]["attn_implementation"]
@@ -433,7 +440,7 @@ def test_compare_names_each_way_results_ran_differently(models, data_dir, tmp_pa
     one_seed = "note: a verdict of a run of one seed covers the sampling of evaluation examples"
     assert sorted(line for line in captured.err.splitlines() if not line.startswith(one_seed)) == [
         f"note: attention implementation differs: student {default_attn}, teacher eager (conll2003)",
-        "note: batching differs: student length_grouped, teacher random (conll2003)",
+        "note: batching differs: student random, teacher length_grouped (conll2003)",
         "note: dtype differs: student float32, teacher bfloat16 (conll2003)",
     ]
     assert captured.out.splitlines()[0].startswith("task")  # the table still follows, on stdout
@@ -456,12 +463,12 @@ def test_compare_names_each_way_results_ran_differently(models, data_dir, tmp_pa
         "compiled differs: student no, teacher yes (conll2003)",
         f"device differs: student cpu ({cpu}), teacher cuda (NVIDIA H200) (conll2003)",
     ]
-    # the leaderboard labels random batches as it labels bfloat16; a default run gets no label (but "1 seed":
+    # the leaderboard labels grouped batches as it labels bfloat16; a default run gets no label (but "1 seed":
     # every score of one fine-tuning is marked so)
     teacher_records, student_records = load_records(teacher), load_records(student)
     assert _flags(Entry("t", teacher_records["conll2003"].model, teacher_records)) == [
         "bfloat16",
-        "random batches",
+        "grouped batches",
         "1 seed",
     ]
     assert _flags(Entry("s", student_records["conll2003"].model, student_records)) == ["1 seed"]
