@@ -1,1 +1,1 @@
-"""What every stage reads: task specs, plug-in registry, budgets, the architecture table, example, encoded-input and model-info types."""
+"""What every stage reads: task specs, the plug-in registry, budget checks, the architecture table, example and encoded-input types, and the typed records (record.py) of what the stages make."""

@@ -1,1 +1,1 @@
-"""Result files: their typed records and reading and writing them."""
+"""Result files: writing them atomically (typed by core/record.py), predictions beside them, and reading them back."""
