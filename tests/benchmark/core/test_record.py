@@ -277,8 +277,8 @@ def test_every_key_the_current_code_writes_is_declared():
         dtype="bfloat16", attn_implementation="sdpa", requested_attn=None, compiled=True
     )
     assert set(written) == _declared(record.Execution)
-    cfg = RunConfig.from_options(
-        dtype="bfloat16", attn_implementation="sdpa", compile_model=True, seeds=[0, 1]
+    cfg = RunConfig.from_options(  # grouped batches: the one way megabatch_factor is written
+        dtype="bfloat16", attn_implementation="sdpa", compile_model=True, seeds=[0, 1], batching="grouped"
     )
     config = cfg.result_config(cfg.budget("conll2003"), tokenizer="tok", processes=2)
     # device and save_models: benchmark.run.pipeline adds them; distillation: --teacher (benchmark.run.pipeline._TaskRun.section)
